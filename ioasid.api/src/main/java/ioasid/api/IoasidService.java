@@ -1,0 +1,248 @@
+package ioasid.api;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+import ioasid.api.dto.AllocatorDTO;
+import ioasid.api.dto.CapacityDTO;
+import ioasid.api.dto.IdSpaceDTO;
+import ioasid.api.dto.IoasidDTO;
+import ioasid.api.dto.ListenerDTO;
+import ioasid.api.dto.SetDTO;
+import ioasid.api.dto.StatsDTO;
+
+/**
+ * The system-wide IOASID space.
+ *
+ * <p>IDs are allocated lowest-free in an inclusive range within a set, by the active allocator:
+ * the default one, or the highest-ranked custom {@link ioasid.api.spi.IoasidAllocator} service a
+ * switch is allowed to. Listeners ({@link ioasid.api.spi.IoasidListener}) are told of every state
+ * transition exactly once, in one order by priority, and may call back into this service.
+ *
+ * <p>Lookups ({@link #find}) never block. Every other operation is linearizable. Every failure is
+ * an {@link IoasidException} with the errno the kernel rule names, and leaves state unchanged.
+ */
+@ProviderType
+public interface IoasidService {
+
+    // ---- sets (rules 62-65, D8, D9)
+
+    /**
+     * Creates a set and charges its quota to the system capacity.
+     *
+     * @param quota how many IDs the set may hold; 0 takes all the capacity still available
+     * @throws IoasidException EINVAL for a null type, an MM set without a token or a negative
+     *     quota; EEXIST when a set of that type already has the token; ENOSPC when the quota
+     *     exceeds the capacity available
+     */
+    IoasidSet createSet(TokenType type, Object token, int quota);
+
+    /**
+     * Frees a set. An empty set goes at once and its quota returns to the capacity (D9). A set
+     * that still holds IDs becomes FREE_PENDING and goes with its last ID (rule 65).
+     *
+     * @return true when the set was freed now, false when it is FREE_PENDING
+     * @throws IoasidException EINVAL for a set not of this service or already freed
+     */
+    boolean freeSet(IoasidSet set);
+
+    /**
+     * @return the live set with this token
+     * @throws IoasidException EINVAL for a null type; ENOENT when there is none
+     */
+    IoasidSet findSet(TokenType type, Object token);
+
+    /**
+     * @return the live set with this ID
+     * @throws IoasidException ENOENT when there is none
+     */
+    IoasidSet findSet(int setId);
+
+    // ---- capacity (rules 60, 61)
+
+    /**
+     * Sets the system capacity, once, before any of it is reserved.
+     *
+     * @throws IoasidException EINVAL when {@code total} is not in {@code [1, 2^bits]}; EBUSY when
+     *     the capacity was installed already or part of it is reserved
+     */
+    void installCapacity(int total);
+
+    /**
+     * Takes capacity out of the pool, {@code n == 0} meaning all that remains.
+     *
+     * @return the amount reserved
+     * @throws IoasidException EINVAL for a negative amount; ENOSPC when more than is available
+     */
+    int reserveCapacity(int n);
+
+    /**
+     * Returns reserved capacity to the pool.
+     *
+     * @return the capacity now available
+     * @throws IoasidException EINVAL for a negative amount or one that would exceed the capacity
+     */
+    int cancelCapacity(int n);
+
+    // ---- IDs (rules 2, 6, 9, 10, 66-71, 77; D1, D3, D10)
+
+    /**
+     * Allocates the lowest free ID in {@code [min, max]}, both inclusive, in a set. The ID starts
+     * IDLE with one reference, the allocation reference, and an ALLOC event goes out.
+     *
+     * @param privateData kept with the ID; may be null
+     * @throws IoasidException EINVAL for a range outside {@code [1, maxId]} or with min &gt; max,
+     *     or a set not of this service or freed; EBUSY for a FREE_PENDING set or when a custom
+     *     allocator returned an ID still in use; ENOSPC when the range or the set's quota is
+     *     exhausted or the allocator found nothing; EAGAIN when the allocator left during the
+     *     call; EIO when a custom allocator failed or returned an ID outside the range
+     */
+    IoasidHandle alloc(IoasidSet set, int min, int max, Object privateData);
+
+    /**
+     * Frees an ID: drops the allocation reference, sends one FREE event and moves it to
+     * FREE_PENDING while other references remain, or reclaims it. Freeing a FREE_PENDING ID
+     * again does nothing (rule 67).
+     *
+     * @throws IoasidException EINVAL for a handle of another service; ENOENT for a stale handle
+     */
+    void free(IoasidHandle handle);
+
+    /**
+     * Frees an ID by number, as the owner of {@code set}.
+     *
+     * @param set the caller's set, or null to act regardless of set
+     * @throws IoasidException ENOENT for an unknown ID; EACCES for an ID of another set
+     */
+    void free(IoasidSet set, int id);
+
+    /**
+     * Frees every ID of a set (rule 77); references held elsewhere keep them FREE_PENDING.
+     *
+     * @return how many IDs moved out of IDLE or ACTIVE
+     * @throws IoasidException EINVAL for a set not of this service or already freed
+     */
+    int freeAllInSet(IoasidSet set);
+
+    /**
+     * Takes a reference.
+     *
+     * @throws IoasidException EINVAL for a stale handle or one of another service; EBUSY for a
+     *     FREE_PENDING ID (rule 70)
+     */
+    void get(IoasidHandle handle);
+
+    /**
+     * Takes a reference by number.
+     *
+     * @throws IoasidException EINVAL for an unknown ID (rule 70); EACCES for an ID of another
+     *     set; EBUSY for a FREE_PENDING ID
+     */
+    IoasidHandle get(IoasidSet set, int id);
+
+    /**
+     * Drops a reference; dropping the last one reclaims the ID (rule 71).
+     *
+     * @return true when the ID was reclaimed
+     * @throws IoasidException EINVAL for a handle of another service; ENOENT for a stale handle
+     */
+    boolean put(IoasidHandle handle);
+
+    /**
+     * Drops a reference by number.
+     *
+     * @return true when the ID was reclaimed
+     * @throws IoasidException ENOENT for an unknown ID; EACCES for an ID of another set
+     */
+    boolean put(IoasidSet set, int id);
+
+    /**
+     * Looks an ID up without locking (rule 6). FREE_PENDING IDs are found, with their state
+     * visible (D10).
+     *
+     * @param set the caller's set, or null to match any set
+     * @throws IoasidException ENOENT for an unknown ID; EACCES for an ID of another set
+     */
+    IoasidHandle find(IoasidSet set, int id);
+
+    /**
+     * Finds the ID a SPID is attached to in a set (rule 75).
+     *
+     * @param get whether to take a reference on the ID found
+     * @throws IoasidException EINVAL for a set not of this service or freed, or an invalid SPID;
+     *     ENOENT when no ID of the set has the SPID; EBUSY when {@code get} is asked of a
+     *     FREE_PENDING ID (D10)
+     */
+    IoasidHandle findBySpid(IoasidSet set, int spid, boolean get);
+
+    // ---- private data (rules 5, 8, 76)
+
+    /**
+     * Attaches private data to an ID that has none.
+     *
+     * @throws IoasidException EINVAL for null data or a handle of another service; ENOENT for a
+     *     stale handle; EBUSY when data is attached already
+     */
+    void attachData(IoasidHandle handle, Object data);
+
+    /**
+     * Replaces the private data, which may become null (rule 8). Readers see either the old or
+     * the new value.
+     *
+     * @return the previous data
+     * @throws IoasidException EINVAL for a handle of another service; ENOENT for a stale handle
+     */
+    Object setData(IoasidHandle handle, Object data);
+
+    /**
+     * Detaches the private data.
+     *
+     * @return the data detached, or null when there was none
+     * @throws IoasidException EINVAL for a handle of another service; ENOENT for a stale handle
+     */
+    Object detachData(IoasidHandle handle);
+
+    // ---- SPIDs (rules 73-75, D11)
+
+    /**
+     * Attaches a set-private ID and sends BIND.
+     *
+     * @throws IoasidException EINVAL for an invalid (negative) SPID, one already used in the
+     *     set, or a handle of another service; ENOENT for a stale handle; EBUSY when the ID has a
+     *     SPID already (D11) or is FREE_PENDING
+     */
+    void attachSpid(IoasidHandle handle, int spid);
+
+    /**
+     * Sends UNBIND, with the SPID still visible to listeners, then detaches it (rule 74).
+     *
+     * @throws IoasidException EINVAL for an ID without a SPID or a handle of another service;
+     *     ENOENT for a stale handle
+     */
+    void detachSpid(IoasidHandle handle);
+
+    // ---- snapshots for operators and tests
+
+    CapacityDTO capacity();
+
+    /** The ID spaces: the default one and one per helper group of custom allocators. */
+    IdSpaceDTO[] idSpaces();
+
+    /** Custom allocators in precedence order, each with its state and, when waiting, why. */
+    AllocatorDTO[] allocators();
+
+    SetDTO[] sets();
+
+    /** Listeners in chain order. */
+    ListenerDTO[] listeners();
+
+    /**
+     * Live IDs in ascending order.
+     *
+     * @param set only this set's IDs, or null for all
+     * @param limit at most this many
+     * @throws IoasidException EINVAL for a negative limit or a set not of this service
+     */
+    IoasidDTO[] ids(IoasidSet set, int limit);
+
+    StatsDTO stats();
+}

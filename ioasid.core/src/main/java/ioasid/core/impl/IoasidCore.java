@@ -1,0 +1,1603 @@
+package ioasid.core.impl;
+
+import static ioasid.api.Errno.E2BIG;
+import static ioasid.api.Errno.EACCES;
+import static ioasid.api.Errno.EAGAIN;
+import static ioasid.api.Errno.EBUSY;
+import static ioasid.api.Errno.EEXIST;
+import static ioasid.api.Errno.EINVAL;
+import static ioasid.api.Errno.EIO;
+import static ioasid.api.Errno.ENODEV;
+import static ioasid.api.Errno.ENOENT;
+import static ioasid.api.Errno.ENOSPC;
+import static ioasid.api.Errno.EOVERFLOW;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+
+import org.osgi.framework.Constants;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+import ioasid.api.Errno;
+import ioasid.api.Ioasid;
+import ioasid.api.IoasidException;
+import ioasid.api.IoasidHandle;
+import ioasid.api.IoasidService;
+import ioasid.api.IoasidSet;
+import ioasid.api.SetState;
+import ioasid.api.TokenType;
+import ioasid.api.dto.AllocatorDTO;
+import ioasid.api.dto.CapacityDTO;
+import ioasid.api.dto.IdSpaceDTO;
+import ioasid.api.dto.IoasidDTO;
+import ioasid.api.dto.ListenerDTO;
+import ioasid.api.dto.SetDTO;
+import ioasid.api.dto.StatsDTO;
+import ioasid.api.spi.EventType;
+import ioasid.api.spi.IoasidAllocator;
+import ioasid.api.spi.IoasidEvent;
+import ioasid.api.spi.IoasidListener;
+
+/*
+ * The IOASID core. One system-wide ID space, split into sets.
+ *
+ * Rules:
+ *  1. The space has 2^bits IDs (20 by default). ID 0 is reserved and never handed out. IDs are
+ *     allocated lowest-free in [min, max], both inclusive; a range outside the space is EINVAL.
+ *  2. The default allocator is always present and never registered. Custom allocators arrive as
+ *     whiteboard services and take precedence over it, by service ranking, then registration order.
+ *  3. Custom allocators with equal helper identities form a helper group and share one ID space.
+ *     Members come and go without touching the space's IDs; calls go to the first member.
+ *  4. The active space changes only when it holds nothing (no live ID, no allocation in flight),
+ *     unless the preferred allocator shares its helpers; until then the preferred one waits. So
+ *     every live ID that was not revoked belongs to the active space.
+ *  5. When the last member of the active group leaves with IDs outstanding, they are revoked, not
+ *     orphaned: one FREE each, FREE_PENDING until their last reference is put.
+ *  6. An ID holds an allocation reference until it is freed; get and put add and drop others, the
+ *     last put reclaims it. No reference is taken once it is FREE_PENDING, and a second free is a
+ *     no-op.
+ *  7. Each lifetime of an ID sends ALLOC, then FREE exactly once (at the free, the revocation or
+ *     the last put, whichever comes first); a SPID sends BIND when attached and UNBIND when
+ *     detached or when its ID is reclaimed.
+ *  8. Events are sequenced under the lock, so one ID's events keep their order, and delivered
+ *     outside it, in chain order, so listeners may call back in.
+ *  9. A set charges its quota to the system capacity and gives it back when freed; a set that
+ *     still holds IDs is freed with its last one.
+ * 10. find is lock-free. Every other change happens under one lock, except get and put that do
+ *     not reclaim, which compare-and-set the handle's reference word. No plugin code (allocator,
+ *     listener) ever runs under the lock.
+ */
+@Component(service = IoasidService.class, immediate = true, configurationPid = IoasidCore.PID)
+@Designate(ocd = IoasidCore.Config.class)
+public final class IoasidCore implements IoasidService {
+    public static final String PID = "ioasid.core";
+
+    @ObjectClassDefinition(name = "IOASID core",
+            description = "The system-wide IOASID (PASID) space")
+    public @interface Config {
+        @AttributeDefinition(name = "ID bits",
+                description = "Width of the ID space; 20 is the PCIe PASID width. Takes effect "
+                        + "when the core restarts.",
+                min = "1", max = "20")
+        int id_bits() default Ioasid.DEFAULT_BITS;
+
+        @AttributeDefinition(name = "Listener stall timeout (ms)",
+                description = "A listener that does not return within this time is skipped from "
+                        + "then on, and the chain goes on without it",
+                min = "1")
+        long listener_stall_timeout_ms() default 10_000;
+    }
+
+    private static final System.Logger LOG = System.getLogger("ioasid.core");
+    private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(HandleImpl[].class);
+    private static final int MAX_REFS = (Integer.MAX_VALUE >>> HandleImpl.REF_SHIFT) - 1;
+
+    private record TokenKey(TokenType type, Object token) {
+    }
+
+    final int bits;
+    final int maxId;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final IdBitmap bitmap;
+    /** ID to handle; written under the lock, read without it. */
+    private final HandleImpl[] table;
+    private final Dispatcher dispatcher;
+
+    // Everything below is guarded by the lock.
+    private int capacity;
+    private int available;
+    private boolean capacityInstalled;
+    private final Map<Integer, SetImpl> sets = new LinkedHashMap<>();
+    private final BitSet setIds = new BitSet();
+    private final Map<TokenKey, SetImpl> setsByToken = new HashMap<>();
+    private final HelperGroup defaultGroup = new HelperGroup(null);
+    private HelperGroup active = defaultGroup;
+    private final Map<Long, AllocatorEntry> allocators = new HashMap<>();
+    private final Map<Object, HelperGroup> groups = new LinkedHashMap<>();
+    private final Map<Long, ListenerEntry> listeners = new HashMap<>();
+    private final List<ListenerEntry> systemListeners = new ArrayList<>();
+    private final Map<TokenKey, List<ListenerEntry>> setListeners = new HashMap<>();
+    private long seq;
+    private int live;
+    private long allocations;
+    private long reclaims;
+    private long revokedTotal;
+    private long switches;
+    private boolean closed;
+    private final AtomicLong allocatorFaults = new AtomicLong();
+
+    @Activate
+    public IoasidCore(Config config) {
+        this(config.id_bits(), config.listener_stall_timeout_ms());
+    }
+
+    public IoasidCore(int bits, long stallTimeoutMillis) {
+        if (bits < 1 || bits > Ioasid.DEFAULT_BITS) {
+            throw new IoasidException(EINVAL, "ID width " + bits + " not in [1, 20]");
+        }
+        if (stallTimeoutMillis < 1) {
+            throw new IoasidException(EINVAL, "stall timeout " + stallTimeoutMillis + " ms");
+        }
+        this.bits = bits;
+        this.maxId = (1 << bits) - 1;
+        this.bitmap = new IdBitmap(bits);
+        this.bitmap.set(Ioasid.NO_PASID);
+        this.table = new HandleImpl[1 << bits];
+        this.capacity = this.available = 1 << bits;
+        this.dispatcher = new Dispatcher(stallTimeoutMillis);
+    }
+
+    @Modified
+    void modified(Config config) {
+        if (config.id_bits() != bits) {
+            LOG.log(System.Logger.Level.WARNING, "IOASID ID width change to " + config.id_bits()
+                    + " bits takes effect when the core restarts; still " + bits);
+        }
+        if (config.listener_stall_timeout_ms() >= 1) {
+            dispatcher.stallTimeout(config.listener_stall_timeout_ms());
+        }
+    }
+
+    @Deactivate
+    public void close() {
+        lock.lock();
+        try {
+            closed = true;
+        } finally {
+            lock.unlock();
+        }
+        dispatcher.close();
+    }
+
+    // ------------------------------------------------------------------ validation helpers
+
+    private static IoasidException err(Errno errno, String message) {
+        return new IoasidException(errno, message);
+    }
+
+    private SetImpl own(IoasidSet set) {
+        if (set instanceof SetImpl s && s.owner == this) {
+            return s;
+        }
+        throw err(EINVAL, "set " + set + " is not of this IOASID service");
+    }
+
+    private HandleImpl own(IoasidHandle handle) {
+        if (handle instanceof HandleImpl h && h.set.owner == this) {
+            return h;
+        }
+        throw err(EINVAL, "handle " + handle + " is not of this IOASID service");
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw err(ENODEV, "the IOASID service has stopped");
+        }
+    }
+
+    private void checkId(int id) {
+        if (id < 0 || id > maxId) {
+            throw err(EINVAL, "ID " + id + " outside the " + bits + "-bit space");
+        }
+    }
+
+    private static void checkLive(HandleImpl h, int word) {
+        if (HandleImpl.dead(word)) {
+            throw err(ENOENT, "IOASID " + h.id + " was freed (stale handle)");
+        }
+    }
+
+    private HandleImpl slot(int id) {
+        return (HandleImpl) SLOT.getAcquire(table, id);
+    }
+
+    // ------------------------------------------------------------------ sets
+
+    @Override
+    public IoasidSet createSet(TokenType type, Object token, int quota) {
+        if (type == null) {
+            throw err(EINVAL, "token type is null");
+        }
+        if (type == TokenType.MM && token == null) {
+            throw err(EINVAL, "an MM set needs a token");
+        }
+        if (quota < 0) {
+            throw err(EINVAL, "negative quota " + quota);
+        }
+        lock.lock();
+        try {
+            checkOpen();
+            TokenKey key = token == null ? null : new TokenKey(type, token);
+            if (key != null && setsByToken.containsKey(key)) {
+                throw err(EEXIST, "a " + type + " set with token " + token + " exists");
+            }
+            int q = quota == 0 ? available : quota;
+            if (q == 0 || q > available) {
+                throw err(ENOSPC, "quota " + q + " exceeds the available capacity " + available);
+            }
+            int id = setIds.nextClearBit(1);
+            SetImpl s = new SetImpl(this, id, type, token, q);
+            available -= q;
+            setIds.set(id);
+            sets.put(id, s);
+            if (key != null) {
+                setsByToken.put(key, s);
+                List<ListenerEntry> waiting = setListeners.get(key);
+                if (waiting != null) {
+                    for (ListenerEntry l : waiting) {
+                        l.set = s; // rule 82: pending listeners join the new set
+                    }
+                    rebuildChain(s);
+                }
+            } else {
+                rebuildChain(s);
+            }
+            return s;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public boolean freeSet(IoasidSet set) {
+        SetImpl s = own(set);
+        lock.lock();
+        try {
+            if (s.state == SetState.FREED) {
+                throw err(EINVAL, "set " + s.id + " was freed already");
+            }
+            if (s.size > 0 || s.inFlight > 0) {
+                s.state = SetState.FREE_PENDING; // rule 65: goes with its last ID
+                return false;
+            }
+            finishSetFree(s);
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void finishSetFree(SetImpl s) {
+        s.state = SetState.FREED;
+        available += s.quota; // D9
+        sets.remove(s.id);
+        setIds.clear(s.id);
+        if (s.token != null) {
+            TokenKey key = new TokenKey(s.type, s.token);
+            setsByToken.remove(key);
+            List<ListenerEntry> joined = setListeners.get(key);
+            if (joined != null) {
+                for (ListenerEntry l : joined) {
+                    l.set = null; // rule 82: back to pending, for a later set with this token
+                }
+            }
+        }
+        s.chain = ListenerEntry.NONE;
+        s.chainMask = 0;
+    }
+
+    private void releaseSetSlot(SetImpl s) {
+        if (s.state == SetState.FREE_PENDING && s.size == 0 && s.inFlight == 0) {
+            finishSetFree(s);
+        }
+    }
+
+    @Override
+    public IoasidSet findSet(TokenType type, Object token) {
+        if (type == null) {
+            throw err(EINVAL, "token type is null");
+        }
+        lock.lock();
+        try {
+            SetImpl s = token == null ? null : setsByToken.get(new TokenKey(type, token));
+            if (s == null) {
+                throw err(ENOENT, "no " + type + " set with token " + token);
+            }
+            return s;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public IoasidSet findSet(int setId) {
+        lock.lock();
+        try {
+            SetImpl s = sets.get(setId);
+            if (s == null) {
+                throw err(ENOENT, "no set " + setId);
+            }
+            return s;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ capacity
+
+    @Override
+    public void installCapacity(int total) {
+        if (total < 1 || total > 1 << bits) {
+            throw err(EINVAL, "capacity " + total + " not in [1, " + (1 << bits) + "]");
+        }
+        lock.lock();
+        try {
+            if (capacityInstalled) {
+                throw err(EBUSY, "IOASID capacity is already set to " + capacity);
+            }
+            if (available != capacity) {
+                throw err(EBUSY, (capacity - available) + " of the capacity is reserved");
+            }
+            capacity = available = total;
+            capacityInstalled = true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public int reserveCapacity(int n) {
+        if (n < 0) {
+            throw err(EINVAL, "negative amount " + n);
+        }
+        lock.lock();
+        try {
+            if (n > available) {
+                throw err(ENOSPC, "cannot reserve " + n + ", " + available + " available");
+            }
+            int taken = n == 0 ? available : n;
+            available -= taken;
+            return taken;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public int cancelCapacity(int n) {
+        if (n < 0) {
+            throw err(EINVAL, "negative amount " + n);
+        }
+        lock.lock();
+        try {
+            if ((long) n + available > capacity) {
+                throw err(EINVAL, "returning " + n + " would exceed the capacity " + capacity);
+            }
+            available += n;
+            return available;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ allocation
+
+    @Override
+    public IoasidHandle alloc(IoasidSet set, int min, int max, Object privateData) {
+        SetImpl s = own(set);
+        if (min < 1 || max > maxId || min > max) {
+            throw err(EINVAL, "range [" + min + ", " + max + "] not within [1, " + maxId + "]");
+        }
+        HelperGroup g;
+        AllocatorEntry caller;
+        lock.lock();
+        try {
+            checkOpen();
+            checkAllocatable(s);
+            g = active;
+            if (g.isDefault()) {
+                int id = bitmap.nextClear(min, max);
+                if (id < 0) {
+                    throw err(ENOSPC, "no free ID in [" + min + ", " + max + "]");
+                }
+                HandleImpl h = record(id, s, privateData, g);
+                long ev = emit(EventType.ALLOC, h, Ioasid.INVALID);
+                lock.unlock();
+                if (ev != 0) {
+                    dispatcher.await(ev);
+                }
+                return h;
+            }
+            // A custom allocator runs outside the lock; the in-flight count keeps its space
+            // active (rule 4) and the set's quota slot reserved meanwhile.
+            caller = g.leader();
+            g.inFlight++;
+            s.inFlight++;
+        } finally {
+            if (lock.isHeldByCurrentThread()) {
+                lock.unlock();
+            }
+        }
+        return allocCustom(s, min, max, privateData, g, caller);
+    }
+
+    private void checkAllocatable(SetImpl s) {
+        if (s.state == SetState.FREED) {
+            throw err(EINVAL, "set " + s.id + " was freed");
+        }
+        if (s.state == SetState.FREE_PENDING) {
+            throw err(EBUSY, "set " + s.id + " is being freed");
+        }
+        if (s.size + s.inFlight >= s.quota) {
+            throw err(ENOSPC, "set " + s.id + " is out of quota (" + s.quota + ")");
+        }
+    }
+
+    private HandleImpl record(int id, SetImpl s, Object data, HelperGroup g) {
+        HandleImpl h = new HandleImpl(id, s, data);
+        bitmap.set(id);
+        SLOT.setRelease(table, id, h);
+        s.size++;
+        g.live++;
+        live++;
+        allocations++;
+        return h;
+    }
+
+    private IoasidHandle allocCustom(SetImpl s, int min, int max, Object data, HelperGroup g,
+            AllocatorEntry caller) {
+        int id;
+        Throwable fault = null;
+        g.callLock.lock();
+        try {
+            id = g.departed ? Ioasid.INVALID : caller.allocator.alloc(min, max);
+        } catch (Throwable t) {
+            id = Ioasid.INVALID;
+            fault = t;
+        } finally {
+            g.callLock.unlock();
+        }
+        IoasidException failure = null;
+        boolean giveBack = false;
+        HandleImpl h = null;
+        long ev = 0;
+        lock.lock();
+        try {
+            g.inFlight--;
+            s.inFlight--;
+            if (g.departed) {
+                failure = err(EAGAIN, "allocator " + caller + " left during the allocation");
+            } else if (fault != null) {
+                allocatorFaults.incrementAndGet();
+                failure = new IoasidException(EIO, "allocator " + caller + " failed: " + fault,
+                        fault);
+            } else if (id == Ioasid.INVALID) {
+                failure = err(ENOSPC, "allocator " + caller + " has no ID in [" + min + ", "
+                        + max + "]");
+            } else if (id < min || id > max) {
+                allocatorFaults.incrementAndGet();
+                giveBack = id >= 0;
+                failure = err(EIO, "allocator " + caller + " returned " + id + ", outside ["
+                        + min + ", " + max + "]");
+            } else if (bitmap.get(id)) {
+                // rule 19: the framework refuses an ID it already tracks and frees it back
+                giveBack = true;
+                failure = err(EBUSY, "allocator " + caller + " returned " + id
+                        + ", which is still in use");
+            } else if (s.state != SetState.ACTIVE) {
+                giveBack = true;
+                failure = err(EBUSY, "set " + s.id + " was freed during the allocation");
+            } else {
+                h = record(id, s, data, g);
+                ev = emit(EventType.ALLOC, h, Ioasid.INVALID);
+            }
+            if (failure != null) {
+                releaseSetSlot(s);
+                if (g == active && !g.outstanding()) {
+                    reevaluate();
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (failure != null) {
+            if (fault != null) {
+                LOG.log(System.Logger.Level.WARNING, failure.getMessage(), fault);
+            }
+            if (giveBack) {
+                giveBack(g, caller, id);
+            }
+            throw failure;
+        }
+        if (ev != 0) {
+            dispatcher.await(ev);
+        }
+        return h;
+    }
+
+    /** Returns an ID to a custom allocator, outside the core lock. */
+    private void giveBack(HelperGroup g, AllocatorEntry to, int id) {
+        if (g.departed) {
+            return; // its allocator is gone, and the space with it
+        }
+        g.callLock.lock();
+        try {
+            to.allocator.free(id);
+        } catch (Throwable t) {
+            allocatorFaults.incrementAndGet();
+            LOG.log(System.Logger.Level.WARNING, "allocator " + to + " failed to free " + id, t);
+        } finally {
+            g.callLock.unlock();
+        }
+    }
+
+    /** Gives IDs back after the lock is released: the group, the member and the ID. */
+    private static final class GiveBacks {
+        final List<Object[]> items = new ArrayList<>(1);
+
+        void add(HelperGroup g, AllocatorEntry e, int id) {
+            items.add(new Object[] {g, e, id});
+        }
+    }
+
+    private void runGiveBacks(GiveBacks gb) {
+        if (gb != null) {
+            for (Object[] it : gb.items) {
+                giveBack((HelperGroup) it[0], (AllocatorEntry) it[1], (Integer) it[2]);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ free, get, put
+
+    @Override
+    public void free(IoasidHandle handle) {
+        HandleImpl h = own(handle);
+        GiveBacks gb = null;
+        long ev;
+        lock.lock();
+        try {
+            int w = h.word;
+            checkLive(h, w);
+            if ((w & HandleImpl.FREED) != 0) {
+                return; // rule 67: level-sensitive, nothing more
+            }
+            gb = freeLocked(h, null);
+            ev = seq;
+        } finally {
+            lock.unlock();
+        }
+        runGiveBacks(gb);
+        dispatcher.await(ev);
+    }
+
+    /**
+     * Moves a live, not yet freed ID to FREE_PENDING, dropping the allocation reference, with
+     * one FREE; reclaims it when that was the last reference.
+     */
+    private GiveBacks freeLocked(HandleImpl h, GiveBacks gb) {
+        int w;
+        int nw;
+        do {
+            w = h.word;
+            if (HandleImpl.dead(w) || (w & HandleImpl.FREED) != 0) {
+                return gb;
+            }
+            nw = (w | HandleImpl.FREED) - HandleImpl.ONE_REF;
+        } while (!h.cas(w, nw));
+        emit(EventType.FREE, h, h.spid);
+        if (HandleImpl.refs(nw) == 0) {
+            gb = reclaimLocked(h, gb);
+        }
+        return gb;
+    }
+
+    /** Removes a handle whose last reference is gone. */
+    private GiveBacks reclaimLocked(HandleImpl h, GiveBacks gb) {
+        int w;
+        do {
+            w = h.word;
+        } while (!h.cas(w, w | HandleImpl.RECLAIMED));
+        SetImpl s = h.set;
+        int spid = h.spid;
+        if (spid != Ioasid.INVALID) {
+            emit(EventType.UNBIND, h, spid);
+            s.spids.remove(spid);
+            h.spid = Ioasid.INVALID;
+        }
+        SLOT.setRelease(table, h.id, null);
+        bitmap.clear(h.id);
+        s.size--;
+        live--;
+        reclaims++;
+        if ((w & HandleImpl.REVOKED) == 0) {
+            HelperGroup g = active; // rule 4: a live, unrevoked ID is of the active space
+            g.live--;
+            if (!g.isDefault()) {
+                if (gb == null) {
+                    gb = new GiveBacks();
+                }
+                gb.add(g, g.leader(), h.id);
+            }
+            if (!g.outstanding()) {
+                reevaluate();
+            }
+        }
+        releaseSetSlot(s);
+        return gb;
+    }
+
+    @Override
+    public void free(IoasidSet set, int id) {
+        checkId(id);
+        HandleImpl h = slot(id);
+        if (h == null) {
+            throw err(ENOENT, "unknown IOASID " + id);
+        }
+        if (set != null && h.set != set) {
+            throw err(EACCES, "IOASID " + id + " belongs to set " + h.set.id);
+        }
+        free(h);
+    }
+
+    @Override
+    public int freeAllInSet(IoasidSet set) {
+        SetImpl s = own(set);
+        GiveBacks gb = null;
+        int count = 0;
+        long ev;
+        lock.lock();
+        try {
+            if (s.state == SetState.FREED) {
+                throw err(EINVAL, "set " + s.id + " was freed already");
+            }
+            for (int id = bitmap.nextSet(1); id >= 0 && s.size > 0; id = bitmap.nextSet(id + 1)) {
+                HandleImpl h = table[id];
+                if (h != null && h.set == s) {
+                    int w = h.word;
+                    if (!HandleImpl.dead(w) && (w & HandleImpl.FREED) == 0) {
+                        count++;
+                        gb = freeLocked(h, gb);
+                    }
+                }
+            }
+            ev = seq;
+        } finally {
+            lock.unlock();
+        }
+        runGiveBacks(gb);
+        dispatcher.await(ev);
+        return count;
+    }
+
+    @Override
+    public void get(IoasidHandle handle) {
+        HandleImpl h = own(handle);
+        int w;
+        do {
+            w = h.word;
+            if (HandleImpl.dead(w)) {
+                throw err(EINVAL, "IOASID " + h.id + " was freed (stale handle)");
+            }
+            if ((w & HandleImpl.FREED) != 0) {
+                throw err(EBUSY, "IOASID " + h.id + " is FREE_PENDING");
+            }
+            if (HandleImpl.refs(w) >= MAX_REFS) {
+                throw err(EOVERFLOW, "IOASID " + h.id + " has too many references");
+            }
+        } while (!h.cas(w, w + HandleImpl.ONE_REF));
+    }
+
+    @Override
+    public IoasidHandle get(IoasidSet set, int id) {
+        checkId(id);
+        HandleImpl h = slot(id);
+        if (h == null) {
+            throw err(EINVAL, "unknown IOASID " + id);
+        }
+        if (set != null && h.set != set) {
+            throw err(EACCES, "IOASID " + id + " belongs to set " + h.set.id);
+        }
+        get(h);
+        return h;
+    }
+
+    @Override
+    public boolean put(IoasidHandle handle) {
+        HandleImpl h = own(handle);
+        int w;
+        int nw;
+        do {
+            w = h.word;
+            checkLive(h, w);
+            nw = w - HandleImpl.ONE_REF;
+        } while (!h.cas(w, nw));
+        if (HandleImpl.refs(nw) > 0) {
+            return false;
+        }
+        GiveBacks gb;
+        long ev;
+        lock.lock();
+        try {
+            if ((nw & HandleImpl.FREED) == 0) {
+                // the allocation reference went without a free: still one FREE (rule 7 above)
+                emit(EventType.FREE, h, h.spid);
+            }
+            gb = reclaimLocked(h, null);
+            ev = seq;
+        } finally {
+            lock.unlock();
+        }
+        runGiveBacks(gb);
+        dispatcher.await(ev);
+        return true;
+    }
+
+    @Override
+    public boolean put(IoasidSet set, int id) {
+        checkId(id);
+        HandleImpl h = slot(id);
+        if (h == null) {
+            throw err(ENOENT, "unknown IOASID " + id);
+        }
+        if (set != null && h.set != set) {
+            throw err(EACCES, "IOASID " + id + " belongs to set " + h.set.id);
+        }
+        return put(h);
+    }
+
+    @Override
+    public IoasidHandle find(IoasidSet set, int id) {
+        if (id < 0 || id > maxId) {
+            throw err(EINVAL, "ID " + id + " outside the " + bits + "-bit space");
+        }
+        HandleImpl h = (HandleImpl) SLOT.getAcquire(table, id);
+        if (h == null) {
+            throw err(ENOENT, "unknown IOASID " + id);
+        }
+        if (set != null && h.set != set) {
+            throw err(EACCES, "IOASID " + id + " belongs to set " + h.set.id);
+        }
+        return h;
+    }
+
+    @Override
+    public IoasidHandle findBySpid(IoasidSet set, int spid, boolean get) {
+        SetImpl s = own(set);
+        checkSpid(spid);
+        lock.lock();
+        try {
+            if (s.state == SetState.FREED) {
+                throw err(EINVAL, "set " + s.id + " was freed");
+            }
+            HandleImpl h = s.spids == null ? null : s.spids.get(spid);
+            if (h == null) {
+                throw err(ENOENT, "no IOASID of set " + s.id + " has SPID " + spid);
+            }
+            if (get) {
+                get(h); // D10: EBUSY when FREE_PENDING
+            }
+            return h;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ private data
+
+    @Override
+    public void attachData(IoasidHandle handle, Object data) {
+        HandleImpl h = own(handle);
+        if (data == null) {
+            throw err(EINVAL, "null private data");
+        }
+        lock.lock();
+        try {
+            checkLive(h, h.word);
+            if (h.data != null) {
+                throw err(EBUSY, "IOASID " + h.id + " has private data already");
+            }
+            h.data = data;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public Object setData(IoasidHandle handle, Object data) {
+        HandleImpl h = own(handle);
+        lock.lock();
+        try {
+            checkLive(h, h.word);
+            Object old = h.data;
+            h.data = data; // a volatile write: no grace period needed for readers (rule 8)
+            return old;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public Object detachData(IoasidHandle handle) {
+        return setData(handle, null);
+    }
+
+    // ------------------------------------------------------------------ SPIDs
+
+    private static void checkSpid(int spid) {
+        if (spid < 0 || spid > Ioasid.MAX_ID) {
+            throw err(EINVAL, "SPID " + spid + " not in [0, " + Ioasid.MAX_ID + "]");
+        }
+    }
+
+    @Override
+    public void attachSpid(IoasidHandle handle, int spid) {
+        HandleImpl h = own(handle);
+        checkSpid(spid);
+        long ev;
+        lock.lock();
+        try {
+            int w = h.word;
+            checkLive(h, w);
+            if ((w & HandleImpl.FREED) != 0) {
+                throw err(EBUSY, "IOASID " + h.id + " is FREE_PENDING");
+            }
+            if (h.spid != Ioasid.INVALID) {
+                throw err(EBUSY, "IOASID " + h.id + " has SPID " + h.spid + " already");
+            }
+            Map<Integer, HandleImpl> index = h.set.spids();
+            HandleImpl other = index.get(spid);
+            if (other != null) {
+                throw err(EINVAL, "SPID " + spid + " is used by IOASID " + other.id
+                        + " in set " + h.set.id);
+            }
+            index.put(spid, h);
+            h.spid = spid;
+            ev = emit(EventType.BIND, h, spid);
+        } finally {
+            lock.unlock();
+        }
+        if (ev != 0) {
+            dispatcher.await(ev);
+        }
+    }
+
+    @Override
+    public void detachSpid(IoasidHandle handle) {
+        HandleImpl h = own(handle);
+        long ev;
+        lock.lock();
+        try {
+            checkLive(h, h.word);
+            int spid = h.spid;
+            if (spid == Ioasid.INVALID) {
+                throw err(EINVAL, "IOASID " + h.id + " has no SPID");
+            }
+            ev = emit(EventType.UNBIND, h, spid); // rule 74: listeners still see the SPID
+            h.set.spids.remove(spid);
+            h.spid = Ioasid.INVALID;
+        } finally {
+            lock.unlock();
+        }
+        if (ev != 0) {
+            dispatcher.await(ev);
+        }
+    }
+
+    // ------------------------------------------------------------------ events
+
+    /** Queues an event for the handle's set chain; returns its sequence, or 0 if none wants it. */
+    private long emit(EventType type, HandleImpl h, int spid) {
+        SetImpl s = h.set;
+        if ((s.chainMask & (1 << type.ordinal())) == 0) {
+            return 0;
+        }
+        long n = ++seq;
+        dispatcher.enqueue(new IoasidEvent(type, h, h.id, spid, s, h.data, false, n), s.chain);
+        return n;
+    }
+
+    private void replay(ListenerEntry l, SetImpl only) {
+        ListenerEntry[] target = {l};
+        for (int id = bitmap.nextSet(1); id >= 0; id = bitmap.nextSet(id + 1)) {
+            HandleImpl h = table[id];
+            if (h == null || (only != null && h.set != only)) {
+                continue;
+            }
+            int w = h.word;
+            if (HandleImpl.dead(w)) {
+                continue;
+            }
+            if (l.wants(EventType.ALLOC)) {
+                dispatcher.enqueue(new IoasidEvent(EventType.ALLOC, h, id, Ioasid.INVALID, h.set,
+                        h.data, true, ++seq), target);
+            }
+            if (h.spid != Ioasid.INVALID && l.wants(EventType.BIND)) {
+                dispatcher.enqueue(new IoasidEvent(EventType.BIND, h, id, h.spid, h.set, h.data,
+                        true, ++seq), target);
+            }
+            if ((w & HandleImpl.FREED) != 0 && l.wants(EventType.FREE)) {
+                dispatcher.enqueue(new IoasidEvent(EventType.FREE, h, id, h.spid, h.set, h.data,
+                        true, ++seq), target);
+            }
+        }
+    }
+
+    private void rebuildChain(SetImpl s) {
+        List<ListenerEntry> chain = new ArrayList<>(systemListeners);
+        if (s.token != null) {
+            List<ListenerEntry> own = setListeners.get(new TokenKey(s.type, s.token));
+            if (own != null) {
+                for (ListenerEntry l : own) {
+                    if (l.set == s) {
+                        chain.add(l);
+                    }
+                }
+            }
+        }
+        chain.sort(ListenerEntry.CHAIN_ORDER);
+        int mask = 0;
+        for (ListenerEntry l : chain) {
+            mask |= l.mask;
+        }
+        s.chain = chain.toArray(ListenerEntry.NONE);
+        s.chainMask = mask;
+    }
+
+    private void rebuildAllChains() {
+        systemListeners.sort(ListenerEntry.CHAIN_ORDER);
+        for (SetImpl s : sets.values()) {
+            rebuildChain(s);
+        }
+    }
+
+    // ------------------------------------------------------------------ allocator whiteboard
+
+    private static long serviceId(Map<String, ?> props) {
+        Object v = props.get(Constants.SERVICE_ID);
+        if (v instanceof Long l) {
+            return l;
+        }
+        throw err(EINVAL, "service without " + Constants.SERVICE_ID);
+    }
+
+    private static int ranking(Map<String, ?> props) {
+        // the OSGi rule: a ranking that is not an Integer counts as 0
+        return props.get(Constants.SERVICE_RANKING) instanceof Integer i ? i : 0;
+    }
+
+    private static String name(Map<String, ?> props, String key, Object service) {
+        Object v = props.get(key);
+        return v != null ? v.toString() : service.getClass().getName();
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindAllocator(IoasidAllocator allocator, Map<String, Object> props) {
+        long sid = serviceId(props);
+        Object helpers;
+        Throwable helpersFault = null;
+        try {
+            helpers = allocator.helpers();
+        } catch (Throwable t) {
+            helpers = null;
+            helpersFault = t;
+        }
+        AllocatorEntry e;
+        lock.lock();
+        try {
+            AllocatorEntry known = allocators.get(sid);
+            if (known != null) {
+                updateRanking(known, ranking(props)); // bind is idempotent (FELIX-6616)
+                return;
+            }
+            e = new AllocatorEntry(sid, allocator, name(props, IoasidAllocator.NAME, allocator),
+                    ranking(props));
+            allocators.put(sid, e);
+            if (helpers == null) {
+                e.rejectErrno = EINVAL;
+                e.rejectReason = helpersFault != null ? "helpers() threw " + helpersFault
+                        : "helpers() returned null";
+            } else {
+                AllocatorEntry twin = registeredTwin(allocator, sid);
+                if (twin != null) {
+                    e.rejectErrno = EEXIST; // D6: leaves every group untouched
+                    e.rejectReason = "the same allocator object is registered as " + twin;
+                } else {
+                    join(e, helpers);
+                }
+            }
+            reevaluate();
+        } finally {
+            lock.unlock();
+        }
+        if (e.rejectErrno != null) {
+            LOG.log(System.Logger.Level.ERROR, "IOASID allocator " + e + " rejected: "
+                    + e.rejectErrno + ": " + e.rejectReason);
+        }
+    }
+
+    private AllocatorEntry registeredTwin(IoasidAllocator allocator, long except) {
+        for (AllocatorEntry o : allocators.values()) {
+            if (o.allocator == allocator && o.group != null && o.serviceId != except) {
+                return o;
+            }
+        }
+        return null;
+    }
+
+    private void join(AllocatorEntry e, Object helpers) {
+        HelperGroup g = groups.computeIfAbsent(helpers, HelperGroup::new);
+        g.members.add(e);
+        g.members.sort(AllocatorEntry.PRECEDENCE);
+        e.group = g;
+        e.rejectErrno = null;
+        e.rejectReason = null;
+    }
+
+    void updatedAllocator(IoasidAllocator allocator, Map<String, Object> props) {
+        long sid = serviceId(props);
+        lock.lock();
+        try {
+            AllocatorEntry known = allocators.get(sid);
+            if (known != null) {
+                updateRanking(known, ranking(props));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void updateRanking(AllocatorEntry e, int ranking) {
+        if (e.ranking != ranking) {
+            e.ranking = ranking;
+            if (e.group != null) {
+                e.group.members.sort(AllocatorEntry.PRECEDENCE);
+            }
+            reevaluate();
+        }
+    }
+
+    void unbindAllocator(IoasidAllocator allocator, Map<String, Object> props) {
+        long sid = serviceId(props);
+        long ev;
+        int revokedNow = 0;
+        String left;
+        lock.lock();
+        try {
+            AllocatorEntry e = allocators.remove(sid);
+            if (e == null) {
+                return;
+            }
+            left = e.toString();
+            HelperGroup g = e.group;
+            if (g == null) {
+                return; // was rejected: nothing of it is in use
+            }
+            e.group = null;
+            g.members.remove(e);
+            if (g.members.isEmpty()) {
+                groups.remove(g.helpers);
+                g.departed = true;
+                if (g == active) {
+                    long before = revokedTotal;
+                    revokeAll(g);
+                    revokedNow = (int) (revokedTotal - before);
+                }
+            }
+            // a duplicate refused because of this one may now stand in (D6)
+            AllocatorEntry twin = null;
+            for (AllocatorEntry o : allocators.values()) {
+                if (o.allocator == e.allocator && o.rejectErrno == EEXIST
+                        && (twin == null || o.serviceId < twin.serviceId)) {
+                    twin = o;
+                }
+            }
+            if (twin != null) {
+                join(twin, g.helpers);
+            }
+            reevaluate();
+            ev = seq;
+        } finally {
+            lock.unlock();
+        }
+        if (revokedNow > 0) {
+            int n = revokedNow;
+            LOG.log(System.Logger.Level.WARNING, () -> "IOASID allocator " + left + " left with "
+                    + n + " IDs outstanding: revoked (FREE sent, reclaimed on last put)");
+        }
+        dispatcher.await(ev);
+    }
+
+    /** D7: every live ID of the departing active space is freed, marked revoked. */
+    private void revokeAll(HelperGroup g) {
+        for (int id = bitmap.nextSet(1); id >= 0; id = bitmap.nextSet(id + 1)) {
+            HandleImpl h = table[id];
+            if (h == null) {
+                continue;
+            }
+            int w;
+            int nw;
+            boolean freeing;
+            do {
+                w = h.word;
+                if ((w & (HandleImpl.REVOKED | HandleImpl.RECLAIMED)) != 0) {
+                    break;
+                }
+                // a dying ID (last put under way) is only marked, so its reclaim skips the space
+                freeing = !HandleImpl.dead(w) && (w & HandleImpl.FREED) == 0;
+                nw = w | HandleImpl.REVOKED;
+                if (freeing) {
+                    nw = (nw | HandleImpl.FREED) - HandleImpl.ONE_REF;
+                }
+                if (h.cas(w, nw)) {
+                    if (freeing) {
+                        revokedTotal++;
+                        emit(EventType.FREE, h, h.spid);
+                        if (HandleImpl.refs(nw) == 0) {
+                            reclaimLocked(h, null);
+                        }
+                    }
+                    break;
+                }
+            } while (true);
+        }
+        g.live = 0;
+    }
+
+    /** D4: switch to the preferred allocator's space when the active one allows it. */
+    private void reevaluate() {
+        AllocatorEntry best = null;
+        for (AllocatorEntry e : allocators.values()) {
+            if (e.group != null && (best == null || AllocatorEntry.PRECEDENCE.compare(e, best) < 0)) {
+                best = e;
+            }
+        }
+        HelperGroup want = best == null ? defaultGroup : best.group;
+        if (want != active && (active.departed || !active.outstanding())) {
+            HelperGroup from = active;
+            active = want;
+            switches++;
+            LOG.log(System.Logger.Level.INFO, () -> "IOASID allocator changed from " + from.name
+                    + " to " + want.name);
+        }
+    }
+
+    // ------------------------------------------------------------------ listener whiteboard
+
+    private static int eventMask(Object v) {
+        if (v == null) {
+            return ListenerEntry.ALL_EVENTS;
+        }
+        Collection<?> names;
+        if (v instanceof String str) {
+            names = Arrays.asList(str.split("\\s*,\\s*"));
+        } else if (v instanceof String[] arr) {
+            names = Arrays.asList(arr);
+        } else if (v instanceof Collection<?> c) {
+            names = c;
+        } else {
+            throw err(EINVAL, IoasidListener.EVENTS + " must be String, String[] or a collection");
+        }
+        int mask = 0;
+        for (Object n : names) {
+            try {
+                mask |= 1 << EventType.valueOf(String.valueOf(n).trim()).ordinal();
+            } catch (IllegalArgumentException e) {
+                throw err(EINVAL, "unknown event type '" + n + "'");
+            }
+        }
+        if (mask == 0) {
+            throw err(EINVAL, IoasidListener.EVENTS + " names no event");
+        }
+        return mask;
+    }
+
+    private static ListenerEntry listenerEntry(long sid, IoasidListener l, Map<String, Object> props) {
+        String name = name(props, IoasidListener.NAME, l);
+        int ranking = ranking(props);
+        Object scope = props.getOrDefault(IoasidListener.SCOPE, IoasidListener.SCOPE_SYSTEM);
+        int mask = eventMask(props.get(IoasidListener.EVENTS));
+        if (IoasidListener.SCOPE_SYSTEM.equals(scope)) {
+            return new ListenerEntry(sid, l, name, ranking, true, null, null, mask);
+        }
+        if (!IoasidListener.SCOPE_SET.equals(scope)) {
+            throw err(EINVAL, "scope '" + scope + "' is neither system nor set");
+        }
+        Object token = props.get(IoasidListener.SET_TOKEN);
+        if (token == null) {
+            throw err(EINVAL, "scope set needs " + IoasidListener.SET_TOKEN);
+        }
+        Object typeName = props.getOrDefault(IoasidListener.SET_TOKEN_TYPE, TokenType.NONE.name());
+        TokenType type;
+        try {
+            type = TokenType.valueOf(String.valueOf(typeName));
+        } catch (IllegalArgumentException e) {
+            throw err(EINVAL, "unknown token type '" + typeName + "'");
+        }
+        return new ListenerEntry(sid, l, name, ranking, false, type, token, mask);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindListener(IoasidListener listener, Map<String, Object> props) {
+        long sid = serviceId(props);
+        ListenerEntry e;
+        String rejectErrno = null;
+        String rejectReason = null;
+        try {
+            e = listenerEntry(sid, listener, props);
+        } catch (IoasidException bad) {
+            e = new ListenerEntry(sid, listener, name(props, IoasidListener.NAME, listener),
+                    ranking(props), true, null, null, 0);
+            rejectErrno = bad.errno().name();
+            rejectReason = bad.getMessage();
+        }
+        long ev;
+        lock.lock();
+        try {
+            ListenerEntry known = listeners.get(sid);
+            if (known != null) {
+                if (known.ranking != ranking(props)) {
+                    known.ranking = ranking(props);
+                    rebuildAllChains();
+                }
+                return;
+            }
+            if (rejectErrno == null) {
+                for (ListenerEntry o : listeners.values()) {
+                    if (o.listener == listener && o.rejectErrno == null) {
+                        rejectErrno = EEXIST.name();
+                        rejectReason = "the same listener object is registered as " + o;
+                    }
+                }
+            }
+            listeners.put(sid, e);
+            if (rejectErrno != null) {
+                e.rejectErrno = rejectErrno;
+                e.rejectReason = rejectReason;
+                ev = 0;
+            } else {
+                dispatcher.startWatchdog();
+                ev = addListener(e);
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (rejectErrno != null) {
+            LOG.log(System.Logger.Level.ERROR, "IOASID listener " + e + " rejected: " + rejectReason);
+        }
+        if (ev != 0) {
+            dispatcher.await(ev);
+        }
+    }
+
+    /** Adds an accepted listener and replays its scope (D15); returns the last sequence. */
+    private long addListener(ListenerEntry e) {
+        long before = seq;
+        if (e.systemScope) {
+            systemListeners.add(e);
+            rebuildAllChains();
+            replay(e, null);
+        } else {
+            TokenKey key = new TokenKey(e.tokenType, e.token);
+            setListeners.computeIfAbsent(key, k -> new ArrayList<>()).add(e);
+            SetImpl s = setsByToken.get(key);
+            if (s != null) {
+                e.set = s;
+                rebuildChain(s);
+                replay(e, s);
+            }
+        }
+        return seq == before ? 0 : seq;
+    }
+
+    void updatedListener(IoasidListener listener, Map<String, Object> props) {
+        long sid = serviceId(props);
+        ListenerEntry fresh;
+        try {
+            fresh = listenerEntry(sid, listener, props);
+        } catch (IoasidException bad) {
+            fresh = null;
+        }
+        lock.lock();
+        try {
+            ListenerEntry known = listeners.get(sid);
+            if (known == null) {
+                return;
+            }
+            if (fresh != null && known.rejectErrno == null && fresh.systemScope == known.systemScope
+                    && fresh.mask == known.mask && Objects.equals(fresh.token, known.token)
+                    && fresh.tokenType == known.tokenType) {
+                known.ranking = fresh.ranking; // D12: re-order the chain for what follows
+                rebuildAllChains();
+                return;
+            }
+        } finally {
+            lock.unlock();
+        }
+        // scope or events changed: as if it left and came back
+        unbindListener(listener, props);
+        bindListener(listener, props);
+    }
+
+    void unbindListener(IoasidListener listener, Map<String, Object> props) {
+        long sid = serviceId(props);
+        lock.lock();
+        try {
+            ListenerEntry e = listeners.remove(sid);
+            if (e == null) {
+                return;
+            }
+            e.removed = true;
+            if (e.rejectErrno != null) {
+                return;
+            }
+            if (e.systemScope) {
+                systemListeners.remove(e);
+                rebuildAllChains();
+            } else {
+                TokenKey key = new TokenKey(e.tokenType, e.token);
+                List<ListenerEntry> list = setListeners.get(key);
+                list.remove(e);
+                if (list.isEmpty()) {
+                    setListeners.remove(key);
+                }
+                if (e.set != null) {
+                    SetImpl s = e.set;
+                    e.set = null;
+                    rebuildChain(s);
+                }
+            }
+            // a duplicate refused because of this one may now stand in
+            ListenerEntry twin = null;
+            for (ListenerEntry o : listeners.values()) {
+                if (o.listener == listener && EEXIST.name().equals(o.rejectErrno)
+                        && (twin == null || o.serviceId < twin.serviceId)) {
+                    twin = o;
+                }
+            }
+            if (twin != null) {
+                twin.rejectErrno = null;
+                twin.rejectReason = null;
+                addListener(twin);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ snapshots
+
+    @Override
+    public CapacityDTO capacity() {
+        lock.lock();
+        try {
+            CapacityDTO d = new CapacityDTO();
+            d.capacity = capacity;
+            d.available = available;
+            d.idBits = bits;
+            d.maxId = maxId;
+            return d;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public IdSpaceDTO[] idSpaces() {
+        lock.lock();
+        try {
+            List<IdSpaceDTO> out = new ArrayList<>();
+            out.add(space(defaultGroup));
+            for (HelperGroup g : groups.values()) {
+                out.add(space(g));
+            }
+            return out.toArray(new IdSpaceDTO[0]);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private IdSpaceDTO space(HelperGroup g) {
+        IdSpaceDTO d = new IdSpaceDTO();
+        d.name = g.name;
+        d.isDefault = g.isDefault();
+        d.active = g == active;
+        d.live = g.live;
+        d.inFlight = g.inFlight;
+        d.members = g.members.stream().mapToLong(m -> m.serviceId).toArray();
+        return d;
+    }
+
+    @Override
+    public AllocatorDTO[] allocators() {
+        lock.lock();
+        try {
+            List<AllocatorEntry> all = new ArrayList<>(allocators.values());
+            all.sort(AllocatorEntry.PRECEDENCE);
+            AllocatorEntry leader = active.leader();
+            List<AllocatorDTO> out = new ArrayList<>();
+            for (AllocatorEntry e : all) {
+                AllocatorDTO d = new AllocatorDTO();
+                d.serviceId = e.serviceId;
+                d.name = e.name;
+                d.ranking = e.ranking;
+                d.idSpace = e.group != null ? e.group.name : null;
+                if (e.group == null) {
+                    d.state = AllocatorDTO.REJECTED;
+                    d.errno = e.rejectErrno.name();
+                    d.reason = e.rejectReason;
+                } else if (e == leader) {
+                    d.state = AllocatorDTO.ACTIVE;
+                } else if (e.group == active) {
+                    d.state = AllocatorDTO.SHARING;
+                } else if (leader == null || AllocatorEntry.PRECEDENCE.compare(e, leader) < 0) {
+                    d.state = AllocatorDTO.WAITING;
+                    d.errno = EAGAIN.name();
+                    d.reason = "ID space " + active.name + " holds " + active.live + " IDs"
+                            + (active.inFlight > 0 ? " and " + active.inFlight + " in flight" : "")
+                            + "; the switch waits until it is empty";
+                } else {
+                    d.state = AllocatorDTO.STANDBY;
+                }
+                out.add(d);
+            }
+            return out.toArray(new AllocatorDTO[0]);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public SetDTO[] sets() {
+        lock.lock();
+        try {
+            List<SetDTO> out = new ArrayList<>();
+            for (SetImpl s : sets.values()) {
+                SetDTO d = new SetDTO();
+                d.id = s.id;
+                d.tokenType = s.type.name();
+                d.token = s.token == null ? null : String.valueOf(s.token);
+                d.quota = s.quota;
+                d.size = s.size;
+                d.spids = s.spidCount();
+                d.state = s.state.name();
+                d.listeners = s.chain.length;
+                out.add(d);
+            }
+            return out.toArray(new SetDTO[0]);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public ListenerDTO[] listeners() {
+        lock.lock();
+        try {
+            List<ListenerEntry> all = new ArrayList<>(listeners.values());
+            all.sort(ListenerEntry.CHAIN_ORDER);
+            List<ListenerDTO> out = new ArrayList<>();
+            for (ListenerEntry e : all) {
+                ListenerDTO d = new ListenerDTO();
+                d.serviceId = e.serviceId;
+                d.name = e.name;
+                d.ranking = e.ranking;
+                d.scope = e.systemScope ? IoasidListener.SCOPE_SYSTEM : IoasidListener.SCOPE_SET;
+                d.tokenType = e.tokenType == null ? null : e.tokenType.name();
+                d.token = e.token == null ? null : String.valueOf(e.token);
+                d.setId = e.set == null ? -1 : e.set.id;
+                d.events = Arrays.stream(EventType.values()).filter(e::wants).map(Enum::name)
+                        .toArray(String[]::new);
+                if (e.rejectErrno != null) {
+                    d.state = ListenerDTO.REJECTED;
+                    d.reason = e.rejectErrno + ": " + e.rejectReason;
+                } else if (e.stalled) {
+                    d.state = ListenerDTO.STALLED;
+                } else if (!e.systemScope && e.set == null) {
+                    d.state = ListenerDTO.PENDING;
+                    d.reason = "no " + e.tokenType + " set with token " + e.token + " yet";
+                } else {
+                    d.state = ListenerDTO.ACTIVE;
+                }
+                d.delivered = e.delivered;
+                d.failures = e.failures;
+                d.lastFailure = e.lastFailure;
+                out.add(d);
+            }
+            return out.toArray(new ListenerDTO[0]);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public IoasidDTO[] ids(IoasidSet set, int limit) {
+        if (limit < 0) {
+            throw err(EINVAL, "negative limit " + limit);
+        }
+        SetImpl only = set == null ? null : own(set);
+        lock.lock();
+        try {
+            List<IoasidDTO> out = new ArrayList<>();
+            for (int id = bitmap.nextSet(1); id >= 0 && out.size() < limit;
+                    id = bitmap.nextSet(id + 1)) {
+                HandleImpl h = table[id];
+                if (h == null || (only != null && h.set != only)) {
+                    continue;
+                }
+                IoasidDTO d = new IoasidDTO();
+                int w = h.word;
+                d.id = id;
+                d.setId = h.set.id;
+                d.state = HandleImpl.state(w).name();
+                d.refs = HandleImpl.refs(w);
+                d.spid = h.spid;
+                d.revoked = (w & HandleImpl.REVOKED) != 0;
+                Object data = h.data;
+                d.privateData = data == null ? null : String.valueOf(data);
+                out.add(d);
+            }
+            return out.toArray(new IoasidDTO[0]);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public StatsDTO stats() {
+        lock.lock();
+        try {
+            StatsDTO d = new StatsDTO();
+            d.live = live;
+            d.allocations = allocations;
+            d.reclaims = reclaims;
+            d.revoked = revokedTotal;
+            d.allocatorSwitches = switches;
+            d.allocatorFaults = allocatorFaults.get();
+            d.eventsDelivered = dispatcher.eventsDelivered;
+            d.listenerFailures = dispatcher.listenerFailures;
+            d.listenerStalls = dispatcher.listenerStalls;
+            return d;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "IoasidCore[" + bits + " bits]";
+    }
+}
