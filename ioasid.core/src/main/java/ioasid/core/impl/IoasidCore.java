@@ -268,11 +268,9 @@ public final class IoasidCore implements IoasidService {
                     for (ListenerEntry l : waiting) {
                         l.set = s; // rule 82: pending listeners join the new set
                     }
-                    rebuildChain(s);
                 }
-            } else {
-                rebuildChain(s);
             }
+            rebuildChain(s);
             return s;
         } finally {
             lock.unlock();
@@ -1354,6 +1352,7 @@ public final class IoasidCore implements IoasidService {
 
     void unbindListener(IoasidListener listener, Map<String, Object> props) {
         long sid = serviceId(props);
+        long ev = 0;
         lock.lock();
         try {
             ListenerEntry e = listeners.remove(sid);
@@ -1391,10 +1390,13 @@ public final class IoasidCore implements IoasidService {
             if (twin != null) {
                 twin.rejectErrno = null;
                 twin.rejectReason = null;
-                addListener(twin);
+                ev = addListener(twin);
             }
         } finally {
             lock.unlock();
+        }
+        if (ev != 0) {
+            dispatcher.await(ev);
         }
     }
 

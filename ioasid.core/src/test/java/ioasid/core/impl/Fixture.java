@@ -79,6 +79,9 @@ final class Fixture {
 
     long register(IoasidListener l, Object... kv) {
         Map<String, Object> p = props(kv);
+        if (l instanceof Recorder r) {
+            p.putIfAbsent(IoasidListener.NAME, r.name);
+        }
         registered.put(key(l, p), p);
         core.bindListener(l, p);
         return (Long) p.get(Constants.SERVICE_ID);
