@@ -22,6 +22,8 @@ final class HelperGroup {
     int inFlight;
     /** Set when its last member left; calls still under way find out from it. */
     volatile boolean departed;
+    /** The member called, kept current for calls made outside the core lock (D5). */
+    volatile AllocatorEntry leader;
 
     HelperGroup(Object helpers) {
         this.helpers = helpers;
@@ -38,6 +40,12 @@ final class HelperGroup {
     }
 
     AllocatorEntry leader() {
-        return members.isEmpty() ? null : members.get(0);
+        return leader;
+    }
+
+    /** Re-sorts the members after a change; the caller holds the core lock. */
+    void membersChanged() {
+        members.sort(AllocatorEntry.PRECEDENCE);
+        leader = members.isEmpty() ? null : members.get(0);
     }
 }

@@ -73,7 +73,8 @@ import ioasid.api.spi.IoasidListener;
  *     unless the preferred allocator shares its helpers; until then the preferred one waits. So
  *     every live ID that was not revoked belongs to the active space.
  *  5. When the last member of the active group leaves with IDs outstanding, they are revoked, not
- *     orphaned: one FREE each, FREE_PENDING until their last reference is put.
+ *     orphaned: one FREE each, FREE_PENDING until their last reference is put. A group's space
+ *     outlives its members: what was revoked goes back to its helpers if they register again.
  *  6. An ID holds an allocation reference until it is freed; get and put add and drop others, the
  *     last put reclaims it. No reference is taken once it is FREE_PENDING, and a second free is a
  *     no-op.
@@ -135,6 +136,10 @@ public final class IoasidCore implements IoasidService {
     private HelperGroup active = defaultGroup;
     private final Map<Long, AllocatorEntry> allocators = new HashMap<>();
     private final Map<Object, HelperGroup> groups = new LinkedHashMap<>();
+    /** Revoked IDs still referenced, with the group they were revoked from. */
+    private final Map<Integer, HelperGroup> revokedFrom = new HashMap<>();
+    /** IDs reclaimed after their group left, owed to its helpers if they come back. */
+    private final Map<Object, List<Integer>> owed = new HashMap<>();
     private final Map<Long, ListenerEntry> listeners = new HashMap<>();
     private final List<ListenerEntry> systemListeners = new ArrayList<>();
     private final Map<TokenKey, List<ListenerEntry>> setListeners = new HashMap<>();
@@ -479,7 +484,13 @@ public final class IoasidCore implements IoasidService {
         Throwable fault = null;
         g.callLock.lock();
         try {
-            id = g.departed ? Ioasid.INVALID : caller.allocator.alloc(min, max);
+            AllocatorEntry now = g.leader();
+            if (g.departed || now == null) {
+                id = Ioasid.INVALID;
+            } else {
+                caller = now;
+                id = now.allocator.alloc(min, max);
+            }
         } catch (Throwable t) {
             id = Ioasid.INVALID;
             fault = t;
@@ -495,6 +506,7 @@ public final class IoasidCore implements IoasidService {
             g.inFlight--;
             s.inFlight--;
             if (g.departed) {
+                giveBack = id >= 0; // owed to its helpers, or to their returning group
                 failure = err(EAGAIN, "allocator " + caller + " left during the allocation");
             } else if (fault != null) {
                 allocatorFaults.incrementAndGet();
@@ -534,7 +546,7 @@ public final class IoasidCore implements IoasidService {
                 LOG.log(System.Logger.Level.WARNING, failure.getMessage(), fault);
             }
             if (giveBack) {
-                giveBack(g, caller, id);
+                giveBack(g, id);
             }
             throw failure;
         }
@@ -544,35 +556,59 @@ public final class IoasidCore implements IoasidService {
         return h;
     }
 
-    /** Returns an ID to a custom allocator, outside the core lock. */
-    private void giveBack(HelperGroup g, AllocatorEntry to, int id) {
-        if (g.departed) {
-            return; // its allocator is gone, and the space with it
-        }
-        g.callLock.lock();
-        try {
-            to.allocator.free(id);
-        } catch (Throwable t) {
-            allocatorFaults.incrementAndGet();
-            LOG.log(System.Logger.Level.WARNING, "allocator " + to + " failed to free " + id, t);
-        } finally {
-            g.callLock.unlock();
+    /**
+     * Returns an ID to a custom allocator, outside the core lock. If the group left meanwhile, the
+     * ID is owed to its helpers and goes to them when they register again.
+     */
+    private void giveBack(HelperGroup g, int id) {
+        for (;;) {
+            if (!g.departed) {
+                g.callLock.lock();
+                try {
+                    AllocatorEntry to = g.leader();
+                    if (!g.departed && to != null) {
+                        try {
+                            to.allocator.free(id);
+                        } catch (Throwable t) {
+                            allocatorFaults.incrementAndGet();
+                            LOG.log(System.Logger.Level.WARNING,
+                                    "allocator " + to + " failed to free " + id, t);
+                        }
+                        return;
+                    }
+                } finally {
+                    g.callLock.unlock();
+                }
+            }
+            lock.lock();
+            try {
+                HelperGroup back = groups.get(g.helpers);
+                if (back == null) {
+                    owed.computeIfAbsent(g.helpers, k -> new ArrayList<>()).add(id);
+                    return;
+                }
+                g = back;
+            } finally {
+                lock.unlock();
+            }
         }
     }
 
-    /** Gives IDs back after the lock is released: the group, the member and the ID. */
+    /** IDs to give back to custom allocators once the lock is released. */
     private static final class GiveBacks {
-        final List<Object[]> items = new ArrayList<>(1);
+        final List<HelperGroup> groups = new ArrayList<>(1);
+        final List<Integer> ids = new ArrayList<>(1);
 
-        void add(HelperGroup g, AllocatorEntry e, int id) {
-            items.add(new Object[] {g, e, id});
+        void add(HelperGroup g, int id) {
+            groups.add(g);
+            ids.add(id);
         }
     }
 
     private void runGiveBacks(GiveBacks gb) {
         if (gb != null) {
-            for (Object[] it : gb.items) {
-                giveBack((HelperGroup) it[0], (AllocatorEntry) it[1], (Integer) it[2]);
+            for (int i = 0; i < gb.ids.size(); i++) {
+                giveBack(gb.groups.get(i), gb.ids.get(i));
             }
         }
     }
@@ -643,16 +679,31 @@ public final class IoasidCore implements IoasidService {
             HelperGroup g = active; // rule 4: a live, unrevoked ID is of the active space
             g.live--;
             if (!g.isDefault()) {
-                if (gb == null) {
-                    gb = new GiveBacks();
-                }
-                gb.add(g, g.leader(), h.id);
+                gb = giveBackLater(gb, g, h.id);
             }
             if (!g.outstanding()) {
                 reevaluate();
             }
+        } else {
+            HelperGroup from = revokedFrom.remove(h.id);
+            if (from != null) {
+                HelperGroup back = groups.get(from.helpers);
+                if (back != null) {
+                    gb = giveBackLater(gb, back, h.id); // its helpers returned meanwhile
+                } else {
+                    owed.computeIfAbsent(from.helpers, k -> new ArrayList<>()).add(h.id);
+                }
+            }
         }
         releaseSetSlot(s);
+        return gb;
+    }
+
+    private static GiveBacks giveBackLater(GiveBacks gb, HelperGroup g, int id) {
+        if (gb == null) {
+            gb = new GiveBacks();
+        }
+        gb.add(g, id);
         return gb;
     }
 
@@ -1013,6 +1064,7 @@ public final class IoasidCore implements IoasidService {
             helpersFault = t;
         }
         AllocatorEntry e;
+        GiveBacks gb = null;
         lock.lock();
         try {
             AllocatorEntry known = allocators.get(sid);
@@ -1033,13 +1085,14 @@ public final class IoasidCore implements IoasidService {
                     e.rejectErrno = EEXIST; // D6: leaves every group untouched
                     e.rejectReason = "the same allocator object is registered as " + twin;
                 } else {
-                    join(e, helpers);
+                    gb = join(e, helpers);
                 }
             }
             reevaluate();
         } finally {
             lock.unlock();
         }
+        runGiveBacks(gb);
         if (e.rejectErrno != null) {
             LOG.log(System.Logger.Level.ERROR, "IOASID allocator " + e + " rejected: "
                     + e.rejectErrno + ": " + e.rejectReason);
@@ -1055,13 +1108,22 @@ public final class IoasidCore implements IoasidService {
         return null;
     }
 
-    private void join(AllocatorEntry e, Object helpers) {
+    /** Adds an allocator to its helper group; returns what is owed to a returning group. */
+    private GiveBacks join(AllocatorEntry e, Object helpers) {
         HelperGroup g = groups.computeIfAbsent(helpers, HelperGroup::new);
         g.members.add(e);
-        g.members.sort(AllocatorEntry.PRECEDENCE);
+        g.membersChanged();
         e.group = g;
         e.rejectErrno = null;
         e.rejectReason = null;
+        List<Integer> due = owed.remove(helpers);
+        GiveBacks gb = null;
+        if (due != null) {
+            for (int id : due) {
+                gb = giveBackLater(gb, g, id);
+            }
+        }
+        return gb;
     }
 
     void updatedAllocator(IoasidAllocator allocator, Map<String, Object> props) {
@@ -1081,7 +1143,7 @@ public final class IoasidCore implements IoasidService {
         if (e.ranking != ranking) {
             e.ranking = ranking;
             if (e.group != null) {
-                e.group.members.sort(AllocatorEntry.PRECEDENCE);
+                e.group.membersChanged();
             }
             reevaluate();
         }
@@ -1092,6 +1154,7 @@ public final class IoasidCore implements IoasidService {
         long ev;
         int revokedNow = 0;
         String left;
+        GiveBacks gb = null;
         lock.lock();
         try {
             AllocatorEntry e = allocators.remove(sid);
@@ -1105,6 +1168,18 @@ public final class IoasidCore implements IoasidService {
             }
             e.group = null;
             g.members.remove(e);
+            g.membersChanged();
+            // a duplicate refused because of this one stands in (D6), keeping the group alive
+            AllocatorEntry twin = null;
+            for (AllocatorEntry o : allocators.values()) {
+                if (o.allocator == e.allocator && o.rejectErrno == EEXIST
+                        && (twin == null || o.serviceId < twin.serviceId)) {
+                    twin = o;
+                }
+            }
+            if (twin != null) {
+                gb = join(twin, g.helpers);
+            }
             if (g.members.isEmpty()) {
                 groups.remove(g.helpers);
                 g.departed = true;
@@ -1114,22 +1189,12 @@ public final class IoasidCore implements IoasidService {
                     revokedNow = (int) (revokedTotal - before);
                 }
             }
-            // a duplicate refused because of this one may now stand in (D6)
-            AllocatorEntry twin = null;
-            for (AllocatorEntry o : allocators.values()) {
-                if (o.allocator == e.allocator && o.rejectErrno == EEXIST
-                        && (twin == null || o.serviceId < twin.serviceId)) {
-                    twin = o;
-                }
-            }
-            if (twin != null) {
-                join(twin, g.helpers);
-            }
             reevaluate();
             ev = seq;
         } finally {
             lock.unlock();
         }
+        runGiveBacks(gb);
         if (revokedNow > 0) {
             int n = revokedNow;
             LOG.log(System.Logger.Level.WARNING, () -> "IOASID allocator " + left + " left with "
@@ -1160,6 +1225,7 @@ public final class IoasidCore implements IoasidService {
                     nw = (nw | HandleImpl.FREED) - HandleImpl.ONE_REF;
                 }
                 if (h.cas(w, nw)) {
+                    revokedFrom.put(id, g);
                     if (freeing) {
                         revokedTotal++;
                         emit(EventType.FREE, h, h.spid);

@@ -325,6 +325,27 @@ class CustomAllocatorTest {
     }
 
     @Test
+    @DisplayName("D7: a helper group's space outlives its members: revoked IDs go back to its "
+            + "helpers when they register again")
+    void revokedIdsOwedToReturningHelpers() {
+        Helpers host = new Helpers("host", 500);
+        SpaceAllocator a = new SpaceAllocator(host, "a");
+        long sa = fx.register(a);
+        IoasidHandle held = core.alloc(set, 1, 1000, null);
+        IoasidHandle idle = core.alloc(set, 1, 1000, null);
+        core.get(held);
+        fx.unregister(a, sa);
+        core.put(held); // reclaimed while the helpers are away
+        assertEquals(2, host.outstanding(), "nothing goes to a departed allocator");
+        SpaceAllocator again = new SpaceAllocator(host, "again");
+        fx.register(again);
+        assertEquals(0, host.outstanding(), "both owed IDs returned on re-registration");
+        assertEquals(List.of("a:alloc", "a:alloc", "again:free 501", "again:free 500"),
+                host.calls);
+        assertEquals(IoasidState.FREE, idle.state());
+    }
+
+    @Test
     @DisplayName("rule 24, D7: the fallback goes to the next custom allocator, around revoked IDs")
     void fallbackToNextCustom() {
         SpaceAllocator a = new SpaceAllocator(new Helpers("hostA", 500), "a");

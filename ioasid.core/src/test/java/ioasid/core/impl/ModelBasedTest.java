@@ -71,6 +71,8 @@ class ModelBasedTest {
         int refs = 1;
         boolean freed;
         boolean revoked;
+        /** The helpers it was revoked from. */
+        Helpers from;
         int spid = Ioasid.INVALID;
         Object data;
 
@@ -161,6 +163,8 @@ class ModelBasedTest {
                 new Helpers("hostC", 70));
         /** The model's copy of each helper's own space. */
         final Map<Helpers, BitSet> hostUsed = new HashMap<>();
+        /** Revoked IDs reclaimed while their helpers were away, returned when they come back. */
+        final Map<Helpers, BitSet> owed = new HashMap<>();
         final List<MAlloc> allocs = new ArrayList<>();
         /** null: the default space. */
         Helpers active;
@@ -266,6 +270,10 @@ class ModelBasedTest {
                 if (outstandingActive() == 0) {
                     reevaluate(false);
                 }
+            } else if (leader(m.from) != null) {
+                hostUsed.get(m.from).clear(m.id); // its helpers are back: returned at once
+            } else {
+                owed.computeIfAbsent(m.from, k -> new BitSet()).set(m.id);
             }
             maybeFinishSet(m.set);
         }
@@ -731,10 +739,17 @@ class ModelBasedTest {
                 object = new SpaceAllocator(h, "a" + allocs.size());
             }
             int ranking = rnd.nextInt(3);
+            boolean newGroup = leader(object.helpers) == null;
             long sid = fx.register(object, Constants.SERVICE_RANKING, ranking);
             MAlloc a = new MAlloc(sid, object, ranking);
             a.accepted = allocs.stream().noneMatch(o -> o.accepted && o.object == object);
             allocs.add(a);
+            if (a.accepted && newGroup) {
+                BitSet due = owed.remove(object.helpers);
+                if (due != null) {
+                    hostUsed.get(object.helpers).andNot(due);
+                }
+            }
             reevaluate(false);
             return "register " + object + "/" + object.helpers + " rank " + ranking
                     + (a.accepted ? "" : " (duplicate)");
@@ -750,6 +765,11 @@ class ModelBasedTest {
             boolean departed = false;
             if (a.accepted) {
                 Helpers h = a.object.helpers;
+                MAlloc standIn = allocs.stream().filter(o -> !o.accepted && o.object == a.object)
+                        .min(Comparator.comparingLong(o -> o.sid)).orElse(null);
+                if (standIn != null) {
+                    standIn.accepted = true;
+                }
                 boolean last = allocs.stream().noneMatch(o -> o.accepted && o.object.helpers == h);
                 if (last && h == active) {
                     departed = true;
@@ -758,6 +778,7 @@ class ModelBasedTest {
                             continue;
                         }
                         m.revoked = true;
+                        m.from = h;
                         if (!m.freed) {
                             m.freed = true;
                             m.refs--;
@@ -767,11 +788,6 @@ class ModelBasedTest {
                             }
                         }
                     }
-                }
-                MAlloc standIn = allocs.stream().filter(o -> !o.accepted && o.object == a.object)
-                        .min(Comparator.comparingLong(o -> o.sid)).orElse(null);
-                if (standIn != null) {
-                    standIn.accepted = true;
                 }
             }
             reevaluate(departed);
