@@ -1,0 +1,109 @@
+package ioasid.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.net.URISyntaxException;
+import java.util.Arrays;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.jar.Attributes;
+import java.util.jar.JarFile;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+import ioasid.api.IoasidService;
+
+/** The packaged bundles carry the headers the platform depends on. */
+class BundleManifestIT {
+
+    private static JarFile bundleOf(String resource) throws Exception {
+        var url = BundleManifestIT.class.getClassLoader().getResource(resource);
+        assertNotNull(url, resource);
+        assertEquals("jar", url.getProtocol(), "tests must run against the packaged bundle: " + url);
+        String path = url.getPath();
+        return new JarFile(new File(new java.net.URI(path.substring(0, path.indexOf("!/")))));
+    }
+
+    private static Set<String> clauses(String header) {
+        Set<String> out = new TreeSet<>();
+        // split on commas outside quotes
+        StringBuilder cur = new StringBuilder();
+        boolean quoted = false;
+        for (char c : header.toCharArray()) {
+            if (c == '"') {
+                quoted = !quoted;
+            }
+            if (c == ',' && !quoted) {
+                out.add(cur.toString().trim());
+                cur.setLength(0);
+            } else {
+                cur.append(c);
+            }
+        }
+        out.add(cur.toString().trim());
+        return out;
+    }
+
+    @Test
+    @DisplayName("ioasid.api exports its three packages at version 1.0.0")
+    void apiExports() throws Exception {
+        try (JarFile jar = bundleOf("ioasid/api/IoasidService.class")) {
+            Attributes m = jar.getManifest().getMainAttributes();
+            assertEquals("ioasid.api", m.getValue("Bundle-SymbolicName"));
+            Set<String> exported = new TreeSet<>();
+            for (String c : clauses(m.getValue("Export-Package"))) {
+                String pkg = c.split(";")[0];
+                exported.add(pkg);
+                assertTrue(c.contains("version=\"1.0.0\""), c);
+            }
+            assertEquals(Set.of("ioasid.api", "ioasid.api.dto", "ioasid.api.spi"), exported);
+        }
+    }
+
+    @Test
+    @DisplayName("ioasid.core exports nothing, imports the API as a provider, carries DS and Metatype")
+    void coreIsPrivate() throws Exception {
+        try (JarFile jar = bundleOf("ioasid/core/impl/IoasidCore.class")) {
+            Attributes m = jar.getManifest().getMainAttributes();
+            assertEquals("ioasid.core", m.getValue("Bundle-SymbolicName"));
+            assertNull(m.getValue("Export-Package"));
+            String imports = m.getValue("Import-Package");
+            assertTrue(imports.contains("ioasid.api;version=\"[1.0,1.1)\""),
+                    "provider import range: " + imports);
+            Set<String> components = clauses(m.getValue("Service-Component"));
+            assertEquals(Set.of("OSGI-INF/ioasid.core.impl.IoasidCore.xml",
+                    "OSGI-INF/ioasid.core.impl.OrderedWorkQueue.xml"), components);
+            for (String c : components) {
+                assertNotNull(jar.getEntry(c), c);
+            }
+            assertNotNull(jar.getEntry("OSGI-INF/metatype/ioasid.core.impl.IoasidCore$Config.xml"));
+            String xml = new String(jar.getInputStream(
+                    jar.getEntry("OSGI-INF/ioasid.core.impl.IoasidCore.xml")).readAllBytes());
+            assertTrue(xml.contains("interface=\"ioasid.api.spi.IoasidAllocator\""), xml);
+            assertTrue(xml.contains("policy=\"dynamic\"") && xml.contains("updated=\"updatedAllocator\""),
+                    "ranked whiteboards by bind/updated/unbind methods: " + xml);
+            assertTrue(m.getValue("Require-Capability").contains("osgi.component"));
+        }
+    }
+
+    @Test
+    @DisplayName("manifests are reproducible: no build timestamp or tool headers")
+    void reproducible() throws Exception {
+        for (String r : new String[] {"ioasid/api/IoasidService.class",
+                "ioasid/core/impl/IoasidCore.class"}) {
+            try (JarFile jar = bundleOf(r)) {
+                Attributes m = jar.getManifest().getMainAttributes();
+                assertNull(m.getValue("Bnd-LastModified"));
+                assertNull(m.getValue("Created-By"));
+                assertNull(m.getValue("Tool"));
+            }
+        }
+        assertNotNull(IoasidService.class);
+        assertTrue(Arrays.asList(URISyntaxException.class.getInterfaces()).isEmpty());
+    }
+}

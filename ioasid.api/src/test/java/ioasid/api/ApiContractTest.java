@@ -1,0 +1,170 @@
+package ioasid.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+import ioasid.api.dto.AllocatorDTO;
+import ioasid.api.dto.CapacityDTO;
+import ioasid.api.spi.EventType;
+import ioasid.api.spi.IoasidEvent;
+import ioasid.api.spi.IoasidListener;
+
+class ApiContractTest {
+
+    @Test
+    @DisplayName("D2: errno names carry the Linux numbers")
+    void linuxErrnoNumbers() {
+        Map<Errno, Integer> linux = Map.ofEntries(Map.entry(Errno.EPERM, 1),
+                Map.entry(Errno.ENOENT, 2), Map.entry(Errno.EIO, 5), Map.entry(Errno.E2BIG, 7),
+                Map.entry(Errno.EAGAIN, 11), Map.entry(Errno.ENOMEM, 12),
+                Map.entry(Errno.EACCES, 13), Map.entry(Errno.EFAULT, 14),
+                Map.entry(Errno.EBUSY, 16), Map.entry(Errno.EEXIST, 17),
+                Map.entry(Errno.EXDEV, 18), Map.entry(Errno.ENODEV, 19),
+                Map.entry(Errno.EINVAL, 22), Map.entry(Errno.ENOSPC, 28),
+                Map.entry(Errno.ERANGE, 34), Map.entry(Errno.ENOSYS, 38),
+                Map.entry(Errno.EOVERFLOW, 75), Map.entry(Errno.EOPNOTSUPP, 95));
+        assertEquals(Errno.values().length, linux.size(), "every errno is checked");
+        linux.forEach((e, n) -> assertEquals(n, e.number(), e.name()));
+        for (Errno e : Errno.values()) {
+            assertFalse(e.text().isEmpty());
+        }
+    }
+
+    @Test
+    @DisplayName("D2: an IoasidException names its errno first and keeps its cause")
+    void exception() {
+        IllegalStateException cause = new IllegalStateException("x");
+        IoasidException e = new IoasidException(Errno.EBUSY, "IOASID 5 is FREE_PENDING", cause);
+        assertSame(Errno.EBUSY, e.errno());
+        assertEquals("EBUSY: IOASID 5 is FREE_PENDING", e.getMessage());
+        assertSame(cause, e.getCause());
+        assertTrue(e instanceof RuntimeException);
+        assertThrows(NullPointerException.class, () -> new IoasidException(null, "m"));
+    }
+
+    @Test
+    @DisplayName("rules 1, 33: INVALID is -1, ID 0 is reserved, the space is 20 bits")
+    void constants() {
+        assertEquals(-1, Ioasid.INVALID);
+        assertEquals(0, Ioasid.NO_PASID);
+        assertEquals(20, Ioasid.DEFAULT_BITS);
+        assertEquals(0xFFFFF, Ioasid.MAX_ID);
+    }
+
+    @Test
+    @DisplayName("rule 80: the priorities order CPU > IOMMU > DEVICE > LAST")
+    void priorities() {
+        assertTrue(IoasidListener.PRIORITY_CPU > IoasidListener.PRIORITY_IOMMU);
+        assertTrue(IoasidListener.PRIORITY_IOMMU > IoasidListener.PRIORITY_DEVICE);
+        assertTrue(IoasidListener.PRIORITY_DEVICE > IoasidListener.PRIORITY_LAST);
+    }
+
+    @Test
+    @DisplayName("rule 78: an event carries its payload and refuses a missing type, handle or set")
+    void event() {
+        IoasidSet set = new IoasidSet() {
+            @Override
+            public int id() {
+                return 3;
+            }
+
+            @Override
+            public TokenType tokenType() {
+                return TokenType.NONE;
+            }
+
+            @Override
+            public Object token() {
+                return null;
+            }
+
+            @Override
+            public int quota() {
+                return 1;
+            }
+
+            @Override
+            public int size() {
+                return 0;
+            }
+
+            @Override
+            public SetState state() {
+                return SetState.ACTIVE;
+            }
+        };
+        IoasidHandle handle = new IoasidHandle() {
+            @Override
+            public int id() {
+                return 9;
+            }
+
+            @Override
+            public IoasidSet set() {
+                return set;
+            }
+
+            @Override
+            public IoasidState state() {
+                return IoasidState.IDLE;
+            }
+
+            @Override
+            public Object privateData() {
+                return null;
+            }
+
+            @Override
+            public int spid() {
+                return Ioasid.INVALID;
+            }
+
+            @Override
+            public int refCount() {
+                return 1;
+            }
+
+            @Override
+            public boolean revoked() {
+                return false;
+            }
+        };
+        IoasidEvent e = new IoasidEvent(EventType.BIND, handle, 9, 101, set, "pd", true, 12);
+        assertEquals(EventType.BIND, e.type());
+        assertSame(handle, e.handle());
+        assertEquals(9, e.id());
+        assertEquals(101, e.spid());
+        assertSame(set, e.set());
+        assertEquals("pd", e.privateData());
+        assertTrue(e.replay());
+        assertEquals(12, e.sequence());
+        assertEquals("BIND(replay) id=9 spid=101 set=3 seq=12", e.toString());
+        assertThrows(NullPointerException.class,
+                () -> new IoasidEvent(null, handle, 9, 1, set, null, false, 1));
+        assertThrows(NullPointerException.class,
+                () -> new IoasidEvent(EventType.FREE, null, 9, 1, set, null, false, 1));
+        assertThrows(NullPointerException.class,
+                () -> new IoasidEvent(EventType.FREE, handle, 9, 1, null, null, false, 1));
+    }
+
+    @Test
+    @DisplayName("DTOs are plain copies with readable text")
+    void dtos() {
+        CapacityDTO c = new CapacityDTO();
+        c.capacity = 10;
+        c.available = 4;
+        assertTrue(c.toString().contains("\"available\":4"), c.toString());
+        AllocatorDTO a = new AllocatorDTO();
+        assertNull(a.state);
+        assertEquals("WAITING", AllocatorDTO.WAITING);
+    }
+}
