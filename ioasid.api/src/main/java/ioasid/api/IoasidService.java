@@ -140,6 +140,16 @@ public interface IoasidService {
     IoasidHandle get(IoasidSet set, int id);
 
     /**
+     * Takes a reference for a process, only on an ID of the process's own MM set (rule 72).
+     *
+     * @param mm the caller's address-space token
+     * @throws IoasidException EINVAL for a null token, an ID outside the space, or an ID whose set
+     *     is not of type MM; ENOENT for an unknown ID; EPERM when the set belongs to another
+     *     address space; EBUSY for a FREE_PENDING ID
+     */
+    IoasidHandle getIfOwned(Object mm, int id);
+
+    /**
      * Drops a reference; dropping the last one reclaims the ID (rule 71).
      *
      * @return true when the ID was reclaimed

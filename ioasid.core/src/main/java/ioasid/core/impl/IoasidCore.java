@@ -11,6 +11,7 @@ import static ioasid.api.Errno.ENODEV;
 import static ioasid.api.Errno.ENOENT;
 import static ioasid.api.Errno.ENOSPC;
 import static ioasid.api.Errno.EOVERFLOW;
+import static ioasid.api.Errno.EPERM;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -777,6 +778,26 @@ public final class IoasidCore implements IoasidService {
         }
         if (set != null && h.set != set) {
             throw err(EACCES, "IOASID " + id + " belongs to set " + h.set.id);
+        }
+        get(h);
+        return h;
+    }
+
+    @Override
+    public IoasidHandle getIfOwned(Object mm, int id) {
+        if (mm == null) {
+            throw err(EINVAL, "null address-space token");
+        }
+        checkId(id);
+        HandleImpl h = slot(id);
+        if (h == null) {
+            throw err(ENOENT, "unknown IOASID " + id);
+        }
+        if (h.set.type != TokenType.MM) {
+            throw err(EINVAL, "IOASID " + id + " is not in an MM set");
+        }
+        if (!mm.equals(h.set.token)) {
+            throw err(EPERM, "IOASID " + id + " belongs to another address space");
         }
         get(h);
         return h;

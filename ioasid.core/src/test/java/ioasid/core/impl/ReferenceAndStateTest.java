@@ -43,6 +43,48 @@ class ReferenceAndStateTest {
     }
 
     @Test
+    @DisplayName("rule 72: get-if-owned takes a reference on the caller's own MM set's ID")
+    void getIfOwned() {
+        Object mm = "mm-7";
+        IoasidSet mine = core.createSet(TokenType.MM, mm, 10);
+        IoasidHandle h = core.alloc(mine, 1, 10, null);
+        assertSame(h, core.getIfOwned("mm-7", h.id()));
+        assertEquals(2, h.refCount());
+    }
+
+    @Test
+    @DisplayName("rule 72: get-if-owned is ENOENT unknown, EINVAL non-MM, EPERM another mm, "
+            + "EBUSY FREE_PENDING")
+    void getIfOwnedErrors() {
+        IoasidSet mm1 = core.createSet(TokenType.MM, "mm-1", 10);
+        IoasidHandle h = core.alloc(mm1, 1, 10, null);
+        IoasidHandle plain = core.alloc(set, 1, 10, null);
+        fx.unchanged(ENOENT, () -> core.getIfOwned("mm-1", 9));
+        fx.unchanged(EINVAL, () -> core.getIfOwned("vm1", plain.id()));
+        fx.unchanged(ioasid.api.Errno.EPERM, () -> core.getIfOwned("mm-2", h.id()));
+        fx.unchanged(EINVAL, () -> core.getIfOwned(null, h.id()));
+        fx.unchanged(EINVAL, () -> core.getIfOwned("mm-1", -1));
+        core.get(h);
+        core.free(h);
+        fx.unchanged(EBUSY, () -> core.getIfOwned("mm-1", h.id()));
+    }
+
+    @Test
+    @DisplayName("D7: snapshots mark revoked IDs")
+    void idsDtoRevoked() {
+        Fixture.SpaceAllocator a = new Fixture.SpaceAllocator(
+                new Fixture.SpaceAllocator.Helpers("host", 50), "a");
+        long sid = fx.register(a);
+        IoasidHandle h = core.alloc(set, 1, 100, null);
+        core.get(h);
+        fx.unregister(a, sid);
+        var d = core.ids(null, 10)[0];
+        assertTrue(d.revoked);
+        assertEquals("FREE_PENDING", d.state);
+        assertEquals(1, d.refs);
+    }
+
+    @Test
     @DisplayName("rule 85: IDLE to ACTIVE while users hold references, and back")
     void idleActive() {
         IoasidHandle h = core.alloc(set, 1, 10, null);
