@@ -12,22 +12,29 @@ import ioasid.api.IoasidState;
  * One allocated ID. Kept to 32 bytes (five 4-byte fields and a compressed header) because there
  * is one per live ID: the reference count and the state flags share one word, changed by
  * compare-and-set so that get and put need no lock.
+ *
+ * <p>Fields are plain and accessed through VarHandles: the constructor writes them without fences
+ * (the handle is published by a release store into the core's table), the core writes {@code spid}
+ * and {@code data} under its lock with release stores, and lock-free readers use acquire loads.
  */
 final class HandleImpl implements IoasidHandle {
-    /** free() was called: FREE_PENDING, no new references. */
+    /** free() was called or the ID was revoked: FREE_PENDING, no new references. */
     static final int FREED = 1;
     /** Its ID space's last allocator left while it was live (D7). */
     static final int REVOKED = 2;
-    /** Reclaimed: the handle is stale. */
-    static final int RECLAIMED = 4;
-    static final int REF_SHIFT = 3;
+    static final int REF_SHIFT = 2;
     static final int ONE_REF = 1 << REF_SHIFT;
 
     private static final VarHandle WORD;
+    private static final VarHandle SPID;
+    private static final VarHandle DATA;
 
     static {
         try {
-            WORD = MethodHandles.lookup().findVarHandle(HandleImpl.class, "word", int.class);
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            WORD = l.findVarHandle(HandleImpl.class, "word", int.class);
+            SPID = l.findVarHandle(HandleImpl.class, "spid", int.class);
+            DATA = l.findVarHandle(HandleImpl.class, "data", Object.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -35,10 +42,10 @@ final class HandleImpl implements IoasidHandle {
 
     final int id;
     final SetImpl set;
-    volatile int word = ONE_REF;
-    /** Written under the core lock only. */
-    volatile int spid = Ioasid.INVALID;
-    volatile Object data;
+    /** References in the high bits, FREED and REVOKED below; 0 references means reclaimed. */
+    private int word = ONE_REF;
+    private int spid = Ioasid.INVALID;
+    private Object data;
 
     HandleImpl(int id, SetImpl set, Object data) {
         this.id = id;
@@ -46,17 +53,39 @@ final class HandleImpl implements IoasidHandle {
         this.data = data;
     }
 
+    int word() {
+        return (int) WORD.getAcquire(this);
+    }
+
     boolean cas(int expected, int next) {
         return WORD.compareAndSet(this, expected, next);
+    }
+
+    int spidAcquire() {
+        return (int) SPID.getAcquire(this);
+    }
+
+    /** Under the core lock. */
+    void spid(int value) {
+        SPID.setRelease(this, value);
+    }
+
+    Object dataAcquire() {
+        return DATA.getAcquire(this);
+    }
+
+    /** Under the core lock. */
+    void data(Object value) {
+        DATA.setRelease(this, value);
     }
 
     static int refs(int word) {
         return word >>> REF_SHIFT;
     }
 
-    /** Reclaimed, or on its way there (last reference dropped, reclaim not yet done). */
+    /** Reclaimed, or on its way there: the last reference is gone, and none can be taken. */
     static boolean dead(int word) {
-        return (word & RECLAIMED) != 0 || refs(word) == 0;
+        return refs(word) == 0;
     }
 
     static IoasidState state(int w) {
@@ -81,33 +110,33 @@ final class HandleImpl implements IoasidHandle {
 
     @Override
     public IoasidState state() {
-        return state(word);
+        return state(word());
     }
 
     @Override
     public Object privateData() {
-        return data;
+        return dataAcquire();
     }
 
     @Override
     public int spid() {
-        return spid;
+        return spidAcquire();
     }
 
     @Override
     public int refCount() {
-        return refs(word);
+        return refs(word());
     }
 
     @Override
     public boolean revoked() {
-        return (word & REVOKED) != 0;
+        return (word() & REVOKED) != 0;
     }
 
     @Override
     public String toString() {
         return "IOASID " + id + " [set " + set.id + ", " + state() + ", refs " + refCount()
-                + (spid != Ioasid.INVALID ? ", spid " + spid : "") + (revoked() ? ", revoked" : "")
+                + (spid() != Ioasid.INVALID ? ", spid " + spid() : "") + (revoked() ? ", revoked" : "")
                 + "]";
     }
 }

@@ -25,7 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.ReentrantLock;
 
 import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
@@ -120,7 +119,7 @@ public final class IoasidCore implements IoasidService {
 
     final int bits;
     final int maxId;
-    private final ReentrantLock lock = new ReentrantLock();
+    private final CoreLock lock = new CoreLock();
     private final IdBitmap bitmap;
     /** ID to handle; written under the lock, read without it. */
     private final HandleImpl[] table;
@@ -424,7 +423,8 @@ public final class IoasidCore implements IoasidService {
             throw err(EINVAL, "range [" + min + ", " + max + "] not within [1, " + maxId + "]");
         }
         HelperGroup g;
-        AllocatorEntry caller;
+        HandleImpl h = null;
+        long ev = 0;
         lock.lock();
         try {
             checkOpen();
@@ -435,25 +435,24 @@ public final class IoasidCore implements IoasidService {
                 if (id < 0) {
                     throw err(ENOSPC, "no free ID in [" + min + ", " + max + "]");
                 }
-                HandleImpl h = record(id, s, privateData, g);
-                long ev = emit(EventType.ALLOC, h, Ioasid.INVALID);
-                lock.unlock();
-                if (ev != 0) {
-                    dispatcher.await(ev);
-                }
-                return h;
+                h = record(id, s, privateData, g);
+                ev = emit(EventType.ALLOC, h, Ioasid.INVALID);
+            } else {
+                // A custom allocator runs outside the lock; the in-flight count keeps its space
+                // active (rule 4) and the set's quota slot reserved meanwhile.
+                g.inFlight++;
+                s.inFlight++;
             }
-            // A custom allocator runs outside the lock; the in-flight count keeps its space
-            // active (rule 4) and the set's quota slot reserved meanwhile.
-            caller = g.leader();
-            g.inFlight++;
-            s.inFlight++;
         } finally {
-            if (lock.isHeldByCurrentThread()) {
-                lock.unlock();
-            }
+            lock.unlock();
         }
-        return allocCustom(s, min, max, privateData, g, caller);
+        if (h == null) {
+            return allocCustom(s, min, max, privateData, g);
+        }
+        if (ev != 0) {
+            dispatcher.await(ev);
+        }
+        return h;
     }
 
     private void checkAllocatable(SetImpl s) {
@@ -479,8 +478,8 @@ public final class IoasidCore implements IoasidService {
         return h;
     }
 
-    private IoasidHandle allocCustom(SetImpl s, int min, int max, Object data, HelperGroup g,
-            AllocatorEntry caller) {
+    private IoasidHandle allocCustom(SetImpl s, int min, int max, Object data, HelperGroup g) {
+        AllocatorEntry caller = g.leader(); // named in errors even if it left before the call
         int id;
         Throwable fault = null;
         g.callLock.lock();
@@ -623,7 +622,7 @@ public final class IoasidCore implements IoasidService {
         long ev;
         lock.lock();
         try {
-            int w = h.word;
+            int w = h.word();
             checkLive(h, w);
             if ((w & HandleImpl.FREED) != 0) {
                 return; // rule 67: level-sensitive, nothing more
@@ -645,31 +644,31 @@ public final class IoasidCore implements IoasidService {
         int w;
         int nw;
         do {
-            w = h.word;
+            w = h.word();
             if (HandleImpl.dead(w) || (w & HandleImpl.FREED) != 0) {
                 return gb;
             }
             nw = (w | HandleImpl.FREED) - HandleImpl.ONE_REF;
         } while (!h.cas(w, nw));
-        emit(EventType.FREE, h, h.spid);
+        emit(EventType.FREE, h, h.spidAcquire());
         if (HandleImpl.refs(nw) == 0) {
             gb = reclaimLocked(h, gb);
         }
         return gb;
     }
 
-    /** Removes a handle whose last reference is gone. */
+    /**
+     * Removes a handle whose last reference is gone. No CAS: zero references is final (get
+     * refuses a dead handle), and REVOKED is only ever set under this lock.
+     */
     private GiveBacks reclaimLocked(HandleImpl h, GiveBacks gb) {
-        int w;
-        do {
-            w = h.word;
-        } while (!h.cas(w, w | HandleImpl.RECLAIMED));
+        int w = h.word();
         SetImpl s = h.set;
-        int spid = h.spid;
+        int spid = h.spidAcquire();
         if (spid != Ioasid.INVALID) {
             emit(EventType.UNBIND, h, spid);
             s.spids.remove(spid);
-            h.spid = Ioasid.INVALID;
+            h.spid(Ioasid.INVALID);
         }
         SLOT.setRelease(table, h.id, null);
         bitmap.clear(h.id);
@@ -735,7 +734,7 @@ public final class IoasidCore implements IoasidService {
             for (int id = bitmap.nextSet(1); id >= 0 && s.size > 0; id = bitmap.nextSet(id + 1)) {
                 HandleImpl h = table[id];
                 if (h != null && h.set == s) {
-                    int w = h.word;
+                    int w = h.word();
                     if (!HandleImpl.dead(w) && (w & HandleImpl.FREED) == 0) {
                         count++;
                         gb = freeLocked(h, gb);
@@ -756,7 +755,7 @@ public final class IoasidCore implements IoasidService {
         HandleImpl h = own(handle);
         int w;
         do {
-            w = h.word;
+            w = h.word();
             if (HandleImpl.dead(w)) {
                 throw err(EINVAL, "IOASID " + h.id + " was freed (stale handle)");
             }
@@ -809,7 +808,7 @@ public final class IoasidCore implements IoasidService {
         int w;
         int nw;
         do {
-            w = h.word;
+            w = h.word();
             checkLive(h, w);
             nw = w - HandleImpl.ONE_REF;
         } while (!h.cas(w, nw));
@@ -822,7 +821,7 @@ public final class IoasidCore implements IoasidService {
         try {
             if ((nw & HandleImpl.FREED) == 0) {
                 // the allocation reference went without a free: still one FREE (rule 7 above)
-                emit(EventType.FREE, h, h.spid);
+                emit(EventType.FREE, h, h.spidAcquire());
             }
             gb = reclaimLocked(h, null);
             ev = seq;
@@ -894,11 +893,11 @@ public final class IoasidCore implements IoasidService {
         }
         lock.lock();
         try {
-            checkLive(h, h.word);
-            if (h.data != null) {
+            checkLive(h, h.word());
+            if (h.dataAcquire() != null) {
                 throw err(EBUSY, "IOASID " + h.id + " has private data already");
             }
-            h.data = data;
+            h.data(data);
         } finally {
             lock.unlock();
         }
@@ -909,9 +908,9 @@ public final class IoasidCore implements IoasidService {
         HandleImpl h = own(handle);
         lock.lock();
         try {
-            checkLive(h, h.word);
-            Object old = h.data;
-            h.data = data; // a volatile write: no grace period needed for readers (rule 8)
+            checkLive(h, h.word());
+            Object old = h.dataAcquire();
+            h.data(data); // a release store: readers see old or new, no grace period (rule 8)
             return old;
         } finally {
             lock.unlock();
@@ -938,13 +937,13 @@ public final class IoasidCore implements IoasidService {
         long ev;
         lock.lock();
         try {
-            int w = h.word;
+            int w = h.word();
             checkLive(h, w);
             if ((w & HandleImpl.FREED) != 0) {
                 throw err(EBUSY, "IOASID " + h.id + " is FREE_PENDING");
             }
-            if (h.spid != Ioasid.INVALID) {
-                throw err(EBUSY, "IOASID " + h.id + " has SPID " + h.spid + " already");
+            if (h.spidAcquire() != Ioasid.INVALID) {
+                throw err(EBUSY, "IOASID " + h.id + " has SPID " + h.spidAcquire() + " already");
             }
             Map<Integer, HandleImpl> index = h.set.spids();
             HandleImpl other = index.get(spid);
@@ -953,7 +952,7 @@ public final class IoasidCore implements IoasidService {
                         + " in set " + h.set.id);
             }
             index.put(spid, h);
-            h.spid = spid;
+            h.spid(spid);
             ev = emit(EventType.BIND, h, spid);
         } finally {
             lock.unlock();
@@ -969,14 +968,14 @@ public final class IoasidCore implements IoasidService {
         long ev;
         lock.lock();
         try {
-            checkLive(h, h.word);
-            int spid = h.spid;
+            checkLive(h, h.word());
+            int spid = h.spidAcquire();
             if (spid == Ioasid.INVALID) {
                 throw err(EINVAL, "IOASID " + h.id + " has no SPID");
             }
             ev = emit(EventType.UNBIND, h, spid); // rule 74: listeners still see the SPID
             h.set.spids.remove(spid);
-            h.spid = Ioasid.INVALID;
+            h.spid(Ioasid.INVALID);
         } finally {
             lock.unlock();
         }
@@ -994,7 +993,8 @@ public final class IoasidCore implements IoasidService {
             return 0;
         }
         long n = ++seq;
-        dispatcher.enqueue(new IoasidEvent(type, h, h.id, spid, s, h.data, false, n), s.chain);
+        dispatcher.enqueue(new IoasidEvent(type, h, h.id, spid, s, h.dataAcquire(), false, n),
+                s.chain);
         return n;
     }
 
@@ -1005,21 +1005,22 @@ public final class IoasidCore implements IoasidService {
             if (h == null || (only != null && h.set != only)) {
                 continue;
             }
-            int w = h.word;
+            int w = h.word();
             if (HandleImpl.dead(w)) {
                 continue;
             }
             if (l.wants(EventType.ALLOC)) {
                 dispatcher.enqueue(new IoasidEvent(EventType.ALLOC, h, id, Ioasid.INVALID, h.set,
-                        h.data, true, ++seq), target);
+                        h.dataAcquire(), true, ++seq), target);
             }
-            if (h.spid != Ioasid.INVALID && l.wants(EventType.BIND)) {
-                dispatcher.enqueue(new IoasidEvent(EventType.BIND, h, id, h.spid, h.set, h.data,
-                        true, ++seq), target);
+            int spid = h.spidAcquire();
+            if (spid != Ioasid.INVALID && l.wants(EventType.BIND)) {
+                dispatcher.enqueue(new IoasidEvent(EventType.BIND, h, id, spid, h.set,
+                        h.dataAcquire(), true, ++seq), target);
             }
             if ((w & HandleImpl.FREED) != 0 && l.wants(EventType.FREE)) {
-                dispatcher.enqueue(new IoasidEvent(EventType.FREE, h, id, h.spid, h.set, h.data,
-                        true, ++seq), target);
+                dispatcher.enqueue(new IoasidEvent(EventType.FREE, h, id, spid, h.set,
+                        h.dataAcquire(), true, ++seq), target);
             }
         }
     }
@@ -1235,8 +1236,8 @@ public final class IoasidCore implements IoasidService {
             int nw;
             boolean freeing;
             do {
-                w = h.word;
-                if ((w & (HandleImpl.REVOKED | HandleImpl.RECLAIMED)) != 0) {
+                w = h.word();
+                if ((w & HandleImpl.REVOKED) != 0) {
                     break;
                 }
                 // a dying ID (last put under way) is only marked, so its reclaim skips the space
@@ -1249,7 +1250,7 @@ public final class IoasidCore implements IoasidService {
                     revokedFrom.put(id, g);
                     if (freeing) {
                         revokedTotal++;
-                        emit(EventType.FREE, h, h.spid);
+                        emit(EventType.FREE, h, h.spidAcquire());
                         if (HandleImpl.refs(nw) == 0) {
                             reclaimLocked(h, null);
                         }
@@ -1648,14 +1649,14 @@ public final class IoasidCore implements IoasidService {
                     continue;
                 }
                 IoasidDTO d = new IoasidDTO();
-                int w = h.word;
+                int w = h.word();
                 d.id = id;
                 d.setId = h.set.id;
                 d.state = HandleImpl.state(w).name();
                 d.refs = HandleImpl.refs(w);
-                d.spid = h.spid;
+                d.spid = h.spidAcquire();
                 d.revoked = (w & HandleImpl.REVOKED) != 0;
-                Object data = h.data;
+                Object data = h.dataAcquire();
                 d.privateData = data == null ? null : String.valueOf(data);
                 out.add(d);
             }

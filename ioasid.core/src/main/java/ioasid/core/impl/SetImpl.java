@@ -1,5 +1,7 @@
 package ioasid.core.impl;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -9,13 +11,23 @@ import ioasid.api.TokenType;
 
 /** An IOASID set. Mutable fields are written under the core lock only. */
 final class SetImpl implements IoasidSet {
+    private static final VarHandle SIZE;
+
+    static {
+        try {
+            SIZE = MethodHandles.lookup().findVarHandle(SetImpl.class, "size", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     final IoasidCore owner;
     final int id;
     final TokenType type;
     final Object token;
     final int quota;
-    /** Live IDs, FREE_PENDING ones included. */
-    volatile int size;
+    /** Live IDs, FREE_PENDING ones included. Written under the core lock, read by size(). */
+    int size;
     /** Allocations in flight through a custom allocator; they count against the quota. */
     int inFlight;
     volatile SetState state = SetState.ACTIVE;
@@ -67,7 +79,7 @@ final class SetImpl implements IoasidSet {
 
     @Override
     public int size() {
-        return size;
+        return (int) SIZE.getAcquire(this);
     }
 
     @Override
