@@ -50,8 +50,7 @@ class CustomAllocatorTest {
     }
 
     private AllocatorDTO dto(long sid) {
-        return Arrays.stream(core.allocators()).filter(a -> a.serviceId == sid).findFirst()
-                .orElseThrow();
+        return fx.allocatorDto(sid);
     }
 
     @Test
@@ -207,34 +206,13 @@ class CustomAllocatorTest {
     @Test
     @DisplayName("rule 19: an ID the framework already tracks is freed back and refused (EBUSY)")
     void duplicateIdFreedBack() {
-        IoasidAllocator liar = new IoasidAllocator() {
-            @Override
-            public int alloc(int min, int max) {
-                return 600;
-            }
-
-            @Override
-            public void free(int id) {
-                freed.add(id);
-            }
-
-            @Override
-            public Object helpers() {
-                return "liar";
-            }
-
-            final List<Integer> freed = new java.util.ArrayList<>();
-
-            @Override
-            public String toString() {
-                return freed.toString();
-            }
-        };
+        List<Integer> freed = new java.util.ArrayList<>();
+        IoasidAllocator liar = Fixture.allocator("liar", (min, max) -> 600, freed::add);
         fx.register(liar);
         IoasidHandle first = core.alloc(set, 1, 1000, null);
         assertEquals(600, first.id());
         fx.unchanged(EBUSY, () -> core.alloc(set, 1, 1000, null));
-        assertEquals("[600]", liar.toString(), "the duplicate went back to the allocator");
+        assertEquals(List.of(600), freed, "the duplicate went back to the allocator");
         assertEquals(1, set.size());
     }
 
@@ -394,21 +372,9 @@ class CustomAllocatorTest {
     @Test
     @DisplayName("allocator fault: an exception is EIO, reported, and changes nothing")
     void allocatorThrows() {
-        fx.register(new IoasidAllocator() {
-            @Override
-            public int alloc(int min, int max) {
-                throw new IllegalStateException("host channel down");
-            }
-
-            @Override
-            public void free(int id) {
-            }
-
-            @Override
-            public Object helpers() {
-                return "broken";
-            }
-        });
+        fx.register(Fixture.allocator("broken", (min, max) -> {
+            throw new IllegalStateException("host channel down");
+        }, id -> { }));
         IoasidException e = fx.unchanged(EIO, () -> core.alloc(set, 1, 1000, null));
         assertTrue(e.getCause() instanceof IllegalStateException);
         assertEquals(1, core.stats().allocatorFaults);
@@ -419,22 +385,7 @@ class CustomAllocatorTest {
     @DisplayName("allocator fault: an ID outside the requested range is EIO and given back")
     void allocatorOutOfRange() {
         List<Integer> freed = new java.util.ArrayList<>();
-        fx.register(new IoasidAllocator() {
-            @Override
-            public int alloc(int min, int max) {
-                return max + 1;
-            }
-
-            @Override
-            public void free(int id) {
-                freed.add(id);
-            }
-
-            @Override
-            public Object helpers() {
-                return "sloppy";
-            }
-        });
+        fx.register(Fixture.allocator("sloppy", (min, max) -> max + 1, freed::add));
         fx.unchanged(EIO, () -> core.alloc(set, 1, 1000, null));
         assertEquals(List.of(1001), freed);
     }
@@ -474,33 +425,11 @@ class CustomAllocatorTest {
     @Test
     @DisplayName("allocator fault: a blocked allocator holds up only its callers; leaving mid-call is EAGAIN")
     void departsDuringAllocation() throws Exception {
-        CountDownLatch entered = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        IoasidAllocator slow = new IoasidAllocator() {
-            @Override
-            public int alloc(int min, int max) {
-                entered.countDown();
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                return 700;
-            }
-
-            @Override
-            public void free(int id) {
-            }
-
-            @Override
-            public Object helpers() {
-                return "slow";
-            }
-        };
+        Fixture.BlockingAllocator slow = new Fixture.BlockingAllocator(700);
         long sid = fx.register(slow);
         CompletableFuture<IoasidHandle> call = CompletableFuture.supplyAsync(
                 () -> core.alloc(set, 1, 1000, null));
-        assertTrue(entered.await(5, TimeUnit.SECONDS));
+        slow.awaitEntered();
         // the core stays usable while the allocator is stuck
         IoasidSet other = core.createSet(TokenType.NONE, "other", 5);
         assertEquals(1, core.idSpaces()[1].inFlight);
@@ -509,7 +438,7 @@ class CustomAllocatorTest {
         assertEquals(AllocatorDTO.WAITING, dto(waiting).state, "in-flight IDs count");
         fx.unregister(slow, sid); // does not wait for the stuck call
         assertEquals(AllocatorDTO.ACTIVE, dto(waiting).state);
-        release.countDown();
+        slow.release.countDown();
         ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
                 ExecutionException.class, call::get);
         assertEquals(EAGAIN, ((IoasidException) e.getCause()).errno());

@@ -9,8 +9,12 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.IntBinaryOperator;
+import java.util.function.IntConsumer;
 
 import org.junit.jupiter.api.function.Executable;
 import org.osgi.framework.Constants;
@@ -18,6 +22,8 @@ import org.osgi.framework.Constants;
 import ioasid.api.Errno;
 import ioasid.api.Ioasid;
 import ioasid.api.IoasidException;
+import ioasid.api.dto.AllocatorDTO;
+import ioasid.api.dto.ListenerDTO;
 import ioasid.api.spi.EventType;
 import ioasid.api.spi.IoasidAllocator;
 import ioasid.api.spi.IoasidEvent;
@@ -119,6 +125,80 @@ final class Fixture {
         Map<String, Object> p = find(l, sid);
         p.put(Constants.SERVICE_RANKING, ranking);
         core.updatedListener(l, p);
+    }
+
+    AllocatorDTO allocatorDto(long sid) {
+        return java.util.Arrays.stream(core.allocators()).filter(a -> a.serviceId == sid)
+                .findFirst().orElseThrow();
+    }
+
+    ListenerDTO listenerDto(long sid) {
+        return java.util.Arrays.stream(core.listeners()).filter(l -> l.serviceId == sid)
+                .findFirst().orElseThrow();
+    }
+
+    /** An allocator made of two functions, for faults and oddities. */
+    static IoasidAllocator allocator(Object helpers, IntBinaryOperator alloc, IntConsumer free) {
+        return new IoasidAllocator() {
+            @Override
+            public int alloc(int min, int max) {
+                return alloc.applyAsInt(min, max);
+            }
+
+            @Override
+            public void free(int id) {
+                free.accept(id);
+            }
+
+            @Override
+            public Object helpers() {
+                return helpers;
+            }
+
+            @Override
+            public String toString() {
+                return "allocator " + helpers;
+            }
+        };
+    }
+
+    /** Blocks in alloc until released, then returns its ID; records what it is given back. */
+    static final class BlockingAllocator implements IoasidAllocator {
+        final CountDownLatch entered = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+        final List<Integer> freed = Collections.synchronizedList(new ArrayList<>());
+        final int id;
+
+        BlockingAllocator(int id) {
+            this.id = id;
+        }
+
+        void awaitEntered() throws InterruptedException {
+            if (!entered.await(5, TimeUnit.SECONDS)) {
+                throw new AssertionError("the allocation never reached the allocator");
+            }
+        }
+
+        @Override
+        public int alloc(int min, int max) {
+            entered.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return id;
+        }
+
+        @Override
+        public void free(int id) {
+            freed.add(id);
+        }
+
+        @Override
+        public Object helpers() {
+            return "blocking";
+        }
     }
 
     /**

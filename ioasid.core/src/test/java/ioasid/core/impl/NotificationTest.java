@@ -39,8 +39,7 @@ class NotificationTest {
     private final List<String> log = Collections.synchronizedList(new ArrayList<>());
 
     private ListenerDTO dto(long sid) {
-        return Arrays.stream(core.listeners()).filter(l -> l.serviceId == sid).findFirst()
-                .orElseThrow();
+        return fx.listenerDto(sid);
     }
 
     private static Object[] setScope(Object token, Object... more) {

@@ -43,8 +43,7 @@ class WhiteboardLifecycleTest {
     private final List<String> log = Collections.synchronizedList(new ArrayList<>());
 
     private ListenerDTO dto(long sid) {
-        return Arrays.stream(core.listeners()).filter(l -> l.serviceId == sid).findFirst()
-                .orElseThrow();
+        return fx.listenerDto(sid);
     }
 
     @Test
@@ -174,22 +173,9 @@ class WhiteboardLifecycleTest {
     @Test
     @DisplayName("allocator fault: a free that throws is counted; the ID is reclaimed regardless")
     void allocatorFreeThrows() {
-        fx.register(new IoasidAllocator() {
-            @Override
-            public int alloc(int min, int max) {
-                return 321;
-            }
-
-            @Override
-            public void free(int id) {
-                throw new IllegalStateException("host gone");
-            }
-
-            @Override
-            public Object helpers() {
-                return "flaky";
-            }
-        });
+        fx.register(Fixture.allocator("flaky", (min, max) -> 321, id -> {
+            throw new IllegalStateException("host gone");
+        }));
         IoasidSet s = core.createSet(TokenType.NONE, "vm", 10);
         IoasidHandle h = core.alloc(s, 1, 1000, null);
         core.free(h);
@@ -202,22 +188,7 @@ class WhiteboardLifecycleTest {
     @DisplayName("allocator fault: a negative ID other than INVALID is EIO and not given back")
     void allocatorNegative() {
         List<Integer> freed = new ArrayList<>();
-        fx.register(new IoasidAllocator() {
-            @Override
-            public int alloc(int min, int max) {
-                return -5;
-            }
-
-            @Override
-            public void free(int id) {
-                freed.add(id);
-            }
-
-            @Override
-            public Object helpers() {
-                return "neg";
-            }
-        });
+        fx.register(Fixture.allocator("neg", (min, max) -> -5, freed::add));
         IoasidSet s = core.createSet(TokenType.NONE, "vm", 10);
         fx.unchanged(Errno.EIO, () -> core.alloc(s, 1, 1000, null));
         assertEquals(List.of(), freed);
@@ -228,42 +199,19 @@ class WhiteboardLifecycleTest {
     @DisplayName("rule 65: a set freed while a custom allocation is in flight: that allocation is "
             + "EBUSY, given back, and the set goes")
     void setFreedDuringAllocation() throws Exception {
-        CountDownLatch entered = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        List<Integer> freed = Collections.synchronizedList(new ArrayList<>());
-        fx.register(new IoasidAllocator() {
-            @Override
-            public int alloc(int min, int max) {
-                entered.countDown();
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                return 400;
-            }
-
-            @Override
-            public void free(int id) {
-                freed.add(id);
-            }
-
-            @Override
-            public Object helpers() {
-                return "slow";
-            }
-        });
+        Fixture.BlockingAllocator slow = new Fixture.BlockingAllocator(400);
+        fx.register(slow);
         core.installCapacity(100);
         IoasidSet s = core.createSet(TokenType.NONE, "vm", 30);
         CompletableFuture<IoasidHandle> call = CompletableFuture.supplyAsync(
                 () -> core.alloc(s, 1, 1000, null));
-        assertTrue(entered.await(5, TimeUnit.SECONDS));
+        slow.awaitEntered();
         assertEquals(false, core.freeSet(s), "an allocation in flight holds the set");
         assertEquals(SetState.FREE_PENDING, s.state());
-        release.countDown();
+        slow.release.countDown();
         ExecutionException e = assertThrows(ExecutionException.class, call::get);
         assertEquals(Errno.EBUSY, ((IoasidException) e.getCause()).errno());
-        assertEquals(List.of(400), freed);
+        assertEquals(List.of(400), slow.freed);
         assertEquals(SetState.FREED, s.state());
         assertEquals(100, core.capacity().available);
     }
