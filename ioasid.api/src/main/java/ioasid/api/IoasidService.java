@@ -230,6 +230,18 @@ public interface IoasidService {
      */
     void detachSpid(IoasidHandle handle);
 
+    // ---- explicit notification (S6 ioasid_notify)
+
+    /**
+     * Sends BIND or UNBIND for an ID on behalf of a publisher such as the IOMMU core, which sends
+     * BIND when an ID is first bound to a device and UNBIND when its last binding goes (S6: one
+     * pair per bind cycle). The event carries the ID's current SPID.
+     *
+     * @throws IoasidException EINVAL for another event type or a handle of another service;
+     *     ENOENT for a stale handle; EBUSY for BIND on a FREE_PENDING ID
+     */
+    void notify(IoasidHandle handle, ioasid.api.spi.EventType type);
+
     // ---- snapshots for operators and tests
 
     CapacityDTO capacity();

@@ -984,6 +984,29 @@ public final class IoasidCore implements IoasidService {
         }
     }
 
+    @Override
+    public void notify(IoasidHandle handle, EventType type) {
+        HandleImpl h = own(handle);
+        if (type != EventType.BIND && type != EventType.UNBIND) {
+            throw err(EINVAL, "only BIND and UNBIND are sent on request, not " + type);
+        }
+        long ev;
+        lock.lock();
+        try {
+            int w = h.word();
+            checkLive(h, w);
+            if (type == EventType.BIND && (w & HandleImpl.FREED) != 0) {
+                throw err(EBUSY, "IOASID " + h.id + " is FREE_PENDING");
+            }
+            ev = emit(type, h, h.spidAcquire());
+        } finally {
+            lock.unlock();
+        }
+        if (ev != 0) {
+            dispatcher.await(ev);
+        }
+    }
+
     // ------------------------------------------------------------------ events
 
     /** Queues an event for the handle's set chain; returns its sequence, or 0 if none wants it. */

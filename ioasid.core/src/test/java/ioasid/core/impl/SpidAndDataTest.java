@@ -163,6 +163,32 @@ class SpidAndDataTest {
     }
 
     @Test
+    @DisplayName("S6 ioasid_notify: a publisher sends BIND and UNBIND, carrying the SPID")
+    void explicitNotify() {
+        IoasidHandle h = core.alloc(vm1, 1, 10, null);
+        core.attachSpid(h, 12);
+        core.notify(h, ioasid.api.spi.EventType.BIND);
+        core.notify(h, ioasid.api.spi.EventType.UNBIND);
+        assertEquals(List.of("ALLOC 1", "BIND 1", "BIND 1", "UNBIND 1"), rec.seen());
+        assertEquals(12, rec.events.get(2).spid());
+    }
+
+    @Test
+    @DisplayName("S6 ioasid_notify: other types EINVAL, stale ENOENT, BIND on FREE_PENDING EBUSY")
+    void explicitNotifyErrors() {
+        IoasidHandle h = core.alloc(vm1, 1, 10, null);
+        fx.unchanged(EINVAL, () -> core.notify(h, ioasid.api.spi.EventType.FREE));
+        fx.unchanged(EINVAL, () -> core.notify(h, ioasid.api.spi.EventType.ALLOC));
+        core.get(h);
+        core.free(h);
+        fx.unchanged(EBUSY, () -> core.notify(h, ioasid.api.spi.EventType.BIND));
+        core.notify(h, ioasid.api.spi.EventType.UNBIND); // clean-up of a freeing ID is allowed
+        core.put(h);
+        fx.unchanged(ENOENT, () -> core.notify(h, ioasid.api.spi.EventType.UNBIND));
+        assertEquals(List.of("ALLOC 1", "FREE 1", "UNBIND 1"), rec.seen());
+    }
+
+    @Test
     @DisplayName("rule 76: attach data is EBUSY when data is there; detach returns it")
     void attachDetachData() {
         IoasidHandle h = core.alloc(vm1, 1, 10, null);
