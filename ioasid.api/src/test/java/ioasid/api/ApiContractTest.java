@@ -157,6 +157,54 @@ class ApiContractTest {
     }
 
     @Test
+    @DisplayName("a device's configuration form: defaults, hex numbers, and clear errors")
+    void deviceSpec() {
+        ioasid.api.iommu.spi.DeviceInfo d = ioasid.api.iommu.spi.DeviceInfo.parse(
+                "0000:00:03.0;sid=0x18;group=gpu;pasid=20", 0);
+        assertEquals("0000:00:03.0", d.name());
+        assertEquals(0x18, d.streamId());
+        assertEquals("gpu", d.groupKey());
+        assertEquals(20, d.pasidBits());
+        ioasid.api.iommu.spi.DeviceInfo plain = ioasid.api.iommu.spi.DeviceInfo.parse(" nic0 ", 7);
+        assertEquals("nic0", plain.name());
+        assertEquals("nic0", plain.groupKey());
+        assertEquals(7, plain.streamId());
+        assertEquals(0, plain.pasidBits());
+        for (String bad : new String[] {"", "  ", "dev;sid", "dev;sid=zz", "dev;color=red",
+                "dev;pasid=21", "dev;sid=-1"}) {
+            assertThrows(IllegalArgumentException.class,
+                    () -> ioasid.api.iommu.spi.DeviceInfo.parse(bad, 0), bad);
+        }
+        assertThrows(IllegalArgumentException.class,
+                () -> ioasid.api.iommu.spi.DeviceInfo.parse(null, 0));
+    }
+
+    @Test
+    @DisplayName("rule 40: domain type names for display and for sysfs")
+    void domainTypeNames() {
+        assertEquals("Passthrough", ioasid.api.iommu.DomainType.IDENTITY.displayName());
+        assertEquals("Translated", ioasid.api.iommu.DomainType.DMA_FQ.displayName());
+        assertEquals("DMA-FQ", ioasid.api.iommu.DomainType.DMA_FQ.sysfsName());
+        assertEquals("blocked", ioasid.api.iommu.DomainType.BLOCKED.sysfsName());
+        assertTrue(ioasid.api.iommu.DomainType.UNMANAGED.isPaging());
+        assertFalse(ioasid.api.iommu.DomainType.IDENTITY.isPaging());
+    }
+
+    @Test
+    @DisplayName("the IOTLB gather widens to cover every range and keeps the smallest granule")
+    void gather() {
+        ioasid.api.iommu.spi.IotlbGather g = new ioasid.api.iommu.spi.IotlbGather();
+        assertTrue(g.isEmpty());
+        g.add(0x5000, 0x1000, 0x1000);
+        g.add(0x200000, 0x200000, 0x200000);
+        assertEquals(0x5000, g.start());
+        assertEquals(0x3FFFFF, g.end());
+        assertEquals(0x1000, g.pgsize());
+        g.reset();
+        assertTrue(g.isEmpty());
+    }
+
+    @Test
     @DisplayName("DTOs are plain copies with readable text")
     void dtos() {
         CapacityDTO c = new CapacityDTO();
