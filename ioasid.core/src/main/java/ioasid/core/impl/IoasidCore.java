@@ -1098,7 +1098,7 @@ public final class IoasidCore implements IoasidService {
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    void bindAllocator(IoasidAllocator allocator, Map<String, Object> props) {
+    public void bindAllocator(IoasidAllocator allocator, Map<String, Object> props) {
         long sid = serviceId(props);
         Object helpers;
         Throwable helpersFault = null;
@@ -1171,7 +1171,7 @@ public final class IoasidCore implements IoasidService {
         return gb;
     }
 
-    void updatedAllocator(IoasidAllocator allocator, Map<String, Object> props) {
+    public void updatedAllocator(IoasidAllocator allocator, Map<String, Object> props) {
         long sid = serviceId(props);
         lock.lock();
         try {
@@ -1194,7 +1194,7 @@ public final class IoasidCore implements IoasidService {
         }
     }
 
-    void unbindAllocator(IoasidAllocator allocator, Map<String, Object> props) {
+    public void unbindAllocator(IoasidAllocator allocator, Map<String, Object> props) {
         long sid = serviceId(props);
         long ev;
         int revokedNow = 0;
@@ -1360,7 +1360,7 @@ public final class IoasidCore implements IoasidService {
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    void bindListener(IoasidListener listener, Map<String, Object> props) {
+    public void bindListener(IoasidListener listener, Map<String, Object> props) {
         long sid = serviceId(props);
         ListenerEntry e;
         String rejectErrno = null;
@@ -1432,7 +1432,7 @@ public final class IoasidCore implements IoasidService {
         return seq == before ? 0 : seq;
     }
 
-    void updatedListener(IoasidListener listener, Map<String, Object> props) {
+    public void updatedListener(IoasidListener listener, Map<String, Object> props) {
         long sid = serviceId(props);
         ListenerEntry fresh;
         try {
@@ -1461,7 +1461,7 @@ public final class IoasidCore implements IoasidService {
         bindListener(listener, props);
     }
 
-    void unbindListener(IoasidListener listener, Map<String, Object> props) {
+    public void unbindListener(IoasidListener listener, Map<String, Object> props) {
         long sid = serviceId(props);
         long ev = 0;
         lock.lock();
