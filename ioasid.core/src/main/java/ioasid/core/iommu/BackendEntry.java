@@ -1,0 +1,40 @@
+package ioasid.core.iommu;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+import ioasid.api.iommu.spi.IommuBackend;
+import ioasid.api.iommu.spi.IommuCaps;
+
+/** One live backend service. Fields change under the IOMMU mutex. */
+final class BackendEntry {
+    final long serviceId;
+    final String name;
+    /** Dropped when the backend leaves, so dead handles do not keep its classes reachable. */
+    volatile IommuBackend backend;
+    final IommuCaps caps;
+    /**
+     * Read-held by calls that reach the hardware without the mutex (translate, page tables);
+     * write-held while the backend or one of its domains dies, so no such call runs into a dead
+     * object.
+     */
+    final ReentrantReadWriteLock dataPath = new ReentrantReadWriteLock();
+    final Map<String, DeviceEntry> devices = new LinkedHashMap<>();
+    final List<String> rejected = new ArrayList<>();
+    volatile boolean gone;
+
+    BackendEntry(long serviceId, String name, IommuBackend backend, IommuCaps caps) {
+        this.serviceId = serviceId;
+        this.name = name;
+        this.backend = backend;
+        this.caps = caps;
+    }
+
+    @Override
+    public String toString() {
+        return name + " (" + caps.vendor() + ", service " + serviceId + ")";
+    }
+}

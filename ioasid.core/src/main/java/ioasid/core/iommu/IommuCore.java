@@ -1,0 +1,2208 @@
+package ioasid.core.iommu;
+
+import static ioasid.api.Errno.EACCES;
+import static ioasid.api.Errno.EBUSY;
+import static ioasid.api.Errno.EEXIST;
+import static ioasid.api.Errno.EINVAL;
+import static ioasid.api.Errno.ENODEV;
+import static ioasid.api.Errno.ENOENT;
+import static ioasid.api.Errno.ENOSPC;
+import static ioasid.api.Errno.EOPNOTSUPP;
+import static ioasid.api.Errno.EOVERFLOW;
+import static ioasid.api.Errno.EPERM;
+
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantLock;
+
+import org.osgi.framework.Constants;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.osgi.service.metatype.annotations.Option;
+
+import ioasid.api.Errno;
+import ioasid.api.Ioasid;
+import ioasid.api.IoasidException;
+import ioasid.api.IoasidHandle;
+import ioasid.api.IoasidService;
+import ioasid.api.IoasidSet;
+import ioasid.api.IoasidState;
+import ioasid.api.TokenType;
+import ioasid.api.iommu.Access;
+import ioasid.api.iommu.DomainType;
+import ioasid.api.iommu.IommuDomain;
+import ioasid.api.iommu.IommuGroup;
+import ioasid.api.iommu.IommuService;
+import ioasid.api.iommu.PrivatePasid;
+import ioasid.api.iommu.ProcessAddressSpace;
+import ioasid.api.iommu.Prot;
+import ioasid.api.iommu.SvaHandle;
+import ioasid.api.iommu.Translation;
+import ioasid.api.iommu.Vdevice;
+import ioasid.api.iommu.Viommu;
+import ioasid.api.iommu.dto.BackendDTO;
+import ioasid.api.iommu.dto.DeviceDTO;
+import ioasid.api.iommu.dto.DomainDTO;
+import ioasid.api.iommu.dto.GroupDTO;
+import ioasid.api.iommu.dto.PasidDTO;
+import ioasid.api.iommu.dto.ViommuDTO;
+import ioasid.api.iommu.spi.BackendDomain;
+import ioasid.api.iommu.spi.BackendVdevice;
+import ioasid.api.iommu.spi.BackendViommu;
+import ioasid.api.iommu.spi.DeviceInfo;
+import ioasid.api.iommu.spi.IommuBackend;
+import ioasid.api.iommu.spi.IommuCaps;
+import ioasid.api.iommu.spi.IotlbGather;
+import ioasid.api.iommu.spi.Walk;
+import ioasid.api.spi.EventType;
+import ioasid.api.spi.IoasidEvent;
+import ioasid.api.spi.IoasidListener;
+
+/*
+ * The IOMMU core, over backend services that model the hardware.
+ *
+ * Rules:
+ *  1. A backend brings devices; its devices with one group key form a group. A group starts on a
+ *     default domain of the platform's type (rule 41), on the blocking domain if it is owned
+ *     (rule 55), or on no domain when the driver has no default domains.
+ *  2. A group switches domains device by device; a failure puts the switched ones back, so DMA
+ *     reaches only the old or the new domain, never anything else (rule 44, D18).
+ *  3. One caller domain at a time; detaching returns to the blocking domain when owned, else to
+ *     the default (rules 45-48). Claiming ownership moves the group to a blocking domain made on
+ *     first use, or to an empty unmanaged one where BLOCKED is not supported (rule 49).
+ *  4. PASIDs come from the IOASID service. An attached PASID holds a reference; BIND goes out at
+ *     its first attachment and UNBIND after its last (S6). A PASID freed while attached is
+ *     detached everywhere by this core's FREE listener.
+ *  5. A domain is freed only when nothing uses it, so no backend keeps a freed one (known bug 1).
+ *  6. A backend that leaves takes nothing with it: its groups are blocked, PASIDs detached with
+ *     UNBIND, its domains, handles and vIOMMUs dead, and no reference to its objects is kept
+ *     (D17). Its devices wait and are probed again when a backend serves them.
+ *  7. Configuration happens under one mutex, which is held across backend calls. IOASID calls
+ *     that send events run after it, in order. Page-table calls and translation probes take no
+ *     mutex, only a read lock that keeps a dying backend's objects out of reach.
+ */
+@Component(service = {IommuService.class, IoasidListener.class}, immediate = true,
+        configurationPid = IommuCore.PID,
+        property = {Constants.SERVICE_RANKING + ":Integer=" + IoasidListener.PRIORITY_IOMMU,
+            IoasidListener.EVENTS + "=FREE", IoasidListener.NAME + "=iommu-core"})
+@Designate(ocd = IommuCore.Config.class)
+public final class IommuCore implements IommuService, IoasidListener {
+    public static final String PID = "ioasid.iommu";
+
+    @ObjectClassDefinition(name = "IOMMU core", description = "Groups, domains and PASIDs over "
+            + "the IOMMU backends")
+    public @interface Config {
+        @AttributeDefinition(name = "Default domain",
+                description = "The default domain type (rule 41): auto is DMA with a flush queue",
+                options = {@Option(label = "auto (DMA-FQ)", value = "auto"),
+                    @Option(label = "strict (DMA)", value = "strict"),
+                    @Option(label = "passthrough (identity)", value = "passthrough")})
+        String default_domain() default "auto";
+
+        @AttributeDefinition(name = "Memory encryption",
+                description = "Memory encryption is active: passthrough is forced off (rule 41)")
+        boolean memory_encryption() default false;
+
+        @AttributeDefinition(name = "PASID quota",
+                description = "IOASIDs this core may hold for global and private PASIDs",
+                min = "1")
+        int pasid_quota() default 0x10000;
+    }
+
+    private static final System.Logger LOG = System.getLogger("ioasid.iommu");
+
+    private final IoasidService ioasid;
+    private final DomainType platformDefault;
+    private final ReentrantLock mutex = new ReentrantLock();
+    private final OrderedActions actions = new OrderedActions();
+    /** The set global and private PASIDs come from. */
+    private final IoasidSet pasidSet;
+
+    // Under the mutex, except where noted.
+    private final Map<Long, BackendEntry> backends = new LinkedHashMap<>();
+    /** Read without the mutex by translate. */
+    private final Map<String, DeviceEntry> devices = new ConcurrentHashMap<>();
+    private final Map<String, GroupImpl> groupsByKey = new LinkedHashMap<>();
+    private final Map<Integer, GroupImpl> groups = new LinkedHashMap<>();
+    private final Map<Integer, DomainImpl> domains = new LinkedHashMap<>();
+    /** Backend domain to domain, read without the mutex to name the domain a walk used. */
+    private final Map<BackendDomain, DomainImpl> byHw = new ConcurrentHashMap<>();
+    /**
+     * Attached PASID to the number of groups it is attached in (BIND/UNBIND, S6). Concurrent so
+     * the FREE listener can skip the mutex for the many IDs that were never attached.
+     */
+    private final Map<IoasidHandle, Integer> bound = new ConcurrentHashMap<>();
+    private final Map<ProcessAddressSpace, MmState> mms = new IdentityHashMap<>();
+    private final Set<SvaHandleImpl> svaHandles = new LinkedHashSet<>();
+    private final Set<PrivatePasidImpl> privatePasids = new LinkedHashSet<>();
+    private final Set<IoasidHandle> globalPasids = new LinkedHashSet<>();
+    private final Map<Integer, ViommuImpl> viommus = new LinkedHashMap<>();
+    private int nextGroupId = 1;
+    private int nextDomainId = 1;
+    private int nextViommuId = 1;
+    private boolean closed;
+
+    /** A process's SVA state: its set, its PASID, its SVA domains with their users (rule 37). */
+    private static final class MmState {
+        IoasidSet set;
+        IoasidHandle pasid;
+        final Map<DomainImpl, Integer> domains = new LinkedHashMap<>();
+        int binds;
+    }
+
+    @Activate
+    public IommuCore(@Reference IoasidService ioasid, Config config) {
+        this(ioasid, platformDefault(config.default_domain(), config.memory_encryption()),
+                config.pasid_quota());
+    }
+
+    public IommuCore(IoasidService ioasid, DomainType platformDefault, int pasidQuota) {
+        if (ioasid == null || platformDefault == null || pasidQuota < 1) {
+            throw new IoasidException(EINVAL, "IOMMU core needs an IOASID service, a default "
+                    + "domain type and a positive PASID quota");
+        }
+        this.ioasid = ioasid;
+        this.platformDefault = platformDefault;
+        IoasidSet set;
+        try {
+            set = ioasid.createSet(TokenType.NONE, null, pasidQuota);
+        } catch (IoasidException e) {
+            if (e.errno() != ENOSPC) {
+                throw e;
+            }
+            LOG.log(System.Logger.Level.WARNING, "IOMMU PASID quota " + pasidQuota
+                    + " exceeds the IOASID capacity; taking what is available");
+            set = ioasid.createSet(TokenType.NONE, null, 0);
+        }
+        this.pasidSet = set;
+    }
+
+    /** Rule 41: DMA_FQ unless strict or passthrough; memory encryption forces passthrough off. */
+    static DomainType platformDefault(String mode, boolean memoryEncryption) {
+        switch (mode == null ? "auto" : mode) {
+            case "auto":
+                return DomainType.DMA_FQ;
+            case "strict":
+                return DomainType.DMA;
+            case "passthrough":
+                if (memoryEncryption) {
+                    LOG.log(System.Logger.Level.WARNING,
+                            "memory encryption active: passthrough forced off");
+                    return DomainType.DMA_FQ;
+                }
+                return DomainType.IDENTITY;
+            default:
+                throw new IoasidException(EINVAL, "default domain '" + mode
+                        + "' is not auto, strict or passthrough");
+        }
+    }
+
+    @Deactivate
+    public void close() {
+        List<BackendEntry> all;
+        mutex.lock();
+        try {
+            closed = true;
+            all = new ArrayList<>(backends.values());
+        } finally {
+            mutex.unlock();
+        }
+        for (BackendEntry be : all) {
+            unbindBackend(be.backend, Map.of(Constants.SERVICE_ID, be.serviceId));
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static IoasidException err(Errno errno, String message) {
+        return new IoasidException(errno, message);
+    }
+
+    /** Runs the work queued under the mutex after releasing it. */
+    private void unlock() {
+        mutex.unlock();
+        if (!mutex.isHeldByCurrentThread()) {
+            actions.run();
+        }
+    }
+
+    List<String> deviceNames(GroupImpl g) {
+        mutex.lock();
+        try {
+            List<String> out = new ArrayList<>();
+            for (DeviceEntry d : g.devices) {
+                out.add(d.name);
+            }
+            return out;
+        } finally {
+            unlock();
+        }
+    }
+
+    private DeviceEntry device(String name) {
+        DeviceEntry d = name == null ? null : devices.get(name);
+        if (d == null) {
+            throw err(ENODEV, "no device " + name);
+        }
+        return d;
+    }
+
+    /** A device with a backend serving it. */
+    private DeviceEntry presentDevice(String name) {
+        DeviceEntry d = device(name);
+        if (d.backend == null || d.group == null) {
+            throw err(ENODEV, "device " + name + " has no IOMMU right now (its backend left)");
+        }
+        return d;
+    }
+
+    private GroupImpl own(IommuGroup group) {
+        if (group instanceof GroupImpl g && g.owner == this && groups.get(g.id) == g) {
+            return g;
+        }
+        throw err(EINVAL, group + " is not a group of this IOMMU core");
+    }
+
+    private DomainImpl own(IommuDomain domain) {
+        if (domain instanceof DomainImpl d && d.owner == this) {
+            return d;
+        }
+        throw err(EINVAL, domain + " is not a domain of this IOMMU core");
+    }
+
+    private static void checkLive(DomainImpl d) {
+        if (!d.live) {
+            throw err(ENODEV, d + " is gone (freed, or its backend left)");
+        }
+    }
+
+    private GroupImpl liveGroup(IommuGroup group) {
+        GroupImpl g = own(group);
+        if (g.blocked) {
+            throw err(ENODEV, g + " has no IOMMU right now (its backend left)");
+        }
+        return g;
+    }
+
+    // ------------------------------------------------------------------ backends (D16, D17)
+
+    private static long serviceId(Map<String, ?> props) {
+        if (props.get(Constants.SERVICE_ID) instanceof Long l) {
+            return l;
+        }
+        throw err(EINVAL, "backend service without " + Constants.SERVICE_ID);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    public void bindBackend(IommuBackend backend, Map<String, Object> props) {
+        long sid = serviceId(props);
+        IommuCaps caps;
+        try {
+            caps = backend.caps();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "IOMMU backend service " + sid
+                    + " failed to report its capabilities; ignored", e);
+            return;
+        }
+        Object n = props.get(IommuBackend.NAME);
+        String name = n != null ? n.toString() : caps.vendor() + "-" + sid;
+        mutex.lock();
+        try {
+            if (closed || backends.containsKey(sid)) {
+                return;
+            }
+            for (BackendEntry other : backends.values()) {
+                if (other.name.equals(name)) {
+                    LOG.log(System.Logger.Level.ERROR, "IOMMU backend name " + name
+                            + " is taken by " + other + "; service " + sid + " ignored");
+                    return;
+                }
+            }
+            BackendEntry be = new BackendEntry(sid, name, backend, caps);
+            backends.put(sid, be);
+            probe(be);
+        } finally {
+            unlock();
+        }
+    }
+
+    public void updatedBackend(IommuBackend backend, Map<String, Object> props) {
+        long sid = serviceId(props);
+        mutex.lock();
+        try {
+            BackendEntry be = backends.get(sid);
+            if (be != null) {
+                probe(be); // its device list may have changed
+            }
+        } finally {
+            unlock();
+        }
+    }
+
+    public void unbindBackend(IommuBackend backend, Map<String, Object> props) {
+        long sid = serviceId(props);
+        mutex.lock();
+        try {
+            BackendEntry be = backends.remove(sid);
+            if (be == null) {
+                return;
+            }
+            Lock w = be.dataPath.writeLock();
+            w.lock(); // no translation or page-table call is inside the backend after this
+            try {
+                be.gone = true;
+                for (GroupImpl g : new ArrayList<>(groups.values())) {
+                    if (!g.blocked && g.backendName.equals(be.name)) {
+                        evict(g);
+                    }
+                }
+                be.devices.clear();
+                for (DomainImpl dom : new ArrayList<>(domains.values())) {
+                    if (dom.backend == be) {
+                        kill(dom);
+                    }
+                }
+                be.backend = null;
+            } finally {
+                w.unlock();
+            }
+            LOG.log(System.Logger.Level.INFO, "IOMMU backend " + be + " left; its groups are "
+                    + "blocked until a backend serves their devices again");
+        } finally {
+            unlock();
+        }
+    }
+
+    /**
+     * D17: a group whose backend left. Its PASIDs are detached (UNBIND), its vDevices destroyed,
+     * its domains forgotten; it keeps its devices and owner and waits, blocked, for a backend.
+     * The backend is not called.
+     */
+    private void evict(GroupImpl g) {
+        for (PasidAttach pa : new ArrayList<>(g.pasids.values())) {
+            dropAttach(pa);
+        }
+        for (DeviceEntry d : g.devices) {
+            if (d.vdevice != null) {
+                destroyVdevice(d.vdevice, false);
+            }
+            d.backend = null;
+        }
+        g.blocked = true;
+        unhookDomains(g);
+    }
+
+    /** Reads the backend's devices and brings groups and domains in line (rules 41, 55). */
+    private void probe(BackendEntry be) {
+        List<DeviceInfo> infos;
+        try {
+            infos = List.copyOf(be.backend.devices());
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "IOMMU backend " + be + " failed to list devices", e);
+            infos = List.of();
+        }
+        be.rejected.clear();
+        Map<String, DeviceInfo> wanted = new LinkedHashMap<>();
+        for (DeviceInfo info : infos) {
+            DeviceEntry known = devices.get(info.name());
+            BackendEntry servedBy = known == null ? null : known.backend;
+            if ((servedBy != null && servedBy != be) || wanted.containsKey(info.name())) {
+                be.rejected.add(info.name()); // D16: one backend per device
+                continue;
+            }
+            wanted.put(info.name(), info);
+        }
+        // 1. devices no longer listed, or listed in another group, leave (remove_iommu_group)
+        for (DeviceEntry d : new ArrayList<>(be.devices.values())) {
+            DeviceInfo now = wanted.get(d.name);
+            if (now == null || !now.groupKey().equals(d.info.groupKey())) {
+                removeDevice(d);
+            } else {
+                d.info = now;
+                d.maxPasids = maxPasids(be.caps, now);
+            }
+        }
+        // 2. new and returning devices join their groups
+        Set<GroupImpl> fresh = new LinkedHashSet<>();
+        Map<GroupImpl, List<DeviceEntry>> joined = new LinkedHashMap<>();
+        for (DeviceInfo info : wanted.values()) {
+            if (be.devices.containsKey(info.name())) {
+                continue;
+            }
+            DeviceEntry d = devices.computeIfAbsent(info.name(), DeviceEntry::new);
+            String key = be.name + '\0' + info.groupKey();
+            GroupImpl g = groupsByKey.get(key);
+            if (g == null) {
+                g = new GroupImpl(this, nextGroupId++, be.name, info.groupKey());
+                groupsByKey.put(key, g);
+                groups.put(g.id, g);
+                fresh.add(g);
+            }
+            if (d.group != null && d.group != g) {
+                leaveBlockedGroup(d);
+            }
+            if (!g.devices.contains(d)) {
+                g.devices.add(d);
+            }
+            d.group = g;
+            d.info = info;
+            d.maxPasids = maxPasids(be.caps, info);
+            d.backend = be;
+            be.devices.put(d.name, d);
+            joined.computeIfAbsent(g, k -> new ArrayList<>()).add(d);
+        }
+        // 3. groups set up (new or returning), or new devices put on their group's domain
+        for (Map.Entry<GroupImpl, List<DeviceEntry>> e : joined.entrySet()) {
+            GroupImpl g = e.getKey();
+            if (fresh.contains(g) || g.blocked) {
+                g.devices.removeIf(d -> d.backend != be); // away devices not listed are gone
+                setUp(be, g);
+            } else {
+                for (DeviceEntry d : e.getValue()) {
+                    attachJoiner(be, g, d);
+                }
+            }
+        }
+    }
+
+    static int maxPasids(IommuCaps caps, DeviceInfo info) {
+        int dev = info.pasidBits() == 0 ? 0 : 1 << info.pasidBits();
+        return Math.min(dev, caps.maxPasids());
+    }
+
+    /** Gives a new or returning group its default domain, or its blocking one if owned. */
+    private void setUp(BackendEntry be, GroupImpl g) {
+        g.blocked = false;
+        g.domain = null;
+        if (be.caps.defaultDomains()) {
+            try {
+                g.defaultDomain = allocDefault(be, g);
+            } catch (IoasidException e) {
+                LOG.log(System.Logger.Level.ERROR, "no default domain for " + g + ": "
+                        + e.getMessage());
+            }
+        }
+        DomainImpl target = g.dmaOwner != null ? blockingOrNull(g) : g.defaultDomain;
+        if (target != null) {
+            setDomainOrWarn(g, target);
+        }
+    }
+
+    /** Rule 55: a device joining a claimed group is not attached to the default domain. */
+    private void attachJoiner(BackendEntry be, GroupImpl g, DeviceEntry d) {
+        DomainImpl target = g.domain;
+        if (target == null) {
+            return;
+        }
+        try {
+            be.backend.attachDev(d.name, target.hw);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "attaching " + d.name + " to " + target
+                    + " failed: " + e.getMessage());
+        }
+    }
+
+    private DomainImpl blockingOrNull(GroupImpl g) {
+        try {
+            return blocking(g);
+        } catch (IoasidException e) {
+            LOG.log(System.Logger.Level.ERROR, "no blocking domain for owned " + g + ": "
+                    + e.getMessage());
+            return null;
+        }
+    }
+
+    private DomainImpl allocDefault(BackendEntry be, GroupImpl g) {
+        DomainType want = g.defaultType != null ? g.defaultType : platformDefault;
+        // a type the hardware lacks falls back: DMA-FQ to DMA, DMA to identity
+        DomainType[] order = {want, DomainType.DMA_FQ, DomainType.DMA, DomainType.IDENTITY};
+        IoasidException last = null;
+        for (DomainType t : order) {
+            if (!be.caps.supports(t)) {
+                continue;
+            }
+            try {
+                return newDomain(be, be.backend.domainAlloc(t, false), t, DomainImpl.Role.DEFAULT,
+                        false);
+            } catch (IoasidException e) {
+                last = e;
+            }
+        }
+        throw last != null ? last : err(EOPNOTSUPP, be + " supports no default domain type");
+    }
+
+    private DomainImpl newDomain(BackendEntry be, BackendDomain hw, DomainType type,
+            DomainImpl.Role role, boolean nestingParent) {
+        if (hw == null) {
+            throw err(Errno.EIO, be + " returned no domain");
+        }
+        DomainImpl d = new DomainImpl(this, nextDomainId++, be, role, type, nestingParent, hw);
+        domains.put(d.id, d);
+        byHw.put(hw, d);
+        return d;
+    }
+
+    /** A device its live backend no longer lists: out of its PASIDs, vDevice and group. */
+    private void removeDevice(DeviceEntry d) {
+        BackendEntry be = d.backend;
+        GroupImpl g = d.group;
+        if (d.vdevice != null) {
+            destroyVdevice(d.vdevice, true); // clean-up from device unbind (rule 94)
+        }
+        for (PasidAttach pa : new ArrayList<>(g.pasids.values())) {
+            try {
+                be.backend.removeDevPasid(d.name, pa.pasid, pa.domain.hw);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "removing PASID " + pa.pasid + " of "
+                        + d.name + " failed: " + e.getMessage());
+            }
+            if (g.devices.size() == 1) {
+                dropAttach(pa);
+            }
+        }
+        g.devices.remove(d);
+        g.ownerCount -= d.driverUsers;
+        d.driverUsers = 0;
+        if (g.devices.isEmpty()) {
+            dissolve(g);
+        }
+        be.devices.remove(d.name);
+        devices.remove(d.name);
+        d.backend = null;
+        d.group = null;
+    }
+
+    /** A waiting device that now arrives in another group leaves its old, blocked one. */
+    private void leaveBlockedGroup(DeviceEntry d) {
+        GroupImpl old = d.group;
+        old.devices.remove(d);
+        old.ownerCount -= d.driverUsers;
+        d.driverUsers = 0;
+        if (old.devices.isEmpty()) {
+            dissolve(old);
+        }
+    }
+
+    /** Forgets a group's domains, freeing those it owned when nothing else uses them. */
+    private void unhookDomains(GroupImpl g) {
+        for (DomainImpl dom : new DomainImpl[] {g.domain, g.defaultDomain, g.blockingDomain}) {
+            if (dom != null) {
+                dom.groups.remove(g);
+            }
+        }
+        g.domain = null;
+        g.defaultDomain = null;
+        g.blockingDomain = null;
+    }
+
+    private void dissolve(GroupImpl g) {
+        DomainImpl[] own = {g.defaultDomain, g.blockingDomain};
+        unhookDomains(g);
+        for (DomainImpl dom : own) {
+            if (dom != null && dom.live && !dom.inUse()) {
+                freeHw(dom);
+            }
+        }
+        groups.remove(g.id);
+        groupsByKey.remove(g.backendName + '\0' + g.key);
+        for (DeviceEntry d : g.devices) {
+            d.group = null;
+        }
+        g.devices.clear();
+    }
+
+    // ------------------------------------------------------------------ domain switching (rule 44)
+
+    /**
+     * Moves every device of the group to {@code next}, or none: on a failure the devices already
+     * moved go back to the old domain, which cannot fail, and the group stays where it was.
+     */
+    private void setDomain(GroupImpl g, DomainImpl next) {
+        DomainImpl old = g.domain;
+        if (old == next) {
+            return;
+        }
+        BackendEntry be = g.devices.get(0).backend;
+        if (next == null) {
+            for (DeviceEntry d : g.devices) {
+                be.backend.detachDev(d.name); // EOPNOTSUPP when there is no such state
+            }
+        } else {
+            List<DeviceEntry> moved = new ArrayList<>();
+            for (DeviceEntry d : g.devices) {
+                try {
+                    be.backend.attachDev(d.name, next.hw);
+                    moved.add(d);
+                } catch (RuntimeException e) {
+                    for (DeviceEntry m : moved) {
+                        try {
+                            if (old != null) {
+                                be.backend.attachDev(m.name, old.hw);
+                            } else {
+                                be.backend.detachDev(m.name);
+                            }
+                        } catch (RuntimeException undo) {
+                            LOG.log(System.Logger.Level.ERROR, "re-attaching " + m.name
+                                    + " to its old domain failed (must not): " + undo);
+                        }
+                    }
+                    throw e instanceof IoasidException ie ? ie
+                            : new IoasidException(Errno.EIO, "attach of " + d.name + " to " + next
+                                    + " failed: " + e, e);
+                }
+            }
+        }
+        if (old != null) {
+            old.groups.remove(g);
+        }
+        g.domain = next;
+        if (next != null) {
+            next.groups.add(g);
+        }
+    }
+
+    /** Rule 45: switching to a core domain only warns on failure. */
+    private void setDomainOrWarn(GroupImpl g, DomainImpl next) {
+        try {
+            setDomain(g, next);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "IOMMU driver failed to attach the "
+                    + (next == g.blockingDomain ? "blocking" : "default") + " domain to " + g
+                    + ": " + e.getMessage());
+        }
+    }
+
+    /** Rule 45: the blocking domain when owned, otherwise the default one. */
+    private void setCoreDomain(GroupImpl g) {
+        DomainImpl core = g.dmaOwner != null ? g.blockingDomain : g.defaultDomain;
+        if (core == null && !g.devices.get(0).backend.caps.defaultDomains()) {
+            setDomain(g, null); // known bug 3: no default domain, back to none
+            return;
+        }
+        setDomainOrWarn(g, core);
+    }
+
+    /** Rule 49: the group's blocking domain, made on first use. */
+    private DomainImpl blocking(GroupImpl g) {
+        if (g.blockingDomain != null) {
+            return g.blockingDomain;
+        }
+        BackendEntry be = g.devices.get(0).backend;
+        BackendDomain hw;
+        DomainType type = DomainType.BLOCKED;
+        try {
+            hw = be.backend.domainAlloc(DomainType.BLOCKED, false);
+        } catch (IoasidException e) {
+            // "for drivers that do not yet understand IOMMU_DOMAIN_BLOCKED": an empty paging domain
+            hw = be.backend.domainAlloc(DomainType.UNMANAGED, false);
+            type = DomainType.UNMANAGED;
+        }
+        g.blockingDomain = newDomain(be, hw, type, DomainImpl.Role.BLOCKING, false);
+        return g.blockingDomain;
+    }
+
+    /** Releases a domain's hardware; the domain must be unused. */
+    private void freeHw(DomainImpl d) {
+        BackendDomain hw = d.hw;
+        Lock w = d.backend.dataPath.writeLock();
+        w.lock();
+        try {
+            d.live = false;
+            d.hw = null;
+        } finally {
+            w.unlock();
+        }
+        domains.remove(d.id);
+        if (hw != null) {
+            byHw.remove(hw);
+            try {
+                hw.free();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, d + " failed to free: " + e.getMessage());
+            }
+        }
+    }
+
+    /** A domain whose backend left: dead, its handles and vIOMMUs with it; the backend not called. */
+    private void kill(DomainImpl d) {
+        for (ViommuImpl v : new ArrayList<>(viommus.values())) {
+            if (v.parent == d) {
+                for (VdeviceImpl vd : new ArrayList<>(v.vdevs.values())) {
+                    destroyVdevice(vd, false);
+                }
+                v.live = false;
+                v.hw = null;
+                viommus.remove(v.id);
+            }
+        }
+        for (PasidAttach pa : new ArrayList<>(d.pasids)) {
+            dropAttach(pa);
+        }
+        for (SvaHandleImpl h : new ArrayList<>(svaHandles)) {
+            if (h.domain == d) {
+                h.live = false;
+                svaHandles.remove(h);
+                MmState mm = mms.get(h.mm);
+                if (mm != null) {
+                    mm.domains.remove(d);
+                    mm.binds--;
+                }
+            }
+        }
+        for (PrivatePasidImpl p : new ArrayList<>(privatePasids)) {
+            if (p.domain == d) {
+                p.live = false;
+                privatePasids.remove(p);
+                IoasidHandle pasid = p.pasid;
+                actions.add(() -> freeQuietly(pasid));
+            }
+        }
+        d.groups.clear();
+        d.viommus = 0;
+        d.live = false;
+        BackendDomain hw = d.hw;
+        d.hw = null;
+        domains.remove(d.id);
+        if (hw != null) {
+            byHw.remove(hw);
+        }
+    }
+
+    private void freeQuietly(IoasidHandle pasid) {
+        try {
+            ioasid.free(pasid);
+        } catch (IoasidException e) {
+            if (e.errno() != ENOENT) {
+                LOG.log(System.Logger.Level.WARNING, "freeing PASID " + pasid.id() + ": " + e);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ groups and domains API
+
+    @Override
+    public IommuGroup group(String device) {
+        mutex.lock();
+        try {
+            DeviceEntry d = device(device);
+            if (d.group == null) {
+                throw err(ENODEV, "device " + device + " has no group right now");
+            }
+            return d.group;
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public IommuGroup group(int groupId) {
+        mutex.lock();
+        try {
+            GroupImpl g = groups.get(groupId);
+            if (g == null) {
+                throw err(ENOENT, "no IOMMU group " + groupId);
+            }
+            return g;
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public IommuDomain domain(int domainId) {
+        mutex.lock();
+        try {
+            DomainImpl d = domains.get(domainId);
+            if (d == null) {
+                throw err(ENOENT, "no domain " + domainId);
+            }
+            return d;
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public IommuDomain domainAlloc(String device, boolean nestingParent) {
+        mutex.lock();
+        try {
+            DeviceEntry d = presentDevice(device);
+            BackendEntry be = d.backend;
+            if (nestingParent && !be.caps.nesting()) {
+                throw err(EOPNOTSUPP, be + " cannot nest");
+            }
+            return newDomain(be, be.backend.domainAlloc(DomainType.UNMANAGED, nestingParent),
+                    DomainType.UNMANAGED, DomainImpl.Role.CALLER, nestingParent);
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public void domainFree(IommuDomain domain) {
+        mutex.lock();
+        try {
+            DomainImpl d = own(domain);
+            if (!d.live || d.role != DomainImpl.Role.CALLER) {
+                throw err(EINVAL, d + (d.live ? " belongs to the core" : " was freed"));
+            }
+            if (d.inUse()) {
+                throw err(EBUSY, d + " is still attached to " + d.groups.size() + " groups, "
+                        + d.pasids.size() + " PASIDs and " + d.viommus + " vIOMMUs");
+            }
+            freeHw(d);
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public void attachGroup(IommuDomain domain, IommuGroup group) {
+        mutex.lock();
+        try {
+            DomainImpl d = own(domain);
+            checkLive(d);
+            GroupImpl g = liveGroup(group);
+            attach(d, g);
+        } finally {
+            unlock();
+        }
+    }
+
+    private void attach(DomainImpl d, GroupImpl g) {
+        if (d.role != DomainImpl.Role.CALLER) {
+            throw err(EINVAL, d + " is not a caller domain");
+        }
+        if (d.backend != g.devices.get(0).backend) {
+            throw err(EINVAL, d + " belongs to another IOMMU than " + g);
+        }
+        if (g.domain == d) {
+            return;
+        }
+        // rule 46: only one caller domain at a time
+        if (g.domain != null && g.domain != g.defaultDomain && g.domain != g.blockingDomain) {
+            throw err(EBUSY, g + " is attached to " + g.domain);
+        }
+        setDomain(g, d);
+    }
+
+    @Override
+    public void detachGroup(IommuDomain domain, IommuGroup group) {
+        mutex.lock();
+        try {
+            DomainImpl d = own(domain);
+            GroupImpl g = liveGroup(group);
+            if (g.domain != d || d.role != DomainImpl.Role.CALLER) {
+                throw err(EINVAL, g + " is not attached to " + d);
+            }
+            setCoreDomain(g); // rule 48: never NULL or a freed domain while owned
+        } finally {
+            unlock();
+        }
+    }
+
+    private GroupImpl singleDeviceGroup(String device) {
+        DeviceEntry d = presentDevice(device);
+        if (d.group.devices.size() != 1) {
+            throw err(EINVAL, "device " + device + " shares its group with "
+                    + (d.group.devices.size() - 1) + " others: attach the group (rule 47)");
+        }
+        return d.group;
+    }
+
+    @Override
+    public void attachDevice(IommuDomain domain, String device) {
+        mutex.lock();
+        try {
+            DomainImpl d = own(domain);
+            checkLive(d);
+            attach(d, singleDeviceGroup(device));
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public void detachDevice(IommuDomain domain, String device) {
+        mutex.lock();
+        try {
+            DomainImpl d = own(domain);
+            GroupImpl g = singleDeviceGroup(device);
+            if (g.domain != d || d.role != DomainImpl.Role.CALLER) {
+                throw err(EINVAL, device + " is not attached to " + d);
+            }
+            setCoreDomain(g);
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public void setDefaultDomainType(IommuGroup group, DomainType type, boolean privileged) {
+        mutex.lock();
+        try {
+            if (!privileged) {
+                throw err(EACCES, "changing the default domain needs CAP_SYS_ADMIN and "
+                        + "CAP_SYS_RAWIO");
+            }
+            if (type != null && type != DomainType.IDENTITY && type != DomainType.DMA
+                    && type != DomainType.DMA_FQ) {
+                throw err(EINVAL, "the default domain type is identity, DMA, DMA-FQ or auto, not "
+                        + type.sysfsName());
+            }
+            GroupImpl g = liveGroup(group);
+            BackendEntry be = g.devices.get(0).backend;
+            DomainType want = type != null ? type : platformDefault;
+            if (!be.caps.defaultDomains() || !be.caps.supports(want)) {
+                throw err(EINVAL, be + " cannot make a " + want.sysfsName() + " default domain");
+            }
+            DomainImpl cur = g.defaultDomain;
+            if (cur != null && cur.type == want) {
+                g.defaultType = type;
+                return;
+            }
+            // rule 42: DMA to DMA-FQ is done in place, even with a driver bound
+            if (cur != null && cur.type == DomainType.DMA && want == DomainType.DMA_FQ) {
+                cur.type = DomainType.DMA_FQ;
+                g.defaultType = type;
+                return;
+            }
+            if (g.ownerCount != 0) {
+                throw err(EPERM, g + " is in use (owner count " + g.ownerCount + ")");
+            }
+            DomainImpl next = newDomain(be, be.backend.domainAlloc(want, false), want,
+                    DomainImpl.Role.DEFAULT, false);
+            boolean onDefault = g.domain == cur;
+            try {
+                if (onDefault) {
+                    setDomain(g, next);
+                }
+            } catch (RuntimeException e) {
+                freeHw(next);
+                throw e;
+            }
+            g.defaultDomain = next;
+            g.defaultType = type;
+            if (cur != null && !cur.inUse()) {
+                freeHw(cur);
+            }
+        } finally {
+            unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ DMA ownership
+
+    @Override
+    public void claimGroup(IommuGroup group, Object owner) {
+        mutex.lock();
+        try {
+            if (owner == null) {
+                throw err(EINVAL, "null DMA owner");
+            }
+            claim(liveGroup(group), owner);
+        } finally {
+            unlock();
+        }
+    }
+
+    /** Rule 49. */
+    private void claim(GroupImpl g, Object owner) {
+        if (g.ownerCount != 0) {
+            throw err(EPERM, g + " is owned or used by a driver (owner count " + g.ownerCount
+                    + ")");
+        }
+        if ((g.domain != null && g.domain != g.defaultDomain) || !g.pasids.isEmpty()) {
+            throw err(EBUSY, g + " is on " + g.domain + " or has PASIDs attached");
+        }
+        boolean made = g.blockingDomain == null;
+        DomainImpl block = blocking(g); // known bug 2: fails cleanly, owner unset
+        try {
+            setDomain(g, block);
+        } catch (RuntimeException e) {
+            if (made) {
+                g.blockingDomain = null;
+                freeHw(block);
+            }
+            throw e;
+        }
+        g.dmaOwner = owner;
+        g.ownerCount = 1;
+    }
+
+    @Override
+    public void releaseGroup(IommuGroup group) {
+        mutex.lock();
+        try {
+            release(liveGroup(group));
+        } finally {
+            unlock();
+        }
+    }
+
+    /** Rule 50. */
+    private void release(GroupImpl g) {
+        if (g.ownerCount == 0 || g.dmaOwner == null) {
+            throw err(EINVAL, g + " is not claimed");
+        }
+        if (!g.pasids.isEmpty()) {
+            throw err(EBUSY, g + " still has " + g.pasids.size() + " PASIDs attached");
+        }
+        g.ownerCount = 0;
+        g.dmaOwner = null;
+        if (g.defaultDomain != null) {
+            setDomainOrWarn(g, g.defaultDomain);
+        } else {
+            setCoreDomain(g);
+        }
+    }
+
+    @Override
+    public void claimDevice(String device, Object owner) {
+        mutex.lock();
+        try {
+            if (owner == null) {
+                throw err(EINVAL, "null DMA owner");
+            }
+            GroupImpl g = presentDevice(device).group;
+            if (g.ownerCount > 0) {
+                if (g.dmaOwner != owner) {
+                    throw err(EPERM, g + " is owned by another owner or used by a driver");
+                }
+                g.ownerCount++; // rule 52: the same owner counts up
+                return;
+            }
+            claim(g, owner);
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public void releaseDevice(String device) {
+        mutex.lock();
+        try {
+            GroupImpl g = presentDevice(device).group;
+            if (g.dmaOwner == null) {
+                throw err(EINVAL, g + " is not claimed");
+            }
+            if (g.ownerCount > 1) {
+                g.ownerCount--;
+                return;
+            }
+            release(g);
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public void useDefaultDomain(String device) {
+        mutex.lock();
+        try {
+            DeviceEntry d = presentDevice(device);
+            GroupImpl g = d.group;
+            // rule 53
+            if (g.ownerCount > 0 && (g.dmaOwner != null || g.domain != g.defaultDomain
+                    || !g.pasids.isEmpty())) {
+                throw err(EBUSY, g + " is owned, off its default domain or has PASIDs");
+            }
+            g.ownerCount++;
+            d.driverUsers++;
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public void unuseDefaultDomain(String device) {
+        mutex.lock();
+        try {
+            DeviceEntry d = presentDevice(device);
+            if (d.driverUsers == 0) {
+                throw err(EINVAL, "no driver uses the default domain of " + device);
+            }
+            d.driverUsers--;
+            d.group.ownerCount--;
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public boolean dmaOwnerClaimed(IommuGroup group) {
+        mutex.lock();
+        try {
+            return own(group).ownerCount != 0;
+        } finally {
+            unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ PASIDs (rules 33-39)
+
+    @Override
+    public int maxPasids(String device) {
+        mutex.lock();
+        try {
+            return presentDevice(device).maxPasids;
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public IoasidHandle allocGlobalPasid(String device) {
+        int max;
+        mutex.lock();
+        try {
+            max = presentDevice(device).maxPasids;
+        } finally {
+            unlock();
+        }
+        if (max == 0) {
+            throw err(EINVAL, "device " + device + " does not support PASID");
+        }
+        // rule 34, known bug 9: the inclusive range ends at max_pasids - 1
+        IoasidHandle h = ioasid.alloc(pasidSet, 1, max - 1, device);
+        mutex.lock();
+        try {
+            globalPasids.add(h);
+        } finally {
+            unlock();
+        }
+        return h;
+    }
+
+    @Override
+    public void freeGlobalPasid(IoasidHandle pasid) {
+        mutex.lock();
+        try {
+            if (pasid == null || !globalPasids.remove(pasid)) {
+                throw err(EINVAL, "PASID " + (pasid == null ? null : pasid.id())
+                        + " was not allocated by allocGlobalPasid, or was freed");
+            }
+            detachEverywhere(pasid);
+            actions.add(() -> freeQuietly(pasid));
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public void attachDevicePasid(IommuDomain domain, String device, IoasidHandle pasid) {
+        mutex.lock();
+        try {
+            DomainImpl d = own(domain);
+            checkLive(d);
+            if (d.type == DomainType.BLOCKED) {
+                throw err(EOPNOTSUPP, d + " cannot be attached per PASID");
+            }
+            if (d.role != DomainImpl.Role.CALLER && d.role != DomainImpl.Role.DEFAULT) {
+                throw err(EINVAL, d + " is managed by an SVA bind or a private PASID");
+            }
+            DeviceEntry dev = presentDevice(device);
+            checkPasidFits(d, dev, pasid);
+            attachPasid(dev.group, d, pasid, PasidAttach.Kind.CALLER);
+        } finally {
+            unlock();
+        }
+    }
+
+    /** Rule 38's checks on the domain's IOMMU and the PASID's range. */
+    private void checkPasidFits(DomainImpl d, DeviceEntry dev, IoasidHandle pasid) {
+        if (d.backend != dev.backend) {
+            throw err(EINVAL, d + " belongs to another IOMMU than " + dev.name);
+        }
+        if (pasid == null || pasid.state() == IoasidState.FREE) {
+            throw err(EINVAL, "stale or missing PASID");
+        }
+        int id = pasid.id();
+        if (id == Ioasid.NO_PASID) {
+            throw err(EINVAL, "PASID 0 is for DMA without PASID");
+        }
+        for (DeviceEntry dv : dev.group.devices) {
+            if (id >= dv.maxPasids) {
+                throw err(EINVAL, "PASID " + id + " is past the " + dv.maxPasids + " PASIDs of "
+                        + dv.name);
+            }
+        }
+    }
+
+    /**
+     * Sets the PASID on every device of the group, or on none (rule 38), holding a reference on
+     * the IOASID; BIND goes out with its first attachment anywhere.
+     */
+    private PasidAttach attachPasid(GroupImpl g, DomainImpl d, IoasidHandle pasid,
+            PasidAttach.Kind kind) {
+        int id = pasid.id();
+        if (g.pasids.containsKey(id)) {
+            throw err(EBUSY, "PASID " + id + " is attached in " + g + " already");
+        }
+        try {
+            ioasid.get(pasid); // references are taken before any FREE can arrive (rule 87)
+        } catch (IoasidException e) {
+            throw err(EINVAL, "PASID " + id + " cannot be attached: " + e.getMessage());
+        }
+        BackendEntry be = g.devices.get(0).backend;
+        List<DeviceEntry> done = new ArrayList<>();
+        for (DeviceEntry dv : g.devices) {
+            try {
+                be.backend.setDevPasid(dv.name, id, d.hw);
+                done.add(dv);
+            } catch (RuntimeException e) {
+                for (int i = done.size() - 1; i >= 0; i--) {
+                    try {
+                        be.backend.removeDevPasid(done.get(i).name, id, d.hw);
+                    } catch (RuntimeException undo) {
+                        LOG.log(System.Logger.Level.ERROR, "undoing PASID " + id + " on "
+                                + done.get(i).name + " failed: " + undo);
+                    }
+                }
+                actions.add(() -> putQuietly(pasid));
+                throw e instanceof IoasidException ie ? ie
+                        : new IoasidException(Errno.EIO, "setting PASID " + id + " on " + dv.name
+                                + " failed: " + e, e);
+            }
+        }
+        PasidAttach pa = new PasidAttach(g, pasid, d, kind);
+        g.pasids.put(id, pa);
+        d.pasids.add(pa);
+        if (bound.merge(pasid, 1, Integer::sum) == 1) {
+            actions.add(() -> notifyQuietly(pasid, EventType.BIND));
+        }
+        return pa;
+    }
+
+    @Override
+    public void detachDevicePasid(IommuDomain domain, String device, IoasidHandle pasid) {
+        mutex.lock();
+        try {
+            DomainImpl d = own(domain);
+            DeviceEntry dev = presentDevice(device);
+            PasidAttach pa = pasid == null ? null : dev.group.pasids.get(pasid.id());
+            if (pa == null || pa.domain != d || pa.handle != pasid) {
+                throw err(EINVAL, "PASID " + (pasid == null ? null : pasid.id())
+                        + " of " + device + " is not attached to " + d);
+            }
+            if (pa.kind != PasidAttach.Kind.CALLER) {
+                throw err(EINVAL, "PASID " + pa.pasid + " of " + device + " belongs to an "
+                        + pa.kind.label + " handle: release that instead");
+            }
+            detachPasid(pa);
+        } finally {
+            unlock();
+        }
+    }
+
+    /** Clears the PASID on every device of its group and drops the attachment. */
+    private void detachPasid(PasidAttach pa) {
+        BackendEntry be = pa.group.devices.get(0).backend;
+        for (DeviceEntry dv : pa.group.devices) {
+            try {
+                be.backend.removeDevPasid(dv.name, pa.pasid, pa.domain.hw);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "removing PASID " + pa.pasid + " of "
+                        + dv.name + " failed: " + e.getMessage());
+            }
+        }
+        dropAttach(pa);
+    }
+
+    /** Forgets an attachment; UNBIND after the PASID's last one, and the reference goes. */
+    private void dropAttach(PasidAttach pa) {
+        pa.group.pasids.remove(pa.pasid);
+        pa.domain.pasids.remove(pa);
+        IoasidHandle h = pa.handle;
+        Integer left = bound.computeIfPresent(h, (k, n) -> n == 1 ? null : n - 1);
+        if (left == null) {
+            actions.add(() -> notifyQuietly(h, EventType.UNBIND));
+        }
+        actions.add(() -> putQuietly(h));
+    }
+
+    /** Detaches a PASID wherever it is attached, ending the binds and handles that used it. */
+    private void detachEverywhere(IoasidHandle pasid) {
+        for (GroupImpl g : new ArrayList<>(groups.values())) {
+            PasidAttach pa = g.pasids.get(pasid.id());
+            if (pa == null || pa.handle != pasid) {
+                continue;
+            }
+            detachPasid(pa);
+            for (SvaHandleImpl h : new ArrayList<>(svaHandles)) {
+                if (h.pasid == pasid && h.device.group == g) {
+                    endSva(h);
+                }
+            }
+            for (PrivatePasidImpl p : new ArrayList<>(privatePasids)) {
+                if (p.pasid == pasid) {
+                    p.live = false;
+                    privatePasids.remove(p);
+                    freeHw(p.domain);
+                }
+            }
+        }
+    }
+
+    private void putQuietly(IoasidHandle h) {
+        try {
+            ioasid.put(h);
+        } catch (IoasidException e) {
+            LOG.log(System.Logger.Level.WARNING, "dropping the IOMMU's reference on PASID "
+                    + h.id() + ": " + e.getMessage());
+        }
+    }
+
+    private void notifyQuietly(IoasidHandle h, EventType type) {
+        try {
+            ioasid.notify(h, type);
+        } catch (IoasidException e) {
+            if (e.errno() != ENOENT) {
+                LOG.log(System.Logger.Level.WARNING, type + " for PASID " + h.id() + ": "
+                        + e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * The IOASID FREE listener: a PASID freed while still attached (life cycle patterns 3 and
+     * 4, S6) is detached from every device, its references dropped.
+     */
+    @Override
+    public void onEvent(IoasidEvent event) {
+        if (event.type() != EventType.FREE || !bound.containsKey(event.handle())) {
+            return;
+        }
+        mutex.lock();
+        try {
+            if (bound.containsKey(event.handle())) {
+                detachEverywhere(event.handle());
+            }
+        } finally {
+            unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ SVA (rules 36-37)
+
+    @Override
+    public SvaHandle svaBind(String device, ProcessAddressSpace mm) {
+        if (mm == null) {
+            throw err(EINVAL, "null address space");
+        }
+        IoasidHandle fresh = null;
+        for (;;) {
+            int max;
+            mutex.lock();
+            try {
+                DeviceEntry dev = presentDevice(device);
+                max = dev.maxPasids;
+                if (max == 0) {
+                    throw err(EOPNOTSUPP, "device " + device + " does not support PASID");
+                }
+                if (!mm.dmaCompatible()) {
+                    throw err(EBUSY, "the IOMMU cannot walk this address space's page table");
+                }
+                MmState st = mms.get(mm);
+                if (st != null && st.pasid != null) {
+                    if (fresh != null) {
+                        IoasidHandle spare = fresh; // another bind of the process won the race
+                        actions.add(() -> freeQuietly(spare));
+                        fresh = null;
+                    }
+                    return bindWith(dev, mm, st);
+                }
+                if (fresh != null) {
+                    if (st == null) {
+                        st = new MmState();
+                        mms.put(mm, st);
+                    }
+                    st.set = fresh.set();
+                    st.pasid = fresh;
+                    fresh = null;
+                    return bindWith(dev, mm, st);
+                }
+            } catch (RuntimeException e) {
+                if (fresh != null) {
+                    IoasidHandle spare = fresh;
+                    actions.add(() -> freeQuietly(spare));
+                }
+                throw e;
+            } finally {
+                unlock();
+            }
+            fresh = allocMmPasid(mm, max);
+            if (fresh == null) {
+                continue; // lost a race for the process's one PASID: use the winner's
+            }
+        }
+    }
+
+    /** The process's PASID in its MM set (rule 63), allocated outside the mutex (it sends ALLOC). */
+    private IoasidHandle allocMmPasid(ProcessAddressSpace mm, int max) {
+        IoasidSet set;
+        boolean created = true;
+        try {
+            set = ioasid.createSet(TokenType.MM, mm, 1);
+        } catch (IoasidException e) {
+            if (e.errno() != EEXIST) {
+                throw e;
+            }
+            set = ioasid.findSet(TokenType.MM, mm);
+            created = false;
+        }
+        try {
+            return ioasid.alloc(set, 1, max - 1, mm); // rule 36: ENOSPC when none is left
+        } catch (IoasidException e) {
+            if (created && set.size() == 0) {
+                ioasid.freeSet(set); // a failed first bind leaves no set behind
+            }
+            mutex.lock();
+            try {
+                MmState st = mms.get(mm);
+                if (e.errno() == ENOSPC && st != null && st.pasid != null) {
+                    return null;
+                }
+            } finally {
+                unlock();
+            }
+            throw e;
+        }
+    }
+
+    /** Rule 37: reuse one of the process's SVA domains if it attaches, else a new one. */
+    private SvaHandle bindWith(DeviceEntry dev, ProcessAddressSpace mm, MmState st) {
+        if (st.pasid.id() >= dev.maxPasids) {
+            throw err(EOVERFLOW, "the process's PASID " + st.pasid.id() + " is past the "
+                    + dev.maxPasids + " PASIDs of " + dev.name);
+        }
+        BackendEntry be = dev.backend;
+        for (Map.Entry<DomainImpl, Integer> e : st.domains.entrySet()) {
+            DomainImpl sd = e.getKey();
+            if (sd.backend != be) {
+                continue;
+            }
+            try {
+                attachPasid(dev.group, sd, st.pasid, PasidAttach.Kind.SVA);
+            } catch (IoasidException busy) {
+                continue;
+            }
+            e.setValue(e.getValue() + 1);
+            return newSva(dev, mm, st, sd);
+        }
+        DomainImpl sd = newDomain(be, be.backend.svaDomainAlloc(mm), DomainType.SVA,
+                DomainImpl.Role.SVA, false);
+        try {
+            attachPasid(dev.group, sd, st.pasid, PasidAttach.Kind.SVA);
+        } catch (RuntimeException e) {
+            freeHw(sd);
+            throw e;
+        }
+        st.domains.put(sd, 1);
+        return newSva(dev, mm, st, sd);
+    }
+
+    private SvaHandle newSva(DeviceEntry dev, ProcessAddressSpace mm, MmState st, DomainImpl sd) {
+        SvaHandleImpl h = new SvaHandleImpl(this, dev, mm, st.pasid, sd);
+        svaHandles.add(h);
+        st.binds++;
+        return h;
+    }
+
+    @Override
+    public void svaUnbind(SvaHandle handle) {
+        mutex.lock();
+        try {
+            if (!(handle instanceof SvaHandleImpl h) || h.owner != this || !svaHandles.contains(h)) {
+                throw err(EINVAL, handle + " is not a live SVA bind of this IOMMU core");
+            }
+            PasidAttach pa = h.device.group == null ? null : h.device.group.pasids.get(h.pasid.id());
+            if (pa != null && pa.domain == h.domain) {
+                detachPasid(pa);
+            }
+            endSva(h);
+        } finally {
+            unlock();
+        }
+    }
+
+    /** Ends a bind; the SVA domain goes with its last user (rule 37). */
+    private void endSva(SvaHandleImpl h) {
+        h.live = false;
+        svaHandles.remove(h);
+        MmState st = mms.get(h.mm);
+        if (st == null) {
+            return;
+        }
+        st.binds--;
+        Integer users = st.domains.get(h.domain);
+        if (users != null) {
+            if (users == 1) {
+                st.domains.remove(h.domain);
+                if (h.domain.live && !h.domain.inUse()) {
+                    freeHw(h.domain);
+                }
+            } else {
+                st.domains.put(h.domain, users - 1);
+            }
+        }
+    }
+
+    @Override
+    public void mmRelease(ProcessAddressSpace mm) {
+        mutex.lock();
+        try {
+            MmState st = mm == null ? null : mms.get(mm);
+            if (st == null) {
+                throw err(ENOENT, "no PASID for that address space");
+            }
+            if (st.binds > 0) {
+                throw err(EBUSY, "the address space still has " + st.binds + " binds");
+            }
+            mms.remove(mm);
+            IoasidHandle pasid = st.pasid;
+            IoasidSet set = st.set;
+            // rule 36: the PASID goes with the process, not with its last unbind
+            actions.add(() -> {
+                if (pasid != null) {
+                    freeQuietly(pasid);
+                }
+                if (set != null) {
+                    try {
+                        ioasid.freeSet(set);
+                    } catch (IoasidException e) {
+                        LOG.log(System.Logger.Level.WARNING, "freeing the set of an address "
+                                + "space: " + e.getMessage());
+                    }
+                }
+            });
+        } finally {
+            unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ private PASIDs (seed 002)
+
+    @Override
+    public PrivatePasid privatePasidAlloc(String device) {
+        BackendEntry be;
+        int max;
+        mutex.lock();
+        try {
+            DeviceEntry dev = presentDevice(device);
+            be = dev.backend;
+            max = dev.maxPasids;
+        } finally {
+            unlock();
+        }
+        if (max == 0) {
+            throw err(EINVAL, "device " + device + " does not support PASID");
+        }
+        IoasidHandle pasid = ioasid.alloc(pasidSet, 1, max - 1, "private:" + device);
+        mutex.lock();
+        try {
+            DeviceEntry dev = devices.get(device);
+            if (dev == null || dev.backend != be || dev.group == null) {
+                throw err(ENODEV, "device " + device + " left during the allocation");
+            }
+            DomainImpl d = newDomain(be, be.backend.domainAlloc(DomainType.UNMANAGED, false),
+                    DomainType.UNMANAGED, DomainImpl.Role.PRIVATE, false);
+            try {
+                attachPasid(dev.group, d, pasid, PasidAttach.Kind.PRIVATE);
+            } catch (RuntimeException e) {
+                freeHw(d);
+                throw e;
+            }
+            PrivatePasidImpl p = new PrivatePasidImpl(this, dev, pasid, d);
+            privatePasids.add(p);
+            return p;
+        } catch (RuntimeException e) {
+            actions.add(() -> freeQuietly(pasid));
+            throw e;
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public void privatePasidFree(PrivatePasid pasid) {
+        mutex.lock();
+        try {
+            if (!(pasid instanceof PrivatePasidImpl p) || p.owner != this
+                    || !privatePasids.remove(p)) {
+                throw err(ENODEV, pasid + " is not a live private PASID of this IOMMU core");
+            }
+            p.live = false;
+            GroupImpl g = p.device.group;
+            PasidAttach pa = g == null ? null : g.pasids.get(p.pasid.id());
+            if (pa != null && pa.domain == p.domain) {
+                detachPasid(pa);
+            }
+            if (p.domain.live) {
+                freeHw(p.domain);
+            }
+            IoasidHandle h = p.pasid;
+            actions.add(() -> freeQuietly(h));
+        } finally {
+            unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ page tables (rules 56-58)
+
+    /** Runs a page-table call with the domain's backend kept alive; ENODEV for a dead domain. */
+    private <T> T onHardware(DomainImpl d, java.util.function.Function<BackendDomain, T> call) {
+        Lock r = d.backend.dataPath.readLock();
+        r.lock();
+        try {
+            BackendDomain hw = d.hw;
+            if (!d.live || hw == null) {
+                throw err(ENODEV, d + " is gone (freed, or its backend left)");
+            }
+            return call.apply(hw);
+        } finally {
+            r.unlock();
+        }
+    }
+
+    @Override
+    public void map(IommuDomain domain, long iova, long paddr, long size, int prot) {
+        DomainImpl d = own(domain);
+        onHardware(d, hw -> {
+            doMap(d, hw, iova, paddr, size, prot);
+            return null;
+        });
+    }
+
+    /** Rule 57: paging only, aligned to the smallest page, largest page per chunk, undone on failure. */
+    void doMap(DomainImpl d, BackendDomain hw, long iova, long paddr, long size, int prot) {
+        if (!d.type.isPaging()) {
+            throw err(EINVAL, d + " is not a paging domain");
+        }
+        if ((prot & ~Prot.ALL) != 0) {
+            throw err(EINVAL, "unknown protection flags 0x" + Integer.toHexString(prot));
+        }
+        long bitmap = hw.pgsizeBitmap();
+        if (bitmap == 0) {
+            throw err(ENODEV, d + " has no page sizes");
+        }
+        long min = Long.lowestOneBit(bitmap);
+        if (size <= 0 || iova < 0 || paddr < 0 || ((iova | paddr | size) & (min - 1)) != 0) {
+            throw err(EINVAL, "iova 0x" + Long.toHexString(iova) + ", paddr 0x"
+                    + Long.toHexString(paddr) + " and size 0x" + Long.toHexString(size)
+                    + " must be positive multiples of 0x" + Long.toHexString(min));
+        }
+        long last = iova + size - 1;
+        if (last < iova || last > hw.apertureEnd() || paddr + size - 1 < paddr) {
+            throw err(EINVAL, "[0x" + Long.toHexString(iova) + ", +0x" + Long.toHexString(size)
+                    + ") overflows or passes the aperture end 0x"
+                    + Long.toHexString(hw.apertureEnd()));
+        }
+        long mapped = 0;
+        while (mapped < size) {
+            long[] pc = PageSizes.next(bitmap, iova + mapped, paddr + mapped, size - mapped);
+            try {
+                hw.mapPages(iova + mapped, paddr + mapped, pc[0], pc[1], prot);
+            } catch (RuntimeException e) {
+                if (mapped > 0) {
+                    IotlbGather undo = new IotlbGather();
+                    doUnmap(d, hw, iova, mapped, undo);
+                    hw.iotlbSync(undo);
+                }
+                throw e;
+            }
+            mapped += pc[0] * pc[1];
+        }
+        hw.iotlbSyncMap(iova, size);
+    }
+
+    /** Rule 58: bytes unmapped, stopping at the first hole; 0 when misaligned or not paging. */
+    long doUnmap(DomainImpl d, BackendDomain hw, long iova, long size, IotlbGather gather) {
+        if (!d.type.isPaging()) {
+            return 0;
+        }
+        long bitmap = hw.pgsizeBitmap();
+        long min = Long.lowestOneBit(bitmap);
+        if (bitmap == 0 || size <= 0 || iova < 0 || ((iova | size) & (min - 1)) != 0
+                || iova + size - 1 < iova) {
+            return 0;
+        }
+        long unmapped = 0;
+        while (unmapped < size) {
+            long[] pc = PageSizes.next(bitmap, iova + unmapped, 0, size - unmapped);
+            long n = hw.unmapPages(iova + unmapped, pc[0], pc[1], gather);
+            if (n == 0) {
+                break;
+            }
+            unmapped += n;
+        }
+        return unmapped;
+    }
+
+    @Override
+    public long unmap(IommuDomain domain, long iova, long size) {
+        DomainImpl d = own(domain);
+        return onHardware(d, hw -> {
+            IotlbGather gather = new IotlbGather();
+            long n = doUnmap(d, hw, iova, size, gather);
+            if (!gather.isEmpty()) {
+                hw.iotlbSync(gather);
+            }
+            return n;
+        });
+    }
+
+    @Override
+    public long unmapFast(IommuDomain domain, long iova, long size, IotlbGather gather) {
+        DomainImpl d = own(domain);
+        if (gather == null) {
+            throw err(EINVAL, "unmap_fast needs a gather to sync later");
+        }
+        return onHardware(d, hw -> doUnmap(d, hw, iova, size, gather));
+    }
+
+    @Override
+    public void iotlbSync(IommuDomain domain, IotlbGather gather) {
+        DomainImpl d = own(domain);
+        if (gather == null) {
+            throw err(EINVAL, "null gather");
+        }
+        onHardware(d, hw -> {
+            if (!gather.isEmpty()) {
+                hw.iotlbSync(gather);
+                gather.reset();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void flushIotlbAll(IommuDomain domain) {
+        DomainImpl d = own(domain);
+        onHardware(d, hw -> {
+            hw.flushIotlbAll();
+            return null;
+        });
+    }
+
+    @Override
+    public long iovaToPhys(IommuDomain domain, long iova) {
+        DomainImpl d = own(domain);
+        return onHardware(d, hw -> {
+            DomainType t = d.type;
+            if (t == DomainType.IDENTITY) {
+                return iova; // rule 56
+            }
+            if (!t.isPaging()) {
+                return 0L;
+            }
+            return hw.iovaToPhys(iova);
+        });
+    }
+
+    // ------------------------------------------------------------------ translation probe (D18)
+
+    @Override
+    public Translation translate(String device, int pasid, long iova, Access access) {
+        if (pasid < 0 || access == null) {
+            throw err(EINVAL, "PASID " + pasid + " and access " + access);
+        }
+        DeviceEntry d = device(device);
+        BackendEntry be = d.backend;
+        if (be == null) {
+            return blockedProbe();
+        }
+        Lock r = be.dataPath.readLock();
+        r.lock();
+        try {
+            if (be.gone || d.backend != be) {
+                return blockedProbe(); // D17: no DMA reaches any domain
+            }
+            Walk w = be.backend.translate(device, pasid, iova, access);
+            DomainImpl dom = w.domain() == null ? null : byHw.get(w.domain());
+            long pa = w.outcome() == Translation.Outcome.BYPASS ? iova : w.physAddr();
+            return new Translation(w.outcome(), pa, w.fault(), dom == null ? -1 : dom.id,
+                    dom == null ? null : dom.type);
+        } finally {
+            r.unlock();
+        }
+    }
+
+    private static Translation blockedProbe() {
+        return new Translation(Translation.Outcome.FAULT, -1, "NO_IOMMU", -1, null);
+    }
+
+    // ------------------------------------------------------------------ vIOMMU (rules 89-94)
+
+    @Override
+    public Viommu viommuAlloc(String device, IommuDomain nestingParent) {
+        mutex.lock();
+        try {
+            DeviceEntry dev = presentDevice(device);
+            DomainImpl p = own(nestingParent);
+            checkLive(p);
+            if (!p.nestingParent || p.role != DomainImpl.Role.CALLER) {
+                throw err(EINVAL, p + " is not a nesting parent");
+            }
+            if (p.backend != dev.backend) {
+                throw err(EINVAL, p + " is not on the IOMMU of " + device);
+            }
+            BackendViommu hw = dev.backend.backend.viommuAlloc(p.hw);
+            if (hw == null) {
+                throw err(Errno.EIO, dev.backend + " returned no vIOMMU");
+            }
+            ViommuImpl v = new ViommuImpl(this, nextViommuId++, dev.backend, p, hw);
+            viommus.put(v.id, v);
+            p.viommus++; // the vIOMMU holds its parent (rule 89)
+            return v;
+        } finally {
+            unlock();
+        }
+    }
+
+    private ViommuImpl live(Viommu viommu) {
+        if (viommu instanceof ViommuImpl v && v.owner == this && v.live) {
+            return v;
+        }
+        throw err(EINVAL, viommu + " is not a live vIOMMU of this IOMMU core");
+    }
+
+    @Override
+    public void viommuDestroy(Viommu viommu) {
+        mutex.lock();
+        try {
+            ViommuImpl v = live(viommu);
+            if (!v.vdevs.isEmpty()) {
+                throw err(EBUSY, v + " still has " + v.vdevs.size() + " vDevices (rule 92)");
+            }
+            destroyViommu(v);
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public void viommuTeardown(Viommu viommu) {
+        mutex.lock();
+        try {
+            ViommuImpl v = live(viommu);
+            for (VdeviceImpl vd : new ArrayList<>(v.vdevs.values())) {
+                destroyVdevice(vd, true);
+            }
+            destroyViommu(v);
+        } finally {
+            unlock();
+        }
+    }
+
+    private void destroyViommu(ViommuImpl v) {
+        BackendViommu hw = v.hw;
+        v.live = false;
+        v.hw = null;
+        viommus.remove(v.id);
+        v.parent.viommus--;
+        try {
+            hw.destroy();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, v + " failed to destroy: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public Vdevice vdeviceAlloc(Viommu viommu, String device, long virtId) {
+        mutex.lock();
+        try {
+            ViommuImpl v = live(viommu);
+            DeviceEntry dev = device(device);
+            if (dev.backend == null || dev.group == null) {
+                throw err(ENOENT, "device " + device + " is going away");
+            }
+            if (dev.backend != v.backend) {
+                throw err(EINVAL, "device " + device + " is behind " + dev.backend.name
+                        + ", the vIOMMU behind " + v.backend.name);
+            }
+            if (dev.vdevice != null) {
+                throw err(EEXIST, "device " + device + " already has " + dev.vdevice);
+            }
+            VdeviceImpl vd = new VdeviceImpl(v, dev, virtId);
+            // rule 90: the virtual ID slot is taken by compare-and-exchange
+            VdeviceImpl taken = v.vdevs.putIfAbsent(virtId, vd);
+            if (taken != null) {
+                throw err(EEXIST, "virtual ID 0x" + Long.toUnsignedString(virtId, 16)
+                        + " is taken by " + taken.device.name);
+            }
+            try {
+                vd.hw = v.hw.vdeviceInit(device, virtId);
+            } catch (RuntimeException e) {
+                v.vdevs.remove(virtId, vd); // known bug 13: every error path gives back what it took
+                throw e;
+            }
+            dev.vdevice = vd;
+            return vd;
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public void vdeviceDestroy(Vdevice vdevice) {
+        mutex.lock();
+        try {
+            if (!(vdevice instanceof VdeviceImpl vd) || vd.viommu.owner != this || !vd.live) {
+                throw err(EINVAL, vdevice + " is not a live vDevice of this IOMMU core");
+            }
+            destroyVdevice(vd, true);
+        } finally {
+            unlock();
+        }
+    }
+
+    /** Rule 91: the driver's destroy, then the slot by compare-and-exchange, then the device's link. */
+    private void destroyVdevice(VdeviceImpl vd, boolean backendPresent) {
+        BackendVdevice hw = vd.hw;
+        vd.live = false;
+        vd.hw = null;
+        if (backendPresent && hw != null) {
+            try {
+                hw.destroy();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, vd + " failed to destroy: " + e.getMessage());
+            }
+        }
+        vd.viommu.vdevs.remove(vd.virtId, vd);
+        if (vd.device.vdevice == vd) {
+            vd.device.vdevice = null;
+        }
+    }
+
+    @Override
+    public String vdeviceFind(Viommu viommu, long virtId) {
+        mutex.lock();
+        try {
+            VdeviceImpl vd = live(viommu).vdevs.get(virtId);
+            if (vd == null) {
+                throw err(ENOENT, "no device has virtual ID 0x" + Long.toUnsignedString(virtId, 16));
+            }
+            return vd.device.name;
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public long vdeviceId(Viommu viommu, String device) {
+        mutex.lock();
+        try {
+            for (VdeviceImpl vd : live(viommu).vdevs.values()) {
+                if (vd.device.name.equals(device)) {
+                    return vd.virtId;
+                }
+            }
+            throw err(ENOENT, "device " + device + " has no virtual ID in " + viommu);
+        } finally {
+            unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ snapshots
+
+    @Override
+    public BackendDTO[] backends() {
+        mutex.lock();
+        try {
+            List<BackendDTO> out = new ArrayList<>();
+            for (BackendEntry be : backends.values()) {
+                BackendDTO d = new BackendDTO();
+                d.name = be.name;
+                d.vendor = be.caps.vendor();
+                d.serviceId = be.serviceId;
+                d.caps = be.caps.toString();
+                d.maxPasids = be.caps.maxPasids();
+                d.devices = be.devices.keySet().toArray(new String[0]);
+                d.rejectedDevices = be.rejected.toArray(new String[0]);
+                out.add(d);
+            }
+            return out.toArray(new BackendDTO[0]);
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public DeviceDTO[] devices() {
+        mutex.lock();
+        try {
+            List<DeviceDTO> out = new ArrayList<>();
+            for (DeviceEntry e : devices.values()) {
+                DeviceDTO d = new DeviceDTO();
+                d.name = e.name;
+                d.present = e.backend != null;
+                d.backend = e.group != null ? e.group.backendName
+                        : e.backend != null ? e.backend.name : null;
+                d.groupId = e.group == null ? -1 : e.group.id;
+                d.streamId = e.info == null ? -1 : e.info.streamId();
+                d.maxPasids = e.maxPasids;
+                d.driverUsers = e.driverUsers;
+                out.add(d);
+            }
+            out.sort(java.util.Comparator.comparing(x -> x.name));
+            return out.toArray(new DeviceDTO[0]);
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public GroupDTO[] groups() {
+        mutex.lock();
+        try {
+            List<GroupDTO> out = new ArrayList<>();
+            for (GroupImpl g : groups.values()) {
+                GroupDTO d = new GroupDTO();
+                d.id = g.id;
+                d.backend = g.backendName;
+                d.devices = g.devices.stream().map(x -> x.name).toArray(String[]::new);
+                d.domainId = g.domain == null ? -1 : g.domain.id;
+                d.domainType = g.domain == null ? null : g.domain.type.name();
+                d.defaultDomainId = g.defaultDomain == null ? -1 : g.defaultDomain.id;
+                d.defaultDomainType = g.defaultDomain == null ? null : g.defaultDomain.type.name();
+                d.blockingDomainId = g.blockingDomain == null ? -1 : g.blockingDomain.id;
+                d.owner = g.dmaOwner == null ? null : String.valueOf(g.dmaOwner);
+                d.ownerCount = g.ownerCount;
+                d.pasids = g.pasids.size();
+                d.blocked = g.blocked;
+                out.add(d);
+            }
+            return out.toArray(new GroupDTO[0]);
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public DomainDTO[] domains() {
+        mutex.lock();
+        try {
+            List<DomainDTO> out = new ArrayList<>();
+            for (DomainImpl dom : domains.values()) {
+                DomainDTO d = new DomainDTO();
+                d.id = dom.id;
+                d.type = dom.type.name();
+                d.backend = dom.backend.name;
+                d.role = dom.role.label;
+                d.nestingParent = dom.nestingParent;
+                d.groups = dom.groups.stream().mapToInt(g -> g.id).toArray();
+                List<String> pasids = new ArrayList<>();
+                for (PasidAttach pa : dom.pasids) {
+                    for (DeviceEntry dv : pa.group.devices) {
+                        pasids.add(dv.name + ":" + pa.pasid);
+                    }
+                }
+                d.pasids = pasids.toArray(new String[0]);
+                d.viommus = dom.viommus;
+                out.add(d);
+            }
+            return out.toArray(new DomainDTO[0]);
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public PasidDTO[] pasids() {
+        mutex.lock();
+        try {
+            List<PasidDTO> out = new ArrayList<>();
+            for (GroupImpl g : groups.values()) {
+                for (PasidAttach pa : g.pasids.values()) {
+                    for (DeviceEntry dv : g.devices) {
+                        PasidDTO d = new PasidDTO();
+                        d.device = dv.name;
+                        d.pasid = pa.pasid;
+                        d.domainId = pa.domain.id;
+                        d.domainType = pa.domain.type.name();
+                        d.kind = pa.kind.label;
+                        out.add(d);
+                    }
+                }
+            }
+            return out.toArray(new PasidDTO[0]);
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public ViommuDTO[] viommus() {
+        mutex.lock();
+        try {
+            List<ViommuDTO> out = new ArrayList<>();
+            for (ViommuImpl v : viommus.values()) {
+                ViommuDTO d = new ViommuDTO();
+                d.id = v.id;
+                d.backend = v.backend.name;
+                d.parentDomainId = v.parent.id;
+                d.vdevices = v.vdevs.values().stream()
+                        .map(vd -> Long.toUnsignedString(vd.virtId, 16) + "=" + vd.device.name)
+                        .sorted().toArray(String[]::new);
+                out.add(d);
+            }
+            return out.toArray(new ViommuDTO[0]);
+        } finally {
+            unlock();
+        }
+    }
+
+    @Override
+    public String[] commandLog(String backend, int max) {
+        if (max < 0) {
+            throw err(EINVAL, "negative max " + max);
+        }
+        BackendEntry be = null;
+        mutex.lock();
+        try {
+            for (BackendEntry e : backends.values()) {
+                if (e.name.equals(backend)) {
+                    be = e;
+                }
+            }
+        } finally {
+            unlock();
+        }
+        if (be == null) {
+            throw err(ENODEV, "no IOMMU backend " + backend);
+        }
+        Lock r = be.dataPath.readLock();
+        r.lock();
+        try {
+            if (be.gone) {
+                throw err(ENODEV, "IOMMU backend " + backend + " left");
+            }
+            List<String> log = be.backend.commandLog();
+            return log.subList(Math.max(0, log.size() - max), log.size()).toArray(new String[0]);
+        } finally {
+            r.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "IommuCore[" + platformDefault + "]";
+    }
+}
