@@ -51,6 +51,15 @@ class TestBackend implements IommuBackend {
     BiConsumer<String, Dom> duringAttach;
     boolean viommuSupported = true;
     boolean failVdevice;
+    /** Set by a test once the core let the backend go: any call after that is a violation. */
+    volatile boolean departed;
+    final List<String> violations = Collections.synchronizedList(new ArrayList<>());
+
+    private void checkPresent(String what) {
+        if (departed) {
+            violations.add(what + " after the backend left");
+        }
+    }
 
     TestBackend(String name, int maxPasids) {
         this.name = name;
@@ -95,6 +104,11 @@ class TestBackend implements IommuBackend {
 
         @Override
         public synchronized void mapPages(long iova, long paddr, long pgsize, long count, int prot) {
+            long until = System.nanoTime() + 20_000; // a slow page-table walk widens race windows
+            while (System.nanoTime() < until) {
+                Thread.onSpinWait();
+            }
+            checkPresent("map");
             calls.add("map " + id + " 0x" + Long.toHexString(iova) + " pgsize 0x"
                     + Long.toHexString(pgsize) + " x" + count);
             long n = pgsize / 4096 * count;
@@ -112,6 +126,7 @@ class TestBackend implements IommuBackend {
 
         @Override
         public synchronized long unmapPages(long iova, long pgsize, long count, IotlbGather gather) {
+            checkPresent("unmap");
             long n = pgsize / 4096 * count;
             long done = 0;
             for (long i = 0; i < n && pages.remove(iova + i * 4096) != null; i++) {
@@ -260,6 +275,7 @@ class TestBackend implements IommuBackend {
 
     @Override
     public Walk translate(String device, int pasid, long iova, Access access) {
+        checkPresent("translate");
         Dom d;
         synchronized (this) {
             d = pasid == Ioasid.NO_PASID ? attached.get(device) : pasids.get(device + ":" + pasid);
