@@ -78,7 +78,8 @@ class BundleManifestIT {
                     "provider import range: " + imports);
             Set<String> components = clauses(m.getValue("Service-Component"));
             assertEquals(Set.of("OSGI-INF/ioasid.core.impl.IoasidCore.xml",
-                    "OSGI-INF/ioasid.core.impl.OrderedWorkQueue.xml"), components);
+                    "OSGI-INF/ioasid.core.impl.OrderedWorkQueue.xml",
+                    "OSGI-INF/ioasid.core.iommu.IommuCore.xml"), components);
             for (String c : components) {
                 assertNotNull(jar.getEntry(c), c);
             }

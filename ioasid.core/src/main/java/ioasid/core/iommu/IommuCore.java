@@ -166,7 +166,7 @@ public final class IommuCore implements IommuService, IoasidListener {
     }
 
     @Activate
-    public IommuCore(@Reference IoasidService ioasid, Config config) {
+    public IommuCore(@Reference(name = "ioasid") IoasidService ioasid, Config config) {
         this(ioasid, platformDefault(config.default_domain(), config.memory_encryption()),
                 config.pasid_quota());
     }
