@@ -1709,7 +1709,9 @@ public final class IommuCore implements IommuService, IoasidListener {
                     + " must be positive multiples of 0x" + Long.toHexString(min));
         }
         long last = iova + size - 1;
-        if (last < iova || last > hw.apertureEnd() || paddr + size - 1 < paddr) {
+        // the aperture end is unsigned: a 64-bit input range ends at -1
+        if (last < iova || Long.compareUnsigned(last, hw.apertureEnd()) > 0
+                || paddr + size - 1 < paddr) {
             throw err(EINVAL, "[0x" + Long.toHexString(iova) + ", +0x" + Long.toHexString(size)
                     + ") overflows or passes the aperture end 0x"
                     + Long.toHexString(hw.apertureEnd()));

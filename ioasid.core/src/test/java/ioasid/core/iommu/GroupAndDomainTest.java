@@ -317,6 +317,18 @@ class GroupAndDomainTest {
     }
 
     @Test
+    @DisplayName("rule 57: a full 64-bit aperture (end -1, unsigned) maps high addresses")
+    void fullAperture() {
+        IommuFixture f = new IommuFixture();
+        TestBackend wide = new TestBackend("wide", 0).device("w", "w", 0);
+        wide.caps = IommuCaps.builder("test").addressBits(64, 48).build();
+        f.bind(wide);
+        IommuDomain d = f.iommu.domainAlloc("w", false);
+        f.iommu.map(d, 0x7FFF_0000_0000_0000L, 0x1000, 0x1000, Prot.READ);
+        assertEquals(0x1000, f.iommu.iovaToPhys(d, 0x7FFF_0000_0000_0000L));
+    }
+
+    @Test
     @DisplayName("rule 57: each chunk uses the largest page size alignment and size allow")
     void mapPageSizes() {
         IommuDomain d = fx.iommu.domainAlloc("a", false);

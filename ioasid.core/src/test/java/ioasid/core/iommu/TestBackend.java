@@ -99,7 +99,7 @@ class TestBackend implements IommuBackend {
 
         @Override
         public long apertureEnd() {
-            return (1L << caps.iasBits()) - 1;
+            return caps.iasBits() == 64 ? -1L : (1L << caps.iasBits()) - 1;
         }
 
         @Override

@@ -18,7 +18,7 @@ public interface BackendDomain {
     /** Page sizes this domain maps with, one bit per size. */
     long pgsizeBitmap();
 
-    /** The largest IOVA it can map. */
+    /** The largest IOVA it can map, unsigned: -1 for a full 64-bit input range. */
     long apertureEnd();
 
     /**
@@ -44,7 +44,10 @@ public interface BackendDomain {
     default void iotlbSyncMap(long iova, long size) {
     }
 
-    /** Invalidates the gathered range in the IOTLB (and device TLBs), then waits for completion. */
+    /**
+     * Invalidates the gathered range in the IOTLB (and device TLBs), then waits for completion.
+     * The core resets the gather after this returns; a backend need not.
+     */
     void iotlbSync(IotlbGather gather);
 
     /** Invalidates everything this domain may have cached. */
