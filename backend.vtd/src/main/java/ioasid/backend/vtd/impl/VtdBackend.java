@@ -1,0 +1,332 @@
+package ioasid.backend.vtd.impl;
+
+import java.util.ArrayList;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+import ioasid.api.Errno;
+import ioasid.api.IoasidException;
+import ioasid.api.IoasidService;
+import ioasid.api.iommu.Access;
+import ioasid.api.iommu.DomainType;
+import ioasid.api.iommu.ProcessAddressSpace;
+import ioasid.api.iommu.spi.BackendDomain;
+import ioasid.api.iommu.spi.BackendViommu;
+import ioasid.api.iommu.spi.DeviceInfo;
+import ioasid.api.iommu.spi.IommuBackend;
+import ioasid.api.iommu.spi.IommuCaps;
+import ioasid.api.iommu.spi.Walk;
+import ioasid.api.spi.IoasidAllocator;
+
+/**
+ * One Intel VT-d DMA-remapping unit (a DMAR unit of the ACPI DMAR table, or a guest's vIOMMU),
+ * configured by one factory configuration, registered as an {@link IommuBackend}.
+ *
+ * <p>When the unit is a guest's vIOMMU that allocates PASIDs through virtual commands (caching
+ * mode, scalable mode, ECAP.VCS, VCCAP.PAS; rule 30), the component also registers an
+ * {@link IoasidAllocator} service for its own lifetime. Every instance's allocator shares one
+ * helper identity, so hot-unplugging one vIOMMU leaves the PASIDs it handed out with the others
+ * (rules 25, 32).
+ */
+@Component(configurationPid = VtdBackend.PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
+        service = IommuBackend.class, property = IommuBackend.VENDOR + "=" + VtdBackend.VENDOR)
+@Designate(ocd = VtdBackend.Config.class, factory = true)
+public final class VtdBackend implements IommuBackend {
+    public static final String PID = "ioasid.backend.vtd";
+    public static final String VENDOR = "vtd";
+    /** The service property a host IOASID service carries to serve guests' virtual commands. */
+    public static final String VCMD_HOST = "ioasid.vcmd.host";
+
+    @ObjectClassDefinition(name = "Intel VT-d unit",
+            description = "One DMA-remapping unit: its capability registers and its devices")
+    public @interface Config {
+        @AttributeDefinition(name = "Name", description = "Instance name, unique on the platform")
+        String ioasid_iommu_name() default "dmar0";
+
+        @AttributeDefinition(name = "Devices",
+                description = "name[;sid=RID][;group=KEY][;pasid=BITS]; the StreamID is the PCI "
+                        + "requester ID (bus << 8 | devfn), by default the one a PCI address "
+                        + "name gives. Changes apply at once.")
+        String[] devices() default {};
+
+        @AttributeDefinition(name = "ECAP.PSS",
+                description = "PASID size: N means N+1 bits (19 = 20 bits; QEMU offers 7)",
+                min = "0", max = "19")
+        int pss() default 19;
+
+        @AttributeDefinition(name = "CAP.CM",
+                description = "Caching mode: the unit is a vIOMMU in a guest")
+        boolean caching_mode() default false;
+
+        @AttributeDefinition(name = "ECAP.SMTS", description = "Scalable mode")
+        boolean scalable_mode() default true;
+
+        @AttributeDefinition(name = "ECAP.FLTS", description = "First-level translation (SVA)")
+        boolean first_level() default true;
+
+        @AttributeDefinition(name = "ECAP.SLTS", description = "Second-level translation")
+        boolean second_level() default true;
+
+        @AttributeDefinition(name = "ECAP.PT", description = "Pass-through (identity domains)")
+        boolean pass_through() default true;
+
+        @AttributeDefinition(name = "ECAP.NEST", description = "Nested translation (vIOMMUs)")
+        boolean nesting() default false;
+
+        @AttributeDefinition(name = "ECAP.VCS + VCCAP.PAS",
+                description = "Virtual commands for PASID allocation (a guest's vIOMMU)")
+        boolean vcmd() default false;
+
+        @AttributeDefinition(name = "ECAP.C", description = "Coherent table walks (no clflush)")
+        boolean coherent() default true;
+
+        @AttributeDefinition(name = "Fault ignore",
+                description = "Torn-down PASID entries keep FPD=1")
+        boolean fault_ignore() default false;
+
+        @AttributeDefinition(name = "ECAP.DT", description = "Device-TLBs (ATS) to invalidate")
+        boolean ats() default true;
+
+        @AttributeDefinition(name = "CAP.RWBF", description = "Write buffer needs flushing")
+        boolean rwbf() default true;
+
+        @AttributeDefinition(name = "CAP.ND", description = "2^(4 + 2*ND) domain IDs",
+                min = "0", max = "6")
+        int nd() default 6;
+
+        @AttributeDefinition(name = "CAP.SLLPS", description = "Superpages: 1 = 2 MiB, 2 = 1 GiB",
+                min = "0", max = "3")
+        int superpages() default 3;
+
+        @AttributeDefinition(name = "CAP.MAMV",
+                description = "Largest page-selective invalidation mask", min = "0", max = "63")
+        int mamv() default 9;
+
+        @AttributeDefinition(name = "VM", description = "The VM whose host answers virtual commands")
+        String vcmd_vm() default "vm0";
+
+        @AttributeDefinition(name = "VM quota",
+                description = "Host PASIDs the VM may hold; 0 takes all the host has left")
+        int vcmd_quota() default 4096;
+
+        @AttributeDefinition(name = "Host IOASID service filter",
+                description = "Target of the host reference; a service matching it answers virtual "
+                        + "commands (never the guest's own IOASID service)")
+        String host_target() default "(" + VCMD_HOST + "=true)";
+    }
+
+    private static final System.Logger LOG = System.getLogger("ioasid.backend.vtd");
+    private static final Pattern PCI_ADDRESS =
+            Pattern.compile("(?:[0-9a-fA-F]{4}:)?([0-9a-fA-F]{2}):([01][0-9a-fA-F])\\.([0-7])");
+
+    private final IntelIommu iommu;
+    private final VcmdHost vcmdHost;
+    private final VcmdAllocator allocator;
+    private ServiceRegistration<IoasidAllocator> allocatorRegistration;
+
+    /**
+     * DS activation. The optional host service answers the guest's virtual commands; without it
+     * the VMM model uses a PASID space of its own.
+     */
+    @Activate
+    public VtdBackend(BundleContext context, Config config,
+            @Reference(name = "host", cardinality = ReferenceCardinality.OPTIONAL,
+                    policyOption = ReferencePolicyOption.GREEDY,
+                    target = "(" + VCMD_HOST + "=true)") IoasidService host) {
+        this(config.ioasid_iommu_name(), parseDevices(config.devices()), params(config),
+                null, host, config.vcmd_vm(), config.vcmd_quota());
+        if (allocator != null && context != null) {
+            Hashtable<String, Object> props = new Hashtable<>();
+            props.put(IoasidAllocator.NAME, allocator.toString());
+            allocatorRegistration = context.registerService(IoasidAllocator.class, allocator, props);
+        }
+    }
+
+    /**
+     * Builds a unit without a framework.
+     *
+     * @param vcmdHost the VMM answering virtual commands, or null to get a shared one for
+     *     {@code vm} from {@code host} (or from the VMM's own space when {@code host} is null)
+     */
+    VtdBackend(String name, List<DeviceInfo> devices, VtdParams params, VcmdHost vcmdHost) {
+        this(name, devices, params, vcmdHost, null, "vm0", 0);
+    }
+
+    private VtdBackend(String name, List<DeviceInfo> devices, VtdParams params, VcmdHost given,
+            IoasidService host, String vm, int quota) {
+        this.iommu = new IntelIommu(name, params, devices);
+        if (iommu.guestAllocator()) {
+            this.vcmdHost = given != null ? given : VcmdHost.acquire(host, vm, quota);
+            iommu.unit().connect(vcmdHost);
+            this.allocator = new VcmdAllocator(iommu);
+            LOG.log(System.Logger.Level.INFO, name + ": registering the VCMD PASID allocator ("
+                    + vcmdHost + ")");
+        } else {
+            if (params.cachingMode && params.vcmd && !params.scalableMode) {
+                LOG.log(System.Logger.Level.WARNING, name + ": VT-d Scalable Mode not enabled, "
+                        + "no PASID allocation");
+            }
+            this.vcmdHost = null;
+            this.allocator = null;
+        }
+    }
+
+    static VtdParams params(Config c) {
+        return VtdParams.builder().pss(c.pss()).cachingMode(c.caching_mode())
+                .scalableMode(c.scalable_mode()).firstLevel(c.first_level())
+                .secondLevel(c.second_level()).passThrough(c.pass_through()).nesting(c.nesting())
+                .vcmd(c.vcmd()).coherent(c.coherent()).faultIgnore(c.fault_ignore()).ats(c.ats())
+                .rwbf(c.rwbf()).nd(c.nd()).superpages(c.superpages()).mamv(c.mamv()).build();
+    }
+
+    /**
+     * Devices without a {@code sid} get the RID their PCI address names
+     * ({@code [domain:]bus:dev.fn}), or else 00:01.0, 00:02.0, ... by list position.
+     */
+    static List<DeviceInfo> parseDevices(String[] specs) {
+        List<DeviceInfo> out = new ArrayList<>();
+        if (specs != null) {
+            for (int i = 0; i < specs.length; i++) {
+                try {
+                    String name = specs[i] == null ? "" : specs[i].split(";", 2)[0].trim();
+                    Matcher pci = PCI_ADDRESS.matcher(name);
+                    long rid = pci.matches() ? Integer.parseInt(pci.group(1), 16) << 8
+                            | Integer.parseInt(pci.group(2), 16) << 3
+                            | Integer.parseInt(pci.group(3)) : (long) (i + 1) << 3;
+                    out.add(DeviceInfo.parse(specs[i], rid));
+                } catch (IllegalArgumentException e) {
+                    throw new IoasidException(Errno.EINVAL, e.getMessage(), e);
+                }
+            }
+        }
+        IntelIommu.validate(out);
+        return out;
+    }
+
+    /**
+     * A new device list applies at once (DS then republishes the service properties and the core
+     * probes again); new hardware parameters wait for a restart.
+     */
+    @Modified
+    void modified(Config config) {
+        VtdParams next = params(config);
+        if (!next.sameHardware(iommu.params())) {
+            LOG.log(System.Logger.Level.WARNING, iommu.name() + ": hardware parameters changed to "
+                    + next + "; still " + iommu.params() + " until the unit restarts");
+        }
+        iommu.rename(config.ioasid_iommu_name());
+        iommu.setDevices(parseDevices(config.devices()));
+    }
+
+    @Deactivate
+    void deactivate() {
+        if (allocatorRegistration != null) {
+            try {
+                allocatorRegistration.unregister();
+            } catch (IllegalStateException e) {
+                // the framework took it down with the bundle already
+            }
+            allocatorRegistration = null;
+        }
+        if (vcmdHost != null) {
+            vcmdHost.release();
+        }
+    }
+
+    // ------------------------------------------------------------------ IommuBackend
+
+    @Override
+    public IommuCaps caps() {
+        return iommu.caps();
+    }
+
+    @Override
+    public List<DeviceInfo> devices() {
+        return iommu.devices();
+    }
+
+    @Override
+    public BackendDomain domainAlloc(DomainType type, boolean nestingParent) {
+        return iommu.domainAlloc(type, nestingParent);
+    }
+
+    @Override
+    public BackendDomain svaDomainAlloc(ProcessAddressSpace mm) {
+        return iommu.svaDomainAlloc(mm);
+    }
+
+    @Override
+    public void attachDev(String device, BackendDomain domain) {
+        iommu.attachDev(device, domain);
+    }
+
+    @Override
+    public void detachDev(String device) {
+        iommu.detachDev(device);
+    }
+
+    @Override
+    public void setDevPasid(String device, int pasid, BackendDomain domain) {
+        iommu.setDevPasid(device, pasid, domain);
+    }
+
+    @Override
+    public void removeDevPasid(String device, int pasid, BackendDomain domain) {
+        iommu.removeDevPasid(device, pasid, domain);
+    }
+
+    @Override
+    public Walk translate(String device, int pasid, long iova, Access access) {
+        return iommu.translate(device, pasid, iova, access);
+    }
+
+    @Override
+    public BackendViommu viommuAlloc(BackendDomain nestingParent) {
+        return iommu.viommuAlloc(nestingParent);
+    }
+
+    @Override
+    public List<String> commandLog() {
+        return iommu.unit().queue.strings();
+    }
+
+    // ------------------------------------------------------------------ for tests and operators
+
+    IntelIommu iommu() {
+        return iommu;
+    }
+
+    /** The guest PASID allocator, or null when the unit is no VCMD-capable vIOMMU. */
+    IoasidAllocator guestAllocator() {
+        return allocator;
+    }
+
+    VcmdHost vcmdHost() {
+        return vcmdHost;
+    }
+
+    boolean allocatorRegistered() {
+        return allocatorRegistration != null;
+    }
+
+    @Override
+    public String toString() {
+        return "VT-d " + iommu;
+    }
+}
