@@ -79,7 +79,8 @@ class BundleManifestIT {
             Set<String> components = clauses(m.getValue("Service-Component"));
             assertEquals(Set.of("OSGI-INF/ioasid.core.impl.IoasidCore.xml",
                     "OSGI-INF/ioasid.core.impl.OrderedWorkQueue.xml",
-                    "OSGI-INF/ioasid.core.iommu.IommuCore.xml"), components);
+                    "OSGI-INF/ioasid.core.iommu.IommuCore.xml",
+                    "OSGI-INF/ioasid.core.impl.HostIoasidSpace.xml"), components);
             for (String c : components) {
                 assertNotNull(jar.getEntry(c), c);
             }

@@ -45,6 +45,7 @@ import ioasid.api.IoasidException;
 import ioasid.api.IoasidHandle;
 import ioasid.api.IoasidService;
 import ioasid.api.IoasidSet;
+import ioasid.api.IoasidTopics;
 import ioasid.api.SetState;
 import ioasid.api.TokenType;
 import ioasid.api.dto.AllocatorDTO;
@@ -151,6 +152,11 @@ public final class IoasidCore implements IoasidService {
     private long switches;
     private boolean closed;
     private final AtomicLong allocatorFaults = new AtomicLong();
+    /** Posts to Event Admin while one is bound; null otherwise. */
+    private volatile EventAdminPoster monitor;
+    /** Allocator changes to post, queued under the lock and posted after it. */
+    private final List<Object[]> notices = new ArrayList<>();
+    private volatile boolean noticesPending;
 
     @Activate
     public IoasidCore(Config config) {
@@ -541,6 +547,7 @@ public final class IoasidCore implements IoasidService {
         } finally {
             lock.unlock();
         }
+        flushNotices();
         if (failure != null) {
             if (fault != null) {
                 LOG.log(System.Logger.Level.WARNING, failure.getMessage(), fault);
@@ -632,6 +639,7 @@ public final class IoasidCore implements IoasidService {
         } finally {
             lock.unlock();
         }
+        flushNotices();
         runGiveBacks(gb);
         dispatcher.await(ev);
     }
@@ -745,6 +753,7 @@ public final class IoasidCore implements IoasidService {
         } finally {
             lock.unlock();
         }
+        flushNotices();
         runGiveBacks(gb);
         dispatcher.await(ev);
         return count;
@@ -828,6 +837,7 @@ public final class IoasidCore implements IoasidService {
         } finally {
             lock.unlock();
         }
+        flushNotices();
         runGiveBacks(gb);
         dispatcher.await(ev);
         return true;
@@ -1108,37 +1118,45 @@ public final class IoasidCore implements IoasidService {
             helpers = null;
             helpersFault = t;
         }
-        AllocatorEntry e;
+        AllocatorEntry e = null;
         GiveBacks gb = null;
         lock.lock();
         try {
             AllocatorEntry known = allocators.get(sid);
             if (known != null) {
                 updateRanking(known, ranking(props)); // bind is idempotent (FELIX-6616)
-                return;
-            }
-            e = new AllocatorEntry(sid, allocator, name(props, IoasidAllocator.NAME, allocator),
-                    ranking(props));
-            allocators.put(sid, e);
-            if (helpers == null) {
-                e.rejectErrno = EINVAL;
-                e.rejectReason = helpersFault != null ? "helpers() threw " + helpersFault
-                        : "helpers() returned null";
             } else {
-                AllocatorEntry twin = registeredTwin(allocator, sid);
-                if (twin != null) {
-                    e.rejectErrno = EEXIST; // D6: leaves every group untouched
-                    e.rejectReason = "the same allocator object is registered as " + twin;
+                e = new AllocatorEntry(sid, allocator, name(props, IoasidAllocator.NAME,
+                        allocator), ranking(props));
+                allocators.put(sid, e);
+                if (helpers == null) {
+                    e.rejectErrno = EINVAL;
+                    e.rejectReason = helpersFault != null ? "helpers() threw " + helpersFault
+                            : "helpers() returned null";
                 } else {
-                    gb = join(e, helpers);
+                    AllocatorEntry twin = registeredTwin(allocator, sid);
+                    if (twin != null) {
+                        e.rejectErrno = EEXIST; // D6: leaves every group untouched
+                        e.rejectReason = "the same allocator object is registered as " + twin;
+                    } else {
+                        gb = join(e, helpers);
+                    }
                 }
+                if (e.rejectErrno != null) {
+                    notice(IoasidTopics.ALLOCATOR_REJECTED, "allocator", e.name, "service.id",
+                            sid, "errno", e.rejectErrno.name(), "reason", e.rejectReason);
+                } else {
+                    notice(IoasidTopics.ALLOCATOR_ADDED, "allocator", e.name, "service.id", sid,
+                            "ranking", e.ranking, "space", e.group.name);
+                }
+                reevaluate();
             }
-            reevaluate();
         } finally {
             lock.unlock();
         }
+        flushNotices();
         runGiveBacks(gb);
-        if (e.rejectErrno != null) {
+        if (e != null && e.rejectErrno != null) {
             LOG.log(System.Logger.Level.ERROR, "IOASID allocator " + e + " rejected: "
                     + e.rejectErrno + ": " + e.rejectReason);
         }
@@ -1182,11 +1200,14 @@ public final class IoasidCore implements IoasidService {
         } finally {
             lock.unlock();
         }
+        flushNotices();
     }
 
     private void updateRanking(AllocatorEntry e, int ranking) {
         if (e.ranking != ranking) {
             e.ranking = ranking;
+            notice(IoasidTopics.ALLOCATOR_RANKING, "allocator", e.name, "service.id",
+                    e.serviceId, "ranking", ranking);
             if (e.group != null) {
                 e.group.membersChanged();
             }
@@ -1211,6 +1232,7 @@ public final class IoasidCore implements IoasidService {
             if (g == null) {
                 return; // was rejected: nothing of it is in use
             }
+            notice(IoasidTopics.ALLOCATOR_REMOVED, "allocator", e.name, "service.id", sid);
             e.group = null;
             g.members.remove(e);
             g.membersChanged();
@@ -1224,6 +1246,8 @@ public final class IoasidCore implements IoasidService {
             }
             if (twin != null) {
                 gb = join(twin, g.helpers);
+                notice(IoasidTopics.ALLOCATOR_ADDED, "allocator", twin.name, "service.id",
+                        twin.serviceId, "ranking", twin.ranking, "space", g.name);
             }
             if (g.members.isEmpty()) {
                 groups.remove(g.helpers);
@@ -1232,6 +1256,10 @@ public final class IoasidCore implements IoasidService {
                     long before = revokedTotal;
                     revokeAll(g);
                     revokedNow = (int) (revokedTotal - before);
+                    if (revokedNow > 0) {
+                        notice(IoasidTopics.ALLOCATOR_REVOKED, "space", g.name, "count",
+                                revokedNow);
+                    }
                 }
             }
             reevaluate();
@@ -1240,6 +1268,7 @@ public final class IoasidCore implements IoasidService {
             lock.unlock();
         }
         runGiveBacks(gb);
+        flushNotices();
         if (revokedNow > 0) {
             int n = revokedNow;
             LOG.log(System.Logger.Level.WARNING, () -> "IOASID allocator " + left + " left with "
@@ -1298,6 +1327,7 @@ public final class IoasidCore implements IoasidService {
             HelperGroup from = active;
             active = want;
             switches++;
+            notice(IoasidTopics.ALLOCATOR_SWITCHED, "from", from.name, "to", want.name);
             LOG.log(System.Logger.Level.INFO, () -> "IOASID allocator changed from " + from.name
                     + " to " + want.name);
         }
@@ -1509,6 +1539,80 @@ public final class IoasidCore implements IoasidService {
         if (ev != 0) {
             dispatcher.await(ev);
         }
+    }
+
+    // ------------------------------------------------------------------ Event Admin (optional)
+
+    /** Queues a change for Event Admin; the caller holds the lock. */
+    private void notice(String topic, Object... kv) {
+        if (monitor == null) {
+            return;
+        }
+        Map<String, Object> props = new HashMap<>();
+        for (int i = 0; i < kv.length; i += 2) {
+            props.put((String) kv[i], kv[i + 1]);
+        }
+        notices.add(new Object[] {topic, props});
+        noticesPending = true;
+    }
+
+    /** Posts queued changes, outside the lock. */
+    @SuppressWarnings("unchecked")
+    private void flushNotices() {
+        if (!noticesPending) {
+            return;
+        }
+        List<Object[]> out;
+        lock.lock();
+        try {
+            out = new ArrayList<>(notices);
+            notices.clear();
+            noticesPending = false;
+        } finally {
+            lock.unlock();
+        }
+        EventAdminPoster m = monitor;
+        if (m != null) {
+            for (Object[] n : out) {
+                m.post((String) n[0], (Map<String, Object>) n[1]);
+            }
+        }
+    }
+
+    private static final long EVENT_ADMIN_LISTENER_ID = -1L;
+
+    /**
+     * Event Admin, typed as Object so the core needs its classes only when one is bound. While
+     * bound, an internal listener last in every chain posts each IOASID event on
+     * {@link IoasidTopics}, after a replay of the current state.
+     */
+    @Reference(service = org.osgi.service.event.EventAdmin.class, name = "eventAdmin",
+            cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    public void bindEventAdmin(Object eventAdmin) {
+        EventAdminPoster poster = new EventAdminPoster(eventAdmin);
+        monitor = poster;
+        Map<String, Object> props = new HashMap<>();
+        props.put(Constants.SERVICE_ID, EVENT_ADMIN_LISTENER_ID);
+        props.put(Constants.SERVICE_RANKING, Integer.MIN_VALUE);
+        props.put(IoasidListener.NAME, "event-admin");
+        unbindListener(null, props); // a previous Event Admin's bridge, if any
+        bindListener(e -> {
+            Map<String, Object> p = new HashMap<>();
+            p.put(IoasidTopics.PROP_ID, e.id());
+            p.put(IoasidTopics.PROP_SPID, e.spid());
+            p.put(IoasidTopics.PROP_SET, e.set().id());
+            p.put(IoasidTopics.PROP_REPLAY, e.replay());
+            p.put(IoasidTopics.PROP_SEQUENCE, e.sequence());
+            poster.post(IoasidTopics.EVENT + e.type().name(), p);
+        }, props);
+    }
+
+    public void unbindEventAdmin(Object eventAdmin) {
+        Map<String, Object> props = new HashMap<>();
+        props.put(Constants.SERVICE_ID, EVENT_ADMIN_LISTENER_ID);
+        unbindListener(null, props);
+        monitor = null;
     }
 
     // ------------------------------------------------------------------ snapshots

@@ -42,6 +42,7 @@ import ioasid.api.IoasidHandle;
 import ioasid.api.IoasidService;
 import ioasid.api.IoasidSet;
 import ioasid.api.IoasidState;
+import ioasid.api.IoasidTopics;
 import ioasid.api.TokenType;
 import ioasid.api.iommu.Access;
 import ioasid.api.iommu.DomainType;
@@ -72,6 +73,7 @@ import ioasid.api.iommu.spi.Walk;
 import ioasid.api.spi.EventType;
 import ioasid.api.spi.IoasidEvent;
 import ioasid.api.spi.IoasidListener;
+import ioasid.core.impl.EventAdminPoster;
 
 /*
  * The IOMMU core, over backend services that model the hardware.
@@ -152,6 +154,8 @@ public final class IommuCore implements IommuService, IoasidListener {
     private final Set<PrivatePasidImpl> privatePasids = new LinkedHashSet<>();
     private final Set<IoasidHandle> globalPasids = new LinkedHashSet<>();
     private final Map<Integer, ViommuImpl> viommus = new LinkedHashMap<>();
+    /** Posts to Event Admin while one is bound; null otherwise. */
+    private volatile EventAdminPoster monitor;
     private int nextGroupId = 1;
     private int nextDomainId = 1;
     private int nextViommuId = 1;
@@ -166,7 +170,8 @@ public final class IommuCore implements IommuService, IoasidListener {
     }
 
     @Activate
-    public IommuCore(@Reference(name = "ioasid") IoasidService ioasid, Config config) {
+    public IommuCore(@Reference(name = "ioasid", target = "(!(ioasid.role=host))")
+            IoasidService ioasid, Config config) {
         this(ioasid, platformDefault(config.default_domain(), config.memory_encryption()),
                 config.pasid_quota());
     }
@@ -299,6 +304,33 @@ public final class IommuCore implements IommuService, IoasidListener {
         return g;
     }
 
+    // ------------------------------------------------------------------ Event Admin (optional)
+
+    /** Event Admin, typed as Object so the core needs its classes only when one is bound. */
+    @Reference(service = org.osgi.service.event.EventAdmin.class, name = "eventAdmin",
+            cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    public void bindEventAdmin(Object eventAdmin) {
+        monitor = new EventAdminPoster(eventAdmin);
+    }
+
+    public void unbindEventAdmin(Object eventAdmin) {
+        monitor = null;
+    }
+
+    /** Queues a backend change for Event Admin, posted after the mutex like all outside calls. */
+    private void notice(String topic, BackendEntry be, String key, Object value) {
+        EventAdminPoster m = monitor;
+        if (m == null) {
+            return;
+        }
+        Map<String, Object> props = new LinkedHashMap<>();
+        props.put("backend", be.name);
+        props.put("vendor", be.caps.vendor());
+        props.put(key, value);
+        actions.add(() -> m.post(topic, props));
+    }
+
     // ------------------------------------------------------------------ backends (D16, D17)
 
     private static long serviceId(Map<String, ?> props) {
@@ -337,6 +369,8 @@ public final class IommuCore implements IommuService, IoasidListener {
             BackendEntry be = new BackendEntry(sid, name, backend, caps);
             backends.put(sid, be);
             probe(be);
+            notice(IoasidTopics.BACKEND_ADDED, be, "devices",
+                    be.devices.keySet().toArray(new String[0]));
         } finally {
             unlock();
         }
@@ -349,6 +383,8 @@ public final class IommuCore implements IommuService, IoasidListener {
             BackendEntry be = backends.get(sid);
             if (be != null) {
                 probe(be); // its device list may have changed
+                notice(IoasidTopics.BACKEND_MODIFIED, be, "devices",
+                        be.devices.keySet().toArray(new String[0]));
             }
         } finally {
             unlock();
@@ -367,11 +403,14 @@ public final class IommuCore implements IommuService, IoasidListener {
             w.lock(); // no translation or page-table call is inside the backend after this
             try {
                 be.gone = true;
+                int blocked = 0;
                 for (GroupImpl g : new ArrayList<>(groups.values())) {
                     if (!g.blocked && g.backendName.equals(be.name)) {
                         evict(g);
+                        blocked++;
                     }
                 }
+                notice(IoasidTopics.BACKEND_REMOVED, be, "groups", blocked);
                 be.devices.clear();
                 for (DomainImpl dom : new ArrayList<>(domains.values())) {
                     if (dom.backend == be) {
