@@ -51,8 +51,8 @@ public final class IoasidCommands {
     }
 
     @Descriptor("list the IOASID sets: ID, token, quota, size, SPIDs, state, listeners")
-    public String sets(String... a) {
-        return Shell.run(() -> {
+    public void sets(String... a) {
+        Shell.run(() -> {
             args(a, 0, 0, "sets");
             Table t = new Table("SET", "TYPE", "TOKEN", "QUOTA", "SIZE", "SPIDS", "STATE",
                     "LISTENERS");
@@ -64,8 +64,8 @@ public final class IoasidCommands {
     }
 
     @Descriptor("create a set: mkset <token> [quota] [NONE|MM] (quota 0: all available)")
-    public String mkset(String... a) {
-        return Shell.run(() -> {
+    public void mkset(String... a) {
+        Shell.run(() -> {
             args(a, 1, 3, "mkset <token> [quota] [NONE|MM]");
             int quota = a.length > 1 ? integer(a[1], "quota") : 0;
             TokenType type;
@@ -82,8 +82,8 @@ public final class IoasidCommands {
     }
 
     @Descriptor("free a set: rmset <set>; one that still holds IDs goes with its last ID")
-    public String rmset(String... a) {
-        return Shell.run(() -> {
+    public void rmset(String... a) {
+        Shell.run(() -> {
             args(a, 1, 1, "rmset <set>");
             IoasidSet s = set(a[0]);
             return ioasid.freeSet(s) ? "set " + s.id() + " freed\n"
@@ -92,8 +92,8 @@ public final class IoasidCommands {
     }
 
     @Descriptor("allocate an IOASID: alloc <set> [<min> <max>] (default 1 to the largest ID)")
-    public String alloc(String... a) {
-        return Shell.run(() -> {
+    public void alloc(String... a) {
+        Shell.run(() -> {
             if (a.length != 1 && a.length != 3) {
                 throw new IoasidException(Errno.EINVAL, "usage: alloc <set> [<min> <max>]");
             }
@@ -106,8 +106,8 @@ public final class IoasidCommands {
     }
 
     @Descriptor("free an IOASID: free <id>; with references left it goes FREE_PENDING")
-    public String free(String... a) {
-        return Shell.run(() -> {
+    public void free(String... a) {
+        Shell.run(() -> {
             args(a, 1, 1, "free <id>");
             IoasidHandle h = id(a[0]);
             ioasid.free(h);
@@ -116,8 +116,8 @@ public final class IoasidCommands {
     }
 
     @Descriptor("take a reference: get <id>")
-    public String get(String... a) {
-        return Shell.run(() -> {
+    public void get(String... a) {
+        Shell.run(() -> {
             args(a, 1, 1, "get <id>");
             IoasidHandle h = id(a[0]);
             ioasid.get(h);
@@ -126,8 +126,8 @@ public final class IoasidCommands {
     }
 
     @Descriptor("drop a reference: put <id>; the last one reclaims the ID")
-    public String put(String... a) {
-        return Shell.run(() -> {
+    public void put(String... a) {
+        Shell.run(() -> {
             args(a, 1, 1, "put <id>");
             IoasidHandle h = id(a[0]);
             boolean gone = ioasid.put(h);
@@ -137,16 +137,16 @@ public final class IoasidCommands {
     }
 
     @Descriptor("show one IOASID: find <id>")
-    public String find(String... a) {
-        return Shell.run(() -> {
+    public void find(String... a) {
+        Shell.run(() -> {
             args(a, 1, 1, "find <id>");
             return id(a[0]) + "\n";
         });
     }
 
     @Descriptor("list live IOASIDs: ids [set] [limit] (limit 100 by default)")
-    public String ids(String... a) {
-        return Shell.run(() -> {
+    public void ids(String... a) {
+        Shell.run(() -> {
             args(a, 0, 2, "ids [set] [limit]");
             IoasidSet s = a.length > 0 && !a[0].equals("*") ? set(a[0]) : null;
             int limit = a.length > 1 ? integer(a[1], "limit") : 100;
@@ -160,8 +160,8 @@ public final class IoasidCommands {
     }
 
     @Descriptor("attach a set-private ID (SPID): attach <id> <spid>; sends BIND")
-    public String attach(String... a) {
-        return Shell.run(() -> {
+    public void attach(String... a) {
+        Shell.run(() -> {
             args(a, 2, 2, "attach <id> <spid>");
             IoasidHandle h = id(a[0]);
             ioasid.attachSpid(h, integer(a[1], "SPID"));
@@ -171,8 +171,8 @@ public final class IoasidCommands {
     }
 
     @Descriptor("detach an IOASID's SPID: detach <id>; sends UNBIND")
-    public String detach(String... a) {
-        return Shell.run(() -> {
+    public void detach(String... a) {
+        Shell.run(() -> {
             args(a, 1, 1, "detach <id>");
             IoasidHandle h = id(a[0]);
             ioasid.detachSpid(h);
@@ -181,8 +181,8 @@ public final class IoasidCommands {
     }
 
     @Descriptor("list the ID spaces: the default one and one per helper group, with usage")
-    public String spaces(String... a) {
-        return Shell.run(() -> {
+    public void spaces(String... a) {
+        Shell.run(() -> {
             args(a, 0, 0, "spaces");
             Table t = new Table("SPACE", "ACTIVE", "LIVE", "IN-FLIGHT", "ALLOCATORS");
             for (IdSpaceDTO s : ioasid.idSpaces()) {
@@ -194,8 +194,8 @@ public final class IoasidCommands {
     }
 
     @Descriptor("list the custom allocators in precedence order: active, sharing, waiting and why")
-    public String allocators(String... a) {
-        return Shell.run(() -> {
+    public void allocators(String... a) {
+        Shell.run(() -> {
             args(a, 0, 0, "allocators");
             Table t = new Table("SERVICE", "NAME", "RANKING", "SPACE", "STATE", "WHY");
             for (AllocatorDTO d : ioasid.allocators()) {
@@ -208,8 +208,8 @@ public final class IoasidCommands {
     }
 
     @Descriptor("list the listeners in chain order (highest priority first)")
-    public String listeners(String... a) {
-        return Shell.run(() -> {
+    public void listeners(String... a) {
+        Shell.run(() -> {
             args(a, 0, 0, "listeners");
             Table t = new Table("SERVICE", "NAME", "RANKING", "SCOPE", "EVENTS", "STATE",
                     "DELIVERED", "FAILURES");
@@ -224,8 +224,8 @@ public final class IoasidCommands {
     }
 
     @Descriptor("show the system capacity and the ID width")
-    public String capacity(String... a) {
-        return Shell.run(() -> {
+    public void capacity(String... a) {
+        Shell.run(() -> {
             args(a, 0, 0, "capacity");
             CapacityDTO c = ioasid.capacity();
             return "capacity " + c.capacity + ", available " + c.available + ", " + c.idBits
@@ -234,8 +234,8 @@ public final class IoasidCommands {
     }
 
     @Descriptor("show counters: allocations, reclaims, revocations, faults, listener failures")
-    public String stats(String... a) {
-        return Shell.run(() -> {
+    public void stats(String... a) {
+        Shell.run(() -> {
             args(a, 0, 0, "stats");
             StatsDTO s = ioasid.stats();
             return "live " + s.live + ", allocations " + s.allocations + ", reclaims " + s.reclaims

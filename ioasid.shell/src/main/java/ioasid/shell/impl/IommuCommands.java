@@ -28,15 +28,15 @@ import ioasid.api.iommu.dto.ViommuDTO;
     "osgi.command.function=backends", "osgi.command.function=devices",
     "osgi.command.function=groups", "osgi.command.function=domains",
     "osgi.command.function=pasids", "osgi.command.function=viommus",
-    "osgi.command.function=log", "osgi.command.function=probe"})
+    "osgi.command.function=log", "osgi.command.function=probe", "osgi.command.function=await"})
 public final class IommuCommands {
 
     @Reference
     IommuService iommu;
 
     @Descriptor("list the IOMMU backends (one per hardware instance) and their devices")
-    public String backends(String... a) {
-        return Shell.run(() -> {
+    public void backends(String... a) {
+        Shell.run(() -> {
             args(a, 0, 0, "backends");
             Table t = new Table("NAME", "VENDOR", "SERVICE", "PASIDS", "DEVICES", "REFUSED");
             for (BackendDTO b : iommu.backends()) {
@@ -48,8 +48,8 @@ public final class IommuCommands {
     }
 
     @Descriptor("list the devices with their backend, group, stream ID and PASID limit")
-    public String devices(String... a) {
-        return Shell.run(() -> {
+    public void devices(String... a) {
+        Shell.run(() -> {
             args(a, 0, 0, "devices");
             Table t = new Table("DEVICE", "BACKEND", "PRESENT", "GROUP", "SID", "PASIDS",
                     "DRIVERS");
@@ -62,8 +62,8 @@ public final class IommuCommands {
     }
 
     @Descriptor("list the groups: current, default and blocking domains, owner, PASIDs")
-    public String groups(String... a) {
-        return Shell.run(() -> {
+    public void groups(String... a) {
+        Shell.run(() -> {
             args(a, 0, 0, "groups");
             Table t = new Table("GROUP", "BACKEND", "DEVICES", "DOMAIN", "DEFAULT", "BLOCKING",
                     "OWNER", "OWNERS", "PASIDS");
@@ -80,8 +80,8 @@ public final class IommuCommands {
     }
 
     @Descriptor("list the live domains with their role, groups and PASID attachments")
-    public String domains(String... a) {
-        return Shell.run(() -> {
+    public void domains(String... a) {
+        Shell.run(() -> {
             args(a, 0, 0, "domains");
             Table t = new Table("DOMAIN", "TYPE", "BACKEND", "ROLE", "GROUPS", "PASIDS",
                     "VIOMMUS");
@@ -94,8 +94,8 @@ public final class IommuCommands {
     }
 
     @Descriptor("list the PASID attachments: device, PASID, domain and kind (sva, private, caller)")
-    public String pasids(String... a) {
-        return Shell.run(() -> {
+    public void pasids(String... a) {
+        Shell.run(() -> {
             args(a, 0, 0, "pasids");
             Table t = new Table("DEVICE", "PASID", "DOMAIN", "TYPE", "KIND");
             for (PasidDTO p : iommu.pasids()) {
@@ -106,8 +106,8 @@ public final class IommuCommands {
     }
 
     @Descriptor("list the vIOMMUs and their virtual device IDs")
-    public String viommus(String... a) {
-        return Shell.run(() -> {
+    public void viommus(String... a) {
+        Shell.run(() -> {
             args(a, 0, 0, "viommus");
             Table t = new Table("VIOMMU", "BACKEND", "PARENT", "VDEVICES");
             for (ViommuDTO v : iommu.viommus()) {
@@ -118,8 +118,8 @@ public final class IommuCommands {
     }
 
     @Descriptor("show a backend's last commands or invalidations: log <backend> [count] (20)")
-    public String log(String... a) {
-        return Shell.run(() -> {
+    public void log(String... a) {
+        Shell.run(() -> {
             args(a, 1, 2, "log <backend> [count]");
             int n = a.length > 1 ? integer(a[1], "count") : 20;
             StringBuilder sb = new StringBuilder();
@@ -130,9 +130,33 @@ public final class IommuCommands {
         });
     }
 
+    @Descriptor("wait until at least <count> IOMMU backends serve devices: await <count> [ms] (10000)")
+    public void await(String... a) {
+        Shell.run(() -> {
+            args(a, 1, 2, "await <count> [ms]");
+            int want = integer(a[0], "count");
+            long ms = a.length > 1 ? number(a[1], "timeout") : 10_000;
+            long deadline = System.nanoTime() + ms * 1_000_000;
+            int have;
+            while ((have = iommu.backends().length) < want && System.nanoTime() < deadline) {
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            if (have < want) {
+                throw new IoasidException(Errno.EAGAIN, have + " of " + want
+                        + " backends after " + ms + " ms");
+            }
+            return have + " backends ready\n";
+        });
+    }
+
     @Descriptor("what the IOMMU does with a DMA now: probe <device> <iova> [pasid] [r|w]")
-    public String probe(String... a) {
-        return Shell.run(() -> {
+    public void probe(String... a) {
+        Shell.run(() -> {
             args(a, 2, 4, "probe <device> <iova> [pasid] [r|w]");
             long iova = number(a[1], "IOVA");
             int pasid = a.length > 2 ? integer(a[2], "PASID") : 0;

@@ -14,20 +14,30 @@ final class Shell {
     private Shell() {
     }
 
-    /** Runs a command; a failure is printed as one line to the session's error stream. */
+    /**
+     * Runs a command and prints what it says to the session's output (in a script Gogo prints
+     * no return value); a failure prints one line to the session's error stream instead.
+     *
+     * @return the text printed, or null after a failure
+     */
     static String run(Supplier<String> command) {
-        return run(command, System.err);
+        return run(command, System.out, System.err);
     }
 
-    static String run(Supplier<String> command, PrintStream err) {
+    static String run(Supplier<String> command, PrintStream out, PrintStream err) {
+        String text;
         try {
-            return command.get();
+            text = command.get();
         } catch (IoasidException e) {
             err.println(e.getMessage());
+            return null;
         } catch (RuntimeException e) {
             err.println(Errno.EIO.name() + ": " + e); // a bug, reported, never a stack trace
+            return null;
         }
-        return null;
+        out.print(text);
+        out.flush();
+        return text;
     }
 
     /** Checks the argument count against a usage line. */

@@ -1,7 +1,6 @@
 package ioasid.shell.impl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -11,7 +10,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -33,7 +31,9 @@ class CommandsTest {
     private final IommuCore iommu = new IommuCore(core, DomainType.DMA_FQ, 64);
     private final IoasidCommands ioasid = new IoasidCommands();
     private final IommuCommands io = new IommuCommands();
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
     private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private PrintStream savedOut;
     private PrintStream savedErr;
 
     @BeforeEach
@@ -45,20 +45,32 @@ class CommandsTest {
         p.put(IommuBackend.NAME, "smmu0");
         iommu.bindBackend(new Smmuv3Backend("smmu0", List.of("0000:00:01.0;sid=0x8;pasid=8"),
                 new Smmuv3Backend.Hardware()), p);
+        savedOut = System.out;
         savedErr = System.err;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
         System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
     }
 
     @AfterEach
     void restore() {
+        System.setOut(savedOut);
         System.setErr(savedErr);
+    }
+
+    /** What a command printed; it must not report an error. */
+    private String run(Runnable command) {
+        out.reset();
+        err.reset();
+        command.run();
+        assertEquals("", err.toString(StandardCharsets.UTF_8), "no error expected");
+        return out.toString(StandardCharsets.UTF_8);
     }
 
     /** Creates a set through the command and returns its ID as the commands take it. */
     private String mkset(String... a) {
-        String out = ioasid.mkset(a);
-        assertTrue(out.startsWith("set "), out);
-        return out.split(" ")[1];
+        String text = run(() -> ioasid.mkset(a));
+        assertTrue(text.startsWith("set "), text);
+        return text.split(" ")[1];
     }
 
     private String state() {
@@ -66,53 +78,57 @@ class CommandsTest {
                 + Arrays.toString(iommu.groups()) + Arrays.toString(iommu.domains());
     }
 
-    /** Runs a command expected to fail: one line with the errno, nothing printed else, nothing changed. */
-    private String fails(String errno, Supplier<String> command) {
+    /** A command expected to fail: one error line with the errno, no output, nothing changed. */
+    private String fails(String errno, Runnable command) {
         String before = state();
+        out.reset();
         err.reset();
-        assertNull(command.get(), "a failed command returns nothing");
-        String out = err.toString(StandardCharsets.UTF_8);
-        assertTrue(out.startsWith(errno + ": "), out);
-        assertEquals(1, out.lines().count(), "one line: " + out);
-        assertTrue(!out.contains("\tat "), "no stack trace: " + out);
+        command.run();
+        String text = err.toString(StandardCharsets.UTF_8);
+        assertTrue(text.startsWith(errno + ": "), text);
+        assertEquals(1, text.lines().count(), "one line: " + text);
+        assertTrue(!text.contains("\tat "), "no stack trace: " + text);
+        assertEquals("", out.toString(StandardCharsets.UTF_8), "nothing printed on success's side");
         assertEquals(before, state(), "state unchanged");
-        return out;
+        return text;
     }
 
     @Test
     @DisplayName("sets: create, list, allocate, show, reference, free, remove")
     void setLifeCycle() {
-        String out = ioasid.mkset("vm1", "100");
-        assertTrue(out.matches("set \\d+ created \\(NONE vm1, quota 100\\)\n"), out);
-        String set = out.split(" ")[1];
-        assertEquals("IOASID 1 allocated in set " + set + "\n", ioasid.alloc(set));
-        assertEquals("IOASID 5 allocated in set " + set + "\n", ioasid.alloc(set, "5", "0x10"));
-        assertTrue(ioasid.sets().contains("vm1"), ioasid.sets());
-        assertEquals("IOASID 1 [set " + set + ", IDLE, refs 1]\n", ioasid.find("1"));
-        assertEquals("IOASID 1: 2 references\n", ioasid.get("1"));
-        assertEquals("IOASID 1 is FREE_PENDING\n", ioasid.free("1"));
-        assertEquals("IOASID 1 reclaimed\n", ioasid.put("1"));
-        assertEquals("set " + set + " is FREE_PENDING: it holds 1 IDs\n", ioasid.rmset(set));
-        assertEquals("IOASID 5 is FREE\n", ioasid.free("5"));
-        assertTrue(!ioasid.sets().contains("vm1"), "gone with its last ID: " + ioasid.sets());
+        String made = run(() -> ioasid.mkset("vm1", "100"));
+        assertTrue(made.matches("set \\d+ created \\(NONE vm1, quota 100\\)\n"), made);
+        String set = made.split(" ")[1];
+        assertEquals("IOASID 1 allocated in set " + set + "\n", run(() -> ioasid.alloc(set)));
+        assertEquals("IOASID 5 allocated in set " + set + "\n",
+                run(() -> ioasid.alloc(set, "5", "0x10")));
+        assertTrue(run(() -> ioasid.sets()).contains("vm1"));
+        assertEquals("IOASID 1 [set " + set + ", IDLE, refs 1]\n", run(() -> ioasid.find("1")));
+        assertEquals("IOASID 1: 2 references\n", run(() -> ioasid.get("1")));
+        assertEquals("IOASID 1 is FREE_PENDING\n", run(() -> ioasid.free("1")));
+        assertEquals("IOASID 1 reclaimed\n", run(() -> ioasid.put("1")));
+        assertEquals("set " + set + " is FREE_PENDING: it holds 1 IDs\n",
+                run(() -> ioasid.rmset(set)));
+        assertEquals("IOASID 5 is FREE\n", run(() -> ioasid.free("5")));
+        assertTrue(!run(() -> ioasid.sets()).contains("vm1"), "gone with its last ID");
     }
 
     @Test
     @DisplayName("SPIDs attach and detach; ids lists them")
     void spids() {
         String set = mkset("vm1", "10");
-        ioasid.alloc(set);
-        assertEquals("IOASID 1 has SPID 101 in set " + set + "\n", ioasid.attach("1", "101"));
-        String ids = ioasid.ids();
-        assertTrue(ids.contains("101"), ids);
-        assertEquals("IOASID 1 has no SPID\n", ioasid.detach("1"));
+        run(() -> ioasid.alloc(set));
+        assertEquals("IOASID 1 has SPID 101 in set " + set + "\n",
+                run(() -> ioasid.attach("1", "101")));
+        assertTrue(run(() -> ioasid.ids()).contains("101"));
+        assertEquals("IOASID 1 has no SPID\n", run(() -> ioasid.detach("1")));
     }
 
     @Test
     @DisplayName("bad input: missing arguments, bad numbers, unknown IDs: one line, nothing changed")
     void badInput() {
         String set = mkset("vm1", "10");
-        ioasid.alloc(set);
+        run(() -> ioasid.alloc(set));
         fails("EINVAL", () -> ioasid.alloc());
         fails("EINVAL", () -> ioasid.alloc(set, "5"));
         fails("EINVAL", () -> ioasid.alloc("abc"));
@@ -134,24 +150,25 @@ class CommandsTest {
     @Test
     @DisplayName("spaces, allocators, listeners, capacity and stats read as text")
     void overviews() {
-        assertTrue(ioasid.spaces().contains("default"), ioasid.spaces());
-        assertEquals("no custom allocator: the default allocator is active\n", ioasid.allocators());
-        assertTrue(ioasid.listeners().startsWith("SERVICE"), ioasid.listeners());
+        assertTrue(run(() -> ioasid.spaces()).contains("default"));
+        assertEquals("no custom allocator: the default allocator is active\n",
+                run(() -> ioasid.allocators()));
+        assertTrue(run(() -> ioasid.listeners()).startsWith("SERVICE"));
         assertEquals("capacity 1048576, available 1048512, 20-bit IDs up to 1048575\n",
-                ioasid.capacity());
-        assertTrue(ioasid.stats().startsWith("live 0, allocations 0"), ioasid.stats());
+                run(() -> ioasid.capacity()));
+        assertTrue(run(() -> ioasid.stats()).startsWith("live 0, allocations 0"));
     }
 
     @Test
     @DisplayName("iommu: backends, devices, groups and domains are listed")
     void iommuLists() {
-        assertTrue(io.backends().contains("smmu0"), io.backends());
-        assertTrue(io.devices().contains("0000:00:01.0"), io.devices());
-        assertTrue(io.groups().contains("DMA_FQ"), io.groups());
-        assertTrue(io.domains().contains("default"), io.domains());
-        assertEquals("no PASID attached\n", io.pasids());
-        assertEquals("no vIOMMU\n", io.viommus());
-        assertTrue(io.log("smmu0", "5").contains("CMD_SYNC"), io.log("smmu0", "5"));
+        assertTrue(run(() -> io.backends()).contains("smmu0"));
+        assertTrue(run(() -> io.devices()).contains("0000:00:01.0"));
+        assertTrue(run(() -> io.groups()).contains("DMA_FQ"));
+        assertTrue(run(() -> io.domains()).contains("default"));
+        assertEquals("no PASID attached\n", run(() -> io.pasids()));
+        assertEquals("no vIOMMU\n", run(() -> io.viommus()));
+        assertTrue(run(() -> io.log("smmu0", "5")).contains("CMD_SYNC"));
     }
 
     @Test
@@ -161,14 +178,22 @@ class CommandsTest {
         iommu.attachGroup(d, iommu.group("0000:00:01.0"));
         iommu.map(d, 0x10000, 0x7000000, 0x1000, Prot.READ);
         assertEquals("0000:00:01.0 pasid 0 READ 0x10010: TRANSLATED to 0x7000010 by domain "
-                + d.id() + "\n", io.probe("0000:00:01.0", "0x10010"));
-        assertTrue(io.probe("0000:00:01.0", "0x10010", "0", "w").contains("FAULT"),
+                + d.id() + "\n", run(() -> io.probe("0000:00:01.0", "0x10010")));
+        assertTrue(run(() -> io.probe("0000:00:01.0", "0x10010", "0", "w")).contains("FAULT"),
                 "read-only mapping");
         fails("ENODEV", () -> io.probe("nope", "0x10"));
         fails("EINVAL", () -> io.probe("0000:00:01.0", "zz"));
         fails("EINVAL", () -> io.probe("0000:00:01.0", "0x10", "0", "x"));
         fails("ENODEV", () -> io.log("nope"));
         fails("EINVAL", () -> io.log());
+    }
+
+    @Test
+    @DisplayName("iommu await: returns once enough backends serve, EAGAIN after the timeout")
+    void waitForBackends() {
+        assertEquals("1 backends ready\n", run(() -> io.await("1")));
+        fails("EAGAIN", () -> io.await("2", "50"));
+        fails("EINVAL", () -> io.await());
     }
 
     @Test

@@ -1,0 +1,80 @@
+package ioasid.runtime.impl;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Enumeration;
+import java.util.List;
+import java.util.logging.LogManager;
+
+import org.osgi.framework.BundleActivator;
+import org.osgi.framework.BundleContext;
+
+/**
+ * First start of the runtime: when the deploy folder FileInstall watches does not exist yet, it
+ * is created and filled with the three backend bundles and a default configuration for each, so
+ * that a newcomer sees a working platform at once. An existing folder is the operator's and is
+ * left alone. It also gives the platform's java.util.logging output one line per record, unless
+ * the operator configured logging.
+ */
+public final class Bootstrap implements BundleActivator {
+    static final String DIR_PROPERTY = "felix.fileinstall.dir";
+
+    /** One line per record on the console: "INFO: message". */
+    static final String LOGGING = "handlers=java.util.logging.ConsoleHandler\n"
+            + ".level=INFO\n"
+            + "java.util.logging.SimpleFormatter.format=%4$s: %5$s%6$s%n\n";
+
+    @Override
+    public void start(BundleContext context) throws IOException {
+        if (System.getProperty("java.util.logging.config.file") == null
+                && System.getProperty("java.util.logging.config.class") == null) {
+            LogManager.getLogManager().readConfiguration(
+                    new ByteArrayInputStream(LOGGING.getBytes(StandardCharsets.UTF_8)));
+        }
+        String dir = context.getProperty(DIR_PROPERTY);
+        Path deploy = Paths.get(dir != null ? dir : "deploy");
+        if (Files.exists(deploy)) {
+            return;
+        }
+        List<URL> entries = new ArrayList<>();
+        Enumeration<URL> found = context.getBundle().findEntries("deploy", "*", false);
+        while (found != null && found.hasMoreElements()) {
+            entries.add(found.nextElement());
+        }
+        List<String> written = populate(deploy, entries);
+        System.out.println("ioasid: first start, " + deploy + "/ filled with " + written);
+    }
+
+    @Override
+    public void stop(BundleContext context) {
+    }
+
+    /** Creates the folder and copies the entries into it; returns the file names written. */
+    static List<String> populate(Path deploy, List<URL> entries) throws IOException {
+        Files.createDirectories(deploy);
+        List<String> written = new ArrayList<>();
+        for (URL u : entries) {
+            String path = u.getPath();
+            String name = path.substring(path.lastIndexOf('/') + 1);
+            if (name.isEmpty()) {
+                continue;
+            }
+            // written under a temporary name first: FileInstall must never see half a jar
+            Path tmp = deploy.resolve("." + name + ".tmp");
+            try (InputStream in = u.openStream()) {
+                Files.copy(in, tmp);
+            }
+            Files.move(tmp, deploy.resolve(name));
+            written.add(name);
+        }
+        written.sort(null);
+        return written;
+    }
+}
