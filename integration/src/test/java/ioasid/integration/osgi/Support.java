@@ -1,0 +1,112 @@
+package ioasid.integration.osgi;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.function.BooleanSupplier;
+
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+
+import ioasid.api.IoasidService;
+import ioasid.api.iommu.IommuService;
+import ioasid.api.iommu.dto.BackendDTO;
+
+/** Waiting, configuring and looking up, for the suites running inside Felix. */
+final class Support {
+    static final long TIMEOUT_MS = 15_000;
+
+    private Support() {
+    }
+
+    /** Polls until the condition holds; fails with the message after the timeout. */
+    static void await(String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted waiting for " + what);
+            }
+        }
+    }
+
+    /** A factory configuration, as Config Admin keeps it: one IOMMU instance or one host. */
+    static Configuration factory(ConfigurationAdmin ca, String pid, String name, Object... kv)
+            throws IOException {
+        Configuration c = ca.getFactoryConfiguration(pid, name, "?");
+        Dictionary<String, Object> props = new Hashtable<>();
+        for (int i = 0; i < kv.length; i += 2) {
+            props.put((String) kv[i], kv[i + 1]);
+        }
+        c.update(props);
+        return c;
+    }
+
+    static Configuration smmu(ConfigurationAdmin ca, String name, String... devices)
+            throws IOException {
+        return factory(ca, "ioasid.backend.smmuv3", name, "ioasid.iommu.name", name,
+                "devices", devices);
+    }
+
+    static Configuration vtd(ConfigurationAdmin ca, String name, String... devices)
+            throws IOException {
+        return factory(ca, "ioasid.backend.vtd", name, "ioasid.iommu.name", name, "devices",
+                devices, "nesting", Boolean.TRUE);
+    }
+
+    static Configuration virtio(ConfigurationAdmin ca, String name, String... devices)
+            throws IOException {
+        return factory(ca, "ioasid.backend.virtio", name, "ioasid.iommu.name", name, "devices",
+                devices);
+    }
+
+    /** A host IOASID space that guest vIOMMUs allocate from. */
+    static Configuration host(ConfigurationAdmin ca) throws IOException {
+        return factory(ca, "ioasid.host", "host", "name", "host");
+    }
+
+    static boolean hasBackend(IommuService iommu, String name) {
+        return Arrays.stream(iommu.backends()).anyMatch(b -> b.name.equals(name));
+    }
+
+    static BackendDTO backend(IommuService iommu, String name) {
+        return Arrays.stream(iommu.backends()).filter(b -> b.name.equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no backend " + name));
+    }
+
+    /** The host IOASID space, once registered. */
+    static IoasidService hostSpace(BundleContext ctx) {
+        await("the host IOASID space", () -> refs(ctx, "(ioasid.role=host)").length > 0);
+        return ctx.getService(refs(ctx, "(ioasid.role=host)")[0]);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static ServiceReference<IoasidService>[] refs(BundleContext ctx, String filter) {
+        try {
+            ServiceReference<?>[] r = ctx.getServiceReferences(IoasidService.class.getName(),
+                    filter);
+            return r == null ? new ServiceReference[0] : (ServiceReference<IoasidService>[]) r;
+        } catch (InvalidSyntaxException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    static Bundle bundle(BundleContext ctx, String symbolicName) {
+        for (Bundle b : ctx.getBundles()) {
+            if (b.getSymbolicName().equals(symbolicName)) {
+                return b;
+            }
+        }
+        throw new AssertionError("no bundle " + symbolicName);
+    }
+}
