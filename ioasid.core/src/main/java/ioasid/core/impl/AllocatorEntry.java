@@ -7,10 +7,12 @@ import ioasid.api.spi.IoasidAllocator;
 
 /** A custom allocator service as the core sees it. Fields change under the core lock. */
 final class AllocatorEntry {
-    /** Highest ranking first, then registration order (lowest service ID). */
-    static final Comparator<AllocatorEntry> PRECEDENCE = Comparator
-            .comparingInt((AllocatorEntry e) -> -e.ranking)
-            .thenComparingLong(e -> e.serviceId);
+    /**
+     * Highest ranking first, then registration order (lowest service ID). Compared, not negated:
+     * a ranking of Integer.MIN_VALUE must come last.
+     */
+    static final Comparator<AllocatorEntry> PRECEDENCE = (a, b) -> a.ranking != b.ranking
+            ? Integer.compare(b.ranking, a.ranking) : Long.compare(a.serviceId, b.serviceId);
 
     final long serviceId;
     final IoasidAllocator allocator;

@@ -11,10 +11,12 @@ final class ListenerEntry {
     static final ListenerEntry[] NONE = new ListenerEntry[0];
     static final int ALL_EVENTS = (1 << EventType.values().length) - 1;
 
-    /** Highest ranking first, then registration order (lowest service ID): D12. */
-    static final Comparator<ListenerEntry> CHAIN_ORDER = Comparator
-            .comparingInt((ListenerEntry e) -> -e.ranking)
-            .thenComparingLong(e -> e.serviceId);
+    /**
+     * Highest ranking first, then registration order (lowest service ID): D12. Compared, not
+     * negated: a ranking of Integer.MIN_VALUE must come last.
+     */
+    static final Comparator<ListenerEntry> CHAIN_ORDER = (a, b) -> a.ranking != b.ranking
+            ? Integer.compare(b.ranking, a.ranking) : Long.compare(a.serviceId, b.serviceId);
 
     final long serviceId;
     final IoasidListener listener;

@@ -158,6 +158,17 @@ class CustomAllocatorTest {
     }
 
     @Test
+    @DisplayName("D4: a MIN_VALUE ranking comes after every other allocator")
+    void minRanking() {
+        long low = fx.register(new SpaceAllocator(new Helpers("low", 500), "low"),
+                Constants.SERVICE_RANKING, Integer.MIN_VALUE);
+        long zero = fx.register(new SpaceAllocator(new Helpers("zero", 900), "zero"));
+        assertEquals(AllocatorDTO.ACTIVE, dto(zero).state);
+        assertEquals(AllocatorDTO.STANDBY, dto(low).state);
+        assertEquals(900, core.alloc(set, 1, 1000, null).id());
+    }
+
+    @Test
     @DisplayName("D4: a higher-ranked allocator waits while the active space holds IDs")
     void higherRankWaitsForIds() {
         SpaceAllocator a = new SpaceAllocator(new Helpers("hostA", 500), "a");

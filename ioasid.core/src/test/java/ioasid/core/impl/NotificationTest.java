@@ -124,6 +124,18 @@ class NotificationTest {
     }
 
     @Test
+    @DisplayName("D12: the extreme rankings order too: MAX_VALUE first, MIN_VALUE last")
+    void extremeRankings() {
+        fx.register(new Recorder("min", log), Constants.SERVICE_RANKING, Integer.MIN_VALUE);
+        fx.register(new Recorder("max", log), Constants.SERVICE_RANKING, Integer.MAX_VALUE);
+        fx.register(new Recorder("zero", log));
+        IoasidSet s = core.createSet(TokenType.NONE, "vm", 10);
+        core.alloc(s, 1, 10, null);
+        assertEquals(List.of("max:ALLOC 1", "zero:ALLOC 1", "min:ALLOC 1"), log);
+        assertEquals("min", core.listeners()[2].name);
+    }
+
+    @Test
     @DisplayName("rule 80: equal priorities keep registration order")
     void tiesByRegistration() {
         fx.register(new Recorder("first", log), Constants.SERVICE_RANKING, PRIORITY_IOMMU);
