@@ -1,0 +1,120 @@
+package ioasid.integration.osgi;
+
+import static ioasid.integration.osgi.Support.await;
+import static ioasid.integration.osgi.Support.hasBackend;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertTrue;
+
+import java.util.Arrays;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.List;
+
+import javax.inject.Inject;
+
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerMethod;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.metatype.MetaTypeInformation;
+import org.osgi.service.metatype.MetaTypeService;
+import org.osgi.service.metatype.ObjectClassDefinition;
+
+import ioasid.api.iommu.IommuService;
+
+/** Backend instances follow their factory configurations: created, updated, deleted. */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerMethod.class)
+public class ConfigurationIT {
+    @Inject
+    BundleContext ctx;
+
+    @Inject
+    ConfigurationAdmin ca;
+
+    @Inject
+    IommuService iommu;
+
+    @Inject
+    MetaTypeService metatype;
+
+    @Configuration
+    public Option[] config() {
+        return new Option[] {Platform.withBackends()};
+    }
+
+    private List<String> devices(String backend) {
+        return List.of(Support.backend(iommu, backend).devices);
+    }
+
+    @Test
+    public void creatingAConfigurationAddsAnInstance() throws Exception {
+        Support.smmu(ca, "smmu7", "a7;sid=0x70;pasid=8");
+        await("smmu7", () -> hasBackend(iommu, "smmu7"));
+        assertEquals(List.of("a7"), devices("smmu7"));
+        assertEquals("smmuv3", Support.backend(iommu, "smmu7").vendor);
+        assertEquals(256, iommu.maxPasids("a7"));
+    }
+
+    @Test
+    public void updatingTheDeviceListReconfiguresInPlace() throws Exception {
+        org.osgi.service.cm.Configuration c = Support.vtd(ca, "dmar7", "0000:07:00.0;pasid=20");
+        await("dmar7", () -> hasBackend(iommu, "dmar7"));
+        long service = Support.backend(iommu, "dmar7").serviceId;
+        Dictionary<String, Object> p = c.getProperties();
+        p.put("devices", new String[] {"0000:07:00.0;pasid=20", "0000:08:00.0;pasid=20"});
+        c.update(p);
+        await("the new device", () -> devices("dmar7").size() == 2);
+        assertEquals("reconfigured, not restarted", service,
+                Support.backend(iommu, "dmar7").serviceId);
+        assertNotNull(iommu.group("0000:08:00.0"));
+        p.put("devices", new String[] {"0000:08:00.0;pasid=20"});
+        c.update(p);
+        await("the removed device to go", () -> devices("dmar7").equals(List.of("0000:08:00.0")));
+        assertTrue(Arrays.stream(iommu.devices()).noneMatch(d -> d.name.equals("0000:07:00.0")));
+    }
+
+    @Test
+    public void deletingTheConfigurationRemovesTheInstance() throws Exception {
+        org.osgi.service.cm.Configuration c = Support.virtio(ca, "vio7", "ep7;sid=0x7");
+        await("vio7", () -> hasBackend(iommu, "vio7"));
+        c.delete();
+        await("vio7 to go", () -> !hasBackend(iommu, "vio7"));
+        assertEquals("its devices are blocked (D17)", "NO_IOMMU",
+                iommu.translate("ep7", 0, 0, ioasid.api.iommu.Access.READ).fault());
+    }
+
+    @Test
+    public void aBadDeviceListActivatesNothingUntilFixed() throws Exception {
+        org.osgi.service.cm.Configuration c = Support.smmu(ca, "smmu8", "dev;color=red");
+        Thread.sleep(300);
+        assertFalse(hasBackend(iommu, "smmu8"));
+        Dictionary<String, Object> p = new Hashtable<>();
+        p.put("ioasid.iommu.name", "smmu8");
+        p.put("devices", new String[] {"dev;sid=0x1"});
+        c.update(p);
+        await("smmu8 once fixed", () -> hasBackend(iommu, "smmu8"));
+    }
+
+    @Test
+    public void everyBackendDescribesItsConfigurationWithMetatype() {
+        for (String[] b : new String[][] {{"backend.smmuv3", "ioasid.backend.smmuv3"},
+                {"backend.vtd", "ioasid.backend.vtd"}, {"backend.virtio", "ioasid.backend.virtio"}}) {
+            Bundle bundle = Support.bundle(ctx, b[0]);
+            MetaTypeInformation info = metatype.getMetaTypeInformation(bundle);
+            assertTrue(b[0], Arrays.asList(info.getFactoryPids()).contains(b[1]));
+            ObjectClassDefinition ocd = info.getObjectClassDefinition(b[1], null);
+            assertTrue(b[0] + " describes its devices", Arrays.stream(
+                    ocd.getAttributeDefinitions(ObjectClassDefinition.ALL))
+                    .anyMatch(a -> a.getID().equals("devices")));
+        }
+    }
+}
