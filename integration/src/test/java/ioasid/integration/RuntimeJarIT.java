@@ -1,0 +1,132 @@
+package ioasid.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The executable runtime as users start it: java -jar ioasid.jar in a directory of their own. */
+class RuntimeJarIT {
+    private static final File JAR = new File(System.getProperty("ioasid.runtime.jar"));
+
+    private static String java() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    @Test
+    @Timeout(120)
+    @DisplayName("a scripted Gogo session from a fresh directory: backends up, commands answer, "
+            + "errors are one line, the JVM exits")
+    void scriptedSession(@TempDir Path dir) throws Exception {
+        assertTrue(JAR.isFile(), "build the distribution first: " + JAR);
+        String script = "--nointeractive -c 'iommu:await 3; iommu:backends; ioasid:mkset vm1 8; "
+                + "ioasid:alloc 2; ioasid:free 99; iommu:probe 0000:00:01.0 0x1000; stop 0'";
+        long start = System.nanoTime();
+        Process p = new ProcessBuilder(java(), "-Dgosh.args=" + script, "-jar",
+                JAR.getAbsolutePath()).directory(dir.toFile()).redirectErrorStream(true).start();
+        List<String> lines = new ArrayList<>();
+        long firstCommand = -1;
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            for (String line; (line = r.readLine()) != null;) {
+                if (firstCommand < 0 && line.contains("backends ready")) {
+                    firstCommand = System.nanoTime() - start;
+                }
+                lines.add(line);
+            }
+        }
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the runtime stops after 'stop 0'");
+        String out = String.join("\n", lines);
+        assertTrue(out.contains("first start, deploy/ filled with"), out);
+        assertTrue(out.contains("3 backends ready"), out);
+        assertTrue(out.matches("(?s).*smmu0 +smmuv3.*"), out);
+        assertTrue(out.contains("IOASID 1 allocated in set 2"), out);
+        assertTrue(out.contains("ENOENT: unknown IOASID 99"), out);
+        assertTrue(out.contains("FAULT F_TRANSLATION"), out);
+        assertTrue(lines.stream().noneMatch(l -> l.startsWith("\tat ")), "no stack trace: " + out);
+        assertTrue(Files.isRegularFile(dir.resolve("deploy/backend.vtd.jar")));
+        System.out.printf("runtime: first command answered %d ms after java started%n",
+                TimeUnit.NANOSECONDS.toMillis(firstCommand));
+    }
+
+    @Test
+    @Timeout(120)
+    @DisplayName("a backend jar dropped into deploy/ comes up; deleted, it goes; back, it returns")
+    void dropInDeploy(@TempDir Path dir) throws Exception {
+        Path deploy = dir.resolve("deploy");
+        Files.createDirectories(deploy); // an existing folder: the operator's, nothing copied in
+        Files.writeString(deploy.resolve("ioasid.backend.virtio-viommu0.config"),
+                "ioasid.iommu.name=\"viommu0\"\ndevices=[\"ep1;sid=0x1\"]\n");
+        Process p = new ProcessBuilder(java(), "-jar", JAR.getAbsolutePath())
+                .directory(dir.toFile()).redirectErrorStream(true).start();
+        List<String> out = Collections.synchronizedList(new ArrayList<>());
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
+                    StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null;) {
+                    out.add(line);
+                }
+            } catch (IOException e) {
+                out.add("reader: " + e);
+            }
+        });
+        reader.start();
+        try (Writer shell = new OutputStreamWriter(p.getOutputStream(), StandardCharsets.UTF_8)) {
+            send(shell, "iommu:backends");
+            awaitLine(out, "no IOMMU backend");
+            Path jar = Path.of(System.getProperty("ioasid.bundles"), "backend.virtio.jar");
+            Path tmp = deploy.resolve(".backend.virtio.jar.tmp");
+            Files.copy(jar, tmp);
+            Files.move(tmp, deploy.resolve("backend.virtio.jar"), StandardCopyOption.ATOMIC_MOVE);
+            send(shell, "iommu:await 1");
+            awaitLine(out, "1 backends ready");
+            send(shell, "iommu:probe ep1 0x1000");
+            awaitLine(out, "ep1 pasid 0 READ 0x1000: FAULT");
+            Files.delete(deploy.resolve("backend.virtio.jar"));
+            awaitLine(out, "IOMMU backend viommu0 (virtio"); // FileInstall noticed: it left
+            send(shell, "iommu:probe ep1 0x1000");
+            awaitLine(out, "ep1 pasid 0 READ 0x1000: FAULT NO_IOMMU");
+            send(shell, "stop 0");
+        }
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        reader.join();
+        assertEquals(0, out.stream().filter(l -> l.startsWith("\tat ")).count(), out.toString());
+    }
+
+    private static void send(Writer shell, String command) throws IOException {
+        shell.write(command + "\n");
+        shell.flush();
+    }
+
+    /** Waits for a line containing the text; the shell may need a moment (FileInstall polls). */
+    private static void awaitLine(List<String> out, String text) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            synchronized (out) {
+                if (out.stream().anyMatch(l -> l.contains(text))) {
+                    return;
+                }
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("no line with '" + text + "' in " + out);
+    }
+}
