@@ -39,8 +39,9 @@ final class Dispatcher {
     }
 
     static final class Pending {
-        final IoasidEvent event;
-        final ListenerEntry[] chain;
+        /** Both cleared once delivered: the queue's head must not keep a departed listener. */
+        IoasidEvent event;
+        ListenerEntry[] chain;
         volatile Pending next;
 
         Pending(IoasidEvent event, ListenerEntry[] chain) {
@@ -175,6 +176,8 @@ final class Dispatcher {
                 }
             }
             cursor = 0;
+            n.event = null;
+            n.chain = ListenerEntry.NONE;
             head = n;
             deliveredSeq = e.sequence();
             wakeWaiters();

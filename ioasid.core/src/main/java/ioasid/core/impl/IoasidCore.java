@@ -139,8 +139,12 @@ public final class IoasidCore implements IoasidService {
     private final Map<Object, HelperGroup> groups = new LinkedHashMap<>();
     /** Revoked IDs still referenced, with the group they were revoked from. */
     private final Map<Integer, HelperGroup> revokedFrom = new HashMap<>();
-    /** IDs reclaimed after their group left, owed to its helpers if they come back. */
-    private final Map<Object, List<Integer>> owed = new HashMap<>();
+    /**
+     * IDs reclaimed after their group left, owed to its helpers if they come back. Weak keys: a
+     * departed bundle's helpers must not keep its classes loaded, and once they are unreachable
+     * nothing can come back for the IDs.
+     */
+    private final Map<Object, List<Integer>> owed = new java.util.WeakHashMap<>();
     private final Map<Long, ListenerEntry> listeners = new HashMap<>();
     private final List<ListenerEntry> systemListeners = new ArrayList<>();
     private final Map<TokenKey, List<ListenerEntry>> setListeners = new HashMap<>();

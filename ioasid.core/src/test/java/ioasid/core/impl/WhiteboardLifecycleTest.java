@@ -112,6 +112,33 @@ class WhiteboardLifecycleTest {
     }
 
     @Test
+    @DisplayName("nothing of a departed listener or allocator stays reachable from the core")
+    void departedPluginsUnreachable() throws InterruptedException {
+        Recorder r = new Recorder("gone");
+        long sr = fx.register(r);
+        Helpers helpers = new Helpers("hostX", 500);
+        SpaceAllocator a = new SpaceAllocator(helpers, "a");
+        long sa = fx.register(a);
+        IoasidSet s = core.createSet(TokenType.NONE, "vm", 10);
+        IoasidHandle held = core.alloc(s, 1, 1000, null);
+        core.get(held);
+        fx.unregister(a, sa); // revoked, and owed to hostX once reclaimed
+        core.put(held);
+        fx.unregister(r, sr);
+        java.lang.ref.WeakReference<Object> listener = new java.lang.ref.WeakReference<>(r);
+        java.lang.ref.WeakReference<Object> owedTo = new java.lang.ref.WeakReference<>(helpers);
+        r = null;
+        a = null;
+        helpers = null;
+        for (int i = 0; i < 50 && (listener.get() != null || owedTo.get() != null); i++) {
+            System.gc();
+            Thread.sleep(10);
+        }
+        org.junit.jupiter.api.Assertions.assertNull(listener.get(), "the listener");
+        org.junit.jupiter.api.Assertions.assertNull(owedTo.get(), "the departed helpers");
+    }
+
+    @Test
     @DisplayName("a listener token need not be a String")
     void objectTokens() {
         Object mm = new Object();
