@@ -11,11 +11,11 @@ import java.io.File;
 import org.ops4j.pax.exam.Option;
 
 /** The bundles and settings every Pax Exam suite starts from. */
-final class Platform {
+public final class Platform {
     private Platform() {
     }
 
-    static File bundleFile(String name) {
+    public static File bundleFile(String name) {
         File f = new File(System.getProperty("ioasid.bundles"), name + ".jar");
         if (!f.isFile()) {
             throw new IllegalStateException("missing bundle " + f + ": run through Maven");
@@ -23,12 +23,12 @@ final class Platform {
         return f;
     }
 
-    static String url(String name) {
+    public static String url(String name) {
         return bundleFile(name).toURI().toString();
     }
 
     /** Felix with SCR, Config Admin, Metatype, Event Admin, and the platform without backends. */
-    static Option base() {
+    public static Option base() {
         return composite(
                 systemProperty("pax.exam.osgi.unresolved.fail").value("true"),
                 systemProperty("org.ops4j.pax.logging.DefaultServiceLog.level").value("WARN"),
@@ -47,7 +47,7 @@ final class Platform {
     }
 
     /** The base plus the three backends. */
-    static Option withBackends() {
+    public static Option withBackends() {
         return composite(base(),
                 bundle(url("backend.smmuv3")),
                 bundle(url("backend.vtd")),

@@ -18,14 +18,14 @@ import ioasid.api.iommu.IommuService;
 import ioasid.api.iommu.dto.BackendDTO;
 
 /** Waiting, configuring and looking up, for the suites running inside Felix. */
-final class Support {
-    static final long TIMEOUT_MS = 15_000;
+public final class Support {
+    public static final long TIMEOUT_MS = 15_000;
 
     private Support() {
     }
 
     /** Polls until the condition holds; fails with the message after the timeout. */
-    static void await(String what, BooleanSupplier condition) {
+    public static void await(String what, BooleanSupplier condition) {
         long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000;
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
@@ -41,7 +41,7 @@ final class Support {
     }
 
     /** A factory configuration, as Config Admin keeps it: one IOMMU instance or one host. */
-    static Configuration factory(ConfigurationAdmin ca, String pid, String name, Object... kv)
+    public static Configuration factory(ConfigurationAdmin ca, String pid, String name, Object... kv)
             throws IOException {
         Configuration c = ca.getFactoryConfiguration(pid, name, "?");
         Dictionary<String, Object> props = new Hashtable<>();
@@ -52,40 +52,40 @@ final class Support {
         return c;
     }
 
-    static Configuration smmu(ConfigurationAdmin ca, String name, String... devices)
+    public static Configuration smmu(ConfigurationAdmin ca, String name, String... devices)
             throws IOException {
         return factory(ca, "ioasid.backend.smmuv3", name, "ioasid.iommu.name", name,
                 "devices", devices);
     }
 
-    static Configuration vtd(ConfigurationAdmin ca, String name, String... devices)
+    public static Configuration vtd(ConfigurationAdmin ca, String name, String... devices)
             throws IOException {
         return factory(ca, "ioasid.backend.vtd", name, "ioasid.iommu.name", name, "devices",
                 devices, "nesting", Boolean.TRUE);
     }
 
-    static Configuration virtio(ConfigurationAdmin ca, String name, String... devices)
+    public static Configuration virtio(ConfigurationAdmin ca, String name, String... devices)
             throws IOException {
         return factory(ca, "ioasid.backend.virtio", name, "ioasid.iommu.name", name, "devices",
                 devices);
     }
 
     /** A host IOASID space that guest vIOMMUs allocate from. */
-    static Configuration host(ConfigurationAdmin ca) throws IOException {
+    public static Configuration host(ConfigurationAdmin ca) throws IOException {
         return factory(ca, "ioasid.host", "host", "name", "host");
     }
 
-    static boolean hasBackend(IommuService iommu, String name) {
+    public static boolean hasBackend(IommuService iommu, String name) {
         return Arrays.stream(iommu.backends()).anyMatch(b -> b.name.equals(name));
     }
 
-    static BackendDTO backend(IommuService iommu, String name) {
+    public static BackendDTO backend(IommuService iommu, String name) {
         return Arrays.stream(iommu.backends()).filter(b -> b.name.equals(name)).findFirst()
                 .orElseThrow(() -> new AssertionError("no backend " + name));
     }
 
     /** The host IOASID space, once registered. */
-    static IoasidService hostSpace(BundleContext ctx) {
+    public static IoasidService hostSpace(BundleContext ctx) {
         await("the host IOASID space", () -> refs(ctx, "(ioasid.role=host)").length > 0);
         return ctx.getService(refs(ctx, "(ioasid.role=host)")[0]);
     }
@@ -101,7 +101,7 @@ final class Support {
         }
     }
 
-    static Bundle bundle(BundleContext ctx, String symbolicName) {
+    public static Bundle bundle(BundleContext ctx, String symbolicName) {
         for (Bundle b : ctx.getBundles()) {
             if (b.getSymbolicName().equals(symbolicName)) {
                 return b;

@@ -10,12 +10,12 @@ import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
 
 /** Builds small bundles at test time: a manifest and one class from the test class path. */
-final class TinyBundles {
+public final class TinyBundles {
     private TinyBundles() {
     }
 
     /** A bundle whose activator registers a listener with this name and ranking. */
-    static InputStream listener(String name, int ranking) throws IOException {
+    public static InputStream listener(String name, int ranking) throws IOException {
         Class<?> activator = ioasid.integration.osgi.tiny.ListenerActivator.class;
         Manifest m = new Manifest();
         Attributes a = m.getMainAttributes();
