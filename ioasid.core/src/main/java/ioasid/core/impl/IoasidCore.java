@@ -15,6 +15,7 @@ import static ioasid.api.Errno.EPERM;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
@@ -137,8 +138,12 @@ public final class IoasidCore implements IoasidService {
     private HelperGroup active = defaultGroup;
     private final Map<Long, AllocatorEntry> allocators = new HashMap<>();
     private final Map<Object, HelperGroup> groups = new LinkedHashMap<>();
-    /** Revoked IDs still referenced, with the group they were revoked from. */
-    private final Map<Integer, HelperGroup> revokedFrom = new HashMap<>();
+    /**
+     * Revoked IDs still referenced, with the helpers of the group they were revoked from, held
+     * weakly: a reference kept on a revoked ID must not keep the departed bundle's classes.
+     */
+    private final Map<Integer, WeakReference<Object>> revokedFrom =
+            new HashMap<>();
     /**
      * IDs reclaimed after their group left, owed to its helpers if they come back. Weak keys: a
      * departed bundle's helpers must not keep its classes loaded, and once they are unreachable
@@ -633,12 +638,19 @@ public final class IoasidCore implements IoasidService {
         long ev;
         lock.lock();
         try {
-            int w = h.word();
-            checkLive(h, w);
-            if ((w & HandleImpl.FREED) != 0) {
-                return; // rule 67: level-sensitive, nothing more
-            }
-            gb = freeLocked(h, null);
+            // the last put drops the count outside the lock: re-check on every try, so a free
+            // that loses to it fails as stale instead of returning on a gone ID
+            int w;
+            int nw;
+            do {
+                w = h.word();
+                checkLive(h, w);
+                if ((w & HandleImpl.FREED) != 0) {
+                    return; // rule 67: level-sensitive, nothing more
+                }
+                nw = (w | HandleImpl.FREED) - HandleImpl.ONE_REF;
+            } while (!h.cas(w, nw));
+            gb = freedLocked(h, nw, null);
             ev = seq;
         } finally {
             lock.unlock();
@@ -662,6 +674,11 @@ public final class IoasidCore implements IoasidService {
             }
             nw = (w | HandleImpl.FREED) - HandleImpl.ONE_REF;
         } while (!h.cas(w, nw));
+        return freedLocked(h, nw, gb);
+    }
+
+    /** The FREE of a handle just marked FREED (word now {@code nw}); the reclaim if no refs. */
+    private GiveBacks freedLocked(HandleImpl h, int nw, GiveBacks gb) {
         emit(EventType.FREE, h, h.spidAcquire());
         if (HandleImpl.refs(nw) == 0) {
             gb = reclaimLocked(h, gb);
@@ -697,13 +714,14 @@ public final class IoasidCore implements IoasidService {
                 reevaluate();
             }
         } else {
-            HelperGroup from = revokedFrom.remove(h.id);
-            if (from != null) {
-                HelperGroup back = groups.get(from.helpers);
+            WeakReference<Object> from = revokedFrom.remove(h.id);
+            Object helpers = from == null ? null : from.get();
+            if (helpers != null) { // else they are gone, and with them their space
+                HelperGroup back = groups.get(helpers);
                 if (back != null) {
                     gb = giveBackLater(gb, back, h.id); // its helpers returned meanwhile
                 } else {
-                    owed.computeIfAbsent(from.helpers, k -> new ArrayList<>()).add(h.id);
+                    owed.computeIfAbsent(helpers, k -> new ArrayList<>()).add(h.id);
                 }
             }
         }
@@ -766,11 +784,22 @@ public final class IoasidCore implements IoasidService {
     @Override
     public void get(IoasidHandle handle) {
         HandleImpl h = own(handle);
+        if (!tryGet(h)) {
+            throw err(EINVAL, "IOASID " + h.id + " was freed (stale handle)");
+        }
+    }
+
+    /**
+     * Takes a reference unless the count already reached zero, which is final. A lookup by
+     * number that finds a handle whose last put is under way treats the number as gone: that put
+     * came first.
+     */
+    private static boolean tryGet(HandleImpl h) {
         int w;
         do {
             w = h.word();
             if (HandleImpl.dead(w)) {
-                throw err(EINVAL, "IOASID " + h.id + " was freed (stale handle)");
+                return false;
             }
             if ((w & HandleImpl.FREED) != 0) {
                 throw err(EBUSY, "IOASID " + h.id + " is FREE_PENDING");
@@ -779,6 +808,7 @@ public final class IoasidCore implements IoasidService {
                 throw err(EOVERFLOW, "IOASID " + h.id + " has too many references");
             }
         } while (!h.cas(w, w + HandleImpl.ONE_REF));
+        return true;
     }
 
     @Override
@@ -791,7 +821,9 @@ public final class IoasidCore implements IoasidService {
         if (set != null && h.set != set) {
             throw err(EACCES, "IOASID " + id + " belongs to set " + h.set.id);
         }
-        get(h);
+        if (!tryGet(h)) {
+            throw err(EINVAL, "unknown IOASID " + id);
+        }
         return h;
     }
 
@@ -811,7 +843,9 @@ public final class IoasidCore implements IoasidService {
         if (!mm.equals(h.set.token)) {
             throw err(EPERM, "IOASID " + id + " belongs to another address space");
         }
-        get(h);
+        if (!tryGet(h)) {
+            throw err(ENOENT, "unknown IOASID " + id);
+        }
         return h;
     }
 
@@ -885,13 +919,11 @@ public final class IoasidCore implements IoasidService {
                 throw err(EINVAL, "set " + s.id + " was freed");
             }
             HandleImpl h = s.spids == null ? null : s.spids.get(spid);
-            if (h == null) {
+            // a handle whose last put is under way is still indexed until that put gets the lock
+            if (h == null || (get ? !tryGet(h) : HandleImpl.dead(h.word()))) {
                 throw err(ENOENT, "no IOASID of set " + s.id + " has SPID " + spid);
             }
-            if (get) {
-                get(h); // D10: EBUSY when FREE_PENDING
-            }
-            return h;
+            return h; // D10: tryGet answers EBUSY when FREE_PENDING
         } finally {
             lock.unlock();
         }
@@ -1283,6 +1315,7 @@ public final class IoasidCore implements IoasidService {
 
     /** D7: every live ID of the departing active space is freed, marked revoked. */
     private void revokeAll(HelperGroup g) {
+        WeakReference<Object> from = new WeakReference<>(g.helpers);
         for (int id = bitmap.nextSet(1); id >= 0; id = bitmap.nextSet(id + 1)) {
             HandleImpl h = table[id];
             if (h == null) {
@@ -1303,7 +1336,7 @@ public final class IoasidCore implements IoasidService {
                     nw = (nw | HandleImpl.FREED) - HandleImpl.ONE_REF;
                 }
                 if (h.cas(w, nw)) {
-                    revokedFrom.put(id, g);
+                    revokedFrom.put(id, from);
                     if (freeing) {
                         revokedTotal++;
                         emit(EventType.FREE, h, h.spidAcquire());
