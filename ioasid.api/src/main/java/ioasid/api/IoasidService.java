@@ -111,7 +111,8 @@ public interface IoasidService {
      * Frees an ID by number, as the owner of {@code set}.
      *
      * @param set the caller's set, or null to act regardless of set
-     * @throws IoasidException ENOENT for an unknown ID; EACCES for an ID of another set
+     * @throws IoasidException EINVAL for an ID outside the space; ENOENT for an unknown ID;
+     *     EACCES for an ID of another set
      */
     void free(IoasidSet set, int id);
 
@@ -134,8 +135,8 @@ public interface IoasidService {
     /**
      * Takes a reference by number.
      *
-     * @throws IoasidException EINVAL for an unknown ID (rule 70); EACCES for an ID of another
-     *     set; EBUSY for a FREE_PENDING ID
+     * @throws IoasidException EINVAL for an unknown ID (rule 70) or one outside the space;
+     *     EACCES for an ID of another set; EBUSY for a FREE_PENDING ID
      */
     IoasidHandle get(IoasidSet set, int id);
 
@@ -161,7 +162,8 @@ public interface IoasidService {
      * Drops a reference by number.
      *
      * @return true when the ID was reclaimed
-     * @throws IoasidException ENOENT for an unknown ID; EACCES for an ID of another set
+     * @throws IoasidException EINVAL for an ID outside the space; ENOENT for an unknown ID;
+     *     EACCES for an ID of another set
      */
     boolean put(IoasidSet set, int id);
 
@@ -170,7 +172,8 @@ public interface IoasidService {
      * visible (D10).
      *
      * @param set the caller's set, or null to match any set
-     * @throws IoasidException ENOENT for an unknown ID; EACCES for an ID of another set
+     * @throws IoasidException EINVAL for an ID outside the space; ENOENT for an unknown ID;
+     *     EACCES for an ID of another set
      */
     IoasidHandle find(IoasidSet set, int id);
 

@@ -56,8 +56,9 @@ public interface IommuService {
      * allows (rule 57).
      *
      * @throws ioasid.api.IoasidException EINVAL for a non-paging domain, misalignment to the
-     *     smallest page size, a zero size, an overflow or a range past the aperture; EEXIST when
-     *     part of it is mapped (then nothing of it stays mapped); ENODEV for a dead domain
+     *     smallest page size, a zero size, an overflow or a range past the aperture; ERANGE for a
+     *     physical address past the IOMMU's output size; EEXIST when part of it is mapped (then
+     *     nothing of it stays mapped); ENODEV for a dead domain
      */
     void map(IommuDomain domain, long iova, long paddr, long size, int prot);
 
@@ -199,7 +200,9 @@ public interface IommuService {
      *
      * @throws ioasid.api.IoasidException ENODEV; EOVERFLOW when the process's PASID is past the
      *     device's limit; ENOSPC when no PASID is left; EBUSY when its page table cannot be walked
-     *     by the IOMMU; EOPNOTSUPP without SVA support
+     *     by the IOMMU; EOPNOTSUPP without SVA support; EINVAL when the hardware cannot take this
+     *     bind: on SMMUv3, a CPU ASID too wide or shared with another process, or a device whose
+     *     stream has no context-descriptor table (a stage-2 caller domain is attached)
      */
     SvaHandle svaBind(String device, ProcessAddressSpace mm);
 
@@ -263,7 +266,8 @@ public interface IommuService {
      * What the IOMMU would do with a DMA from the device, with {@code pasid} (0 for none), to
      * {@code iova}, right now.
      *
-     * @throws ioasid.api.IoasidException ENODEV for an unknown device; EINVAL for a negative PASID
+     * @throws ioasid.api.IoasidException ENODEV for an unknown device; EINVAL for a PASID that
+     *     is negative or wider than 20 bits
      */
     Translation translate(String device, int pasid, long iova, Access access);
 

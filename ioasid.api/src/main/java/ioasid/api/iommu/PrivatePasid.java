@@ -25,7 +25,8 @@ public interface PrivatePasid {
 
     /**
      * @throws ioasid.api.IoasidException EINVAL for misaligned or overflowing arguments or bad
-     *     flags; EEXIST when part of the range is mapped (nothing stays mapped); ENODEV when stale
+     *     flags; ERANGE for a physical address past the IOMMU's output size; EEXIST when part of
+     *     the range is mapped (nothing stays mapped); ENODEV when stale
      */
     void map(long iova, long paddr, long size, int prot);
 

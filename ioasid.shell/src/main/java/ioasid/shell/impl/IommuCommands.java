@@ -130,12 +130,19 @@ public final class IommuCommands {
         });
     }
 
+    /** An hour: longer is a mistake, and far longer would overflow the deadline. */
+    static final long MAX_AWAIT_MS = 3_600_000;
+
     @Descriptor("wait until at least <count> IOMMU backends serve devices: await <count> [ms] (10000)")
     public void await(String... a) {
         Shell.run(() -> {
             args(a, 1, 2, "await <count> [ms]");
             int want = integer(a[0], "count");
             long ms = a.length > 1 ? number(a[1], "timeout") : 10_000;
+            if (want < 0 || ms < 0 || ms > MAX_AWAIT_MS) {
+                throw new IoasidException(Errno.EINVAL, "await wants a count >= 0 and a timeout"
+                        + " in [0, " + MAX_AWAIT_MS + "] ms, not " + want + " and " + ms);
+            }
             long deadline = System.nanoTime() + ms * 1_000_000;
             int have;
             while ((have = iommu.backends().length) < want && System.nanoTime() < deadline) {

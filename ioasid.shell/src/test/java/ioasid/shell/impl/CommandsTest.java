@@ -189,11 +189,17 @@ class CommandsTest {
     }
 
     @Test
-    @DisplayName("iommu await: returns once enough backends serve, EAGAIN after the timeout")
+    @DisplayName("iommu await: returns once enough backends serve, EAGAIN after the timeout, "
+            + "EINVAL for a negative count or a timeout outside [0 ms, 1 h]")
     void waitForBackends() {
         assertEquals("1 backends ready\n", run(() -> io.await("1")));
         fails("EAGAIN", () -> io.await("2", "50"));
         fails("EINVAL", () -> io.await());
+        fails("EINVAL", () -> io.await("1", "-1"));
+        fails("EINVAL", () -> io.await("-1"));
+        // past an hour is refused rather than overflowing the deadline into an instant EAGAIN
+        fails("EINVAL", () -> io.await("2", "9300000000000"));
+        fails("EINVAL", () -> io.await("2", "3600001"));
     }
 
     @Test
