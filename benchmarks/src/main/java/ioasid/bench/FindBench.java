@@ -1,0 +1,50 @@
+package ioasid.bench;
+
+import java.util.concurrent.TimeUnit;
+
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Benchmark 2: look up a random live ID (with the owner check) among {@code live} allocated
+ * IDs. The IDs come from a precomputed random sample of 64 Ki entries, read in order.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
+@Warmup(iterations = 5, time = 1)
+@Measurement(iterations = 10, time = 1)
+public class FindBench {
+    static final int SAMPLE = 1 << 16;
+
+    @Param({"core", "bitset", "concurrent", "direct"})
+    public IdSpace.Kind impl;
+
+    @Param({"1000", "1000000"})
+    public int live;
+
+    private IdSpace space;
+    private int[] ids;
+    private int cursor;
+
+    @Setup
+    public void setUp() {
+        space = impl.create();
+        ids = Fill.sample(space, Fill.live(space, live), SAMPLE, 7);
+    }
+
+    @Benchmark
+    public Object find() {
+        return space.find(ids[cursor++ & (SAMPLE - 1)]);
+    }
+}
