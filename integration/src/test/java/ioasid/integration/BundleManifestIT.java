@@ -6,11 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
+import java.io.InputStream;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 
 import org.junit.jupiter.api.DisplayName;
@@ -108,5 +113,46 @@ class BundleManifestIT {
         }
         assertNotNull(IoasidService.class);
         assertTrue(Arrays.asList(URISyntaxException.class.getInterfaces()).isEmpty());
+    }
+
+    @Test
+    @DisplayName("no bundle links record methods through java.lang.runtime.ObjectMethods, whose "
+            + "method-handle caches pin the last record's class loader on Java 17 (JDK-8078641)")
+    void noGeneratedRecordMethods() throws Exception {
+        byte[] bootstrap = "java/lang/runtime/ObjectMethods".getBytes(StandardCharsets.US_ASCII);
+        List<String> linking = new ArrayList<>();
+        for (String resource : List.of("ioasid/api/IoasidService.class",
+                "ioasid/core/impl/IoasidCore.class", "ioasid/shell/impl/Shell.class",
+                "ioasid/backend/smmuv3/impl/Smmuv3Backend.class",
+                "ioasid/backend/vtd/impl/VtdBackend.class",
+                "ioasid/backend/virtio/impl/VirtioIommuBackend.class")) {
+            try (JarFile jar = bundleOf(resource)) {
+                for (JarEntry e : java.util.Collections.list(jar.entries())) {
+                    if (e.getName().endsWith(".class")) {
+                        byte[] bytes;
+                        try (InputStream in = jar.getInputStream(e)) {
+                            bytes = in.readAllBytes();
+                        }
+                        if (indexOf(bytes, bootstrap) >= 0) {
+                            linking.add(jar.getName().replaceAll(".*/", "") + "!" + e.getName());
+                        }
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), linking, "records must write out equals, hashCode and toString");
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 }

@@ -238,7 +238,11 @@ public interface IoasidService {
     /**
      * Sends BIND or UNBIND for an ID on behalf of a publisher such as the IOMMU core, which sends
      * BIND when an ID is first bound to a device and UNBIND when its last binding goes (S6: one
-     * pair per bind cycle). The event carries the ID's current SPID.
+     * pair per bind cycle). The event carries the ID's current SPID. The core counts the BINDs
+     * sent this way: an UNBIND with none outstanding sends nothing (so a BIND refused on a
+     * FREE_PENDING ID is never followed by a lone UNBIND), a listener arriving later is replayed
+     * one BIND per outstanding one, and those still outstanding when the ID is reclaimed get
+     * their UNBIND then.
      *
      * @throws IoasidException EINVAL for another event type or a handle of another service;
      *     ENOENT for a stale handle; EBUSY for BIND on a FREE_PENDING ID

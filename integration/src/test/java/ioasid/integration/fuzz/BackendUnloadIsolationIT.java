@@ -17,7 +17,6 @@ import java.util.concurrent.TimeUnit;
 
 import javax.inject.Inject;
 
-import org.junit.Ignore;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.Configuration;
@@ -234,19 +233,11 @@ public class BackendUnloadIsolationIT {
     }
 
     @Test
-    @Ignore("bug: once a caller domain has been attached to one of this backend's groups, "
-            + "its class loader stays reachable after uninstall and refresh (attachGroup alone is "
-            + "enough; map, translate, unmap, PASIDs, private PASIDs and vIOMMUs alone are not; "
-            + "virtio-iommu is not affected); run with -Dioasid.isolation.use=16 to see it")
     public void smmuv3ClassLoaderIsolation() throws Exception {
         unloadIsolation("backend.smmuv3", "smmu0", SMMU_DEV);
     }
 
     @Test
-    @Ignore("bug: once a caller domain has been attached to one of this backend's groups, "
-            + "its class loader stays reachable after uninstall and refresh (attachGroup alone is "
-            + "enough; map, translate, unmap, PASIDs, private PASIDs and vIOMMUs alone are not; "
-            + "virtio-iommu is not affected); run with -Dioasid.isolation.use=16 to see it")
     public void vtdClassLoaderIsolation() throws Exception {
         unloadIsolation("backend.vtd", "dmar0", VTD_DEV);
     }

@@ -48,6 +48,15 @@ public interface IoasidAllocator {
     /**
      * The identity of this allocator's alloc and free helpers. Allocators returning equal objects
      * share one ID space. Must not change while registered.
+     *
+     * <p>IDs revoked when a group's last member left (D7) are reclaimed once their references
+     * are put; they are then owed to the group's helpers and freed into the first allocator with
+     * equal helpers that registers again. The core holds the departed helpers weakly, so that a
+     * stopped bundle's classes can unload: if nothing else keeps them reachable and they are
+     * collected, the space they stood for is taken to be gone, its owed IDs are dropped and a
+     * warning says how many. Helpers whose space outlives its allocators (a host allocator in
+     * another bundle, say) keep it reachable; helpers whose space dies with them (a VMM session)
+     * should be a new object per space, so that a new space is never given the old one's IDs.
      */
     Object helpers();
 }

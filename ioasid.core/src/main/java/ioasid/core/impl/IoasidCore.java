@@ -116,7 +116,27 @@ public final class IoasidCore implements IoasidService {
     private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(HandleImpl[].class);
     private static final int MAX_REFS = (Integer.MAX_VALUE >>> HandleImpl.REF_SHIFT) - 1;
 
+    /**
+     * A set's token with its type. The methods are written out: a record's generated ones link
+     * through {@code java.lang.runtime.ObjectMethods}, whose shared method handles keep the last
+     * record type they were adapted to on Java 17 (JDK-8078641), which would pin this bundle's
+     * class loader after an uninstall.
+     */
     private record TokenKey(TokenType type, Object token) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof TokenKey k && k.type == type && Objects.equals(k.token, token);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * Objects.hashCode(type) + Objects.hashCode(token);
+        }
+
+        @Override
+        public String toString() {
+            return type + ":" + token;
+        }
     }
 
     final int bits;
@@ -144,12 +164,10 @@ public final class IoasidCore implements IoasidService {
      */
     private final Map<Integer, WeakReference<Object>> revokedFrom =
             new HashMap<>();
-    /**
-     * IDs reclaimed after their group left, owed to its helpers if they come back. Weak keys: a
-     * departed bundle's helpers must not keep its classes loaded, and once they are unreachable
-     * nothing can come back for the IDs.
-     */
-    private final Map<Object, List<Integer>> owed = new java.util.WeakHashMap<>();
+    /** BINDs sent through notify() and not yet undone, per handle (identity keys). */
+    private final Map<HandleImpl, Integer> requestedBinds = new HashMap<>();
+    /** IDs reclaimed after their group left, owed to its helpers if they come back. */
+    private final OwedIds owed = new OwedIds();
     private final Map<Long, ListenerEntry> listeners = new HashMap<>();
     private final List<ListenerEntry> systemListeners = new ArrayList<>();
     private final Map<TokenKey, List<ListenerEntry>> setListeners = new HashMap<>();
@@ -537,6 +555,7 @@ public final class IoasidCore implements IoasidService {
                         + min + ", " + max + "]");
             } else if (bitmap.get(id)) {
                 // rule 19: the framework refuses an ID it already tracks and frees it back
+                allocatorFaults.incrementAndGet();
                 giveBack = true;
                 failure = err(EBUSY, "allocator " + caller + " returned " + id
                         + ", which is still in use");
@@ -600,7 +619,7 @@ public final class IoasidCore implements IoasidService {
             try {
                 HelperGroup back = groups.get(g.helpers);
                 if (back == null) {
-                    owed.computeIfAbsent(g.helpers, k -> new ArrayList<>()).add(id);
+                    owed.add(g.helpers, id);
                     return;
                 }
                 g = back;
@@ -694,6 +713,12 @@ public final class IoasidCore implements IoasidService {
         int w = h.word();
         SetImpl s = h.set;
         int spid = h.spidAcquire();
+        if (!requestedBinds.isEmpty()) {
+            Integer n = requestedBinds.remove(h);
+            for (int i = n == null ? 0 : n; i > 0; i--) {
+                emit(EventType.UNBIND, h, spid); // a publisher that dropped its reference bound
+            }
+        }
         if (spid != Ioasid.INVALID) {
             emit(EventType.UNBIND, h, spid);
             s.spids.remove(spid);
@@ -721,7 +746,7 @@ public final class IoasidCore implements IoasidService {
                 if (back != null) {
                     gb = giveBackLater(gb, back, h.id); // its helpers returned meanwhile
                 } else {
-                    owed.computeIfAbsent(helpers, k -> new ArrayList<>()).add(h.id);
+                    owed.add(helpers, h.id);
                 }
             }
         }
@@ -1041,10 +1066,25 @@ public final class IoasidCore implements IoasidService {
         try {
             int w = h.word();
             checkLive(h, w);
-            if (type == EventType.BIND && (w & HandleImpl.FREED) != 0) {
-                throw err(EBUSY, "IOASID " + h.id + " is FREE_PENDING");
+            if (type == EventType.BIND) {
+                if ((w & HandleImpl.FREED) != 0) {
+                    throw err(EBUSY, "IOASID " + h.id + " is FREE_PENDING");
+                }
+                requestedBinds.merge(h, 1, Integer::sum);
+                ev = emit(type, h, h.spidAcquire());
+            } else {
+                Integer n = requestedBinds.get(h);
+                if (n == null) {
+                    ev = 0; // no BIND outstanding: nothing for listeners to undo
+                } else {
+                    if (n == 1) {
+                        requestedBinds.remove(h);
+                    } else {
+                        requestedBinds.put(h, n - 1);
+                    }
+                    ev = emit(type, h, h.spidAcquire());
+                }
             }
-            ev = emit(type, h, h.spidAcquire());
         } finally {
             lock.unlock();
         }
@@ -1074,16 +1114,20 @@ public final class IoasidCore implements IoasidService {
             if (h == null || (only != null && h.set != only)) {
                 continue;
             }
+            // a dying ID (its last put under way) is replayed too: its reclaim, queued behind
+            // this replay, sends the new listener the rest of its life
             int w = h.word();
-            if (HandleImpl.dead(w)) {
-                continue;
-            }
             if (l.wants(EventType.ALLOC)) {
                 dispatcher.enqueue(new IoasidEvent(EventType.ALLOC, h, id, Ioasid.INVALID, h.set,
                         h.dataAcquire(), true, ++seq), target);
             }
             int spid = h.spidAcquire();
             if (spid != Ioasid.INVALID && l.wants(EventType.BIND)) {
+                dispatcher.enqueue(new IoasidEvent(EventType.BIND, h, id, spid, h.set,
+                        h.dataAcquire(), true, ++seq), target);
+            }
+            Integer binds = requestedBinds.isEmpty() ? null : requestedBinds.get(h);
+            for (int i = binds == null ? 0 : binds; i > 0 && l.wants(EventType.BIND); i--) {
                 dispatcher.enqueue(new IoasidEvent(EventType.BIND, h, id, spid, h.set,
                         h.dataAcquire(), true, ++seq), target);
             }
@@ -1215,6 +1259,10 @@ public final class IoasidCore implements IoasidService {
         e.group = g;
         e.rejectErrno = null;
         e.rejectReason = null;
+        for (String gone : owed.expunge()) {
+            warnLater("IOASID allocator helpers collected while away: " + gone
+                    + " are given back to no one");
+        }
         List<Integer> due = owed.remove(helpers);
         GiveBacks gb = null;
         if (due != null) {
@@ -1593,7 +1641,13 @@ public final class IoasidCore implements IoasidService {
         noticesPending = true;
     }
 
-    /** Posts queued changes, outside the lock. */
+    /** A warning to log once the lock is released. */
+    private void warnLater(String message) {
+        notices.add(new Object[] {null, message});
+        noticesPending = true;
+    }
+
+    /** Posts queued changes and logs queued warnings, outside the lock. */
     @SuppressWarnings("unchecked")
     private void flushNotices() {
         if (!noticesPending) {
@@ -1609,8 +1663,10 @@ public final class IoasidCore implements IoasidService {
             lock.unlock();
         }
         EventAdminPoster m = monitor;
-        if (m != null) {
-            for (Object[] n : out) {
+        for (Object[] n : out) {
+            if (n[0] == null) {
+                LOG.log(System.Logger.Level.WARNING, (String) n[1]);
+            } else if (m != null) {
                 m.post((String) n[0], (Map<String, Object>) n[1]);
             }
         }

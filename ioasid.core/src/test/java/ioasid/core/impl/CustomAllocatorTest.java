@@ -215,7 +215,8 @@ class CustomAllocatorTest {
     }
 
     @Test
-    @DisplayName("rule 19: an ID the framework already tracks is freed back and refused (EBUSY)")
+    @DisplayName("rule 19: an ID the framework already tracks is freed back, refused (EBUSY) and "
+            + "counted as an allocator fault")
     void duplicateIdFreedBack() {
         List<Integer> freed = new java.util.ArrayList<>();
         IoasidAllocator liar = Fixture.allocator("liar", (min, max) -> 600, freed::add);
@@ -225,6 +226,7 @@ class CustomAllocatorTest {
         fx.unchanged(EBUSY, () -> core.alloc(set, 1, 1000, null));
         assertEquals(List.of(600), freed, "the duplicate went back to the allocator");
         assertEquals(1, set.size());
+        assertEquals(1, core.stats().allocatorFaults, "an ID still in use is the allocator's fault");
     }
 
     @Test

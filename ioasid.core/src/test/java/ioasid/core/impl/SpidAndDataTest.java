@@ -4,6 +4,7 @@ import static ioasid.api.Errno.EBUSY;
 import static ioasid.api.Errno.EINVAL;
 import static ioasid.api.Errno.ENOENT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
@@ -182,10 +183,44 @@ class SpidAndDataTest {
         core.get(h);
         core.free(h);
         fx.unchanged(EBUSY, () -> core.notify(h, ioasid.api.spi.EventType.BIND));
-        core.notify(h, ioasid.api.spi.EventType.UNBIND); // clean-up of a freeing ID is allowed
+        // the publisher's clean-up is allowed, and sends nothing: no BIND went out to undo
+        core.notify(h, ioasid.api.spi.EventType.UNBIND);
         core.put(h);
         fx.unchanged(ENOENT, () -> core.notify(h, ioasid.api.spi.EventType.UNBIND));
-        assertEquals(List.of("ALLOC 1", "FREE 1", "UNBIND 1"), rec.seen());
+        assertEquals(List.of("ALLOC 1", "FREE 1"), rec.seen());
+    }
+
+    @Test
+    @DisplayName("S6 ioasid_notify: an UNBIND answers a BIND sent, also on a FREE_PENDING ID; "
+            + "binds left when the ID is reclaimed get their UNBIND then")
+    void explicitNotifyPairs() {
+        IoasidHandle h = core.alloc(vm1, 1, 10, null);
+        core.get(h); // the publisher's reference
+        core.notify(h, ioasid.api.spi.EventType.BIND);
+        core.notify(h, ioasid.api.spi.EventType.BIND);
+        core.free(h);
+        core.notify(h, ioasid.api.spi.EventType.UNBIND);
+        assertEquals(List.of("ALLOC 1", "BIND 1", "BIND 1", "FREE 1", "UNBIND 1"), rec.seen());
+        core.put(h); // dropped without its second UNBIND
+        assertEquals(List.of("ALLOC 1", "BIND 1", "BIND 1", "FREE 1", "UNBIND 1", "UNBIND 1"),
+                rec.seen());
+    }
+
+    @Test
+    @DisplayName("D15: a listener arriving later is replayed the BINDs sent through notify")
+    void explicitNotifyReplayed() {
+        IoasidHandle h = core.alloc(vm1, 1, 10, null);
+        core.attachSpid(h, 4);
+        core.notify(h, ioasid.api.spi.EventType.BIND);
+        Recorder late = new Recorder("late");
+        fx.register(late, IoasidListener.SCOPE, "set", IoasidListener.SET_TOKEN, "vm1");
+        assertEquals(List.of("ALLOC* 1", "BIND* 1", "BIND* 1"), late.seen()); // * replayed
+        assertTrue(late.events.stream().skip(1).allMatch(e -> e.spid() == 4));
+        core.notify(h, ioasid.api.spi.EventType.UNBIND);
+        core.detachSpid(h);
+        core.free(h);
+        assertEquals(List.of("ALLOC* 1", "BIND* 1", "BIND* 1", "UNBIND 1", "UNBIND 1", "FREE 1"),
+                late.seen());
     }
 
     @Test

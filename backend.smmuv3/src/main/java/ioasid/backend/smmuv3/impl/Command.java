@@ -162,6 +162,27 @@ public record Command(Op op, long sid, int ssid, boolean leaf, int asid, int vmi
         }
     }
 
+    @Override
+    public boolean equals(Object o) {
+        // written out, not generated: see "Records" in Smmuv3Backend
+        return o instanceof Command c && c.op == op && c.sid == sid && c.ssid == ssid
+                && c.leaf == leaf && c.asid == asid && c.vmid == vmid && c.addr == addr
+                && c.size == size && c.global == global;
+    }
+
+    @Override
+    public int hashCode() {
+        int h = op.hashCode();
+        h = 31 * h + Long.hashCode(sid);
+        h = 31 * h + ssid;
+        h = 31 * h + Boolean.hashCode(leaf);
+        h = 31 * h + asid;
+        h = 31 * h + vmid;
+        h = 31 * h + Long.hashCode(addr);
+        h = 31 * h + size;
+        return 31 * h + Boolean.hashCode(global);
+    }
+
     /** The operator's form, e.g. "CFGI_CD sid=0x10 ssid=3 leaf=1". */
     @Override
     public String toString() {

@@ -48,6 +48,23 @@ final class IoPgtable {
 
     /** A leaf found by a walk. */
     record Leaf(long pte, int level, long size, long pa) {
+        @Override
+        public boolean equals(Object o) {
+        // written out, not generated: see "Records" in Smmuv3Backend
+            return o instanceof Leaf l && l.pte == pte && l.level == level && l.size == size
+                    && l.pa == pa;
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * (31 * (31 * Long.hashCode(pte) + level) + Long.hashCode(size))
+                    + Long.hashCode(pa);
+        }
+
+        @Override
+        public String toString() {
+            return "Leaf[pte=" + pte + ", level=" + level + ", size=" + size + ", pa=" + pa + "]";
+        }
     }
 
     static final long GRANULE = 1L << 12;

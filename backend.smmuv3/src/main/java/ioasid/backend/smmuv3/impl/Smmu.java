@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 
 import ioasid.api.iommu.spi.BackendDomain;
@@ -51,15 +52,87 @@ final class Smmu {
 
     /** The walk reached a CD that shares a process page table: the caller walks the mm. */
     record SvaWalk(SharedAsid shared, BackendDomain domain) {
+        @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in Smmuv3Backend
+            return o instanceof SvaWalk w && Objects.equals(w.shared, shared)
+                    && Objects.equals(w.domain, domain);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * Objects.hashCode(shared) + Objects.hashCode(domain);
+        }
+
+        @Override
+        public String toString() {
+            return "SvaWalk[shared=" + shared + ", domain=" + domain + "]";
+        }
     }
 
     private record CachedEntry(long[] words, Object owner) {
+        @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in Smmuv3Backend; arrays by identity
+            return o instanceof CachedEntry e && e.words == words && Objects.equals(e.owner, owner);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * Objects.hashCode(words) + Objects.hashCode(owner);
+        }
+
+        @Override
+        public String toString() {
+            return "CachedEntry[words=" + words + ", owner=" + owner + "]";
+        }
     }
 
     private record TlbKey(boolean s2, int vmid, int asid, long base, long size) {
+        @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in Smmuv3Backend
+            return o instanceof TlbKey k && k.s2 == s2 && k.vmid == vmid && k.asid == asid
+                    && k.base == base && k.size == size;
+        }
+
+        @Override
+        public int hashCode() {
+            int h = Boolean.hashCode(s2);
+            h = 31 * h + vmid;
+            h = 31 * h + asid;
+            h = 31 * h + Long.hashCode(base);
+            return 31 * h + Long.hashCode(size);
+        }
+
+        @Override
+        public String toString() {
+            return "TlbKey[s2=" + s2 + ", vmid=" + vmid + ", asid=" + asid + ", base=" + base
+                    + ", size=" + size + "]";
+        }
     }
 
     private record TlbEntry(long pte, long paBase, IoPgtable.Stage stage, BackendDomain owner) {
+        @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in Smmuv3Backend
+            return o instanceof TlbEntry e && e.pte == pte && e.paBase == paBase
+                    && e.stage == stage && Objects.equals(e.owner, owner);
+        }
+
+        @Override
+        public int hashCode() {
+            int h = Long.hashCode(pte);
+            h = 31 * h + Long.hashCode(paBase);
+            h = 31 * h + Objects.hashCode(stage);
+            return 31 * h + Objects.hashCode(owner);
+        }
+
+        @Override
+        public String toString() {
+            return "TlbEntry[pte=" + pte + ", paBase=" + paBase + ", stage=" + stage + ", owner="
+                    + owner + "]";
+        }
     }
 
     // ID registers

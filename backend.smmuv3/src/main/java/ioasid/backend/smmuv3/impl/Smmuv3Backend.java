@@ -83,6 +83,13 @@ import ioasid.api.iommu.spi.Walk;
  *
  * Concurrency: one lock per instance guards every table, cache and queue. Nothing outside this
  * bundle is called under it; an SVA walk releases it before asking the process's page table.
+ *
+ * Records: every record of this bundle declares equals, hashCode and toString itself (equals and
+ * hashCode compute what the generated ones would). The generated ones are linked through
+ * java.lang.runtime.ObjectMethods, whose JDK-wide method handles keep the last types they were
+ * adapted to, the record's and its components' (JDK-8078641, not fixed in Java 17): the last
+ * backend record compared, hashed or printed would keep this bundle's class loader reachable
+ * after it is uninstalled (D17).
  */
 @Component(configurationPid = Smmuv3Backend.PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = IommuBackend.class,

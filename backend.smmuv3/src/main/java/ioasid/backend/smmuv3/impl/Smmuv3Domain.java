@@ -1,6 +1,7 @@
 package ioasid.backend.smmuv3.impl;
 
 import java.util.LinkedHashSet;
+import java.util.Objects;
 import java.util.Set;
 
 import ioasid.api.iommu.Access;
@@ -25,6 +26,21 @@ final class Smmuv3Domain implements BackendDomain {
 
     /** A (master, SSID) pair whose CD or STE points at this domain. */
     record Attachment(Master master, int ssid) {
+        @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in Smmuv3Backend
+            return o instanceof Attachment a && Objects.equals(a.master, master) && a.ssid == ssid;
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * Objects.hashCode(master) + ssid;
+        }
+
+        @Override
+        public String toString() {
+            return "Attachment[master=" + master + ", ssid=" + ssid + "]";
+        }
     }
 
     final Smmuv3Backend owner;

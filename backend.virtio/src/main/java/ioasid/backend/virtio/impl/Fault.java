@@ -17,6 +17,18 @@ record Fault(int reason, int flags, long endpoint, long address) {
     static final int F_ADDRESS = 1 << 8;
 
     @Override
+    public boolean equals(Object o) {
+        // written out, not generated: see "Records" in VirtioIommuBackend
+        return o instanceof Fault f && f.reason == reason && f.flags == flags
+                && f.endpoint == endpoint && f.address == address;
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * (31 * (31 * reason + flags) + Long.hashCode(endpoint)) + Long.hashCode(address);
+    }
+
+    @Override
     public String toString() {
         String r = reason == R_UNKNOWN ? "unknown" : reason == R_DOMAIN ? "domain" : "page";
         return r + " fault from EP " + endpoint + " at " + Request.hex(address) + " ["

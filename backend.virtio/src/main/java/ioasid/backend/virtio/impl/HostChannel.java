@@ -7,6 +7,7 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 import ioasid.api.Errno;
 import ioasid.api.Ioasid;
@@ -41,6 +42,22 @@ final class HostChannel {
     static final int CALLS_MAX = 4096;
 
     private record Grant(IoasidService host, IoasidHandle handle) {
+        @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in VirtioIommuBackend
+            return o instanceof Grant g && Objects.equals(g.host, host)
+                    && Objects.equals(g.handle, handle);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * Objects.hashCode(host) + Objects.hashCode(handle);
+        }
+
+        @Override
+        public String toString() {
+            return "Grant[host=" + host + ", handle=" + handle + "]";
+        }
     }
 
     final String name;

@@ -3,6 +3,7 @@ package ioasid.backend.virtio.impl;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 
 /**
@@ -21,6 +22,23 @@ final class IntervalMap<V> {
 
         boolean within(long first, long last) {
             return Long.compareUnsigned(first, start) <= 0 && Long.compareUnsigned(end, last) <= 0;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in VirtioIommuBackend
+            return o instanceof Interval<?> i && i.start == start && i.end == end
+                    && Objects.equals(i.value, value);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * (31 * Long.hashCode(start) + Long.hashCode(end)) + Objects.hashCode(value);
+        }
+
+        @Override
+        public String toString() {
+            return "Interval[start=" + start + ", end=" + end + ", value=" + value + "]";
         }
     }
 

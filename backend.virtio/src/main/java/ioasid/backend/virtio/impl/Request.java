@@ -56,6 +56,20 @@ sealed interface Request {
         }
 
         @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in VirtioIommuBackend
+            return o instanceof Attach a && a.domain == domain && a.endpoint == endpoint
+                    && a.flags == flags;
+        }
+
+        @Override
+        public int hashCode() {
+            int h = Long.hashCode(domain);
+            h = 31 * h + Long.hashCode(endpoint);
+            return 31 * h + flags;
+        }
+
+        @Override
         public String toString() {
             return "ATTACH domain=" + domain + " endpoint=" + hex(endpoint) + " flags="
                     + ((flags & ATTACH_F_BYPASS) != 0 ? "bypass" : "0")
@@ -77,6 +91,18 @@ sealed interface Request {
         }
 
         @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in VirtioIommuBackend
+            return o instanceof Detach d && d.domain == domain && d.endpoint == endpoint;
+        }
+
+        @Override
+        public int hashCode() {
+            int h = Long.hashCode(domain);
+            return 31 * h + Long.hashCode(endpoint);
+        }
+
+        @Override
         public String toString() {
             return "DETACH domain=" + domain + " endpoint=" + hex(endpoint);
         }
@@ -92,6 +118,22 @@ sealed interface Request {
         @Override
         public int type() {
             return T_MAP;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in VirtioIommuBackend
+            return o instanceof Map m && m.domain == domain && m.virtStart == virtStart
+                    && m.virtEnd == virtEnd && m.physStart == physStart && m.flags == flags;
+        }
+
+        @Override
+        public int hashCode() {
+            int h = Long.hashCode(domain);
+            h = 31 * h + Long.hashCode(virtStart);
+            h = 31 * h + Long.hashCode(virtEnd);
+            h = 31 * h + Long.hashCode(physStart);
+            return 31 * h + flags;
         }
 
         @Override
@@ -113,6 +155,20 @@ sealed interface Request {
         }
 
         @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in VirtioIommuBackend
+            return o instanceof Unmap u && u.domain == domain && u.virtStart == virtStart
+                    && u.virtEnd == virtEnd;
+        }
+
+        @Override
+        public int hashCode() {
+            int h = Long.hashCode(domain);
+            h = 31 * h + Long.hashCode(virtStart);
+            return 31 * h + Long.hashCode(virtEnd);
+        }
+
+        @Override
         public String toString() {
             return "UNMAP domain=" + domain + " [" + hex(virtStart) + "," + hex(virtEnd) + "]";
         }
@@ -130,6 +186,17 @@ sealed interface Request {
         }
 
         @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in VirtioIommuBackend
+            return o instanceof Probe p && p.endpoint == endpoint;
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(endpoint);
+        }
+
+        @Override
         public String toString() {
             return "PROBE endpoint=" + hex(endpoint);
         }
@@ -140,6 +207,17 @@ sealed interface Request {
      * ATTACH_TABLE (0x06), which was never merged.
      */
     record Other(int type) implements Request {
+        @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in VirtioIommuBackend
+            return o instanceof Other r && r.type == type;
+        }
+
+        @Override
+        public int hashCode() {
+            return type;
+        }
+
         @Override
         public String toString() {
             return "REQUEST type=" + hex(type & 0xffL);

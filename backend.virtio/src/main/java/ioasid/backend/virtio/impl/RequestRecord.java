@@ -1,6 +1,7 @@
 package ioasid.backend.virtio.impl;
 
 import java.util.List;
+import java.util.Objects;
 
 /**
  * One request as the device completed it: its sequence number on the request queue, the request,
@@ -13,6 +14,21 @@ record RequestRecord(long seq, Request request, int status, List<ResvRegion> pro
 
     boolean ok() {
         return status == Status.OK.code;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        // written out, not generated: see "Records" in VirtioIommuBackend
+        return o instanceof RequestRecord r && r.seq == seq && Objects.equals(r.request, request)
+                && r.status == status && Objects.equals(r.properties, properties);
+    }
+
+    @Override
+    public int hashCode() {
+        int h = Long.hashCode(seq);
+        h = 31 * h + Objects.hashCode(request);
+        h = 31 * h + status;
+        return 31 * h + Objects.hashCode(properties);
     }
 
     /** For example {@code MAP domain=3 [0x1000,0x1fff] -> 0x80000 rw : OK}. */

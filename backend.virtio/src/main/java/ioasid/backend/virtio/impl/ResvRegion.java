@@ -57,6 +57,18 @@ record ResvRegion(int subtype, long start, long end) {
     }
 
     @Override
+    public boolean equals(Object o) {
+        // written out, not generated: see "Records" in VirtioIommuBackend
+        return o instanceof ResvRegion r && r.subtype == subtype && r.start == start
+                && r.end == end;
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * (31 * subtype + Long.hashCode(start)) + Long.hashCode(end);
+    }
+
+    @Override
     public String toString() {
         return (subtype == MSI ? "msi" : subtype == RESERVED ? "reserved" : "subtype " + subtype)
                 + " [" + Request.hex(start) + "," + Request.hex(end) + "]";

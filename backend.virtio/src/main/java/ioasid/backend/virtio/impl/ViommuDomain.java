@@ -14,6 +14,21 @@ final class ViommuDomain implements BackendDomain {
 
     /** A mapping as the driver records it. */
     record Mapping(long paddr, int flags) {
+        @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in VirtioIommuBackend
+            return o instanceof Mapping m && m.paddr == paddr && m.flags == flags;
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * Long.hashCode(paddr) + flags;
+        }
+
+        @Override
+        public String toString() {
+            return "Mapping[paddr=" + paddr + ", flags=" + flags + "]";
+        }
     }
 
     final VirtioIommuBackend viommu;

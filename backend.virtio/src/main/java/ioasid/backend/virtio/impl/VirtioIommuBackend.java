@@ -102,6 +102,13 @@ import ioasid.api.spi.IoasidAllocator;
  * 12. One lock per instance guards the driver; the device has its own and is only called under
  *     the driver's (lock order driver -> device). translate takes the driver lock only to look
  *     the endpoint up. The host IoasidService is never called under either.
+ *
+ * Records: every record of this bundle declares equals, hashCode and toString itself (equals and
+ * hashCode compute what the generated ones would). The generated ones are linked through
+ * java.lang.runtime.ObjectMethods, whose JDK-wide method handles keep the last types they were
+ * adapted to, the record's and its components' (JDK-8078641, not fixed in Java 17): the last
+ * backend record compared, hashed or printed would keep this bundle's class loader reachable
+ * after it is uninstalled (D17).
  */
 @Component(configurationPid = VirtioIommuBackend.PID,
         configurationPolicy = ConfigurationPolicy.REQUIRE, service = IommuBackend.class,

@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -63,10 +64,48 @@ final class VirtioIommuDevice {
         static DeviceWalk bypass(long addr, long domain) {
             return new DeviceWalk(Translation.Outcome.BYPASS, addr, null, domain, null);
         }
+
+        @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in VirtioIommuBackend
+            return o instanceof DeviceWalk w && w.outcome == outcome && w.phys == phys
+                    && Objects.equals(w.reason, reason) && w.domain == domain
+                    && Objects.equals(w.fault, fault);
+        }
+
+        @Override
+        public int hashCode() {
+            int h = Objects.hashCode(outcome);
+            h = 31 * h + Long.hashCode(phys);
+            h = 31 * h + Objects.hashCode(reason);
+            h = 31 * h + Long.hashCode(domain);
+            return 31 * h + Objects.hashCode(fault);
+        }
+
+        @Override
+        public String toString() {
+            return "DeviceWalk[outcome=" + outcome + ", phys=" + phys + ", reason=" + reason
+                    + ", domain=" + domain + ", fault=" + fault + "]";
+        }
     }
 
     /** What a mapping holds besides its range. */
     record Mapping(long phys, int flags) {
+        @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in VirtioIommuBackend
+            return o instanceof Mapping m && m.phys == phys && m.flags == flags;
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * Long.hashCode(phys) + flags;
+        }
+
+        @Override
+        public String toString() {
+            return "Mapping[phys=" + phys + ", flags=" + flags + "]";
+        }
     }
 
     private static final class Domain {

@@ -1,5 +1,7 @@
 package ioasid.backend.vtd.impl;
 
+import java.util.Objects;
+
 /**
  * One thing the driver did to keep the unit's caches coherent, in the order issued: a queued
  * invalidation descriptor (256-bit, encoded with the intel-iommu {@code QI_*} field positions), or
@@ -252,6 +254,22 @@ record Command(Op op, long qw0, long qw1, long qw2, long qw3) {
         return order >= DEVTLB_ALL ? "ALL"
                 : "0x" + Long.toHexString(addr() & ~((PhysMem.PAGE_SIZE << order) - 1)) + " order="
                         + order;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        // written out, not generated: see "Records" in VtdBackend
+        return o instanceof Command c && c.op == op && c.qw0 == qw0 && c.qw1 == qw1
+                && c.qw2 == qw2 && c.qw3 == qw3;
+    }
+
+    @Override
+    public int hashCode() {
+        int h = Objects.hashCode(op);
+        h = 31 * h + Long.hashCode(qw0);
+        h = 31 * h + Long.hashCode(qw1);
+        h = 31 * h + Long.hashCode(qw2);
+        return 31 * h + Long.hashCode(qw3);
     }
 
     @Override

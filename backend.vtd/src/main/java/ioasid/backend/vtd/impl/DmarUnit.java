@@ -3,6 +3,7 @@ package ioasid.backend.vtd.impl;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 
 import ioasid.api.Errno;
@@ -59,12 +60,69 @@ final class DmarUnit {
         static Hw fault(String reason, int did) {
             return new Hw(Kind.FAULT, -1, reason, did, 0);
         }
+
+        @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in VtdBackend
+            return o instanceof Hw h && h.kind == kind && h.phys == phys
+                    && Objects.equals(h.fault, fault) && h.did == did && h.flptptr == flptptr;
+        }
+
+        @Override
+        public int hashCode() {
+            int h = Objects.hashCode(kind);
+            h = 31 * h + Long.hashCode(phys);
+            h = 31 * h + Objects.hashCode(fault);
+            h = 31 * h + did;
+            return 31 * h + Long.hashCode(flptptr);
+        }
+
+        @Override
+        public String toString() {
+            return "Hw[kind=" + kind + ", phys=" + phys + ", fault=" + fault + ", did=" + did
+                    + ", flptptr=" + flptptr + "]";
+        }
     }
 
     record IotlbKey(int did, int pasid, long page) {
+        @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in VtdBackend
+            return o instanceof IotlbKey k && k.did == did && k.pasid == pasid && k.page == page;
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * (31 * did + pasid) + Long.hashCode(page);
+        }
+
+        @Override
+        public String toString() {
+            return "IotlbKey[did=" + did + ", pasid=" + pasid + ", page=" + page + "]";
+        }
     }
 
     record IotlbEntry(long base, long size, boolean read, boolean write) {
+        @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in VtdBackend
+            return o instanceof IotlbEntry e && e.base == base && e.size == size
+                    && e.read == read && e.write == write;
+        }
+
+        @Override
+        public int hashCode() {
+            int h = Long.hashCode(base);
+            h = 31 * h + Long.hashCode(size);
+            h = 31 * h + Boolean.hashCode(read);
+            return 31 * h + Boolean.hashCode(write);
+        }
+
+        @Override
+        public String toString() {
+            return "IotlbEntry[base=" + base + ", size=" + size + ", read=" + read + ", write="
+                    + write + "]";
+        }
     }
 
     final VtdParams params;
@@ -193,6 +251,27 @@ final class DmarUnit {
                 PhysMem.write(table, base + i, e[i]);
             }
             PhysMem.write(table, base, e[0]);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in VtdBackend; arrays by identity
+            return o instanceof CtxSlot s && s.table == table && s.base == base && s.pa == pa
+                    && s.longs == longs;
+        }
+
+        @Override
+        public int hashCode() {
+            int h = Objects.hashCode(table);
+            h = 31 * h + base;
+            h = 31 * h + Long.hashCode(pa);
+            return 31 * h + longs;
+        }
+
+        @Override
+        public String toString() {
+            return "CtxSlot[table=" + table + ", base=" + base + ", pa=" + pa + ", longs=" + longs
+                    + "]";
         }
     }
 

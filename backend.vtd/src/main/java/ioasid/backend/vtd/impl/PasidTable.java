@@ -1,5 +1,6 @@
 package ioasid.backend.vtd.impl;
 
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -20,6 +21,22 @@ final class PasidTable {
 
         void write(long[] e) {
             PasidEntry.write(table, index, e);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in VtdBackend; arrays by identity
+            return o instanceof Slot s && s.table == table && s.index == index && s.pa == pa;
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * (31 * Objects.hashCode(table) + index) + Long.hashCode(pa);
+        }
+
+        @Override
+        public String toString() {
+            return "Slot[table=" + table + ", index=" + index + ", pa=" + pa + "]";
         }
     }
 

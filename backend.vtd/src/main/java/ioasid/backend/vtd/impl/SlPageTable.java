@@ -42,6 +42,22 @@ final class SlPageTable {
         boolean writable() {
             return (pte & W) != 0;
         }
+
+        @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in VtdBackend
+            return o instanceof Leaf l && l.pte == pte && l.level == level;
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * Long.hashCode(pte) + level;
+        }
+
+        @Override
+        public String toString() {
+            return "Leaf[pte=" + pte + ", level=" + level + "]";
+        }
     }
 
     private final PhysMem mem;

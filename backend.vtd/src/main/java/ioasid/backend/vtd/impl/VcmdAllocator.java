@@ -9,35 +9,34 @@ import ioasid.api.spi.IoasidAllocator;
 
 /**
  * The guest's custom PASID allocator over the virtual command interface
- * ({@code intel_vcmd_ioasid_alloc} / {@code _free}, rules 30, 31, 97). Every vIOMMU of the bundle
- * registers one with the same {@link #HELPERS}, so they form one helper group and share one ID
- * space: "All vIOMMU allocators will eventually be calling the same host allocator". The instance
- * stands for the kernel's pdata, the IOMMU whose registers it uses.
+ * ({@code intel_vcmd_ioasid_alloc} / {@code _free}, rules 30, 31, 97). Every vIOMMU of the guest
+ * registers one with the helpers of the one VMM session they all talk to
+ * ({@link VcmdHost#helpers()}), so they form one helper group and share one ID space: "All vIOMMU
+ * allocators will eventually be calling the same host allocator". The instance stands for the
+ * kernel's pdata, the IOMMU whose registers it uses.
+ *
+ * <p>The helpers are the session's, not the bundle's: when the last vIOMMU goes the VMM frees the
+ * VM's host PASIDs, so IDs the core revoked and still owes to the departed group must not be
+ * freed again into the next session, which may have handed the same numbers out anew.
  *
  * <p>Unlike the kernel (rule 31, known bug 8) a free always reaches the host, even when the ID
  * still had private data: the IOASID core has dropped its entry by then, so refusing would leak
  * the host PASID.
  */
 final class VcmdAllocator implements IoasidAllocator {
-    /** The helper identity shared by every VT-d vIOMMU allocator of this bundle. */
-    static final Object HELPERS = new Object() {
-        @Override
-        public String toString() {
-            return "intel_vcmd_ioasid_alloc/free";
-        }
-    };
-
     /** How long to poll VCRSP before giving up. */
     static final int MAX_POLLS = 100_000;
 
     private static final System.Logger LOG = System.getLogger("ioasid.backend.vtd");
 
     private final IntelIommu iommu;
+    private final Object helpers;
     private final AtomicLong invalidFrees = new AtomicLong();
     private final AtomicLong noPasid = new AtomicLong();
 
-    VcmdAllocator(IntelIommu iommu) {
+    VcmdAllocator(IntelIommu iommu, Object helpers) {
         this.iommu = iommu;
+        this.helpers = helpers;
     }
 
     IntelIommu iommu() {
@@ -82,7 +81,7 @@ final class VcmdAllocator implements IoasidAllocator {
 
     @Override
     public Object helpers() {
-        return HELPERS;
+        return helpers;
     }
 
     long invalidFrees() {

@@ -49,6 +49,12 @@ public final class VcmdHost {
     private int users;
     private List<Object> sharedKey;
     private final List<String> log = new ArrayList<>();
+    private final Object helpers = new Object() {
+        @Override
+        public String toString() {
+            return "intel_vcmd_ioasid_alloc/free (" + vm + ")";
+        }
+    };
 
     /**
      * A VM whose PASIDs come from a host IOASID service, in a set of its own.
@@ -210,6 +216,14 @@ public final class VcmdHost {
 
     String vm() {
         return vm;
+    }
+
+    /**
+     * The identity of this session's alloc/free helpers: every guest allocator talking to this
+     * VMM shares it, and a VMM created after this one was released has another.
+     */
+    Object helpers() {
+        return helpers;
     }
 
     synchronized List<String> log() {

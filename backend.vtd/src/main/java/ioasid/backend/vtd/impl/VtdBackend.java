@@ -43,6 +43,13 @@ import ioasid.api.spi.IoasidAllocator;
  * {@link IoasidAllocator} service for its own lifetime. Every instance's allocator shares one
  * helper identity, so hot-unplugging one vIOMMU leaves the PASIDs it handed out with the others
  * (rules 25, 32).
+ *
+ * <p>Records: every record of this bundle declares equals, hashCode and toString itself (equals
+ * and hashCode compute what the generated ones would). The generated ones are linked through
+ * {@code java.lang.runtime.ObjectMethods}, whose JDK-wide method handles keep the last types they
+ * were adapted to, the record's and its components' (JDK-8078641, not fixed in Java 17): the last
+ * backend record compared, hashed or printed would keep this bundle's class loader reachable
+ * after it is uninstalled (D17).
  */
 @Component(configurationPid = VtdBackend.PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = IommuBackend.class, property = IommuBackend.VENDOR + "=" + VtdBackend.VENDOR)
@@ -174,7 +181,7 @@ public final class VtdBackend implements IommuBackend {
         if (iommu.guestAllocator()) {
             this.vcmdHost = given != null ? given : VcmdHost.acquire(host, vm, quota);
             iommu.unit().connect(vcmdHost);
-            this.allocator = new VcmdAllocator(iommu);
+            this.allocator = new VcmdAllocator(iommu, vcmdHost.helpers());
             LOG.log(System.Logger.Level.INFO, name + ": registering the VCMD PASID allocator ("
                     + vcmdHost + ")");
         } else {

@@ -1,6 +1,7 @@
 package ioasid.backend.vtd.impl;
 
 import java.util.LinkedHashSet;
+import java.util.Objects;
 import java.util.Set;
 
 import ioasid.api.Errno;
@@ -22,6 +23,22 @@ import ioasid.api.iommu.spi.IotlbGather;
 final class VtdDomain implements BackendDomain {
     /** One place the domain is installed: a device's PASID entry (0 for RID_PASID / legacy). */
     record Attach(String device, int rid, int pasid) {
+        @Override
+        public boolean equals(Object o) {
+            // written out, not generated: see "Records" in VtdBackend
+            return o instanceof Attach a && Objects.equals(a.device, device) && a.rid == rid
+                    && a.pasid == pasid;
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * (31 * Objects.hashCode(device) + rid) + pasid;
+        }
+
+        @Override
+        public String toString() {
+            return "Attach[device=" + device + ", rid=" + rid + ", pasid=" + pasid + "]";
+        }
     }
 
     private final IntelIommu iommu;

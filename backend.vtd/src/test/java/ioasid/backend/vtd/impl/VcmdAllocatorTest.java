@@ -76,7 +76,7 @@ class VcmdAllocatorTest {
         assertNull(new Rig(Rig.guest().build(), vm).backend.guestAllocator(), "no VCS/PAS");
         Rig g = new Rig(Rig.guest().vcmd(true).build(), vm);
         assertTrue(g.iommu.guestAllocator());
-        assertSame(VcmdAllocator.HELPERS, g.backend.guestAllocator().helpers());
+        assertSame(vm.helpers(), g.backend.guestAllocator().helpers(), "the VMM session's helpers");
         assertSame(g.iommu, ((VcmdAllocator) g.backend.guestAllocator()).iommu(), "pdata = iommu");
     }
 
