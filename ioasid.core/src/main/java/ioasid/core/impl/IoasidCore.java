@@ -502,8 +502,9 @@ public final class IoasidCore implements IoasidService {
 
     private HandleImpl record(int id, SetImpl s, Object data, HelperGroup g) {
         HandleImpl h = new HandleImpl(id, s, data);
-        bitmap.set(id);
+        // first: under G1 this store fences, and it is cheapest before the other stores queue up
         SLOT.setRelease(table, id, h);
+        bitmap.set(id);
         s.size++;
         g.live++;
         live++;

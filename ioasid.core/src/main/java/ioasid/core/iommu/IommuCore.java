@@ -1861,8 +1861,9 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public Translation translate(String device, int pasid, long iova, Access access) {
-        if (pasid < 0 || access == null) {
-            throw err(EINVAL, "PASID " + pasid + " and access " + access);
+        if (pasid < 0 || pasid > Ioasid.MAX_ID || access == null) {
+            // checked here so that every backend answers a PASID past 20 bits alike
+            throw err(EINVAL, "PASID " + pasid + " (20 bits) and access " + access);
         }
         DeviceEntry d = device(device);
         BackendEntry be = d.backend;

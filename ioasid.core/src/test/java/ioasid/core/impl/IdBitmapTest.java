@@ -88,4 +88,33 @@ class IdBitmapTest {
         assertTrue(b.get(8190));
         assertEquals(-1, b.nextSet(1 << 14));
     }
+
+    @Test
+    @DisplayName("lowest-first allocation from the bottom, with frees anywhere and searches with "
+            + "other lower bounds mixed in, agrees with BitSet (the lowest-clear hint stays a "
+            + "lower bound)")
+    void lowestFirstWithHint() {
+        Random rnd = new Random(7);
+        IdBitmap b = new IdBitmap(12);
+        BitSet ref = new BitSet(1 << 12);
+        int max = (1 << 12) - 1;
+        for (int step = 0; step < 200_000; step++) {
+            int op = rnd.nextInt(10);
+            if (op < 6) {
+                int from = op == 0 ? rnd.nextInt(max + 1) : 1;
+                int to = op == 1 ? from + rnd.nextInt(max + 1 - from) : max;
+                int got = b.nextClear(from, to);
+                assertEquals(expectedNextClear(ref, from, to), got,
+                        "step " + step + ": nextClear(" + from + ", " + to + ")");
+                if (got >= 0) {
+                    b.set(got);
+                    ref.set(got);
+                }
+            } else {
+                int id = rnd.nextInt(max + 1);
+                b.clear(id);
+                ref.clear(id);
+            }
+        }
+    }
 }

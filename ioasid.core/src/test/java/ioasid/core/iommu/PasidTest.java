@@ -21,6 +21,7 @@ import ioasid.api.IoasidHandle;
 import ioasid.api.IoasidSet;
 import ioasid.api.IoasidState;
 import ioasid.api.TokenType;
+import ioasid.api.iommu.Access;
 import ioasid.api.iommu.IommuDomain;
 import ioasid.api.iommu.Prot;
 import ioasid.api.iommu.Translation;
@@ -53,6 +54,17 @@ class PasidTest {
         fx.unchanged(ENOSPC, () -> fx.iommu.allocGlobalPasid("c"));
         fx.unchanged(EINVAL, () -> fx.iommu.allocGlobalPasid("n"));
         fx.unchanged(ENODEV, () -> fx.iommu.allocGlobalPasid("zz"));
+    }
+
+    @Test
+    @DisplayName("a probe with a PASID that is negative or past 20 bits is EINVAL, whatever the "
+            + "backend; 0 and the largest 20-bit PASID are probes")
+    void translateChecksThePasid() {
+        fx.unchanged(EINVAL, () -> fx.iommu.translate("a", -1, 0x1000, Access.READ));
+        fx.unchanged(EINVAL, () -> fx.iommu.translate("a", 1 << 20, 0x1000, Access.READ));
+        fx.unchanged(EINVAL, () -> fx.iommu.translate("a", 0, 0x1000, null));
+        fx.iommu.translate("a", 0, 0x1000, Access.READ);
+        fx.iommu.translate("a", (1 << 20) - 1, 0x1000, Access.READ);
     }
 
     @Test
