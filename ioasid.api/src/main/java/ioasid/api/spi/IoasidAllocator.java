@@ -26,7 +26,9 @@ import org.osgi.annotation.versioning.ConsumerType;
  * Calls into one helper group are serialized and made outside the core's locks, so a slow
  * allocator only holds up its own callers. The core records every ID it returns and rejects (and
  * frees back) an ID outside the requested range or already in use. An exception thrown by the
- * allocator fails that allocation with EIO and is reported. Registering the same allocator object
+ * allocator fails that allocation with EIO and is reported. A number still held by an ID revoked
+ * from another space is not a fault: the core keeps it from the allocator while it asks again,
+ * and frees it back once the allocation is settled. Registering the same allocator object
  * twice is refused with EEXIST (D6).
  */
 @ConsumerType

@@ -27,12 +27,14 @@ final class Dispatcher {
     private static final System.Logger LOG = System.getLogger("ioasid.core");
     private static final VarHandle DRAINER;
     private static final VarHandle IN_CALL;
+    private static final VarHandle NEXT;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             DRAINER = l.findVarHandle(Dispatcher.class, "drainer", Thread.class);
             IN_CALL = l.findVarHandle(Dispatcher.class, "inCall", ListenerEntry.class);
+            NEXT = l.findVarHandle(Pending.class, "next", Pending.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -42,7 +44,8 @@ final class Dispatcher {
         /** Both cleared once delivered: the queue's head must not keep a departed listener. */
         IoasidEvent event;
         ListenerEntry[] chain;
-        volatile Pending next;
+        /** Release-stored by producers, acquire-loaded by the drainer. */
+        Pending next;
 
         Pending(IoasidEvent event, ListenerEntry[] chain) {
             this.event = event;
@@ -84,7 +87,8 @@ final class Dispatcher {
     /** Appends an event. Caller holds the core lock, which orders the queue. */
     void enqueue(IoasidEvent event, ListenerEntry[] chain) {
         Pending p = new Pending(event, chain);
-        tail.next = p;
+        // release is enough to publish it; the lock's unlock orders the rest
+        NEXT.setRelease(tail, p);
         tail = p;
     }
 
@@ -147,7 +151,7 @@ final class Dispatcher {
     /** Delivers until the queue is empty; returns early if the role was taken away. */
     private void drain() {
         for (;;) {
-            Pending n = head.next;
+            Pending n = (Pending) NEXT.getAcquire(head);
             if (n == null) {
                 return;
             }
@@ -254,7 +258,7 @@ final class Dispatcher {
 
     private void takeOver() {
         Thread me = Thread.currentThread();
-        while (head.next != null || cursor != 0) {
+        while (NEXT.getAcquire(head) != null || cursor != 0) {
             if (!DRAINER.compareAndSet(this, null, me)) {
                 return; // a waiting producer took the role; it drains
             }

@@ -77,6 +77,8 @@ import ioasid.api.spi.IoasidListener;
  *  5. When the last member of the active group leaves with IDs outstanding, they are revoked, not
  *     orphaned: one FREE each, FREE_PENDING until their last reference is put. A group's space
  *     outlives its members: what was revoked goes back to its helpers if they register again.
+ *     Another space's allocator may hand out a number a revoked ID still holds: the core keeps
+ *     that number from it, asks again, and gives it back afterwards.
  *  6. An ID holds an allocation reference until it is freed; get and put add and drop others, the
  *     last put reclaims it. No reference is taken once it is FREE_PENDING, and a second free is a
  *     no-op.
@@ -165,7 +167,7 @@ public final class IoasidCore implements IoasidService {
     private final Map<Integer, WeakReference<Object>> revokedFrom =
             new HashMap<>();
     /** BINDs sent through notify() and not yet undone, per handle (identity keys). */
-    private final Map<HandleImpl, Integer> requestedBinds = new HashMap<>();
+    private final Map<HandleImpl, int[]> requestedBinds = new HashMap<>();
     /** IDs reclaimed after their group left, owed to its helpers if they come back. */
     private final OwedIds owed = new OwedIds();
     private final Map<Long, ListenerEntry> listeners = new HashMap<>();
@@ -514,69 +516,90 @@ public final class IoasidCore implements IoasidService {
 
     private IoasidHandle allocCustom(SetImpl s, int min, int max, Object data, HelperGroup g) {
         AllocatorEntry caller = g.leader(); // named in errors even if it left before the call
+        // Numbers the allocator rightly handed out that a revoked ID of another space still
+        // holds: kept from it while it is asked again, given back afterwards.
+        List<Integer> parked = null;
         int id;
-        Throwable fault = null;
-        g.callLock.lock();
-        try {
-            AllocatorEntry now = g.leader();
-            if (g.departed || now == null) {
-                id = Ioasid.INVALID;
-            } else {
-                caller = now;
-                id = now.allocator.alloc(min, max);
-            }
-        } catch (Throwable t) {
-            id = Ioasid.INVALID;
-            fault = t;
-        } finally {
-            g.callLock.unlock();
-        }
+        Throwable fault;
         IoasidException failure = null;
         boolean giveBack = false;
         HandleImpl h = null;
         long ev = 0;
-        lock.lock();
-        try {
-            g.inFlight--;
-            s.inFlight--;
-            if (g.departed) {
-                giveBack = id >= 0; // owed to its helpers, or to their returning group
-                failure = err(EAGAIN, "allocator " + caller + " left during the allocation");
-            } else if (fault != null) {
-                allocatorFaults.incrementAndGet();
-                failure = new IoasidException(EIO, "allocator " + caller + " failed: " + fault,
-                        fault);
-            } else if (id == Ioasid.INVALID) {
-                failure = err(ENOSPC, "allocator " + caller + " has no ID in [" + min + ", "
-                        + max + "]");
-            } else if (id < min || id > max) {
-                allocatorFaults.incrementAndGet();
-                giveBack = id >= 0;
-                failure = err(EIO, "allocator " + caller + " returned " + id + ", outside ["
-                        + min + ", " + max + "]");
-            } else if (bitmap.get(id)) {
-                // rule 19: the framework refuses an ID it already tracks and frees it back
-                allocatorFaults.incrementAndGet();
-                giveBack = true;
-                failure = err(EBUSY, "allocator " + caller + " returned " + id
-                        + ", which is still in use");
-            } else if (s.state != SetState.ACTIVE) {
-                giveBack = true;
-                failure = err(EBUSY, "set " + s.id + " was freed during the allocation");
-            } else {
-                h = record(id, s, data, g);
-                ev = emit(EventType.ALLOC, h, Ioasid.INVALID);
-            }
-            if (failure != null) {
-                releaseSetSlot(s);
-                if (g == active && !g.outstanding()) {
-                    reevaluate();
+        for (;;) {
+            fault = null;
+            g.callLock.lock();
+            try {
+                AllocatorEntry now = g.leader();
+                if (g.departed || now == null) {
+                    id = Ioasid.INVALID;
+                } else {
+                    caller = now;
+                    id = now.allocator.alloc(min, max);
                 }
+            } catch (Throwable t) {
+                id = Ioasid.INVALID;
+                fault = t;
+            } finally {
+                g.callLock.unlock();
             }
-        } finally {
-            lock.unlock();
+            lock.lock();
+            try {
+                if (fault == null && !g.departed && id >= min && id <= max && bitmap.get(id)
+                        && heldByAnotherSpace(id, g) && (parked == null
+                                || !parked.contains(id) && parked.size() < revokedFrom.size())) {
+                    if (parked == null) {
+                        parked = new ArrayList<>(2);
+                    }
+                    parked.add(id);
+                    continue;
+                }
+                g.inFlight--;
+                s.inFlight--;
+                if (g.departed) {
+                    giveBack = id >= 0; // owed to its helpers, or to their returning group
+                    failure = err(EAGAIN, "allocator " + caller + " left during the allocation");
+                } else if (fault != null) {
+                    allocatorFaults.incrementAndGet();
+                    failure = new IoasidException(EIO, "allocator " + caller + " failed: " + fault,
+                            fault);
+                } else if (id == Ioasid.INVALID) {
+                    failure = err(ENOSPC, "allocator " + caller + " has no ID in [" + min + ", "
+                            + max + "]");
+                } else if (id < min || id > max) {
+                    allocatorFaults.incrementAndGet();
+                    giveBack = id >= 0;
+                    failure = err(EIO, "allocator " + caller + " returned " + id + ", outside ["
+                            + min + ", " + max + "]");
+                } else if (bitmap.get(id)) {
+                    // rule 19: the framework refuses an ID it already tracks and frees it back
+                    allocatorFaults.incrementAndGet();
+                    giveBack = true;
+                    failure = err(EBUSY, "allocator " + caller + " returned " + id
+                            + ", which is still in use");
+                } else if (s.state != SetState.ACTIVE) {
+                    giveBack = true;
+                    failure = err(EBUSY, "set " + s.id + " was freed during the allocation");
+                } else {
+                    h = record(id, s, data, g);
+                    ev = emit(EventType.ALLOC, h, Ioasid.INVALID);
+                }
+                if (failure != null) {
+                    releaseSetSlot(s);
+                    if (g == active && !g.outstanding()) {
+                        reevaluate();
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+            break;
         }
         flushNotices();
+        if (parked != null) {
+            for (int p : parked) {
+                giveBack(g, p);
+            }
+        }
         if (failure != null) {
             if (fault != null) {
                 LOG.log(System.Logger.Level.WARNING, failure.getMessage(), fault);
@@ -590,6 +613,20 @@ public final class IoasidCore implements IoasidService {
             dispatcher.await(ev);
         }
         return h;
+    }
+
+    /**
+     * Whether {@code id} is held by an ID revoked from a space other than {@code g}'s, whose
+     * allocator may hand the number out again: a new VMM session, say. Under the lock.
+     */
+    private boolean heldByAnotherSpace(int id, HelperGroup g) {
+        HandleImpl o = table[id];
+        if (o == null || !o.revoked()) {
+            return false;
+        }
+        WeakReference<Object> from = revokedFrom.get(id);
+        Object helpers = from == null ? null : from.get();
+        return helpers == null || !helpers.equals(g.helpers);
     }
 
     /**
@@ -715,8 +752,8 @@ public final class IoasidCore implements IoasidService {
         SetImpl s = h.set;
         int spid = h.spidAcquire();
         if (!requestedBinds.isEmpty()) {
-            Integer n = requestedBinds.remove(h);
-            for (int i = n == null ? 0 : n; i > 0; i--) {
+            int[] n = requestedBinds.remove(h);
+            for (int i = n == null ? 0 : n[0]; i > 0; i--) {
                 emit(EventType.UNBIND, h, spid); // a publisher that dropped its reference bound
             }
         }
@@ -1071,17 +1108,19 @@ public final class IoasidCore implements IoasidService {
                 if ((w & HandleImpl.FREED) != 0) {
                     throw err(EBUSY, "IOASID " + h.id + " is FREE_PENDING");
                 }
-                requestedBinds.merge(h, 1, Integer::sum);
+                int[] n = requestedBinds.get(h);
+                if (n == null) {
+                    requestedBinds.put(h, n = new int[1]); // a count, not a box per BIND
+                }
+                n[0]++;
                 ev = emit(type, h, h.spidAcquire());
             } else {
-                Integer n = requestedBinds.get(h);
+                int[] n = requestedBinds.get(h);
                 if (n == null) {
                     ev = 0; // no BIND outstanding: nothing for listeners to undo
                 } else {
-                    if (n == 1) {
+                    if (--n[0] == 0) {
                         requestedBinds.remove(h);
-                    } else {
-                        requestedBinds.put(h, n - 1);
                     }
                     ev = emit(type, h, h.spidAcquire());
                 }
@@ -1127,8 +1166,8 @@ public final class IoasidCore implements IoasidService {
                 dispatcher.enqueue(new IoasidEvent(EventType.BIND, h, id, spid, h.set,
                         h.dataAcquire(), true, ++seq), target);
             }
-            Integer binds = requestedBinds.isEmpty() ? null : requestedBinds.get(h);
-            for (int i = binds == null ? 0 : binds; i > 0 && l.wants(EventType.BIND); i--) {
+            int[] binds = requestedBinds.isEmpty() ? null : requestedBinds.get(h);
+            for (int i = binds == null ? 0 : binds[0]; i > 0 && l.wants(EventType.BIND); i--) {
                 dispatcher.enqueue(new IoasidEvent(EventType.BIND, h, id, spid, h.set,
                         h.dataAcquire(), true, ++seq), target);
             }

@@ -339,17 +339,57 @@ class CustomAllocatorTest {
     @Test
     @DisplayName("rule 24, D7: the fallback goes to the next custom allocator, around revoked IDs")
     void fallbackToNextCustom() {
+        Helpers hostB = new Helpers("hostB", 500);
         SpaceAllocator a = new SpaceAllocator(new Helpers("hostA", 500), "a");
         long sa = fx.register(a, Constants.SERVICE_RANKING, 10);
-        long sb = fx.register(new SpaceAllocator(new Helpers("hostB", 500), "b"));
+        long sb = fx.register(new SpaceAllocator(hostB, "b"));
         IoasidHandle held = core.alloc(set, 1, 1000, null);
         core.get(held);
         fx.unregister(a, sa);
         assertEquals(AllocatorDTO.ACTIVE, dto(sb).state);
-        // b's lowest free is 500, still held by the revoked ID: refused, given back, EBUSY
-        fx.unchanged(EBUSY, () -> core.alloc(set, 1, 1000, null));
+        // b's lowest free is 500, which the revoked ID still holds: b is not at fault, so 500 is
+        // kept from it while it is asked again, and given back afterwards
+        IoasidHandle next = core.alloc(set, 1, 1000, null);
+        assertEquals(501, next.id());
+        assertEquals(List.of("b:alloc", "b:alloc", "b:free 500"), hostB.calls);
+        assertEquals(0, core.stats().allocatorFaults);
+        assertEquals(1, hostB.outstanding());
         core.put(held);
         assertEquals(500, core.alloc(set, 1, 1000, null).id());
+    }
+
+    @Test
+    @DisplayName("rule 19, D7: an allocator of another space that hands out a revoked ID's number "
+            + "twice in one call is at fault: EBUSY, both given back, state unchanged")
+    void revokedNumberTwiceIsAFault() {
+        SpaceAllocator a = new SpaceAllocator(new Helpers("hostA", 500), "a");
+        long sa = fx.register(a, Constants.SERVICE_RANKING, 10);
+        List<Integer> freed = new java.util.ArrayList<>();
+        fx.register(Fixture.allocator("stuck", (min, max) -> 500, freed::add));
+        IoasidHandle held = core.alloc(set, 1, 1000, null);
+        core.get(held);
+        fx.unregister(a, sa);
+        fx.unchanged(EBUSY, () -> core.alloc(set, 1, 1000, null));
+        assertEquals(List.of(500, 500), freed, "each time it handed out 500, 500 went back");
+        assertEquals(1, core.stats().allocatorFaults);
+        assertEquals(IoasidState.FREE_PENDING, held.state());
+    }
+
+    @Test
+    @DisplayName("rule 19, D7: the returning helpers of a revoked ID's own space handing out its "
+            + "number again are at fault (EBUSY), not asked again")
+    void revokedNumberFromItsOwnSpaceIsAFault() {
+        Helpers host = new Helpers("host", 500);
+        SpaceAllocator a = new SpaceAllocator(host, "a");
+        long sa = fx.register(a);
+        IoasidHandle held = core.alloc(set, 1, 1000, null);
+        core.get(held);
+        fx.unregister(a, sa);
+        List<Integer> freed = new java.util.ArrayList<>();
+        fx.register(Fixture.allocator(host, (min, max) -> 500, freed::add));
+        fx.unchanged(EBUSY, () -> core.alloc(set, 1, 1000, null));
+        assertEquals(List.of(500), freed, "asked once, given back once");
+        assertEquals(1, core.stats().allocatorFaults);
     }
 
     @Test
