@@ -2,6 +2,7 @@ package ioasid.bench;
 
 import java.util.BitSet;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -54,6 +55,9 @@ public class SwitchBench {
 
     @Setup(Level.Iteration)
     public void setUp() {
+        if (!List.of("shared", "departing", "rebuild").contains(impl)) {
+            throw new IllegalArgumentException("unknown impl " + impl);
+        }
         if (impl.equals("rebuild")) {
             table = new HashMap<>();
             used = new BitSet(IdSpace.MAX + 1);

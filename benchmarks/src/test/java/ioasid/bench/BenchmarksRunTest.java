@@ -86,6 +86,19 @@ class BenchmarksRunTest {
         assertThrows(IllegalStateException.class, s::check);
     }
 
+    @Test
+    void unknownImplementationsAreRefused() {
+        SwitchBench s = new SwitchBench();
+        s.impl = "nonesuch";
+        assertThrows(IllegalArgumentException.class, s::setUp);
+        MapBench m = new MapBench();
+        m.impl = "nonesuch";
+        assertThrows(IllegalArgumentException.class, m::setUp);
+        DispatchBench d = new DispatchBench();
+        d.impl = "nonesuch";
+        assertThrows(IllegalArgumentException.class, d::setUp);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"smmuv3", "vtd", "hashmap", "concurrent"})
     void mapUnmapAndTranslate(String impl) {
