@@ -97,7 +97,7 @@ class CustomAllocatorTest {
     }
 
     @Test
-    @DisplayName("rule 16, D6, known bug 5: the same allocator registered twice is EEXIST and "
+    @DisplayName("rules 16, 29, D6, known bug 5: the same allocator registered twice is EEXIST and "
             + "leaves the group untouched")
     void duplicateRegistration() {
         Helpers host = new Helpers("host", 500);
@@ -289,8 +289,8 @@ class CustomAllocatorTest {
     }
 
     @Test
-    @DisplayName("rule 24, D7, known bug 4: the last member leaving with IDs revokes them: one FREE "
-            + "each, FREE_PENDING until the last put, findable meanwhile")
+    @DisplayName("rules 11, 24, D7, known bug 4: the last member leaving with IDs revokes them: "
+            + "one FREE each, FREE_PENDING until the last put, findable meanwhile (unlike rule 11)")
     void lastMemberLeavesRevokes() {
         Recorder rec = new Recorder("iommu");
         fx.register(rec);

@@ -67,6 +67,23 @@ class ViommuTest {
     }
 
     @Test
+    @DisplayName("rule 93: lookups answer only for this vIOMMU's live vDevices, else ENOENT")
+    void lookups() {
+        Viommu v = fx.iommu.viommuAlloc("a", parent);
+        Viommu w = fx.iommu.viommuAlloc("a", parent);
+        Vdevice vb = fx.iommu.vdeviceAlloc(v, "b", 7);
+        fx.iommu.vdeviceAlloc(w, "c", 9);
+        fx.unchanged(ENOENT, () -> fx.iommu.vdeviceFind(v, 8));
+        fx.unchanged(ENOENT, () -> fx.iommu.vdeviceFind(v, 9)); // w's ID
+        fx.unchanged(ENOENT, () -> fx.iommu.vdeviceId(v, "c")); // bound in w only
+        fx.unchanged(ENOENT, () -> fx.iommu.vdeviceId(v, "a")); // no vDevice at all
+        assertEquals("c", fx.iommu.vdeviceFind(w, 9));
+        fx.iommu.vdeviceDestroy(vb);
+        fx.unchanged(ENOENT, () -> fx.iommu.vdeviceFind(v, 7));
+        fx.unchanged(ENOENT, () -> fx.iommu.vdeviceId(v, "b"));
+    }
+
+    @Test
     @DisplayName("rule 90: EEXIST for a device with a vDevice or a taken virtual ID; EINVAL across "
             + "IOMMUs; ENOENT for a device going away")
     void vdeviceErrors() {
