@@ -69,12 +69,14 @@ class RuntimeJarIT {
 
     @Test
     @Timeout(120)
-    @DisplayName("a backend jar dropped into deploy/ comes up; deleted, it goes; back, it returns")
+    @DisplayName("a backend jar dropped into deploy/ comes up; deleted, it goes; the operator's "
+            + "configuration file is left as written")
     void dropInDeploy(@TempDir Path dir) throws Exception {
         Path deploy = dir.resolve("deploy");
         Files.createDirectories(deploy); // an existing folder: the operator's, nothing copied in
-        Files.writeString(deploy.resolve("ioasid.backend.virtio-viommu0.config"),
-                "ioasid.iommu.name=\"viommu0\"\ndevices=[\"ep1;sid=0x1\"]\n");
+        Path config = deploy.resolve("ioasid.backend.virtio-viommu0.config");
+        String written = "ioasid.iommu.name=\"viommu0\"\ndevices=[\"ep1;sid=0x1\"]\n";
+        Files.writeString(config, written);
         Process p = new ProcessBuilder(java(), "-jar", JAR.getAbsolutePath())
                 .directory(dir.toFile()).redirectErrorStream(true).start();
         List<String> out = Collections.synchronizedList(new ArrayList<>());
@@ -98,8 +100,8 @@ class RuntimeJarIT {
             Files.move(tmp, deploy.resolve("backend.virtio.jar"), StandardCopyOption.ATOMIC_MOVE);
             send(shell, "iommu:await 1");
             awaitLine(out, "1 backends ready");
-            send(shell, "iommu:probe ep1 0x1000");
-            awaitLine(out, "ep1 pasid 0 READ 0x1000: FAULT");
+            awaitAnswer(shell, out, "iommu:probe ep1 0x1000", "ep1 pasid 0 READ 0x1000: FAULT",
+                    deploy);
             Files.delete(deploy.resolve("backend.virtio.jar"));
             awaitLine(out, "IOMMU backend viommu0 (virtio"); // FileInstall noticed: it left
             send(shell, "iommu:probe ep1 0x1000");
@@ -109,11 +111,42 @@ class RuntimeJarIT {
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         reader.join();
         assertEquals(0, out.stream().filter(l -> l.startsWith("\tat ")).count(), out.toString());
+        // the operator's file is read, never rewritten (a rewrite raced FileInstall's own scan)
+        assertEquals(written, Files.readString(config));
     }
 
     private static void send(Writer shell, String command) throws IOException {
         shell.write(command + "\n");
         shell.flush();
+    }
+
+    /** Sends the command and waits for the answer; a timeout shows what the runtime then knew. */
+    private static void awaitAnswer(Writer shell, List<String> out, String command, String text,
+            Path deploy) throws IOException, InterruptedException {
+        send(shell, command);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            synchronized (out) {
+                if (out.stream().anyMatch(l -> l.contains(text))) {
+                    return;
+                }
+            }
+            Thread.sleep(50);
+        }
+        send(shell, "iommu:backends");
+        send(shell, "iommu:devices");
+        Thread.sleep(1000);
+        StringBuilder files = new StringBuilder();
+        try (var listing = Files.list(deploy)) {
+            for (Path f : (Iterable<Path>) listing::iterator) {
+                files.append('\n').append(f.getFileName());
+                if (f.toString().endsWith(".config")) {
+                    files.append(":\n").append(Files.readString(f));
+                }
+            }
+        }
+        throw new AssertionError("no answer with '" + text + "' to " + command + " in " + out
+                + "\ndeploy/:" + files);
     }
 
     /** Waits for a line containing the text; the shell may need a moment (FileInstall polls). */

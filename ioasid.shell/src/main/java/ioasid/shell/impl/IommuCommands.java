@@ -133,7 +133,8 @@ public final class IommuCommands {
     /** An hour: longer is a mistake, and far longer would overflow the deadline. */
     static final long MAX_AWAIT_MS = 3_600_000;
 
-    @Descriptor("wait until at least <count> IOMMU backends serve devices: await <count> [ms] (10000)")
+    @Descriptor("wait until at least <count> IOMMU backends are registered: "
+            + "await <count> [ms] (10000)")
     public void await(String... a) {
         Shell.run(() -> {
             args(a, 1, 2, "await <count> [ms]");
