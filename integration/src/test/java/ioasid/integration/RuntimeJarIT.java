@@ -124,14 +124,8 @@ class RuntimeJarIT {
     private static void awaitAnswer(Writer shell, List<String> out, String command, String text,
             Path deploy) throws IOException, InterruptedException {
         send(shell, command);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            synchronized (out) {
-                if (out.stream().anyMatch(l -> l.contains(text))) {
-                    return;
-                }
-            }
-            Thread.sleep(50);
+        if (seen(out, text)) {
+            return;
         }
         send(shell, "iommu:backends");
         send(shell, "iommu:devices");
@@ -151,15 +145,22 @@ class RuntimeJarIT {
 
     /** Waits for a line containing the text; the shell may need a moment (FileInstall polls). */
     private static void awaitLine(List<String> out, String text) throws InterruptedException {
+        if (!seen(out, text)) {
+            throw new AssertionError("no line with '" + text + "' in " + out);
+        }
+    }
+
+    /** Whether a line containing the text arrives within 30 seconds. */
+    private static boolean seen(List<String> out, String text) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {
             synchronized (out) {
                 if (out.stream().anyMatch(l -> l.contains(text))) {
-                    return;
+                    return true;
                 }
             }
             Thread.sleep(50);
         }
-        throw new AssertionError("no line with '" + text + "' in " + out);
+        return false;
     }
 }
