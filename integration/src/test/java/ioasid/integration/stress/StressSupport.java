@@ -1,7 +1,5 @@
 package ioasid.integration.stress;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.management.ManagementFactory;
@@ -18,10 +16,6 @@ import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.function.IntBinaryOperator;
 import java.util.function.IntConsumer;
-import java.util.jar.Attributes;
-import java.util.jar.JarEntry;
-import java.util.jar.JarOutputStream;
-import java.util.jar.Manifest;
 
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
@@ -34,6 +28,7 @@ import ioasid.api.dto.IdSpaceDTO;
 import ioasid.api.dto.ListenerDTO;
 import ioasid.api.spi.IoasidListener;
 import ioasid.integration.osgi.Support;
+import ioasid.integration.osgi.TinyBundles;
 import ioasid.integration.stress.tiny.ForwardingAllocatorActivator;
 import ioasid.integration.stress.tiny.JournalListenerActivator;
 
@@ -68,28 +63,6 @@ final class StressSupport {
 
     // ------------------------------------------------------------------ bundles built at test time
 
-    private static InputStream tinyBundle(Class<?> activator, String bsn, String imports,
-            Map<String, String> headers) throws IOException {
-        Manifest m = new Manifest();
-        Attributes a = m.getMainAttributes();
-        a.put(Attributes.Name.MANIFEST_VERSION, "1.0");
-        a.putValue("Bundle-ManifestVersion", "2");
-        a.putValue("Bundle-SymbolicName", bsn);
-        a.putValue("Bundle-Version", "1.0.0");
-        a.putValue("Bundle-Activator", activator.getName());
-        a.putValue("Import-Package", imports);
-        headers.forEach(a::putValue);
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (JarOutputStream jar = new JarOutputStream(bytes, m)) {
-            String path = activator.getName().replace('.', '/') + ".class";
-            jar.putNextEntry(new JarEntry(path));
-            try (InputStream in = activator.getClassLoader().getResourceAsStream(path)) {
-                in.transferTo(jar);
-            }
-            jar.closeEntry();
-        }
-        return new ByteArrayInputStream(bytes.toByteArray());
-    }
 
     /**
      * An allocator bundle forwarding to the host registered as {@code host}; its helper identity
@@ -98,7 +71,7 @@ final class StressSupport {
      */
     static InputStream allocatorBundle(String name, int ranking, String host, boolean intern)
             throws IOException {
-        return tinyBundle(ForwardingAllocatorActivator.class, "stress.allocator." + name,
+        return TinyBundles.bundle(ForwardingAllocatorActivator.class, "stress.allocator." + name,
                 "ioasid.api.spi;version=\"[1.0,2)\",org.osgi.framework",
                 Map.of("Allocator-Name", name, "Allocator-Ranking", Integer.toString(ranking),
                         "Allocator-Host", host, "Allocator-Helpers", HELPERS,
@@ -138,7 +111,7 @@ final class StressSupport {
 
     /** A listener bundle reporting to the {@link Journal}. */
     static InputStream listenerBundle(String name, int ranking) throws IOException {
-        return tinyBundle(JournalListenerActivator.class, "stress.listener." + name,
+        return TinyBundles.bundle(JournalListenerActivator.class, "stress.listener." + name,
                 "ioasid.api.spi;version=\"[1.0,2)\",org.osgi.framework",
                 Map.of("Listener-Name", name, "Listener-Ranking", Integer.toString(ranking)));
     }
