@@ -1264,6 +1264,14 @@ public final class IommuCore implements IommuService, IoasidListener {
         }
     }
 
+    private IoasidHandle lookup(int id) {
+        try {
+            return ioasid.find(null, id);
+        } catch (IoasidException e) {
+            return null;
+        }
+    }
+
     /** Rule 38's checks on the domain's IOMMU and the PASID's range. */
     private void checkPasidFits(DomainImpl d, DeviceEntry dev, IoasidHandle pasid) {
         if (d.backend != dev.backend) {
@@ -1273,6 +1281,11 @@ public final class IommuCore implements IommuService, IoasidListener {
             throw err(EINVAL, "stale or missing PASID");
         }
         int id = pasid.id();
+        // A handle of another IOASID space may carry an ID this group has attached: it is a bad
+        // argument, not a busy PASID, so it must be refused before the group is looked at
+        if (lookup(id) != pasid) {
+            throw err(EINVAL, "PASID handle " + pasid + " is not of this platform's IOASID space");
+        }
         if (id == Ioasid.NO_PASID) {
             throw err(EINVAL, "PASID 0 is for DMA without PASID");
         }

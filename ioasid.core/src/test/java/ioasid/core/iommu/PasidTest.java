@@ -197,6 +197,23 @@ class PasidTest {
     }
 
     @Test
+    @DisplayName("rule 38: a handle of another IOASID space is EINVAL even when its number is attached "
+            + "here, not EBUSY (found by IommuFuzzIT)")
+    void foreignPasidHandle() {
+        IommuDomain d = fx.iommu.domainAlloc("a", false);
+        IoasidHandle p = fx.iommu.allocGlobalPasid("a");
+        fx.iommu.attachDevicePasid(d, "a", p);
+        ioasid.core.impl.IoasidCore other = new ioasid.core.impl.IoasidCore(20, 100);
+        IoasidHandle twin = other.alloc(other.createSet(TokenType.NONE, "other", 5), p.id(),
+                p.id(), null);
+        assertEquals(p.id(), twin.id());
+        fx.unchanged(EINVAL, () -> fx.iommu.attachDevicePasid(d, "a", twin));
+        fx.unchanged(EINVAL, () -> fx.iommu.attachDevicePasid(d, "b", twin));
+        fx.unchanged(EINVAL, () -> fx.iommu.detachDevicePasid(d, "a", twin));
+        assertEquals(1, twin.refCount(), "the other space's reference is untouched");
+    }
+
+    @Test
     @DisplayName("a stale PASID cannot be attached (EINVAL); a domain in use by a PASID cannot be freed")
     void stalePasid() {
         IommuDomain d = fx.iommu.domainAlloc("a", false);
