@@ -46,10 +46,21 @@ public final class Fuzz {
             try {
                 run.accept(seed);
             } catch (AssertionError | RuntimeException e) {
-                throw new AssertionError(suite + " failed with seed " + seed + "; replay with -Dioasid.fuzz.seed="
+                throw failure(suite + " failed with seed " + seed + "; replay with -Dioasid.fuzz.seed="
                         + seed + " -Dit.test=" + suite + ": " + e.getMessage(), e);
             }
         }
+    }
+
+    /**
+     * An AssertionError with {@code cause}'s stack but without the cause itself: Pax Exam reports
+     * only the innermost throwable of a failure in the framework, which would drop the seed and
+     * the step from the message.
+     */
+    public static AssertionError failure(String message, Throwable cause) {
+        AssertionError e = new AssertionError(message);
+        e.setStackTrace(cause.getStackTrace());
+        return e;
     }
 
     /** Integers that break careless code: signs, the 20-bit edge, the int extremes. */
@@ -163,10 +174,10 @@ public final class Fuzz {
             value = op.get();
         } catch (IoasidException e) {
             if (allowed.isEmpty()) {
-                throw new AssertionError(what + ": expected success, got " + e.getMessage(), e);
+                throw failure(what + ": expected success, got " + e.getMessage(), e);
             }
             if (!allowed.contains(e.errno())) {
-                throw new AssertionError(what + ": errno " + e.errno() + " is not one of "
+                throw failure(what + ": errno " + e.errno() + " is not one of "
                         + allowed + " (" + e.getMessage() + ")", e);
             }
             String after = state.get();
@@ -176,7 +187,7 @@ public final class Fuzz {
             }
             return new Outcome<>(null, e.errno());
         } catch (RuntimeException e) {
-            throw new AssertionError(what + ": threw " + e + " instead of an IoasidException", e);
+            throw failure(what + ": threw " + e + " instead of an IoasidException", e);
         }
         if (!allowed.isEmpty()) {
             throw new AssertionError(what + ": expected one of " + allowed + ", got success: "
@@ -193,7 +204,7 @@ public final class Fuzz {
             return new Outcome<>(op.get(), null);
         } catch (IoasidException e) {
             if (!allowed.contains(e.errno())) {
-                throw new AssertionError(what + ": errno " + e.errno() + " is not one of "
+                throw failure(what + ": errno " + e.errno() + " is not one of "
                         + allowed + " (" + e.getMessage() + ")", e);
             }
             String after = state.get();
@@ -203,7 +214,7 @@ public final class Fuzz {
             }
             return new Outcome<>(null, e.errno());
         } catch (RuntimeException e) {
-            throw new AssertionError(what + ": threw " + e + " instead of an IoasidException", e);
+            throw failure(what + ": threw " + e + " instead of an IoasidException", e);
         }
     }
 

@@ -48,7 +48,7 @@ class IoasidFuzzIT {
             try {
                 run.go(steps);
             } catch (AssertionError e) {
-                throw new AssertionError(run.last() + ": " + e.getMessage(), e);
+                throw Fuzz.failure(run.last() + ": " + e.getMessage(), e);
             }
             run.tally.forEach((k, v) -> TALLY.merge(k, v, Integer::sum));
         });

@@ -37,12 +37,27 @@ public final class IoasidFuzzRun {
     public final Map<String, Integer> tally = new TreeMap<>();
     private int step;
     private String op;
+    /** Sets the service had before the run (the IOMMU's PASID set), which release leaves. */
+    private final java.util.Set<Integer> setsBefore = new java.util.HashSet<>();
 
     public IoasidFuzzRun(IoasidService service, IoasidService foreign, long seed) {
+        this(service, foreign, seed, null);
+    }
+
+    /**
+     * A run on services an earlier run has {@linkplain #release released}: it inherits what no
+     * snapshot shows, whether the capacity was installed (that happens once).
+     */
+    public IoasidFuzzRun(IoasidService service, IoasidService foreign, long seed,
+            IoasidFuzzRun previous) {
         this.service = service;
         this.foreign = foreign;
         this.rnd = new Random(seed);
         this.model = new IoasidModel(service);
+        model.installed = previous != null && previous.model.installed;
+        for (ioasid.api.dto.SetDTO d : service.sets()) {
+            setsBefore.add(d.id);
+        }
         IoasidSet fs = foreign.createSet(TokenType.NONE, "foreign-" + seed, 4);
         foreignSets.add(fs);
         foreignHandles.add(foreign.alloc(fs, 1, 0xFFFFF, "foreign"));
@@ -478,6 +493,35 @@ public final class IoasidFuzzRun {
     }
 
     /** What the step was doing, for a failure message. */
+    /**
+     * Frees what the run left, IDs with every reference and the sets it made, here and in the
+     * foreign space, so that the next run on the same services starts from an empty model.
+     */
+    public void release() {
+        for (ioasid.api.dto.IoasidDTO d : service.ids(null, Integer.MAX_VALUE)) {
+            IoasidHandle h = service.find(null, d.id);
+            if (h.state() != IoasidState.FREE_PENDING) {
+                service.free(h);
+            }
+            while (h.state() != IoasidState.FREE) {
+                service.put(h);
+            }
+        }
+        for (ioasid.api.dto.SetDTO d : service.sets()) {
+            if (!setsBefore.contains(d.id)) {
+                service.freeSet(service.findSet(d.id));
+            }
+        }
+        for (IoasidSet s : foreignSets) {
+            foreign.freeAllInSet(s);
+            foreign.freeSet(s);
+        }
+        Fuzz.same(0, service.ids(null, Integer.MAX_VALUE).length, "IDs left after release");
+        for (ioasid.api.dto.SetDTO d : service.sets()) {
+            Fuzz.check(setsBefore.contains(d.id), "set " + d.id + " left after release");
+        }
+    }
+
     public String last() {
         return "step " + step + " " + op;
     }

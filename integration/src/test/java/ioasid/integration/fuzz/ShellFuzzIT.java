@@ -196,7 +196,7 @@ public class ShellFuzzIT {
             try {
                 System.out.println("ShellFuzzIT ioasid: " + fuzz(commands, n, seed));
             } catch (Exception e) {
-                throw new AssertionError(e);
+                throw Fuzz.failure(e.toString(), e);
             }
         });
     }
@@ -211,7 +211,7 @@ public class ShellFuzzIT {
             try {
                 System.out.println("ShellFuzzIT iommu: " + fuzz(commands, n, seed));
             } catch (Exception e) {
-                throw new AssertionError(e);
+                throw Fuzz.failure(e.toString(), e);
             }
         });
     }
@@ -222,14 +222,17 @@ public class ShellFuzzIT {
         IoasidService host = Support.hostSpace(ctx);
         int steps = Fuzz.steps(400);
         Map<String, Integer> tally = new TreeMap<>();
+        IoasidFuzzRun[] previous = {null};
         Fuzz.seeded("ShellFuzzIT", Fuzz.runs(1), seed -> {
-            IoasidFuzzRun run = new IoasidFuzzRun(ioasid, host, seed);
+            IoasidFuzzRun run = new IoasidFuzzRun(ioasid, host, seed, previous[0]);
+            previous[0] = run;
             try {
                 run.go(steps);
             } catch (AssertionError e) {
-                throw new AssertionError(run.last() + ": " + e.getMessage(), e);
+                throw Fuzz.failure(run.last() + ": " + e.getMessage(), e);
             }
             run.tally.forEach((k, v) -> tally.merge(k, v, Integer::sum));
+            run.release();
         });
         System.out.println("ShellFuzzIT service: " + tally);
         assertTrue(tally.size() > 20);
