@@ -30,7 +30,7 @@ import ioasid.api.spi.IoasidEvent;
 import ioasid.api.spi.IoasidListener;
 
 /** Wires allocators and listeners into a core the way SCR does, with fresh service IDs. */
-final class Fixture {
+final class Fixture implements AutoCloseable {
     private static final AtomicLong SERVICE_IDS = new AtomicLong(100);
 
     final IoasidCore core;
@@ -42,6 +42,12 @@ final class Fixture {
 
     Fixture(int bits, long stallMillis) {
         core = new IoasidCore(bits, stallMillis);
+    }
+
+    /** Stops the core's listener watchdog thread, as its component's deactivation does. */
+    @Override
+    public void close() {
+        core.close();
     }
 
     /** Everything observable of the core but counters, to check that a failed call changed nothing. */

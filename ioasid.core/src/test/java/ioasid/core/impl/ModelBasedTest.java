@@ -55,8 +55,9 @@ class ModelBasedTest {
         int n = only != null ? 1 : SEQUENCES;
         for (int i = 0; i < n; i++) {
             long seed = base + i;
-            try {
-                new Run(seed).go();
+            Run run = new Run(seed);
+            try (Fixture fx = run.fx) { // each core's watchdog thread goes with its run
+                run.go();
             } catch (AssertionError | RuntimeException e) {
                 throw new AssertionError("model run failed; replay with -Dioasid.model.seed=" + seed
                         + ": " + e.getMessage(), e);
