@@ -1281,11 +1281,6 @@ public final class IommuCore implements IommuService, IoasidListener {
             throw err(EINVAL, "stale or missing PASID");
         }
         int id = pasid.id();
-        // A handle of another IOASID space may carry an ID this group has attached: it is a bad
-        // argument, not a busy PASID, so it must be refused before the group is looked at
-        if (lookup(id) != pasid) {
-            throw err(EINVAL, "PASID handle " + pasid + " is not of this platform's IOASID space");
-        }
         if (id == Ioasid.NO_PASID) {
             throw err(EINVAL, "PASID 0 is for DMA without PASID");
         }
@@ -1294,6 +1289,11 @@ public final class IommuCore implements IommuService, IoasidListener {
                 throw err(EINVAL, "PASID " + id + " is past the " + dv.maxPasids + " PASIDs of "
                         + dv.name);
             }
+        }
+        // A handle of another IOASID space may carry an ID this group has attached: it is a bad
+        // argument, not a busy PASID, so it must be refused before the group is looked at
+        if (lookup(id) != pasid) {
+            throw err(EINVAL, "PASID handle " + pasid + " is not of this platform's IOASID space");
         }
     }
 
