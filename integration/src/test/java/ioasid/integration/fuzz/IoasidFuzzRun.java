@@ -2,9 +2,11 @@ package ioasid.integration.fuzz;
 
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Supplier;
 
@@ -15,6 +17,8 @@ import ioasid.api.IoasidSet;
 import ioasid.api.IoasidState;
 import ioasid.api.SetState;
 import ioasid.api.TokenType;
+import ioasid.api.dto.IoasidDTO;
+import ioasid.api.dto.SetDTO;
 import ioasid.api.spi.EventType;
 import ioasid.integration.fuzz.IoasidModel.MId;
 import ioasid.integration.fuzz.IoasidModel.MSet;
@@ -38,7 +42,7 @@ public final class IoasidFuzzRun {
     private int step;
     private String op;
     /** Sets the service had before the run (the IOMMU's PASID set), which release leaves. */
-    private final java.util.Set<Integer> setsBefore = new java.util.HashSet<>();
+    private final Set<Integer> setsBefore = new HashSet<>();
 
     public IoasidFuzzRun(IoasidService service, IoasidService foreign, long seed) {
         this(service, foreign, seed, null);
@@ -55,7 +59,7 @@ public final class IoasidFuzzRun {
         this.rnd = new Random(seed);
         this.model = new IoasidModel(service);
         model.installed = previous != null && previous.model.installed;
-        for (ioasid.api.dto.SetDTO d : service.sets()) {
+        for (SetDTO d : service.sets()) {
             setsBefore.add(d.id);
         }
         IoasidSet fs = foreign.createSet(TokenType.NONE, "foreign-" + seed, 4);
@@ -498,7 +502,7 @@ public final class IoasidFuzzRun {
      * foreign space, so that the next run on the same services starts from an empty model.
      */
     public void release() {
-        for (ioasid.api.dto.IoasidDTO d : service.ids(null, Integer.MAX_VALUE)) {
+        for (IoasidDTO d : service.ids(null, Integer.MAX_VALUE)) {
             IoasidHandle h = service.find(null, d.id);
             if (h.state() != IoasidState.FREE_PENDING) {
                 service.free(h);
@@ -507,7 +511,7 @@ public final class IoasidFuzzRun {
                 service.put(h);
             }
         }
-        for (ioasid.api.dto.SetDTO d : service.sets()) {
+        for (SetDTO d : service.sets()) {
             if (!setsBefore.contains(d.id)) {
                 service.freeSet(service.findSet(d.id));
             }
@@ -517,7 +521,7 @@ public final class IoasidFuzzRun {
             foreign.freeSet(s);
         }
         Fuzz.same(0, service.ids(null, Integer.MAX_VALUE).length, "IDs left after release");
-        for (ioasid.api.dto.SetDTO d : service.sets()) {
+        for (SetDTO d : service.sets()) {
             Fuzz.check(setsBefore.contains(d.id), "set " + d.id + " left after release");
         }
     }
