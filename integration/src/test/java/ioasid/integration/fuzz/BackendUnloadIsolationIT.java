@@ -20,6 +20,7 @@ import javax.inject.Inject;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.ExamFactory;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
@@ -47,6 +48,7 @@ import ioasid.api.iommu.Prot;
 import ioasid.api.iommu.SvaHandle;
 import ioasid.api.iommu.Translation;
 import ioasid.api.iommu.Viommu;
+import ioasid.integration.osgi.IsolatedContainerFactory;
 import ioasid.integration.osgi.Platform;
 import ioasid.integration.osgi.Support;
 
@@ -61,6 +63,7 @@ import ioasid.integration.osgi.Support;
  * it); the backends export nothing anyway.
  */
 @RunWith(PaxExam.class)
+@ExamFactory(IsolatedContainerFactory.class)
 @ExamReactorStrategy(PerMethod.class)
 public class BackendUnloadIsolationIT {
     static final String SMMU_DEV = "0000:00:01.0";

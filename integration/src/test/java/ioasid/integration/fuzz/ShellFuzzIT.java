@@ -25,6 +25,7 @@ import org.junit.Before;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.ExamFactory;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
@@ -36,6 +37,7 @@ import org.osgi.service.cm.ConfigurationAdmin;
 import ioasid.api.Errno;
 import ioasid.api.IoasidService;
 import ioasid.api.iommu.IommuService;
+import ioasid.integration.osgi.IsolatedContainerFactory;
 import ioasid.integration.osgi.Platform;
 import ioasid.integration.osgi.Support;
 
@@ -48,6 +50,7 @@ import ioasid.integration.osgi.Support;
  * prints to stdout only. Seeds as in {@link Fuzz}.
  */
 @RunWith(PaxExam.class)
+@ExamFactory(IsolatedContainerFactory.class)
 @ExamReactorStrategy(PerMethod.class)
 public class ShellFuzzIT {
     private static final Pattern ERROR_LINE = Pattern.compile("([A-Z0-9]+): (.+)");

@@ -15,6 +15,7 @@ import org.junit.Before;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.ExamFactory;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
@@ -34,6 +35,7 @@ import ioasid.api.TokenType;
 
 /** Monitoring through the real Event Admin: IOASID events, allocator and backend changes. */
 @RunWith(PaxExam.class)
+@ExamFactory(IsolatedContainerFactory.class)
 @ExamReactorStrategy(PerMethod.class)
 public class EventAdminIT {
     @Inject

@@ -20,6 +20,7 @@ import org.junit.Before;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.ExamFactory;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
@@ -50,6 +51,7 @@ import ioasid.api.spi.IoasidListener;
  * serving their devices and IDs (D16, D17).
  */
 @RunWith(PaxExam.class)
+@ExamFactory(IsolatedContainerFactory.class)
 @ExamReactorStrategy(PerMethod.class)
 public class HotSwapIT {
     static final String SMMU_DEV = "0000:00:01.0";

@@ -8,6 +8,7 @@ import javax.inject.Inject;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.ExamFactory;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
@@ -19,6 +20,7 @@ import ioasid.api.IoasidSet;
 import ioasid.api.TokenType;
 
 @RunWith(PaxExam.class)
+@ExamFactory(IsolatedContainerFactory.class)
 @ExamReactorStrategy(PerMethod.class)
 public class SmokeIT {
     @Inject

@@ -2,6 +2,7 @@ package ioasid.integration.osgi;
 
 import java.io.IOException;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.function.BooleanSupplier;
@@ -86,16 +87,14 @@ public final class Support {
 
     /** The host IOASID space, once registered. */
     public static IoasidService hostSpace(BundleContext ctx) {
-        await("the host IOASID space", () -> refs(ctx, "(ioasid.role=host)").length > 0);
-        return ctx.getService(refs(ctx, "(ioasid.role=host)")[0]);
+        await("the host IOASID space", () -> !refs(ctx, "(ioasid.role=host)").isEmpty());
+        return ctx.getService(refs(ctx, "(ioasid.role=host)").iterator().next());
     }
 
-    @SuppressWarnings("unchecked")
-    private static ServiceReference<IoasidService>[] refs(BundleContext ctx, String filter) {
+    private static Collection<ServiceReference<IoasidService>> refs(BundleContext ctx,
+            String filter) {
         try {
-            ServiceReference<?>[] r = ctx.getServiceReferences(IoasidService.class.getName(),
-                    filter);
-            return r == null ? new ServiceReference[0] : (ServiceReference<IoasidService>[]) r;
+            return ctx.getServiceReferences(IoasidService.class, filter);
         } catch (InvalidSyntaxException e) {
             throw new AssertionError(e);
         }

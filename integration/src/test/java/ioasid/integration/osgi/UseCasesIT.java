@@ -12,6 +12,7 @@ import javax.inject.Inject;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.ExamFactory;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
@@ -34,6 +35,7 @@ import ioasid.api.dto.IdSpaceDTO;
  * standing for the hypervisor, and vIOMMU backends whose custom allocators reach it.
  */
 @RunWith(PaxExam.class)
+@ExamFactory(IsolatedContainerFactory.class)
 @ExamReactorStrategy(PerMethod.class)
 public class UseCasesIT {
     @Inject

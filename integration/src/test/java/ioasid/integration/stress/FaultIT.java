@@ -34,6 +34,7 @@ import org.junit.Before;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.ExamFactory;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
@@ -70,6 +71,7 @@ import ioasid.api.iommu.spi.DeviceInfo;
 import ioasid.api.iommu.spi.IommuBackend;
 import ioasid.api.spi.IoasidAllocator;
 import ioasid.api.spi.IoasidListener;
+import ioasid.integration.osgi.IsolatedContainerFactory;
 import ioasid.integration.osgi.Platform;
 import ioasid.integration.osgi.Support;
 
@@ -82,6 +84,7 @@ import ioasid.integration.osgi.Support;
  * listener DTOs) and leave the state equal to a model of what should exist afterwards.
  */
 @RunWith(PaxExam.class)
+@ExamFactory(IsolatedContainerFactory.class)
 @ExamReactorStrategy(PerMethod.class)
 public class FaultIT {
     /** How long a contained fault may hold up a caller that is not its own. */

@@ -30,6 +30,7 @@ import org.junit.Before;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.ExamFactory;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
@@ -56,6 +57,7 @@ import ioasid.api.iommu.IommuService;
 import ioasid.api.iommu.dto.GroupDTO;
 import ioasid.api.spi.EventType;
 import ioasid.api.spi.IoasidListener;
+import ioasid.integration.osgi.IsolatedContainerFactory;
 import ioasid.integration.osgi.Platform;
 import ioasid.integration.osgi.Support;
 
@@ -74,6 +76,7 @@ import ioasid.integration.osgi.Support;
  * Each test prints {@code STRESS <name>: N ops in T ms = R ops/s}.
  */
 @RunWith(PaxExam.class)
+@ExamFactory(IsolatedContainerFactory.class)
 @ExamReactorStrategy(PerMethod.class)
 public class StressIT {
     static final int TESTS = 5;
