@@ -56,7 +56,7 @@ class ModelBasedTest {
         for (int i = 0; i < n; i++) {
             long seed = base + i;
             Run run = new Run(seed);
-            try (Fixture fx = run.fx) { // each core's watchdog thread goes with its run
+            try (run.fx) { // each core's watchdog thread goes with its run
                 run.go();
             } catch (AssertionError | RuntimeException e) {
                 throw new AssertionError("model run failed; replay with -Dioasid.model.seed=" + seed
