@@ -7,6 +7,7 @@ import org.osgi.annotation.versioning.ProviderType;
 public enum Errno {
     EPERM(1, "Operation not permitted"),
     ENOENT(2, "No such entry"),
+    EINTR(4, "Interrupted system call"),
     EIO(5, "I/O error"),
     E2BIG(7, "Argument list too long"),
     EAGAIN(11, "Try again"),

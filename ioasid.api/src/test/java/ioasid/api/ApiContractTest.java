@@ -24,7 +24,8 @@ class ApiContractTest {
     @DisplayName("D2: errno names carry the Linux numbers")
     void linuxErrnoNumbers() {
         Map<Errno, Integer> linux = Map.ofEntries(Map.entry(Errno.EPERM, 1),
-                Map.entry(Errno.ENOENT, 2), Map.entry(Errno.EIO, 5), Map.entry(Errno.E2BIG, 7),
+                Map.entry(Errno.ENOENT, 2), Map.entry(Errno.EINTR, 4), Map.entry(Errno.EIO, 5),
+                Map.entry(Errno.E2BIG, 7),
                 Map.entry(Errno.EAGAIN, 11), Map.entry(Errno.ENOMEM, 12),
                 Map.entry(Errno.EACCES, 13), Map.entry(Errno.EFAULT, 14),
                 Map.entry(Errno.EBUSY, 16), Map.entry(Errno.EEXIST, 17),
