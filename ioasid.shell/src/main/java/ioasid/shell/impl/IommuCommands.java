@@ -1,13 +1,11 @@
 package ioasid.shell.impl;
 
-import static ioasid.shell.impl.Shell.args;
 import static ioasid.shell.impl.Shell.hex;
-import static ioasid.shell.impl.Shell.integer;
-import static ioasid.shell.impl.Shell.number;
 
 import java.util.Arrays;
 
 import org.apache.felix.service.command.Descriptor;
+import org.apache.felix.service.command.annotations.GogoCommand;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
@@ -22,162 +20,161 @@ import ioasid.api.iommu.dto.DomainDTO;
 import ioasid.api.iommu.dto.GroupDTO;
 import ioasid.api.iommu.dto.PasidDTO;
 import ioasid.api.iommu.dto.ViommuDTO;
+import ioasid.shell.impl.Args.Count;
+import ioasid.shell.impl.Args.Iova;
+import ioasid.shell.impl.Args.Millis;
+import ioasid.shell.impl.Args.Pasid;
 
 /** The {@code iommu} Gogo scope: what the IOMMU core and its backends hold, and a probe. */
-@Component(service = IommuCommands.class, property = {"osgi.command.scope=iommu",
-    "osgi.command.function=backends", "osgi.command.function=devices",
-    "osgi.command.function=groups", "osgi.command.function=domains",
-    "osgi.command.function=pasids", "osgi.command.function=viommus",
-    "osgi.command.function=log", "osgi.command.function=probe", "osgi.command.function=await"})
+@Component(service = IommuCommands.class)
+@GogoCommand(scope = "iommu", function = {"backends", "devices", "groups", "domains", "pasids",
+    "viommus", "log", "probe", "await"})
 public final class IommuCommands {
+    private static final String DEVICE = "the device's name (iommu:devices lists them)";
+    private static final String BACKEND = "the backend's name (iommu:backends lists them)";
 
     @Reference
     IommuService iommu;
 
     @Descriptor("list the IOMMU backends (one per hardware instance) and their devices")
-    public void backends(String... a) {
-        Shell.run(() -> {
-            args(a, 0, 0, "backends");
-            Table t = new Table("NAME", "VENDOR", "SERVICE", "PASIDS", "DEVICES", "REFUSED");
-            for (BackendDTO b : iommu.backends()) {
-                t.row(b.name, b.vendor, b.serviceId, b.maxPasids, String.join(" ", b.devices),
-                        b.rejectedDevices.length == 0 ? null : String.join(" ", b.rejectedDevices));
-            }
-            return t.size() == 0 ? "no IOMMU backend\n" : t.toString();
-        });
+    public Reply backends() {
+        Table t = new Table("NAME", "VENDOR", "SERVICE", "PASIDS", "DEVICES", "REFUSED");
+        for (BackendDTO b : iommu.backends()) {
+            t.row(b.name, b.vendor, b.serviceId, b.maxPasids, String.join(" ", b.devices),
+                    b.rejectedDevices.length == 0 ? null : String.join(" ", b.rejectedDevices));
+        }
+        return Reply.text(t.size() == 0 ? "no IOMMU backend" : t.toString());
     }
 
     @Descriptor("list the devices with their backend, group, stream ID and PASID limit")
-    public void devices(String... a) {
-        Shell.run(() -> {
-            args(a, 0, 0, "devices");
-            Table t = new Table("DEVICE", "BACKEND", "PRESENT", "GROUP", "SID", "PASIDS",
-                    "DRIVERS");
-            for (DeviceDTO d : iommu.devices()) {
-                t.row(d.name, d.backend, d.present ? "yes" : "no (blocked)", d.groupId,
-                        hex(d.streamId), d.maxPasids, d.driverUsers);
-            }
-            return t.toString();
-        });
+    public Reply devices() {
+        Table t = new Table("DEVICE", "BACKEND", "PRESENT", "GROUP", "SID", "PASIDS",
+                "DRIVERS");
+        for (DeviceDTO d : iommu.devices()) {
+            t.row(d.name, d.backend, d.present ? "yes" : "no (blocked)", d.groupId,
+                    hex(d.streamId), d.maxPasids, d.driverUsers);
+        }
+        return Reply.text(t.toString());
     }
 
     @Descriptor("list the groups: current, default and blocking domains, owner, PASIDs")
-    public void groups(String... a) {
-        Shell.run(() -> {
-            args(a, 0, 0, "groups");
-            Table t = new Table("GROUP", "BACKEND", "DEVICES", "DOMAIN", "DEFAULT", "BLOCKING",
-                    "OWNER", "OWNERS", "PASIDS");
-            for (GroupDTO g : iommu.groups()) {
-                String dom = g.blocked ? "BLOCKED (no IOMMU)" : g.domainId < 0 ? null
-                        : g.domainId + " " + g.domainType;
-                t.row(g.id, g.backend, String.join(" ", g.devices), dom,
-                        g.defaultDomainId < 0 ? null : g.defaultDomainId + " " + g.defaultDomainType,
-                        g.blockingDomainId < 0 ? null : g.blockingDomainId, g.owner, g.ownerCount,
-                        g.pasids);
-            }
-            return t.toString();
-        });
+    public Reply groups() {
+        Table t = new Table("GROUP", "BACKEND", "DEVICES", "DOMAIN", "DEFAULT", "BLOCKING",
+                "OWNER", "OWNERS", "PASIDS");
+        for (GroupDTO g : iommu.groups()) {
+            String dom = g.blocked ? "BLOCKED (no IOMMU)" : g.domainId < 0 ? null
+                    : g.domainId + " " + g.domainType;
+            t.row(g.id, g.backend, String.join(" ", g.devices), dom,
+                    g.defaultDomainId < 0 ? null : g.defaultDomainId + " " + g.defaultDomainType,
+                    g.blockingDomainId < 0 ? null : g.blockingDomainId, g.owner, g.ownerCount,
+                    g.pasids);
+        }
+        return Reply.text(t.toString());
     }
 
     @Descriptor("list the live domains with their role, groups and PASID attachments")
-    public void domains(String... a) {
-        Shell.run(() -> {
-            args(a, 0, 0, "domains");
-            Table t = new Table("DOMAIN", "TYPE", "BACKEND", "ROLE", "GROUPS", "PASIDS",
-                    "VIOMMUS");
-            for (DomainDTO d : iommu.domains()) {
-                t.row(d.id, d.type + (d.nestingParent ? " (nesting parent)" : ""), d.backend,
-                        d.role, Arrays.toString(d.groups), String.join(" ", d.pasids), d.viommus);
-            }
-            return t.toString();
-        });
+    public Reply domains() {
+        Table t = new Table("DOMAIN", "TYPE", "BACKEND", "ROLE", "GROUPS", "PASIDS", "VIOMMUS");
+        for (DomainDTO d : iommu.domains()) {
+            t.row(d.id, d.type + (d.nestingParent ? " (nesting parent)" : ""), d.backend,
+                    d.role, Arrays.toString(d.groups), String.join(" ", d.pasids), d.viommus);
+        }
+        return Reply.text(t.toString());
     }
 
     @Descriptor("list the PASID attachments: device, PASID, domain and kind (sva, private, caller)")
-    public void pasids(String... a) {
-        Shell.run(() -> {
-            args(a, 0, 0, "pasids");
-            Table t = new Table("DEVICE", "PASID", "DOMAIN", "TYPE", "KIND");
-            for (PasidDTO p : iommu.pasids()) {
-                t.row(p.device, p.pasid, p.domainId, p.domainType, p.kind);
-            }
-            return t.size() == 0 ? "no PASID attached\n" : t.toString();
-        });
+    public Reply pasids() {
+        Table t = new Table("DEVICE", "PASID", "DOMAIN", "TYPE", "KIND");
+        for (PasidDTO p : iommu.pasids()) {
+            t.row(p.device, p.pasid, p.domainId, p.domainType, p.kind);
+        }
+        return Reply.text(t.size() == 0 ? "no PASID attached" : t.toString());
     }
 
     @Descriptor("list the vIOMMUs and their virtual device IDs")
-    public void viommus(String... a) {
-        Shell.run(() -> {
-            args(a, 0, 0, "viommus");
-            Table t = new Table("VIOMMU", "BACKEND", "PARENT", "VDEVICES");
-            for (ViommuDTO v : iommu.viommus()) {
-                t.row(v.id, v.backend, v.parentDomainId, String.join(" ", v.vdevices));
-            }
-            return t.size() == 0 ? "no vIOMMU\n" : t.toString();
-        });
+    public Reply viommus() {
+        Table t = new Table("VIOMMU", "BACKEND", "PARENT", "VDEVICES");
+        for (ViommuDTO v : iommu.viommus()) {
+            t.row(v.id, v.backend, v.parentDomainId, String.join(" ", v.vdevices));
+        }
+        return Reply.text(t.size() == 0 ? "no vIOMMU" : t.toString());
     }
 
-    @Descriptor("show a backend's last commands or invalidations: log <backend> [count] (20)")
-    public void log(String... a) {
-        Shell.run(() -> {
-            args(a, 1, 2, "log <backend> [count]");
-            int n = a.length > 1 ? integer(a[1], "count") : 20;
-            StringBuilder sb = new StringBuilder();
-            for (String line : iommu.commandLog(a[0], n)) {
-                sb.append(line).append('\n');
-            }
-            return sb.length() == 0 ? "no commands\n" : sb.toString();
-        });
+    @Descriptor("show a backend's last 20 commands or invalidations")
+    public Reply log(@Descriptor(BACKEND) String backend) {
+        return log(backend, new Count("20"));
+    }
+
+    @Descriptor("show a backend's last commands or invalidations")
+    public Reply log(@Descriptor(BACKEND) String backend,
+            @Descriptor("how many, newest last") Count count) {
+        StringBuilder sb = new StringBuilder();
+        for (String line : iommu.commandLog(backend, count.value(1, 100_000))) {
+            sb.append(line).append('\n');
+        }
+        return Reply.text(sb.length() == 0 ? "no commands" : sb.toString());
     }
 
     /** An hour: longer is a mistake, and far longer would overflow the deadline. */
     static final long MAX_AWAIT_MS = 3_600_000;
 
-    @Descriptor("wait until at least <count> IOMMU backends are registered: "
-            + "await <count> [ms] (10000)")
-    public void await(String... a) {
-        Shell.run(() -> {
-            args(a, 1, 2, "await <count> [ms]");
-            int want = integer(a[0], "count");
-            long ms = a.length > 1 ? number(a[1], "timeout") : 10_000;
-            if (want < 0 || ms < 0 || ms > MAX_AWAIT_MS) {
-                throw new IoasidException(Errno.EINVAL, "await wants a count >= 0 and a timeout"
-                        + " in [0, " + MAX_AWAIT_MS + "] ms, not " + want + " and " + ms);
-            }
-            long deadline = System.nanoTime() + ms * 1_000_000;
-            int have;
-            while ((have = iommu.backends().length) < want && System.nanoTime() < deadline) {
-                try {
-                    Thread.sleep(20);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
-            if (have < want) {
-                throw new IoasidException(Errno.EAGAIN, have + " of " + want
-                        + " backends after " + ms + " ms");
-            }
-            return have + " backends ready\n";
-        });
+    @Descriptor("wait up to 10 s until at least <count> IOMMU backends are registered")
+    public Reply await(@Descriptor("how many backends") Count count) {
+        return await(count, new Millis("10000"));
     }
 
-    @Descriptor("what the IOMMU does with a DMA now: probe <device> <iova> [pasid] [r|w]")
-    public void probe(String... a) {
-        Shell.run(() -> {
-            args(a, 2, 4, "probe <device> <iova> [pasid] [r|w]");
-            long iova = number(a[1], "IOVA");
-            int pasid = a.length > 2 ? integer(a[2], "PASID") : 0;
-            Access access = Access.READ;
-            if (a.length > 3) {
-                if (a[3].equalsIgnoreCase("w")) {
-                    access = Access.WRITE;
-                } else if (!a[3].equalsIgnoreCase("r")) {
-                    throw new IoasidException(Errno.EINVAL, "access '" + a[3] + "' is r or w");
-                }
+    @Descriptor("wait until at least <count> IOMMU backends are registered")
+    public Reply await(@Descriptor("how many backends") Count count,
+            @Descriptor("how long at most, in milliseconds") Millis timeout) {
+        int want = count.value(0, Integer.MAX_VALUE);
+        long ms = timeout.value(MAX_AWAIT_MS);
+        long deadline = System.nanoTime() + ms * 1_000_000;
+        int have;
+        while ((have = iommu.backends().length) < want && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IoasidException(Errno.EINTR, "interrupted with " + have + " of " + want
+                        + " backends ready");
             }
-            Translation t = iommu.translate(a[0], pasid, iova, access);
-            return a[0] + " pasid " + pasid + " " + access + " " + hex(iova) + ": " + t + "\n";
-        });
+        }
+        if (have < want) {
+            throw new IoasidException(Errno.EAGAIN, have + " of " + want + " backends after "
+                    + ms + " ms");
+        }
+        return Reply.of(have + " backends ready", have);
+    }
+
+    @Descriptor("what the IOMMU does now with a read without PASID")
+    public Reply probe(@Descriptor(DEVICE) String device,
+            @Descriptor("the I/O virtual address, decimal or 0x hex") Iova iova) {
+        return probe(device, iova, new Pasid("0"), "r");
+    }
+
+    @Descriptor("what the IOMMU does now with a read")
+    public Reply probe(@Descriptor(DEVICE) String device,
+            @Descriptor("the I/O virtual address, decimal or 0x hex") Iova iova,
+            @Descriptor("the PASID the DMA carries (0: none)") Pasid pasid) {
+        return probe(device, iova, pasid, "r");
+    }
+
+    @Descriptor("what the IOMMU does now with a DMA")
+    public Reply probe(@Descriptor(DEVICE) String device,
+            @Descriptor("the I/O virtual address, decimal or 0x hex") Iova iova,
+            @Descriptor("the PASID the DMA carries (0: none)") Pasid pasid,
+            @Descriptor("r (read) or w (write)") String access) {
+        long a = iova.value();
+        int p = pasid.value();
+        Access acc;
+        if (access.equalsIgnoreCase("w")) {
+            acc = Access.WRITE;
+        } else if (access.equalsIgnoreCase("r")) {
+            acc = Access.READ;
+        } else {
+            throw new IoasidException(Errno.EINVAL, "access '" + access + "' is r or w");
+        }
+        Translation t = iommu.translate(device, p, a, acc);
+        return Reply.of(device + " pasid " + p + " " + acc + " " + hex(a) + ": " + t, t);
     }
 }

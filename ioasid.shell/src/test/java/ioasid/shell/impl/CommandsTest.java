@@ -1,22 +1,27 @@
 package ioasid.shell.impl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import java.io.InputStream;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.apache.felix.gogo.runtime.CommandProcessorImpl;
+import org.apache.felix.gogo.runtime.threadio.ThreadIOImpl;
+import org.apache.felix.service.command.CommandSession;
+import org.apache.felix.service.command.Converter;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.osgi.framework.Constants;
 
+import ioasid.api.Errno;
+import ioasid.api.IoasidException;
 import ioasid.api.iommu.DomainType;
 import ioasid.api.iommu.IommuDomain;
 import ioasid.api.iommu.Prot;
@@ -24,17 +29,19 @@ import ioasid.api.iommu.spi.IommuBackend;
 import ioasid.backend.smmuv3.impl.Smmuv3Backend;
 import ioasid.core.impl.IoasidCore;
 import ioasid.core.iommu.IommuCore;
+import ioasid.testkit.Expect;
 
-/** The Gogo commands over real cores and a real SMMUv3: output, and one-line errors. */
+/**
+ * The Gogo commands over real cores and a real SMMUv3, through a real Gogo session with the
+ * shell's converter: replies, captured values, and failures that change nothing.
+ */
 class CommandsTest {
     private final IoasidCore core = new IoasidCore(20, 10_000);
     private final IommuCore iommu = new IommuCore(core, DomainType.DMA_FQ, 64);
     private final IoasidCommands ioasid = new IoasidCommands();
     private final IommuCommands io = new IommuCommands();
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream savedOut;
-    private PrintStream savedErr;
+    private final ThreadIOImpl tio = new ThreadIOImpl();
+    private CommandSession session;
 
     @BeforeEach
     void wire() {
@@ -45,32 +52,45 @@ class CommandsTest {
         p.put(IommuBackend.NAME, "smmu0");
         iommu.bindBackend(new Smmuv3Backend("smmu0", List.of("0000:00:01.0;sid=0x8;pasid=8"),
                 new Smmuv3Backend.Hardware()), p);
-        savedOut = System.out;
-        savedErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        tio.start();
+        CommandProcessorImpl processor = new CommandProcessorImpl(tio);
+        processor.addConverter(new ShellConverter());
+        for (String f : new String[] {"sets", "mkset", "rmset", "alloc", "free", "get", "put",
+            "find", "ids", "attach", "detach", "spaces", "allocators", "listeners", "capacity",
+            "stats"}) {
+            processor.addCommand("ioasid", ioasid, f);
+        }
+        for (String f : new String[] {"backends", "devices", "groups", "domains", "pasids",
+            "viommus", "log", "probe", "await"}) {
+            processor.addCommand("iommu", io, f);
+        }
+        session = processor.createSession(InputStream.nullInputStream(), System.out, System.err);
     }
 
     @AfterEach
-    void restore() {
-        System.setOut(savedOut);
-        System.setErr(savedErr);
+    void close() {
+        session.close();
+        tio.stop();
     }
 
-    /** What a command printed; it must not report an error. */
-    private String run(Runnable command) {
-        out.reset();
-        err.reset();
-        command.run();
-        assertEquals("", err.toString(StandardCharsets.UTF_8), "no error expected");
-        return out.toString(StandardCharsets.UTF_8);
+    /** Runs one statement; returns what a console prints for its result, with a line break. */
+    private String run(String statement) {
+        try {
+            Object r = session.execute(statement);
+            return r == null ? "" : session.format(r, Converter.INSPECT) + "\n";
+        } catch (Exception e) {
+            throw new AssertionError(statement + " failed: " + e, e);
+        }
     }
 
-    /** Creates a set through the command and returns its ID as the commands take it. */
-    private String mkset(String... a) {
-        String text = run(() -> ioasid.mkset(a));
-        assertTrue(text.startsWith("set "), text);
-        return text.split(" ")[1];
+    /** Runs a statement and returns its value, as a variable would hold it. */
+    private Object value(String statement) throws Exception {
+        return ((Reply) session.execute(statement)).value();
+    }
+
+    /** Creates a set through the command and returns its number as typed. */
+    private String mkset(String token, String quota) throws Exception {
+        return String.valueOf(value("ioasid:mkset " + token + " " + quota));
     }
 
     private String state() {
@@ -78,97 +98,152 @@ class CommandsTest {
                 + Arrays.toString(iommu.groups()) + Arrays.toString(iommu.domains());
     }
 
-    /** A command expected to fail: one error line with the errno, no output, nothing changed. */
-    private String fails(String errno, Runnable command) {
+    /** A statement expected to fail with the errno and to change nothing; returns the message. */
+    private String fails(Errno errno, String statement) {
         String before = state();
-        out.reset();
-        err.reset();
-        command.run();
-        String text = err.toString(StandardCharsets.UTF_8);
-        assertTrue(text.startsWith(errno + ": "), text);
-        assertEquals(1, text.lines().count(), "one line: " + text);
-        assertTrue(!text.contains("\tat "), "no stack trace: " + text);
-        assertEquals("", out.toString(StandardCharsets.UTF_8), "nothing printed on success's side");
-        assertEquals(before, state(), "state unchanged");
-        return text;
+        IoasidException e = Expect.errno(errno, () -> session.execute(statement));
+        assertEquals(before, state(), "state unchanged by " + statement);
+        return e.getMessage();
+    }
+
+    /** A statement Gogo refuses before any command runs (no form takes these arguments). */
+    private void wrongArguments(String statement) {
+        String before = state();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> session.execute(statement));
+        assertTrue(e.getMessage().startsWith("Cannot coerce"), e.getMessage());
+        assertEquals(before, state());
     }
 
     @Test
     @DisplayName("sets: create, list, allocate, show, reference, free, remove")
-    void setLifeCycle() {
-        String made = run(() -> ioasid.mkset("vm1", "100"));
+    void setLifeCycle() throws Exception {
+        String made = run("ioasid:mkset vm1 100");
         assertTrue(made.matches("set \\d+ created \\(NONE vm1, quota 100\\)\n"), made);
         String set = made.split(" ")[1];
-        assertEquals("IOASID 1 allocated in set " + set + "\n", run(() -> ioasid.alloc(set)));
+        assertEquals("IOASID 1 allocated in set " + set + "\n", run("ioasid:alloc " + set));
         assertEquals("IOASID 5 allocated in set " + set + "\n",
-                run(() -> ioasid.alloc(set, "5", "0x10")));
-        assertTrue(run(() -> ioasid.sets()).contains("vm1"));
-        assertEquals("IOASID 1 [set " + set + ", IDLE, refs 1]\n", run(() -> ioasid.find("1")));
-        assertEquals("IOASID 1: 2 references\n", run(() -> ioasid.get("1")));
-        assertEquals("IOASID 1 is FREE_PENDING\n", run(() -> ioasid.free("1")));
-        assertEquals("IOASID 1 reclaimed\n", run(() -> ioasid.put("1")));
+                run("ioasid:alloc " + set + " 5 0x10"));
+        assertTrue(run("ioasid:sets").contains("vm1"));
+        assertEquals("IOASID 1 [set " + set + ", IDLE, refs 1]\n", run("ioasid:find 1"));
+        assertEquals("IOASID 1: 2 references\n", run("ioasid:get 1"));
+        assertEquals("IOASID 1 is FREE_PENDING\n", run("ioasid:free 1"));
+        assertEquals("IOASID 1 reclaimed\n", run("ioasid:put 1"));
         assertEquals("set " + set + " is FREE_PENDING: it holds 1 IDs\n",
-                run(() -> ioasid.rmset(set)));
-        assertEquals("IOASID 5 is FREE\n", run(() -> ioasid.free("5")));
-        assertTrue(!run(() -> ioasid.sets()).contains("vm1"), "gone with its last ID");
+                run("ioasid:rmset " + set));
+        assertEquals("IOASID 5 is FREE\n", run("ioasid:free 5"));
+        assertTrue(!run("ioasid:sets").contains("vm1"), "gone with its last ID");
+    }
+
+    @Test
+    @DisplayName("a captured reply is a value: alloc's ID feeds free, mkset's number feeds alloc")
+    void capturedValues() throws Exception {
+        run("s = (ioasid:mkset vm1 10)");
+        run("id = (ioasid:alloc $s)");
+        assertEquals(1, value("ioasid:find $id"));
+        assertEquals("IOASID 1 is FREE\n", run("ioasid:free $id"));
+        assertEquals("1", String.valueOf(session.get("id")), "\"$id\" reads as the number");
+    }
+
+    @Test
+    @DisplayName("bulk: alloc -n and free of a range do the loop in Java, all or nothing")
+    void bulk() throws Exception {
+        String set = mkset("vm1", "1000");
+        assertEquals("500 IOASIDs allocated in set " + set + ": 1-500\n",
+                run("ioasid:alloc -n 500 " + set));
+        assertEquals(500, core.stats().live);
+        assertEquals("500 IOASIDs freed\n", run("ioasid:free 1-500"));
+        run("ids = (ioasid:alloc --count 3 " + set + " 10 20)");
+        assertEquals("3 IOASIDs freed\n", run("ioasid:free $ids"));
+        assertEquals(0, core.stats().live);
+
+        String small = mkset("vm2", "4");
+        String m = fails(Errno.ENOSPC, "ioasid:alloc -n 5 " + small);
+        assertTrue(m.contains("allocated 4 of 5, freed them again"), m);
+        assertEquals(0, core.stats().live, "nothing kept from a failed bulk allocation");
+        run("ioasid:alloc " + small);
+        m = fails(Errno.ENOENT, "ioasid:free 1,7");
+        assertEquals(1, core.stats().live, "an unknown ID frees nothing of the list");
+        assertEquals("IOASID 1 is FREE\n", run("ioasid:free 1"));
+        fails(Errno.EINVAL, "ioasid:free 9-3");
+        fails(Errno.E2BIG, "ioasid:free 1-99999999");
+        fails(Errno.EINVAL, "ioasid:alloc -n 0 " + small);
     }
 
     @Test
     @DisplayName("SPIDs attach and detach; ids lists them")
-    void spids() {
+    void spids() throws Exception {
         String set = mkset("vm1", "10");
-        run(() -> ioasid.alloc(set));
-        assertEquals("IOASID 1 has SPID 101 in set " + set + "\n",
-                run(() -> ioasid.attach("1", "101")));
-        assertTrue(run(() -> ioasid.ids()).contains("101"));
-        assertEquals("IOASID 1 has no SPID\n", run(() -> ioasid.detach("1")));
+        run("ioasid:alloc " + set);
+        assertEquals("IOASID 1 has SPID 101 in set " + set + "\n", run("ioasid:attach 1 101"));
+        assertTrue(run("ioasid:ids").contains("101"));
+        assertTrue(run("ioasid:ids " + set).contains("101"));
+        assertEquals("IOASID 1 has no SPID\n", run("ioasid:detach 1"));
     }
 
     @Test
-    @DisplayName("bad input: missing arguments, bad numbers, unknown IDs: one line, nothing changed")
-    void badInput() {
+    @DisplayName("bad input: one precise message quoting what was typed, nothing changed")
+    void badInput() throws Exception {
         String set = mkset("vm1", "10");
-        run(() -> ioasid.alloc(set));
-        fails("EINVAL", () -> ioasid.alloc());
-        fails("EINVAL", () -> ioasid.alloc(set, "5"));
-        fails("EINVAL", () -> ioasid.alloc("abc"));
-        fails("ENOENT", () -> ioasid.alloc("9"));
-        fails("EINVAL", () -> ioasid.alloc(set, "0", "10"));
-        fails("ENOENT", () -> ioasid.free("77"));
-        fails("EINVAL", () -> ioasid.free("-5"));
-        fails("EINVAL", () -> ioasid.free("99999999999"));
-        fails("EINVAL", () -> ioasid.get("x1"));
-        fails("EINVAL", () -> ioasid.put());
-        fails("EINVAL", () -> ioasid.attach("1"));
-        fails("EINVAL", () -> ioasid.detach("1"));
-        fails("EEXIST", () -> ioasid.mkset("vm1"));
-        fails("EINVAL", () -> ioasid.mkset("vm2", "5", "PID"));
-        fails("EINVAL", () -> ioasid.sets("extra"));
-        fails("ENOENT", () -> ioasid.rmset("42"));
+        run("ioasid:alloc " + set);
+        wrongArguments("ioasid:alloc");
+        wrongArguments("ioasid:alloc " + set + " 5");
+        wrongArguments("ioasid:put");
+        wrongArguments("ioasid:attach 1");
+        wrongArguments("ioasid:sets extra");
+        assertEquals("EINVAL: set 'abc' is not a number", fails(Errno.EINVAL, "ioasid:alloc abc"));
+        fails(Errno.ENOENT, "ioasid:alloc 9");
+        fails(Errno.EINVAL, "ioasid:alloc " + set + " 0 10");
+        assertEquals("EINVAL: min 10 is above max 5",
+                fails(Errno.EINVAL, "ioasid:alloc " + set + " 10 5"));
+        fails(Errno.ENOENT, "ioasid:free 77");
+        assertEquals("EINVAL: ID '-5' is negative", fails(Errno.EINVAL, "ioasid:free -5"));
+        assertEquals("EINVAL: ID '99999999999' is not in [0, 2147483647]",
+                fails(Errno.EINVAL, "ioasid:free 99999999999"));
+        assertEquals("EINVAL: ID '0xFFFFFFFFFFFFFFFF' is not in [0, 2147483647]",
+                fails(Errno.EINVAL, "ioasid:free 0xFFFFFFFFFFFFFFFF"));
+        assertEquals("EINVAL: ID 'x1' is not a number", fails(Errno.EINVAL, "ioasid:get x1"));
+        fails(Errno.EINVAL, "ioasid:detach 1");
+        fails(Errno.EEXIST, "ioasid:mkset vm1");
+        fails(Errno.EINVAL, "ioasid:mkset vm2 5 PID");
+        assertEquals("EINVAL: token is empty", fails(Errno.EINVAL, "ioasid:mkset ''"));
+        assertEquals("EINVAL: token 'a b' has white space or control characters",
+                fails(Errno.EINVAL, "ioasid:mkset 'a b'"));
+        fails(Errno.ENOENT, "ioasid:rmset 42");
+    }
+
+    @Test
+    @DisplayName("mkset with quota 0 says it took the available capacity and how to undo it")
+    void quotaZero() {
+        String r = run("ioasid:mkset all 0");
+        assertTrue(r.contains("quota 0 took all the capacity still available; ioasid:rmset "),
+                r);
+        assertEquals(0, core.capacity().available);
     }
 
     @Test
     @DisplayName("spaces, allocators, listeners, capacity and stats read as text")
     void overviews() {
-        assertTrue(run(() -> ioasid.spaces()).contains("default"));
+        assertTrue(run("ioasid:spaces").contains("default"));
         assertEquals("no custom allocator: the default allocator is active\n",
-                run(() -> ioasid.allocators()));
-        assertTrue(run(() -> ioasid.listeners()).startsWith("SERVICE"));
+                run("ioasid:allocators"));
+        assertTrue(run("ioasid:listeners").startsWith("SERVICE"));
         assertEquals("capacity 1048576, available 1048512, 20-bit IDs up to 1048575\n",
-                run(() -> ioasid.capacity()));
-        assertTrue(run(() -> ioasid.stats()).startsWith("live 0, allocations 0"));
+                run("ioasid:capacity"));
+        assertTrue(run("ioasid:stats").startsWith("live 0, allocations 0"));
     }
 
     @Test
     @DisplayName("iommu: backends, devices, groups and domains are listed")
     void iommuLists() {
-        assertTrue(run(() -> io.backends()).contains("smmu0"));
-        assertTrue(run(() -> io.devices()).contains("0000:00:01.0"));
-        assertTrue(run(() -> io.groups()).contains("DMA_FQ"));
-        assertTrue(run(() -> io.domains()).contains("default"));
-        assertEquals("no PASID attached\n", run(() -> io.pasids()));
-        assertEquals("no vIOMMU\n", run(() -> io.viommus()));
-        assertTrue(run(() -> io.log("smmu0", "5")).contains("CMD_SYNC"));
+        assertTrue(run("iommu:backends").contains("smmu0"));
+        assertTrue(run("iommu:devices").contains("0000:00:01.0"));
+        assertTrue(run("iommu:groups").contains("DMA_FQ"));
+        assertTrue(run("iommu:domains").contains("default"));
+        assertEquals("no PASID attached\n", run("iommu:pasids"));
+        assertEquals("no vIOMMU\n", run("iommu:viommus"));
+        assertTrue(run("iommu:log smmu0 5").contains("CMD_SYNC"));
+        assertTrue(run("iommu:log smmu0").contains("CMD_SYNC"));
     }
 
     @Test
@@ -178,28 +253,33 @@ class CommandsTest {
         iommu.attachGroup(d, iommu.group("0000:00:01.0"));
         iommu.map(d, 0x10000, 0x7000000, 0x1000, Prot.READ);
         assertEquals("0000:00:01.0 pasid 0 READ 0x10010: TRANSLATED to 0x7000010 by domain "
-                + d.id() + "\n", run(() -> io.probe("0000:00:01.0", "0x10010")));
-        assertTrue(run(() -> io.probe("0000:00:01.0", "0x10010", "0", "w")).contains("FAULT"),
+                + d.id() + "\n", run("iommu:probe 0000:00:01.0 0x10010"));
+        assertTrue(run("iommu:probe 0000:00:01.0 0x10010 0 w").contains("FAULT"),
                 "read-only mapping");
-        fails("ENODEV", () -> io.probe("nope", "0x10"));
-        fails("EINVAL", () -> io.probe("0000:00:01.0", "zz"));
-        fails("EINVAL", () -> io.probe("0000:00:01.0", "0x10", "0", "x"));
-        fails("ENODEV", () -> io.log("nope"));
-        fails("EINVAL", () -> io.log());
+        fails(Errno.ENODEV, "iommu:probe nope 0x10");
+        assertEquals("EINVAL: IOVA 'zz' is not a number",
+                fails(Errno.EINVAL, "iommu:probe 0000:00:01.0 zz"));
+        assertEquals("EINVAL: IOVA '-1' is negative",
+                fails(Errno.EINVAL, "iommu:probe 0000:00:01.0 -1"));
+        assertEquals("EINVAL: IOVA '0x1ffffffffffffffff' is larger than 64 bits",
+                fails(Errno.EINVAL, "iommu:probe 0000:00:01.0 0x1ffffffffffffffff"));
+        fails(Errno.EINVAL, "iommu:probe 0000:00:01.0 0x10 0 x");
+        fails(Errno.ENODEV, "iommu:log nope");
+        wrongArguments("iommu:log");
     }
 
     @Test
     @DisplayName("iommu await: returns once enough backends serve, EAGAIN after the timeout, "
             + "EINVAL for a negative count or a timeout outside [0 ms, 1 h]")
     void waitForBackends() {
-        assertEquals("1 backends ready\n", run(() -> io.await("1")));
-        fails("EAGAIN", () -> io.await("2", "50"));
-        fails("EINVAL", () -> io.await());
-        fails("EINVAL", () -> io.await("1", "-1"));
-        fails("EINVAL", () -> io.await("-1"));
+        assertEquals("1 backends ready\n", run("iommu:await 1"));
+        fails(Errno.EAGAIN, "iommu:await 2 50");
+        wrongArguments("iommu:await");
+        fails(Errno.EINVAL, "iommu:await 1 -1");
+        fails(Errno.EINVAL, "iommu:await -1");
         // past an hour is refused rather than overflowing the deadline into an instant EAGAIN
-        fails("EINVAL", () -> io.await("2", "9300000000000"));
-        fails("EINVAL", () -> io.await("2", "3600001"));
+        fails(Errno.EINVAL, "iommu:await 2 9300000000000");
+        fails(Errno.EINVAL, "iommu:await 2 3600001");
     }
 
     @Test
