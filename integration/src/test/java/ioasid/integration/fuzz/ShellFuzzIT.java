@@ -3,13 +3,8 @@ package ioasid.integration.fuzz;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
-import static org.ops4j.pax.exam.CoreOptions.bundle;
 import static org.ops4j.pax.exam.CoreOptions.composite;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Random;
@@ -20,7 +15,6 @@ import java.util.regex.Pattern;
 import javax.inject.Inject;
 
 import org.apache.felix.service.command.CommandProcessor;
-import org.apache.felix.service.command.CommandSession;
 import org.junit.Before;
 import org.junit.Test;
 import org.junit.runner.RunWith;
@@ -74,9 +68,7 @@ public class ShellFuzzIT {
 
     @Configuration
     public Option[] config() {
-        return new Option[] {composite(Platform.withBackends(),
-                bundle(Platform.url("org.apache.felix.gogo.runtime")),
-                bundle(Platform.url("ioasid.shell")))};
+        return new Option[] {composite(Platform.withBackends(), Platform.shell())};
     }
 
     @Before
@@ -87,17 +79,9 @@ public class ShellFuzzIT {
         Support.await("three backends", () -> iommu.backends().length == 3);
     }
 
-    /** Runs a script; returns {stdout, stderr}. */
+    /** Runs a script through the console; returns {stdout, stderr, summary}. */
     private String[] run(String script) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try (CommandSession session = processor.createSession(new ByteArrayInputStream(new byte[0]),
-                new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8))) {
-            session.execute(script);
-        }
-        return new String[] {out.toString(StandardCharsets.UTF_8),
-                err.toString(StandardCharsets.UTF_8)};
+        return Support.script(processor, script);
     }
 
     private String state() {
@@ -163,6 +147,8 @@ public class ShellFuzzIT {
                 assertFalse(where + ": a stack trace", s.contains("\tat ") || s.contains("Exception")
                         || s.contains("Caused by"));
             }
+            assertEquals(where + ": the console counts the failure", r[1].isEmpty(),
+                    r[2].isEmpty());
             if (r[1].isEmpty()) {
                 tally.merge(cmd + " ok", 1, Integer::sum);
                 Matcher m = ALLOCATED.matcher(r[0]);

@@ -46,6 +46,15 @@ public final class Platform {
                 bundle(url("ioasid.core")));
     }
 
+    /** The Gogo runtime, the platform's commands and its console (no terminal: scripts only). */
+    public static Option shell() {
+        return composite(
+                bundle(url("org.apache.felix.gogo.runtime")),
+                bundle(url("ioasid.shell")),
+                bundle(url("jline")),
+                bundle(url("ioasid.console")));
+    }
+
     /** The base plus the three backends. */
     public static Option withBackends() {
         return composite(base(),

@@ -1,12 +1,20 @@
 package ioasid.integration.osgi;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.function.BooleanSupplier;
 
+import org.apache.felix.service.command.CommandProcessor;
+import org.apache.felix.service.command.CommandSession;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.InvalidSyntaxException;
@@ -97,6 +105,34 @@ public final class Support {
             return ctx.getServiceReferences(IoasidService.class, filter);
         } catch (InvalidSyntaxException e) {
             throw new AssertionError(e);
+        }
+    }
+
+    /**
+     * Runs a script through the console as an operator's script runs (each statement's result
+     * printed, each failure one line on stderr, the next statement run).
+     *
+     * @return {stdout, stderr, the console's summary line or "" when every statement succeeded}
+     */
+    public static String[] script(CommandProcessor processor, String script) throws IOException {
+        Path file = Files.createTempFile("ioasid-", ".gosh");
+        try {
+            Files.writeString(file, script);
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            String summary = "";
+            try (CommandSession session = processor.createSession(InputStream.nullInputStream(),
+                    new PrintStream(out, true, StandardCharsets.UTF_8),
+                    new PrintStream(err, true, StandardCharsets.UTF_8))) {
+                session.put("file", file.toString());
+                session.execute("console:source $file");
+            } catch (Exception e) {
+                summary = e.getMessage();
+            }
+            return new String[] {out.toString(StandardCharsets.UTF_8),
+                err.toString(StandardCharsets.UTF_8), summary};
+        } finally {
+            Files.deleteIfExists(file);
         }
     }
 
