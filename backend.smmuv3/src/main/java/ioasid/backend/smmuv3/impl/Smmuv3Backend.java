@@ -159,120 +159,18 @@ public final class Smmuv3Backend implements IommuBackend {
         int command_log_size() default 4096;
     }
 
-    /** The hardware parameters of one instance (the ID registers and model sizes). */
+    /**
+     * Selects the default hardware parameters in {@link #Smmuv3Backend(String, List, Hardware)},
+     * the constructor callers outside this bundle use.
+     */
     public static final class Hardware {
-        int ssidBits = 16;
-        int sidBits = 16;
-        boolean cd2l = true;
-        boolean asid16 = true;
-        boolean vmid16 = true;
-        int ias = 48;
-        int oas = 48;
-        boolean nesting = true;
-        boolean sva = true;
-        long tableMemoryKib = 65536;
-        int commandLogSize = 4096;
-
-        public Hardware ssidBits(int v) {
-            ssidBits = v;
-            return this;
-        }
-
-        public Hardware sidBits(int v) {
-            sidBits = v;
-            return this;
-        }
-
-        public Hardware cd2l(boolean v) {
-            cd2l = v;
-            return this;
-        }
-
-        public Hardware asid16(boolean v) {
-            asid16 = v;
-            return this;
-        }
-
-        public Hardware vmid16(boolean v) {
-            vmid16 = v;
-            return this;
-        }
-
-        public Hardware addressBits(int inBits, int outBits) {
-            ias = inBits;
-            oas = outBits;
-            return this;
-        }
-
-        public Hardware nesting(boolean v) {
-            nesting = v;
-            return this;
-        }
-
-        public Hardware sva(boolean v) {
-            sva = v;
-            return this;
-        }
-
-        public Hardware tableMemoryKib(long v) {
-            tableMemoryKib = v;
-            return this;
-        }
-
-        public Hardware commandLogSize(int v) {
-            commandLogSize = v;
-            return this;
-        }
-
-        static Hardware of(Config c) {
-            return new Hardware().ssidBits(c.ssid_bits()).sidBits(c.sid_bits()).cd2l(c.cd2l())
-                    .asid16(c.asid16()).vmid16(c.vmid16()).addressBits(c.ias(), c.oas())
-                    .nesting(c.nesting()).sva(c.sva()).tableMemoryKib(c.table_memory_kib())
-                    .commandLogSize(c.command_log_size());
-        }
-
-        void validate() {
-            if (ssidBits < 0 || ssidBits > 20) {
-                throw new IllegalArgumentException("SSIDSIZE " + ssidBits + " not in [0, 20]");
-            }
-            if (sidBits < 1 || sidBits > 32) {
-                throw new IllegalArgumentException("SIDSIZE " + sidBits + " not in [1, 32]");
-            }
-            if (ias < 32 || ias > 48) {
-                throw new IllegalArgumentException("IAS " + ias + " not in [32, 48]");
-            }
-            if (!Set.of(32, 36, 40, 42, 44, 48).contains(oas)) {
-                throw new IllegalArgumentException("OAS " + oas + " is not 32, 36, 40, 42, 44, 48");
-            }
-            if (tableMemoryKib < 64 || commandLogSize < 1) {
-                throw new IllegalArgumentException("table memory " + tableMemoryKib
-                        + " KiB, command log " + commandLogSize);
-            }
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Hardware h && h.toString().equals(toString());
-        }
-
-        @Override
-        public int hashCode() {
-            return toString().hashCode();
-        }
-
-        @Override
-        public String toString() {
-            return "ssid " + ssidBits + " sid " + sidBits + " cd2l " + cd2l + " asid16 " + asid16
-                    + " vmid16 " + vmid16 + " ias " + ias + " oas " + oas + " nesting " + nesting
-                    + " sva " + sva + " mem " + tableMemoryKib + " log " + commandLogSize;
-        }
     }
 
     private static final System.Logger LOG = System.getLogger("ioasid.backend.smmuv3");
 
     private final ReentrantLock lock = new ReentrantLock();
     private final String name;
-    private final Hardware hw;
+    private final Smmuv3Params hw;
     final Smmu smmu;
     private final IommuCaps caps;
     private final Map<String, Master> masters = new LinkedHashMap<>();
@@ -286,19 +184,28 @@ public final class Smmuv3Backend implements IommuBackend {
 
     @Activate
     public Smmuv3Backend(Config config) {
-        this(config.ioasid_iommu_name(), Arrays.asList(config.devices()), Hardware.of(config));
+        this(config.ioasid_iommu_name(), Arrays.asList(config.devices()), Smmuv3Params.of(config));
+    }
+
+    /**
+     * Builds an instance with the default hardware parameters without a framework.
+     *
+     * @param devices entries in {@link DeviceInfo#parse} form
+     * @throws IllegalArgumentException for bad device entries
+     */
+    public Smmuv3Backend(String name, List<String> devices, Hardware defaults) {
+        this(name, devices, Smmuv3Params.DEFAULTS);
     }
 
     /**
      * Builds an instance without a framework.
      *
      * @param devices entries in {@link DeviceInfo#parse} form
-     * @throws IllegalArgumentException for bad hardware parameters or device entries
+     * @throws IllegalArgumentException for bad device entries
      */
-    public Smmuv3Backend(String name, List<String> devices, Hardware hardware) {
+    Smmuv3Backend(String name, List<String> devices, Smmuv3Params params) {
         this.name = Objects.requireNonNull(name, "name");
-        hardware.validate();
-        this.hw = hardware;
+        this.hw = Objects.requireNonNull(params, "params");
         this.smmu = new Smmu(hw.sidBits, hw.ssidBits, hw.cd2l, hw.asid16, hw.vmid16, hw.ias,
                 hw.oas, hw.tableMemoryKib * 1024, hw.commandLogSize);
         this.caps = IommuCaps.builder(VENDOR)
@@ -315,10 +222,16 @@ public final class Smmuv3Backend implements IommuBackend {
 
     @Modified
     void modified(Config config) {
-        Hardware next = Hardware.of(config);
-        if (!next.equals(hw)) {
-            LOG.log(System.Logger.Level.WARNING, "SMMU " + name + ": hardware parameters (" + next
-                    + ") take effect when the component restarts; still " + hw);
+        try {
+            Smmuv3Params next = Smmuv3Params.of(config);
+            if (!next.equals(hw)) {
+                LOG.log(System.Logger.Level.WARNING, "SMMU " + name + ": hardware parameters ("
+                        + next + ") take effect when the component restarts; still " + hw);
+            }
+        } catch (IllegalArgumentException e) {
+            LOG.log(System.Logger.Level.WARNING, "SMMU " + name + ": hardware parameters "
+                    + "rejected, the component will not restart with them (" + e.getMessage()
+                    + "); still " + hw);
         }
         if (!config.ioasid_iommu_name().equals(name)) {
             LOG.log(System.Logger.Level.WARNING, "SMMU " + name + " renamed to "

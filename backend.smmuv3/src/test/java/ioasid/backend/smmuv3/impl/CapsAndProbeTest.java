@@ -31,14 +31,14 @@ class CapsAndProbeTest {
     @ValueSource(ints = {1, 5, 8, 16, 20})
     @DisplayName("known bug 10: maxPasids is 1 << SSIDSIZE, not SSIDSIZE")
     void maxPasidsIsPowerOfTwo(int bits) {
-        Fx fx = new Fx(new Smmuv3Backend.Hardware().ssidBits(bits));
+        Fx fx = new Fx(Smmuv3Params.DEFAULTS.withSsidBits(bits));
         assertEquals(1 << bits, fx.b.caps().maxPasids());
     }
 
     @Test
     @DisplayName("section 2 SMMUv3: SSIDSIZE 0 means no substreams, reported as 0 PASIDs")
     void noSubstreams() {
-        Fx fx = new Fx(new Smmuv3Backend.Hardware().ssidBits(0));
+        Fx fx = new Fx(Smmuv3Params.DEFAULTS.withSsidBits(0));
         assertEquals(0, fx.b.caps().maxPasids());
         assertEquals(0, fx.master(GPU).ssidBits);
         Fx.expect(Errno.EOPNOTSUPP, () -> fx.b.svaDomainAlloc(new Fx.Mm(3)));
@@ -47,7 +47,7 @@ class CapsAndProbeTest {
     @Test
     @DisplayName("rule 57: caps give 4K|2M|1G pages, IAS/OAS, nesting, every non-SVA type")
     void caps() {
-        Fx fx = new Fx(new Smmuv3Backend.Hardware().addressBits(44, 40).nesting(false));
+        Fx fx = new Fx(Smmuv3Params.DEFAULTS.withAddressBits(44, 40).withNesting(false));
         IommuCaps caps = fx.b.caps();
         assertEquals("smmuv3", caps.vendor());
         assertEquals((1L << 12) | (1L << 21) | (1L << 30), caps.pgsizeBitmap());
@@ -69,18 +69,18 @@ class CapsAndProbeTest {
     @DisplayName("section 2 SMMUv3: a master gets min(SSIDSIZE, its PASID bits) SSID bits, "
             + "at most 10 without CD2L")
     void masterSsidBits() {
-        Fx fx = new Fx(new Smmuv3Backend.Hardware().ssidBits(8));
+        Fx fx = new Fx(Smmuv3Params.DEFAULTS.withSsidBits(8));
         assertEquals(8, fx.master(GPU).ssidBits);
         assertEquals(5, fx.master(NIC).ssidBits);
         assertEquals(0, fx.master(DISK).ssidBits);
-        Fx noCd2l = new Fx(new Smmuv3Backend.Hardware().cd2l(false));
+        Fx noCd2l = new Fx(Smmuv3Params.DEFAULTS.withCd2l(false));
         assertEquals(Cd.LINEAR_CDMAX, noCd2l.master(GPU).ssidBits);
     }
 
     @Test
     @DisplayName("D16: devices come from the configuration in DeviceInfo.parse form, in order")
     void devicesFromConfig() {
-        Fx fx = new Fx(new Smmuv3Backend.Hardware(), "a;group=g", "b;group=g;pasid=8",
+        Fx fx = new Fx(Smmuv3Params.DEFAULTS, "a;group=g", "b;group=g;pasid=8",
                 "c;sid=0x40");
         List<DeviceInfo> devs = fx.b.devices();
         assertEquals(3, devs.size());
@@ -93,7 +93,7 @@ class CapsAndProbeTest {
     @DisplayName("section 2 SMMUv3: duplicate names or StreamIDs and SIDs past SIDSIZE are "
             + "rejected")
     void badDeviceLists() {
-        Smmuv3Backend.Hardware hw = new Smmuv3Backend.Hardware().sidBits(8);
+        Smmuv3Params hw = Smmuv3Params.DEFAULTS.withSidBits(8);
         assertThrows(IllegalArgumentException.class,
                 () -> new Smmuv3Backend("s", List.of("a;sid=1", "b;sid=1"), hw));
         assertThrows(IllegalArgumentException.class,
@@ -103,9 +103,9 @@ class CapsAndProbeTest {
         assertThrows(IllegalArgumentException.class,
                 () -> new Smmuv3Backend("s", List.of("a;colour=red"), hw));
         assertThrows(IllegalArgumentException.class, () -> new Smmuv3Backend("s", List.of(),
-                new Smmuv3Backend.Hardware().addressBits(48, 47)));
+                Smmuv3Params.DEFAULTS.withAddressBits(48, 47)));
         assertThrows(IllegalArgumentException.class, () -> new Smmuv3Backend("s", List.of(),
-                new Smmuv3Backend.Hardware().ssidBits(21)));
+                Smmuv3Params.DEFAULTS.withSsidBits(21)));
     }
 
     @Test
@@ -132,7 +132,7 @@ class CapsAndProbeTest {
     @Test
     @DisplayName("section 2 SMMUv3: SIDSIZE up to 8 gives a linear stream table of abort STEs")
     void linearStreamTable() {
-        Fx fx = new Fx(new Smmuv3Backend.Hardware().sidBits(6));
+        Fx fx = new Fx(Smmuv3Params.DEFAULTS.withSidBits(6));
         Smmu hw = fx.b.smmu;
         assertFalse(hw.twoLevelStrtab());
         assertEquals(hw.strtabBase() + 0x20 * Ste.BYTES, hw.steAddress(0x20));

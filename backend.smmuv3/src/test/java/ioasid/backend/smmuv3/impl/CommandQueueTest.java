@@ -74,7 +74,7 @@ class CommandQueueTest {
     @Test
     @DisplayName("decision D2: the log is bounded and keeps the most recent commands")
     void boundedLog() {
-        Fx fx = new Fx(new Smmuv3Backend.Hardware().commandLogSize(5));
+        Fx fx = new Fx(Smmuv3Params.DEFAULTS.withCommandLogSize(5));
         for (int i = 0; i < 4; i++) {
             fx.b.smmu.cmdq.submit(List.of(Command.tlbiNhAsid(i)));
         }

@@ -58,7 +58,7 @@ class ContextDescriptorTest {
     @DisplayName("section 2 SMMUv3: CD dword 0 fields (T0SZ, TG0, IRGN0/ORGN0/SH0, EPD1, V, IPS, "
             + "AA64, R, A, ASET, ASID), TTB0 in dword 1, MAIR in dword 3")
     void cdFields() {
-        Fx f = new Fx(new Smmuv3Backend.Hardware().addressBits(39, 40));
+        Fx f = new Fx(Smmuv3Params.DEFAULTS.withAddressBits(39, 40));
         Smmuv3Domain d = f.attachedPaging(GPU);
         long[] cd = f.cd(GPU, 0);
         long d0 = cd[0];
@@ -87,7 +87,7 @@ class ContextDescriptorTest {
     @DisplayName("section 2 SMMUv3: up to 1024 contexts the CD table is linear, beyond it two "
             + "levels of 8-byte L1CDs and 1024-CD leaves")
     void tableShapes() {
-        Fx f10 = new Fx(new Smmuv3Backend.Hardware().ssidBits(10));
+        Fx f10 = new Fx(Smmuv3Params.DEFAULTS.withSsidBits(10));
         f10.attachedPaging(GPU);
         CdTable linear = f10.master(GPU).cdTable;
         assertTrue(linear.linear);
@@ -95,7 +95,7 @@ class ContextDescriptorTest {
         assertEquals(Ste.S1FMT_LINEAR, Ste.s1fmt(f10.ste(GPU)));
         assertEquals(10, Ste.s1cdmax(f10.ste(GPU)));
 
-        Fx f11 = new Fx(new Smmuv3Backend.Hardware().ssidBits(11));
+        Fx f11 = new Fx(Smmuv3Params.DEFAULTS.withSsidBits(11));
         f11.attachedPaging(GPU);
         CdTable twoLevel = f11.master(GPU).cdTable;
         assertFalse(twoLevel.linear);
@@ -157,7 +157,7 @@ class ContextDescriptorTest {
     @DisplayName("rule 98: without CD2L a master is capped at a 1024-CD linear table; SSID 1024 "
             + "is E2BIG although caps() allows 2^16")
     void noCd2lCap() {
-        Fx f = new Fx(new Smmuv3Backend.Hardware().cd2l(false));
+        Fx f = new Fx(Smmuv3Params.DEFAULTS.withCd2l(false));
         assertEquals(1 << 16, f.b.caps().maxPasids());
         f.attachedPaging(GPU);
         Smmuv3Domain p = f.paging();

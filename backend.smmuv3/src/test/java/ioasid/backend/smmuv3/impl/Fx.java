@@ -31,17 +31,17 @@ final class Fx {
 
     final Smmuv3Backend b;
 
-    Fx(Smmuv3Backend.Hardware hw, String... devices) {
+    Fx(Smmuv3Params hw, String... devices) {
         b = new Smmuv3Backend("smmu0", List.of(devices), hw);
     }
 
-    Fx(Smmuv3Backend.Hardware hw) {
+    Fx(Smmuv3Params hw) {
         this(hw, GPU + ";sid=0x10;pasid=20;group=gpu", NIC + ";sid=0x11;pasid=5",
                 DISK + ";sid=0x20");
     }
 
     Fx() {
-        this(new Smmuv3Backend.Hardware());
+        this(Smmuv3Params.DEFAULTS);
     }
 
     // ------------------------------------------------------------------ domains

@@ -138,7 +138,7 @@ class IotlbTest {
     @DisplayName("section 2 SMMUv3: ASIDs are allocated lowest-free in 8 bits without ASID16; "
             + "exhaustion is ENOSPC")
     void asid8() {
-        Fx f = new Fx(new Smmuv3Backend.Hardware().asid16(false));
+        Fx f = new Fx(Smmuv3Params.DEFAULTS.withAsid16(false));
         List<Smmuv3Domain> all = new ArrayList<>();
         for (int i = 1; i < 256; i++) {
             Smmuv3Domain x = f.paging();

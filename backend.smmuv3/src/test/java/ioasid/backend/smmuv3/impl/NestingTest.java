@@ -76,7 +76,7 @@ class NestingTest {
     @DisplayName("rule 89: without nesting a nesting parent and a vIOMMU are EOPNOTSUPP; a "
             + "vIOMMU on a stage-1 domain is EINVAL")
     void viommuPreconditions() {
-        Fx off = new Fx(new Smmuv3Backend.Hardware().nesting(false));
+        Fx off = new Fx(Smmuv3Params.DEFAULTS.withNesting(false));
         off.unchanged(Errno.EOPNOTSUPP, () -> off.b.domainAlloc(DomainType.UNMANAGED, true));
         Smmuv3Domain s1 = off.paging();
         off.unchanged(Errno.EOPNOTSUPP, () -> off.b.viommuAlloc(s1));

@@ -211,12 +211,12 @@ class PageTableTest {
     @DisplayName("section 2: IAS 39 gives three levels starting at level 1; IAS 44 a 32-entry "
             + "level-0 table")
     void startLevels() {
-        Fx f39 = new Fx(new Smmuv3Backend.Hardware().addressBits(39, 48));
+        Fx f39 = new Fx(Smmuv3Params.DEFAULTS.withAddressBits(39, 48));
         Smmuv3Domain d39 = f39.paging();
         assertEquals(1, d39.pgtable.startLevel);
         d39.mapPages((1L << 39) - K4, 0x1000, K4, 1, RW);
         assertEquals(0x1000, d39.iovaToPhys((1L << 39) - K4));
-        Fx f44 = new Fx(new Smmuv3Backend.Hardware().addressBits(44, 48));
+        Fx f44 = new Fx(Smmuv3Params.DEFAULTS.withAddressBits(44, 48));
         Smmuv3Domain d44 = f44.paging();
         assertEquals(0, d44.pgtable.startLevel);
         assertEquals(32 * 8, f44.b.smmu.mem.region(d44.pgtable.ttb()).bytes());

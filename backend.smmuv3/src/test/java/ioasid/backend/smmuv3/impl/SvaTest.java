@@ -154,9 +154,9 @@ class SvaTest {
         fx.unchanged(Errno.EINVAL, () -> fx.b.svaDomainAlloc(new Fx.Mm(1 << 16)));
         fx.unchanged(Errno.EINVAL, () -> fx.b.svaDomainAlloc(null));
         fx.unchanged(Errno.EOPNOTSUPP, () -> fx.b.domainAlloc(DomainType.SVA, false));
-        Fx narrow = new Fx(new Smmuv3Backend.Hardware().asid16(false));
+        Fx narrow = new Fx(Smmuv3Params.DEFAULTS.withAsid16(false));
         narrow.unchanged(Errno.EINVAL, () -> narrow.b.svaDomainAlloc(new Fx.Mm(300)));
-        Fx off = new Fx(new Smmuv3Backend.Hardware().sva(false));
+        Fx off = new Fx(Smmuv3Params.DEFAULTS.withSva(false));
         off.unchanged(Errno.EOPNOTSUPP, () -> off.b.svaDomainAlloc(new Fx.Mm(3)));
     }
 
@@ -164,7 +164,7 @@ class SvaTest {
     @DisplayName("rule 98/arm_smmu_share_asid: no ASID left for the private domain is ENOSPC, "
             + "and the private domain keeps its ASID")
     void shareAsidEnospc() {
-        Fx f = new Fx(new Smmuv3Backend.Hardware().asid16(false));
+        Fx f = new Fx(Smmuv3Params.DEFAULTS.withAsid16(false));
         for (int i = 1; i < 256; i++) {
             f.paging();
         }
