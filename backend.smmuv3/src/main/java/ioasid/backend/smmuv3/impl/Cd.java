@@ -4,7 +4,10 @@ import static ioasid.backend.smmuv3.impl.Bits.get;
 import static ioasid.backend.smmuv3.impl.Bits.mask;
 import static ioasid.backend.smmuv3.impl.Bits.prep;
 
-/** Context descriptor layout (64 bytes, 8 dwords; arm-smmu-v3.h CTXDESC_*) and the L1 CD. */
+/**
+ * Context descriptor layout (64 bytes, 8 dwords; arm-smmu-v3.h CTXDESC_*), the CDs the driver
+ * builds, and the L1 CD. How CDs are written to a table is CdWriter's.
+ */
 final class Cd {
     static final int DWORDS = 8;
     static final int BYTES = DWORDS * 8;
@@ -86,6 +89,30 @@ final class Cd {
                 | prep(9, 8, RGN_WBWA) | prep(11, 10, RGN_WBWA) | prep(13, 12, SH_IS) | EPD1 | V
                 | prep(IPS_HI, IPS_LO, ips(oasBits)) | (tbi0 ? TBI0 : 0) | AA64 | R | A
                 | (aset ? ASET : 0) | prep(ASID_HI, ASID_LO, asid);
+    }
+
+    /**
+     * A stage-1 CD for an io-pgtable (arm_smmu_make_s1_cd): a private ASID (ASET), the
+     * io-pgtable MAIR.
+     */
+    static long[] s1(int vaBits, long ttb, int oasBits, int asid) {
+        long[] cd = new long[DWORDS];
+        cd[0] = dword0(vaBits, oasBits, asid, true, false);
+        cd[1] = ttb & TTB0_MASK;
+        cd[3] = IO_PGTABLE_MAIR;
+        return cd;
+    }
+
+    /**
+     * An SVA CD (arm_smmu_make_sva_cd): the CPU's VA size and MAIR, TBI0, and no ASET, so the
+     * context shares the CPU's broadcast TLB invalidation.
+     */
+    static long[] sva(long pgd, int oasBits, int asid) {
+        long[] cd = new long[DWORDS];
+        cd[0] = dword0(48, oasBits, asid, false, true);
+        cd[1] = pgd & TTB0_MASK;
+        cd[3] = CPU_MAIR;
+        return cd;
     }
 
     static boolean valid(long d0) {

@@ -4,6 +4,9 @@ package ioasid.backend.smmuv3.impl;
  * One master's context-descriptor table (arm_smmu_ctx_desc_cfg): linear when the SMMU lacks
  * two-level CD tables (IDR0.CD2L) or the master has at most 1024 contexts; otherwise an L1 table
  * of 8-byte descriptors pointing to level-2 tables of 1024 CDs (64 KiB), allocated on first use.
+ * The order in which CDs and L1 descriptors are written and announced is CdWriter's.
+ *
+ * Callers hold the instance lock (see Smmuv3Driver).
  */
 final class CdTable {
     final int s1cdmax;
@@ -40,6 +43,24 @@ final class CdTable {
         }
         PhysMem.Region leaf = l2[ssid >>> Cd.SPLIT];
         return leaf == null ? -1 : leaf.pa + (long) (ssid & (Cd.L2_ENTRIES - 1)) * Cd.BYTES;
+    }
+
+    /**
+     * Makes the level-2 table holding {@code ssid} exist: a new one is zeroed (every CD invalid),
+     * then its L1 descriptor is written.
+     *
+     * @return whether an L1 descriptor was written, which the SMMU must be told of
+     * @throws ioasid.api.IoasidException ENOMEM when the level-2 table cannot be allocated
+     */
+    boolean ensureLeaf(PhysMem mem, int ssid) {
+        if (cdAddress(ssid) >= 0) {
+            return false;
+        }
+        PhysMem.Region leaf = mem.alloc(Cd.L2_ENTRIES * Cd.BYTES, null);
+        int idx = ssid >>> Cd.SPLIT;
+        l2[idx] = leaf;
+        mem.write(root.pa + 8L * idx, Cd.l1Desc(leaf.pa));
+        return true;
     }
 
     void free(PhysMem mem) {

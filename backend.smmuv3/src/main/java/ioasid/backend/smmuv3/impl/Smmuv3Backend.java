@@ -59,14 +59,9 @@ import ioasid.api.iommu.spi.Walk;
  *     stage-2 translate. While PASIDs are in use under an IDENTITY or BLOCKED domain the STE keeps
  *     the CD table with S1DSS=BYPASS or TERMINATE. Every STE change is followed by CFGI_STE and
  *     CMD_SYNC.
- *  3. CD writes follow __arm_smmu_write_ctx_desc (rule 98): install = dwords 1-3, CFGI_CD, dword 0
- *     with V, CFGI_CD; ASID change of a live CD = one write of dword 0, CFGI_CD, and the TLB keeps
- *     old-ASID entries until a TLBI of that ASID; removal = dword 0 cleared, CFGI_CD. Each CFGI_CD
- *     batch covers every (StreamID, SSID) the CD was written for and ends with CMD_SYNC. A new L1
- *     CD descriptor is followed by CFGI_CD with leaf=0 (rule 99). SSID >= 1 << S1CDMax is E2BIG;
- *     a level-2 CD table that cannot be allocated is ENOMEM. SSID 0 is never a PASID (EINVAL).
- *     Replacing the domain of a live CD 0 removes it and installs the new one (DMA is discarded
- *     in between, which rule 44 allows).
+ *  3. CDs are written in CdWriter's order (rules 98, 99). SSID >= 1 << S1CDMax is E2BIG
+ *     (rule 98). SSID 0 is never a PASID (EINVAL). Replacing the domain of a live CD 0 removes it
+ *     and installs the new one (DMA is discarded in between, which rule 44 allows).
  *  4. Each stage-1 domain owns an ASID (lowest free of 8 or 16 bits), each nesting parent a
  *     VMID. SVA domains use the process's CPU ASID: a private domain holding that number is given
  *     a new ASID (ASID change of all its live CDs, then TLBI_NH_ASID of the old one and
@@ -172,6 +167,7 @@ public final class Smmuv3Backend implements IommuBackend {
     private final String name;
     private final Smmuv3Params hw;
     final Smmu smmu;
+    private final CdWriter cds;
     private final IommuCaps caps;
     private final Map<String, Master> masters = new LinkedHashMap<>();
     private final Map<Integer, Smmuv3Domain> domains = new LinkedHashMap<>();
@@ -208,6 +204,7 @@ public final class Smmuv3Backend implements IommuBackend {
         this.hw = Objects.requireNonNull(params, "params");
         this.smmu = new Smmu(hw.sidBits, hw.ssidBits, hw.cd2l, hw.asid16, hw.vmid16, hw.ias,
                 hw.oas, hw.tableMemoryKib * 1024, hw.commandLogSize);
+        this.cds = new CdWriter(smmu);
         this.caps = IommuCaps.builder(VENDOR)
                 .maxPasids(hw.ssidBits == 0 ? 0 : 1 << hw.ssidBits)
                 .pgsizeBitmap(IoPgtable.PGSIZE_BITMAP)
@@ -326,8 +323,8 @@ public final class Smmuv3Backend implements IommuBackend {
         }
         m.ridDomain = null;
         installSte(m);
-        if (cd0Valid(m)) {
-            removeCds(List.of(new Smmuv3Domain.Attachment(m, 0)));
+        if (cds.cd0Valid(m)) {
+            cds.remove(List.of(new Smmuv3Domain.Attachment(m, 0)));
         }
         if (m.cdTable != null) {
             m.cdTable.free(smmu.mem);
@@ -502,7 +499,7 @@ public final class Smmuv3Backend implements IommuBackend {
                 live.add(a);
             }
         }
-        changeAsid(live, newAsid);
+        cds.changeAsid(live, newAsid);
         smmu.cmdq.submit(List.of(Command.tlbiNhAsid(old)));
         asids.remove(old);
     }
@@ -522,11 +519,11 @@ public final class Smmuv3Backend implements IommuBackend {
             }
             Smmuv3Domain.Attachment rid = new Smmuv3Domain.Attachment(m, 0);
             if (d.kind == Smmuv3Domain.Kind.S1) {
-                prepareCd(m, 0);
-                if (cd0Valid(m)) {
-                    removeCds(List.of(rid));
+                cds.prepare(m, 0);
+                if (cds.cd0Valid(m)) {
+                    cds.remove(List.of(rid));
                 }
-                installCds(List.of(rid), cdFor(d), d);
+                cds.install(List.of(rid), cdFor(d), d);
             } else if (d.kind == Smmuv3Domain.Kind.S2 && !m.pasids.isEmpty()) {
                 throw err(EBUSY, "a stage-2 domain cannot take " + m.name()
                         + " while its PASIDs are in use");
@@ -537,8 +534,8 @@ public final class Smmuv3Backend implements IommuBackend {
             d.attachments.add(rid);
             m.ridDomain = d;
             installSte(m);
-            if (d.kind != Smmuv3Domain.Kind.S1 && cd0Valid(m)) {
-                removeCds(List.of(rid)); // after the STE stopped using CD 0
+            if (d.kind != Smmuv3Domain.Kind.S1 && cds.cd0Valid(m)) {
+                cds.remove(List.of(rid)); // after the STE stopped using CD 0
             }
         } finally {
             lock.unlock();
@@ -577,9 +574,9 @@ public final class Smmuv3Backend implements IommuBackend {
             if (cur != null) {
                 throw err(EBUSY, "PASID " + pasid + " of " + m.name() + " is on " + cur);
             }
-            prepareCd(m, pasid);
+            cds.prepare(m, pasid);
             Smmuv3Domain.Attachment a = new Smmuv3Domain.Attachment(m, pasid);
-            installCds(List.of(a), cdFor(d), d);
+            cds.install(List.of(a), cdFor(d), d);
             m.pasids.put(pasid, d);
             d.attachments.add(a);
             installSte(m);
@@ -607,7 +604,7 @@ public final class Smmuv3Backend implements IommuBackend {
     }
 
     private void clearPasid(Master m, int pasid, Smmuv3Domain d) {
-        removeCds(List.of(new Smmuv3Domain.Attachment(m, pasid)));
+        cds.remove(List.of(new Smmuv3Domain.Attachment(m, pasid)));
         if (d.kind == Smmuv3Domain.Kind.SVA) {
             // __arm_smmu_sva_unbind: the shared ASID's TLB entries go with the CD.
             smmu.cmdq.submit(List.of(Command.tlbiNhAsid(d.asid)));
@@ -970,105 +967,9 @@ public final class Smmuv3Backend implements IommuBackend {
     }
 
     private long[] cdFor(Smmuv3Domain d) {
-        long[] cd = new long[Cd.DWORDS];
-        if (d.kind == Smmuv3Domain.Kind.S1) {
-            cd[0] = Cd.dword0(d.pgtable.iasBits, hw.oas, d.asid, true, false);
-            cd[1] = d.pgtable.ttb() & Cd.TTB0_MASK;
-            cd[3] = Cd.IO_PGTABLE_MAIR;
-        } else {
-            // arm_smmu_make_sva_cd: CPU VA size and MAIR, TBI0, no ASET (shares broadcast TLBI)
-            cd[0] = Cd.dword0(48, hw.oas, d.shared.asid, false, true);
-            cd[1] = d.shared.pgd.pa & Cd.TTB0_MASK;
-            cd[3] = Cd.CPU_MAIR;
-        }
-        return cd;
-    }
-
-    /**
-     * Makes the master's CD table and the level-2 table holding {@code ssid} exist
-     * (arm_smmu_get_cd_ptr); on ENOMEM whatever it allocated is given back.
-     */
-    private void prepareCd(Master m, int ssid) {
-        boolean fresh = m.cdTable == null;
-        if (fresh) {
-            m.cdTable = CdTable.alloc(smmu.mem, m.ssidBits, hw.cd2l, null);
-        }
-        if (m.cdTable.cdAddress(ssid) >= 0) {
-            return;
-        }
-        PhysMem.Region leaf;
-        try {
-            leaf = smmu.mem.alloc(Cd.L2_ENTRIES * Cd.BYTES, null);
-        } catch (IoasidException e) {
-            if (fresh) {
-                m.cdTable.free(smmu.mem);
-                m.cdTable = null;
-            }
-            throw e;
-        }
-        int idx = ssid >>> Cd.SPLIT;
-        m.cdTable.l2[idx] = leaf;
-        smmu.mem.write(m.cdTable.root.pa + 8L * idx, Cd.l1Desc(leaf.pa));
-        // "An invalid L1CD can be cached" (rule 99)
-        smmu.cmdq.submit(List.of(Command.cfgiCd(m.sid, ssid, false)));
-    }
-
-    private boolean cd0Valid(Master m) {
-        if (m.cdTable == null) {
-            return false;
-        }
-        long addr = m.cdTable.cdAddress(0);
-        return addr >= 0 && Cd.valid(smmu.mem.read(addr));
-    }
-
-    private long cdAddress(Smmuv3Domain.Attachment a) {
-        return a.master().cdTable.cdAddress(a.ssid());
-    }
-
-    private void syncCds(List<Smmuv3Domain.Attachment> refs) {
-        List<Command> batch = new ArrayList<>();
-        for (Smmuv3Domain.Attachment a : refs) {
-            batch.add(Command.cfgiCd(a.master().sid, a.ssid(), true));
-        }
-        smmu.cmdq.submit(batch);
-    }
-
-    /** Rule 98 install: dwords 1-3 (and the rest), CFGI_CD, dword 0 with V=1, CFGI_CD. */
-    private void installCds(List<Smmuv3Domain.Attachment> refs, long[] cd, Smmuv3Domain owner) {
-        for (Smmuv3Domain.Attachment a : refs) {
-            long addr = cdAddress(a);
-            for (int i = 1; i < Cd.DWORDS; i++) {
-                smmu.mem.write(addr + 8L * i, cd[i]);
-            }
-        }
-        // The SMMU may read the dwords in any order: it must see them before V=1.
-        syncCds(refs);
-        for (Smmuv3Domain.Attachment a : refs) {
-            long addr = cdAddress(a);
-            smmu.mem.write(addr, cd[0]);
-            smmu.mem.tag(addr, owner);
-        }
-        syncCds(refs);
-    }
-
-    /** Rule 98 ASID change: one write of dword 0 per live CD, then CFGI_CD. */
-    private void changeAsid(List<Smmuv3Domain.Attachment> refs, int asid) {
-        for (Smmuv3Domain.Attachment a : refs) {
-            long addr = cdAddress(a);
-            smmu.mem.write(addr, Cd.withAsid(smmu.mem.read(addr), asid));
-        }
-        // Until CD and TLB invalidation both ASIDs may tag this traffic.
-        syncCds(refs);
-    }
-
-    /** Rule 98 removal: dword 0 = 0, then CFGI_CD. */
-    private void removeCds(List<Smmuv3Domain.Attachment> refs) {
-        for (Smmuv3Domain.Attachment a : refs) {
-            long addr = cdAddress(a);
-            smmu.mem.write(addr, 0);
-            smmu.mem.tag(addr, null);
-        }
-        syncCds(refs);
+        return d.kind == Smmuv3Domain.Kind.S1
+                ? Cd.s1(d.pgtable.iasBits, d.pgtable.ttb(), hw.oas, d.asid)
+                : Cd.sva(d.shared.pgd.pa, hw.oas, d.shared.asid);
     }
 
     // ------------------------------------------------------------------ helpers
