@@ -1,5 +1,7 @@
 package ioasid.backend.smmuv3.impl;
 
+import static ioasid.backend.smmuv3.impl.Bits.hex;
+
 /*
  * One master's context-descriptor table (arm_smmu_ctx_desc_cfg): linear when the SMMU lacks
  * two-level CD tables (IDR0.CD2L) or the master has at most 1024 contexts; otherwise an L1 table
@@ -72,5 +74,17 @@ final class CdTable {
             }
         }
         mem.free(root);
+    }
+
+    /** The tables' non-zero words, for state snapshots. */
+    void describe(StringBuilder b) {
+        b.append(" cdtab@").append(hex(root.pa)).append(root.nonZero());
+        if (!linear) {
+            for (PhysMem.Region r : l2) {
+                if (r != null) {
+                    b.append(" l2@").append(hex(r.pa)).append(r.nonZero());
+                }
+            }
+        }
     }
 }

@@ -34,6 +34,17 @@ final class PhysMem {
         int bytes() {
             return words.length * 8;
         }
+
+        /** The non-zero words as {index=value ...}, for state snapshots. */
+        String nonZero() {
+            StringBuilder b = new StringBuilder("{");
+            for (int i = 0; i < words.length; i++) {
+                if (words[i] != 0) {
+                    b.append(i).append('=').append(Bits.hex(words[i])).append(' ');
+                }
+            }
+            return b.append('}').toString();
+        }
     }
 
     private final long base;

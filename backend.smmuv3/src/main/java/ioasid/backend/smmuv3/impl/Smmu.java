@@ -10,6 +10,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 
+import ioasid.api.iommu.Access;
+import ioasid.api.iommu.ProcessAddressSpace;
 import ioasid.api.iommu.spi.BackendDomain;
 import ioasid.api.iommu.spi.Walk;
 
@@ -34,7 +36,7 @@ import ioasid.api.iommu.spi.Walk;
  *  5. Fault reasons are the event names of IHI0070 7.3; an STE with Config=abort terminates
  *     without an event, reported here as "STE_ABORT".
  *
- * Not thread-safe: the backend's instance lock guards it.
+ * Not thread-safe: the instance lock (Smmuv3Driver.lock) guards it.
  */
 final class Smmu {
     /** Fault reasons (IHI0070 7.3 event names). */
@@ -52,6 +54,19 @@ final class Smmu {
 
     /** The walk reached a CD that shares a process page table: the caller walks the mm. */
     record SvaWalk(SharedAsid shared, BackendDomain domain) {
+        /** Walks the process's page table; called without the instance lock. */
+        Walk finish(long iova, Access access) {
+            ProcessAddressSpace mm = shared.mm;
+            long pa = mm.translate(iova, access);
+            if (pa >= 0) {
+                return Walk.translated(pa, domain);
+            }
+            if (access == Access.WRITE && mm.translate(iova, Access.READ) >= 0) {
+                return Walk.fault(F_PERMISSION, domain);
+            }
+            return Walk.fault(F_TRANSLATION, domain);
+        }
+
         @Override
         public boolean equals(Object o) {
             // written out, not generated: see "Records" in Smmuv3Backend

@@ -3,17 +3,33 @@ package ioasid.backend.smmuv3.impl;
 import java.util.LinkedHashSet;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
 
+import ioasid.api.Errno;
+import ioasid.api.IoasidException;
 import ioasid.api.iommu.Access;
 import ioasid.api.iommu.DomainType;
 import ioasid.api.iommu.spi.BackendDomain;
 import ioasid.api.iommu.spi.IotlbGather;
 
-/**
+/*
  * A domain of one SMMU (arm_smmu_domain). Stage-1 paging domains own an ASID and a stage-1 page
  * table; nesting parents are stage-2 domains with a VMID; SVA domains share a process's ASID and
- * page table; BLOCKED and IDENTITY domains only select abort or bypass STEs. Page-table calls
- * take the instance lock.
+ * page table; BLOCKED and IDENTITY domains only select abort or bypass STEs. A paging domain maps,
+ * unmaps and walks its own page table, and asks the driver only for the TLB invalidations that
+ * must follow.
+ *
+ * Rules (kernel-rules.md rules 56-58):
+ *  1. iovaToPhys is the IOVA itself under IDENTITY and 0 under BLOCKED (rule 56); an SVA domain
+ *     asks the process, outside any lock; a freed domain answers 0.
+ *  2. Map on a domain without a page table, or a freed one, is EINVAL (rule 57); unmap on a
+ *     domain without a page table unmaps nothing (rule 58).
+ *  3. Unmap leaves leaf TLB entries to iotlbSync (rule 58); a table it frees is flushed from the
+ *     walk caches at once (io_pgtable_tlb_flush_walk).
+ *
+ * Concurrency: the page table lives in the SMMU's table memory, which the hardware model walks
+ * under the instance lock; page-table calls take that lock too (Smmuv3Driver.lock). The fields
+ * below it guards are written by the driver.
  */
 final class Smmuv3Domain implements BackendDomain {
     enum Kind {
@@ -43,7 +59,8 @@ final class Smmuv3Domain implements BackendDomain {
         }
     }
 
-    final Smmuv3Backend owner;
+    final Smmuv3Driver driver;
+    private final ReentrantLock lock;
     final DomainType type;
     final Kind kind;
     final int id;
@@ -55,12 +72,17 @@ final class Smmuv3Domain implements BackendDomain {
     boolean freed;
     int viommus;
     final Set<Attachment> attachments = new LinkedHashSet<>();
+    /** io_pgtable_tlb_flush_walk: a table freed by unmap leaves the walk caches at once. */
+    private final IoPgtable.FlushOps flushWalk;
 
-    Smmuv3Domain(Smmuv3Backend owner, DomainType type, Kind kind, int id) {
-        this.owner = owner;
+    Smmuv3Domain(Smmuv3Driver driver, DomainType type, Kind kind, int id) {
+        this.driver = driver;
+        this.lock = driver.lock;
         this.type = type;
         this.kind = kind;
         this.id = id;
+        this.flushWalk = (va, size, granule) -> driver.invalidateRange(this, va, size, granule,
+                false);
     }
 
     boolean paging() {
@@ -84,12 +106,38 @@ final class Smmuv3Domain implements BackendDomain {
 
     @Override
     public void mapPages(long iova, long paddr, long pgsize, long count, int prot) {
-        owner.mapPages(this, iova, paddr, pgsize, count, prot);
+        lock.lock();
+        try {
+            checkLivePaging();
+            pgtable.map(iova, paddr, pgsize, count, prot);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void checkLivePaging() {
+        if (freed) {
+            throw new IoasidException(Errno.EINVAL, this + " was freed");
+        }
+        if (!paging()) {
+            throw new IoasidException(Errno.EINVAL, this + " has no page table (rule 57)");
+        }
     }
 
     @Override
     public long unmapPages(long iova, long pgsize, long count, IotlbGather gather) {
-        return owner.unmapPages(this, iova, pgsize, count, gather);
+        lock.lock();
+        try {
+            if (freed) {
+                throw new IoasidException(Errno.EINVAL, this + " was freed");
+            }
+            if (!paging()) {
+                return 0; // rule 58
+            }
+            return pgtable.unmap(iova, pgsize, count, gather, flushWalk);
+        } finally {
+            lock.unlock();
+        }
     }
 
     @Override
@@ -103,23 +151,53 @@ final class Smmuv3Domain implements BackendDomain {
                 long pa = shared.mm.translate(iova, Access.READ); // outside any lock
                 return pa < 0 ? 0 : pa;
             default:
-                return owner.iovaToPhys(this, iova);
+                lock.lock();
+                try {
+                    return freed ? 0 : pgtable.iovaToPhys(iova);
+                } finally {
+                    lock.unlock();
+                }
         }
     }
 
     @Override
     public void iotlbSync(IotlbGather gather) {
-        owner.iotlbSync(this, gather);
+        lock.lock();
+        try {
+            if (freed || !paging() || gather == null || gather.isEmpty()) {
+                return;
+            }
+            driver.invalidateRange(this, gather.start(), gather.end() - gather.start() + 1,
+                    gather.pgsize(), true);
+        } finally {
+            lock.unlock();
+        }
     }
 
     @Override
     public void flushIotlbAll() {
-        owner.flushIotlbAll(this);
+        lock.lock();
+        try {
+            if (freed || !paging()) {
+                return;
+            }
+            driver.invalidateAll(this);
+        } finally {
+            lock.unlock();
+        }
     }
 
     @Override
     public void free() {
-        owner.freeDomain(this);
+        driver.freeDomain(this);
+    }
+
+    /** The domain, its attachment count and its page table, for state snapshots. */
+    void describe(StringBuilder b) {
+        b.append(this).append(" att=").append(attachments.size());
+        if (pgtable != null) {
+            pgtable.dump(b);
+        }
     }
 
     @Override

@@ -86,14 +86,14 @@ class AttachTest {
     @DisplayName("rule 44: attaching the domain a device is on again does nothing and cannot fail")
     void reattachSameDomain() {
         Smmuv3Domain d = fx.attachedPaging(GPU);
-        String before = fx.b.state();
+        String before = fx.drv.state();
         fx.b.attachDev(GPU, d);
-        assertEquals(before, fx.b.state());
+        assertEquals(before, fx.drv.state());
         Smmuv3Domain id = fx.alloc(DomainType.IDENTITY);
         fx.b.attachDev(NIC, id);
-        before = fx.b.state();
+        before = fx.drv.state();
         fx.b.attachDev(NIC, id);
-        assertEquals(before, fx.b.state());
+        assertEquals(before, fx.drv.state());
     }
 
     @Test
@@ -164,7 +164,7 @@ class AttachTest {
         Smmuv3Domain d = fx.paging();
         Smmuv3Domain id = fx.alloc(DomainType.IDENTITY);
         fx.b.attachDev(GPU, id);
-        PhysMem mem = fx.b.smmu.mem;
+        PhysMem mem = fx.smmu.mem;
         // Room for the L1 CD table but not for the 64 KiB level-2 table.
         mem.limit(mem.used() + 4096);
         fx.unchanged(Errno.ENOMEM, () -> fx.b.attachDev(GPU, d));
@@ -178,7 +178,7 @@ class AttachTest {
     @Test
     @DisplayName("section 2 SMMUv3: an STE with V=0 faults C_BAD_STE")
     void invalidSte() {
-        Smmu hw = fx.b.smmu;
+        Smmu hw = fx.smmu;
         hw.writeSte(0x20, new long[Ste.DWORDS], null);
         hw.cmdq.submit(List.of(Command.cfgiSte(0x20, true)));
         assertEquals(Smmu.C_BAD_STE, fx.read(DISK, 0).fault());
@@ -192,14 +192,14 @@ class AttachTest {
         Smmuv3Domain blocked = fx.alloc(DomainType.BLOCKED);
         fx.b.attachDev(DISK, id);
         assertEquals(Translation.Outcome.BYPASS, fx.read(DISK, 0).outcome()); // cached
-        fx.b.smmu.cmdq.drop(c -> c.op() == Command.Op.CFGI_STE);
+        fx.smmu.cmdq.drop(c -> c.op() == Command.Op.CFGI_STE);
         fx.b.attachDev(DISK, blocked);
         assertEquals(Ste.CFG_ABORT, Ste.config(fx.ste(DISK)));
         Walk stale = fx.read(DISK, 0);
         assertEquals(Translation.Outcome.BYPASS, stale.outcome());
         assertSame(id, stale.domain());
-        fx.b.smmu.cmdq.drop(null);
-        fx.b.smmu.cmdq.submit(List.of(Command.cfgiSte(0x20, true)));
+        fx.smmu.cmdq.drop(null);
+        fx.smmu.cmdq.submit(List.of(Command.cfgiSte(0x20, true)));
         assertEquals(Smmu.STE_ABORT, fx.read(DISK, 0).fault());
     }
 
@@ -211,13 +211,13 @@ class AttachTest {
         Smmuv3Domain blocked = fx.alloc(DomainType.BLOCKED);
         fx.b.attachDev(DISK, id);
         fx.read(DISK, 0);
-        fx.b.smmu.cmdq.drop(c -> c.op() == Command.Op.CMD_SYNC);
+        fx.smmu.cmdq.drop(c -> c.op() == Command.Op.CMD_SYNC);
         fx.b.attachDev(DISK, blocked);
-        assertEquals(1, fx.b.smmu.cmdq.pendingCount());
+        assertEquals(1, fx.smmu.cmdq.pendingCount());
         assertEquals(Translation.Outcome.BYPASS, fx.read(DISK, 0).outcome());
-        fx.b.smmu.cmdq.drop(null);
-        fx.b.smmu.cmdq.issue(Command.sync());
+        fx.smmu.cmdq.drop(null);
+        fx.smmu.cmdq.issue(Command.sync());
         assertEquals(Smmu.STE_ABORT, fx.read(DISK, 0).fault());
-        assertEquals(0, fx.b.smmu.cmdq.pendingCount());
+        assertEquals(0, fx.smmu.cmdq.pendingCount());
     }
 }

@@ -113,7 +113,7 @@ class CapsAndProbeTest {
             + "are allocated per probed device and filled with abort STEs")
     void twoLevelStreamTable() {
         Fx fx = new Fx();
-        Smmu hw = fx.b.smmu;
+        Smmu hw = fx.smmu;
         assertTrue(hw.twoLevelStrtab());
         // sids 0x10, 0x11 and 0x20 share span 0: one L1 descriptor, Span 9 (256 STEs).
         long l1 = hw.mem.read(hw.strtabBase());
@@ -133,7 +133,7 @@ class CapsAndProbeTest {
     @DisplayName("section 2 SMMUv3: SIDSIZE up to 8 gives a linear stream table of abort STEs")
     void linearStreamTable() {
         Fx fx = new Fx(Smmuv3Params.DEFAULTS.withSidBits(6));
-        Smmu hw = fx.b.smmu;
+        Smmu hw = fx.smmu;
         assertFalse(hw.twoLevelStrtab());
         assertEquals(hw.strtabBase() + 0x20 * Ste.BYTES, hw.steAddress(0x20));
         assertEquals(-1, hw.steAddress(64));
@@ -159,15 +159,15 @@ class CapsAndProbeTest {
         Smmuv3Domain d = fx.attachedPaging(GPU);
         Smmuv3Domain p = fx.paging();
         fx.b.setDevPasid(GPU, 7, p);
-        long used = fx.b.smmu.mem.used();
+        long used = fx.smmu.mem.used();
         long m = fx.mark();
         fx.b.modified(config(NIC + ";sid=0x11;pasid=5", "new;sid=0x30"));
         assertEquals(List.of(NIC, "new"), fx.b.devices().stream().map(DeviceInfo::name).toList());
         assertEquals(List.of("CFGI_CD sid=0x10 ssid=7 leaf=1", "CMD_SYNC",
                 "CFGI_STE sid=0x10 leaf=1", "CMD_SYNC",
                 "CFGI_CD sid=0x10 ssid=0 leaf=1", "CMD_SYNC"), fx.cmds(m));
-        assertEquals(Smmu.STE_ABORT, ((Walk) fx.b.smmu.translate(0x10, 0, 0, false)).fault());
-        assertTrue(fx.b.smmu.mem.used() < used, "the CD table went back");
+        assertEquals(Smmu.STE_ABORT, ((Walk) fx.smmu.translate(0x10, 0, 0, false)).fault());
+        assertTrue(fx.smmu.mem.used() < used, "the CD table went back");
         assertTrue(d.attachments.isEmpty());
         assertTrue(p.attachments.isEmpty());
         Fx.expect(Errno.ENODEV, () -> fx.b.attachDev(GPU, d));

@@ -58,7 +58,7 @@ class CommandQueueTest {
     void ringAndLog() {
         Fx fx = new Fx();
         fx.attachedPaging(GPU);
-        CommandQueue q = fx.b.smmu.cmdq;
+        CommandQueue q = fx.smmu.cmdq;
         List<Command> all = q.since(0);
         assertEquals(8, all.size());
         for (int i = 0; i < all.size(); i++) {
@@ -76,9 +76,9 @@ class CommandQueueTest {
     void boundedLog() {
         Fx fx = new Fx(Smmuv3Params.DEFAULTS.withCommandLogSize(5));
         for (int i = 0; i < 4; i++) {
-            fx.b.smmu.cmdq.submit(List.of(Command.tlbiNhAsid(i)));
+            fx.smmu.cmdq.submit(List.of(Command.tlbiNhAsid(i)));
         }
-        assertEquals(8, fx.b.smmu.cmdq.issued());
+        assertEquals(8, fx.smmu.cmdq.issued());
         assertEquals(List.of("CMD_SYNC", "TLBI_NH_ASID asid=2", "CMD_SYNC", "TLBI_NH_ASID asid=3",
                 "CMD_SYNC"), fx.b.commandLog());
         assertEquals(List.of("TLBI_NH_ASID asid=3", "CMD_SYNC"), fx.cmds(6));

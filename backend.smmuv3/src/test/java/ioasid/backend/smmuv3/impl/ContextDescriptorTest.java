@@ -35,9 +35,9 @@ class ContextDescriptorTest {
         fx.attachedPaging(GPU);
         Smmuv3Domain p = fx.paging();
         long addr = fx.cdAddr(GPU, 3);
-        PhysMem mem = fx.b.smmu.mem;
+        PhysMem mem = fx.smmu.mem;
         List<long[]> seen = new ArrayList<>();
-        fx.b.smmu.cmdq.observer(c -> seen.add(new long[] {c.op().code, mem.read(addr),
+        fx.smmu.cmdq.observer(c -> seen.add(new long[] {c.op().code, mem.read(addr),
             mem.read(addr + 8), mem.read(addr + 24)}));
         long m = fx.mark();
         fx.b.setDevPasid(GPU, 3, p);
@@ -103,7 +103,7 @@ class ContextDescriptorTest {
         assertNotNull(twoLevel.l2[0]);
         assertNull(twoLevel.l2[1], "leaf tables come lazily");
         assertEquals(64 * 1024, twoLevel.l2[0].bytes());
-        long l1 = f11.b.smmu.mem.read(twoLevel.root.pa);
+        long l1 = f11.smmu.mem.read(twoLevel.root.pa);
         assertEquals(twoLevel.l2[0].pa | 1, l1); // L2Ptr | V
         assertEquals(Ste.S1FMT_64K_L2, Ste.s1fmt(f11.ste(GPU)));
     }
@@ -120,7 +120,7 @@ class ContextDescriptorTest {
         assertEquals(List.of("CFGI_CD sid=0x10 ssid=5000 leaf=0", "CMD_SYNC",
                 "CFGI_CD sid=0x10 ssid=5000 leaf=1", "CMD_SYNC",
                 "CFGI_CD sid=0x10 ssid=5000 leaf=1", "CMD_SYNC"), fx.cmds(m));
-        assertEquals(t.l2[4].pa | 1, fx.b.smmu.mem.read(t.root.pa + 4 * 8));
+        assertEquals(t.l2[4].pa | 1, fx.smmu.mem.read(t.root.pa + 4 * 8));
         assertEquals(t.l2[4].pa + (5000 - 4096) * 64, fx.cdAddr(GPU, 5000));
         assertTrue(fx.records(m).get(0).encode()[1] == 0); // Leaf bit 0 clear in dword 1
     }
@@ -133,12 +133,12 @@ class ContextDescriptorTest {
         Smmuv3Domain p = fx.paging();
         p.mapPages(0, 0x4000_0000L, K4, 1, RW);
         assertEquals(Smmu.C_BAD_SUBSTREAMID, fx.tr(GPU, 5000, 0, Access.READ).fault());
-        assertTrue(fx.b.smmu.l1cdCached(0x10, 5000));
-        fx.b.smmu.cmdq.drop(c -> c.op() == Command.Op.CFGI_CD && !c.leaf());
+        assertTrue(fx.smmu.l1cdCached(0x10, 5000));
+        fx.smmu.cmdq.drop(c -> c.op() == Command.Op.CFGI_CD && !c.leaf());
         fx.b.setDevPasid(GPU, 5000, p);
         assertEquals(Smmu.C_BAD_SUBSTREAMID, fx.tr(GPU, 5000, 0, Access.READ).fault());
-        fx.b.smmu.cmdq.drop(null);
-        fx.b.smmu.cmdq.submit(List.of(Command.cfgiCd(0x10, 5000, false)));
+        fx.smmu.cmdq.drop(null);
+        fx.smmu.cmdq.submit(List.of(Command.cfgiCd(0x10, 5000, false)));
         assertEquals(0x4000_0000L, fx.tr(GPU, 5000, 0, Access.READ).physAddr());
     }
 
@@ -172,7 +172,7 @@ class ContextDescriptorTest {
     void leafEnomem() {
         fx.attachedPaging(GPU);
         Smmuv3Domain p = fx.paging();
-        PhysMem mem = fx.b.smmu.mem;
+        PhysMem mem = fx.smmu.mem;
         mem.limit(mem.used() + 1024);
         fx.unchanged(Errno.ENOMEM, () -> fx.b.setDevPasid(GPU, 5000, p));
         fx.b.setDevPasid(GPU, 7, p); // L2[0] exists: no allocation needed
@@ -232,14 +232,14 @@ class ContextDescriptorTest {
         p.mapPages(0x1000, 0x9000, K4, 1, RW);
         fx.b.setDevPasid(GPU, 3, p);
         fx.tr(GPU, 3, 0x1000, Access.READ); // caches CD 3 and the TLB entry
-        assertTrue(fx.b.smmu.cdCached(0x10, 3));
-        fx.b.smmu.cmdq.drop(c -> c.op() == Command.Op.CFGI_CD);
+        assertTrue(fx.smmu.cdCached(0x10, 3));
+        fx.smmu.cmdq.drop(c -> c.op() == Command.Op.CFGI_CD);
         fx.b.removeDevPasid(GPU, 3, p);
         Walk stale = fx.tr(GPU, 3, 0x1000, Access.READ);
         assertEquals(Translation.Outcome.TRANSLATED, stale.outcome());
         assertSame(p, stale.domain());
-        fx.b.smmu.cmdq.drop(null);
-        fx.b.smmu.cmdq.submit(List.of(Command.cfgiCd(0x10, 3, true)));
+        fx.smmu.cmdq.drop(null);
+        fx.smmu.cmdq.submit(List.of(Command.cfgiCd(0x10, 3, true)));
         assertEquals(Smmu.C_BAD_CD, fx.tr(GPU, 3, 0x1000, Access.READ).fault());
     }
 

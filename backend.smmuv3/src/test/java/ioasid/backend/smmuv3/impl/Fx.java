@@ -30,9 +30,13 @@ final class Fx {
     static final int RW = Prot.READ | Prot.WRITE;
 
     final Smmuv3Backend b;
+    final Smmuv3Driver drv;
+    final Smmu smmu;
 
     Fx(Smmuv3Params hw, String... devices) {
         b = new Smmuv3Backend("smmu0", List.of(devices), hw);
+        drv = b.driver;
+        smmu = drv.smmu;
     }
 
     Fx(Smmuv3Params hw) {
@@ -75,11 +79,11 @@ final class Fx {
     // ------------------------------------------------------------------ hardware views
 
     Master master(String device) {
-        return b.masterOf(device);
+        return drv.masterOf(device);
     }
 
     long[] ste(String device) {
-        return b.smmu.readSte(master(device).sid);
+        return smmu.readSte(master(device).sid);
     }
 
     long cdAddr(String device, int ssid) {
@@ -87,7 +91,7 @@ final class Fx {
     }
 
     long[] cd(String device, int ssid) {
-        return b.smmu.readWords(cdAddr(device, ssid), Cd.DWORDS);
+        return smmu.readWords(cdAddr(device, ssid), Cd.DWORDS);
     }
 
     Walk tr(String device, int pasid, long iova, Access access) {
@@ -101,19 +105,19 @@ final class Fx {
     // ------------------------------------------------------------------ command queue
 
     long mark() {
-        return b.smmu.cmdq.issued();
+        return smmu.cmdq.issued();
     }
 
     List<String> cmds(long mark) {
         List<String> out = new ArrayList<>();
-        for (Command c : b.smmu.cmdq.since(mark)) {
+        for (Command c : smmu.cmdq.since(mark)) {
             out.add(c.toString());
         }
         return out;
     }
 
     List<Command> records(long mark) {
-        return b.smmu.cmdq.since(mark);
+        return smmu.cmdq.since(mark);
     }
 
     // ------------------------------------------------------------------ errors
@@ -126,9 +130,9 @@ final class Fx {
 
     /** Expects the errno and that tables, caches, ASIDs, memory and the queue are unchanged. */
     IoasidException unchanged(Errno errno, Executable call) {
-        String before = b.state();
+        String before = drv.state();
         IoasidException e = expect(errno, call);
-        assertEquals(before, b.state(), "state changed by a failed call: " + e.getMessage());
+        assertEquals(before, drv.state(), "state changed by a failed call: " + e.getMessage());
         return e;
     }
 

@@ -32,7 +32,7 @@ class IotlbTest {
         d.mapPages(0x40_0000, 0x7770_0000L, K4, 1, RW);
         assertEquals(0x7770_0010L, fx.read(GPU, 0x40_0010).physAddr()); // fills the TLB
         assertEquals(List.of("asid=" + d.asid + " va=0x400000 size=0x1000"),
-                fx.b.smmu.tlbEntries());
+                fx.smmu.tlbEntries());
         IotlbGather g = new IotlbGather();
         assertEquals(K4, d.unmapPages(0x40_0000, K4, 1, g));
         assertEquals(0, d.iovaToPhys(0x40_0000));
@@ -55,11 +55,11 @@ class IotlbTest {
         fx.read(GPU, 0);
         IotlbGather g = new IotlbGather();
         d.unmapPages(0, K4, 1, g);
-        fx.b.smmu.cmdq.drop(c -> c.op() == Command.Op.CMD_SYNC);
+        fx.smmu.cmdq.drop(c -> c.op() == Command.Op.CMD_SYNC);
         d.iotlbSync(g);
         assertEquals(Translation.Outcome.TRANSLATED, fx.read(GPU, 0).outcome());
-        fx.b.smmu.cmdq.drop(null);
-        fx.b.smmu.cmdq.issue(Command.sync());
+        fx.smmu.cmdq.drop(null);
+        fx.smmu.cmdq.issue(Command.sync());
         assertEquals(Smmu.F_TRANSLATION, fx.read(GPU, 0).fault());
     }
 
@@ -90,8 +90,8 @@ class IotlbTest {
         long m = fx.mark();
         d.flushIotlbAll();
         assertEquals(List.of("TLBI_NH_ASID asid=" + d.asid, "CMD_SYNC"), fx.cmds(m));
-        assertEquals(0, fx.b.smmu.tlbCount(d.asid));
-        assertEquals(1, fx.b.smmu.tlbCount(other.asid));
+        assertEquals(0, fx.smmu.tlbCount(d.asid));
+        assertEquals(1, fx.smmu.tlbCount(other.asid));
     }
 
     @Test
@@ -101,7 +101,7 @@ class IotlbTest {
         d.mapPages(M2, 0x8000_0000L, M2, 1, RW);
         fx.read(GPU, M2 + 0x1234);
         assertEquals(0x8000_5678L, fx.read(GPU, M2 + 0x5678).physAddr()); // same entry
-        assertEquals(1, fx.b.smmu.tlbCount(d.asid));
+        assertEquals(1, fx.smmu.tlbCount(d.asid));
         long m = fx.mark();
         assertEquals(M2, fx.unmapSync(d, M2, M2, 1));
         assertEquals(List.of("TLBI_NH_VA asid=" + d.asid + " addr=0x200000 leaf=1", "CMD_SYNC"),
@@ -128,7 +128,7 @@ class IotlbTest {
         long m = fx.mark();
         e.free();
         assertEquals(List.of("TLBI_NH_ASID asid=" + asid, "CMD_SYNC"), fx.cmds(m));
-        assertNull(fx.b.asidHolder(asid));
+        assertNull(fx.drv.asidHolder(asid));
         assertEquals(asid, fx.paging().asid, "lowest free ASID again");
         fx.unchanged(Errno.EINVAL, e::free);
         fx.unchanged(Errno.EINVAL, () -> e.mapPages(0, 0, K4, 1, RW));

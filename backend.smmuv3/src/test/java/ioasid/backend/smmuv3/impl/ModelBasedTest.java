@@ -199,11 +199,11 @@ class ModelBasedTest {
         Random rnd = new Random(seed);
         Fx fx = new Fx();
         Smmuv3Domain blocked = fx.alloc(DomainType.BLOCKED);
-        long memBefore = fx.b.smmu.mem.used();
+        long memBefore = fx.smmu.mem.used();
         Smmuv3Domain d = fx.paging();
-        long pgd = fx.b.smmu.mem.used() - memBefore;
+        long pgd = fx.smmu.mem.used() - memBefore;
         fx.b.attachDev(GPU, d);
-        long memAttached = fx.b.smmu.mem.used();
+        long memAttached = fx.smmu.mem.used();
         Ref ref = new Ref();
         List<Long> probes = new ArrayList<>();
         for (int step = 0; step < steps; step++) {
@@ -260,7 +260,7 @@ class ModelBasedTest {
         }
         fx.b.attachDev(GPU, blocked);
         d.free();
-        assertEquals(memAttached - pgd, fx.b.smmu.mem.used(), "every table went back");
+        assertEquals(memAttached - pgd, fx.smmu.mem.used(), "every table went back");
     }
 
     private static long pick(Random rnd) {

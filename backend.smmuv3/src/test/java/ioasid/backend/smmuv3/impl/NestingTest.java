@@ -47,7 +47,7 @@ class NestingTest {
         assertEquals(0x9010, w.physAddr());
         assertSame(s2, w.domain());
         assertEquals(Smmu.F_PERMISSION, fx.tr(DISK, 0, 0x2010, Access.WRITE).fault());
-        assertEquals(List.of("vmid=1 ipa=0x2000 size=0x1000"), fx.b.smmu.tlbEntries());
+        assertEquals(List.of("vmid=1 ipa=0x2000 size=0x1000"), fx.smmu.tlbEntries());
         m = fx.mark();
         fx.unmapSync(s2, 0x2000, K4, 1);
         assertEquals(List.of("TLBI_S2_IPA vmid=1 addr=0x2000 leaf=1", "CMD_SYNC"), fx.cmds(m));

@@ -25,7 +25,7 @@ import ioasid.api.iommu.spi.IotlbGather;
 class PageTableTest {
     private final Fx fx = new Fx();
     private final Smmuv3Domain d = fx.paging();
-    private final PhysMem mem = fx.b.smmu.mem;
+    private final PhysMem mem = fx.smmu.mem;
 
     /** The descriptors read from the top-level table down to the leaf (or the first invalid). */
     private List<Long> path(long va) {
@@ -219,7 +219,7 @@ class PageTableTest {
         Fx f44 = new Fx(Smmuv3Params.DEFAULTS.withAddressBits(44, 48));
         Smmuv3Domain d44 = f44.paging();
         assertEquals(0, d44.pgtable.startLevel);
-        assertEquals(32 * 8, f44.b.smmu.mem.region(d44.pgtable.ttb()).bytes());
+        assertEquals(32 * 8, f44.smmu.mem.region(d44.pgtable.ttb()).bytes());
         d44.mapPages((1L << 44) - G1, 0, G1, 1, RW);
         assertEquals(0x1234, d44.iovaToPhys((1L << 44) - G1 + 0x1234));
     }

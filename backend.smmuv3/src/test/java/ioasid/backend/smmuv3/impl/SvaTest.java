@@ -66,11 +66,11 @@ class SvaTest {
         p.mapPages(0, 0x6000, K4, 2, RW);
         fx.read(GPU, 0);
         fx.tr(NIC, 3, K4, Access.READ);
-        assertEquals(2, fx.b.smmu.tlbCount(1));
+        assertEquals(2, fx.smmu.tlbCount(1));
         long[] gpuCdBefore = fx.cd(GPU, 0);
 
         List<Integer> oldAsidEntriesAtEachCommand = new ArrayList<>();
-        fx.b.smmu.cmdq.observer(c -> oldAsidEntriesAtEachCommand.add(fx.b.smmu.tlbCount(1)));
+        fx.smmu.cmdq.observer(c -> oldAsidEntriesAtEachCommand.add(fx.smmu.tlbCount(1)));
         long m = fx.mark();
         Smmuv3Domain sva = (Smmuv3Domain) fx.b.svaDomainAlloc(new Fx.Mm(1));
         assertEquals(List.of("CFGI_CD sid=0x10 ssid=0 leaf=1", "CFGI_CD sid=0x11 ssid=3 leaf=1",
@@ -83,12 +83,12 @@ class SvaTest {
         long[] gpuCdAfter = fx.cd(GPU, 0);
         assertEquals(gpuCdBefore[1], gpuCdAfter[1], "only dword 0 changes");
         assertEquals(Cd.withAsid(gpuCdBefore[0], 2), gpuCdAfter[0]);
-        assertSame(p, fx.b.asidHolder(2));
-        assertInstanceOf(SharedAsid.class, fx.b.asidHolder(1));
+        assertSame(p, fx.drv.asidHolder(2));
+        assertInstanceOf(SharedAsid.class, fx.drv.asidHolder(1));
         assertEquals(1, sva.asid);
         // Traffic refills under the new ASID.
         assertEquals(0x6000, fx.read(GPU, 0).physAddr());
-        assertEquals(1, fx.b.smmu.tlbCount(2));
+        assertEquals(1, fx.smmu.tlbCount(2));
         fx.b.setDevPasid(GPU, 8, sva);
         assertEquals(1, Cd.asid(fx.cd(GPU, 8)[0]));
     }
@@ -107,7 +107,7 @@ class SvaTest {
         assertEquals(List.of("CFGI_CD sid=0x10 ssid=5 leaf=1", "CMD_SYNC",
                 "TLBI_NH_ASID asid=42", "CMD_SYNC"), fx.cmds(m));
         a.free();
-        assertNull(fx.b.asidHolder(42));
+        assertNull(fx.drv.asidHolder(42));
         Smmuv3Domain b = (Smmuv3Domain) fx.b.svaDomainAlloc(mm);
         fx.b.setDevPasid(GPU, 5, b);
         assertEquals(42, b.asid);
@@ -132,12 +132,12 @@ class SvaTest {
         fx.b.setDevPasid(GPU, 5, b);
         a.free();
         assertEquals(1, b.shared.refs);
-        assertSame(b.shared, fx.b.asidHolder(42));
+        assertSame(b.shared, fx.drv.asidHolder(42));
         assertEquals(0x9000, fx.tr(GPU, 5, 0x1000, Access.READ).physAddr());
         fx.unchanged(Errno.EBUSY, b::free);
         fx.b.removeDevPasid(GPU, 5, b);
         b.free();
-        assertNull(fx.b.asidHolder(42));
+        assertNull(fx.drv.asidHolder(42));
     }
 
     @Test
@@ -169,7 +169,7 @@ class SvaTest {
             f.paging();
         }
         f.unchanged(Errno.ENOSPC, () -> f.b.svaDomainAlloc(new Fx.Mm(5)));
-        assertInstanceOf(Smmuv3Domain.class, f.b.asidHolder(5));
+        assertInstanceOf(Smmuv3Domain.class, f.drv.asidHolder(5));
     }
 
     @Test
