@@ -33,7 +33,7 @@ import ioasid.api.iommu.spi.IotlbGather;
  *  4. Tables emptied by unmap are kept (io-pgtable-arm never frees them on unmap); a block may
  *     later replace an empty one.
  *
- * Not thread-safe: callers hold the instance lock.
+ * Callers hold the instance lock (Smmuv3Driver.lock): the tables live in PhysMem.
  */
 final class IoPgtable {
     enum Stage {
@@ -50,7 +50,7 @@ final class IoPgtable {
     record Leaf(long pte, int level, long size, long pa) {
         @Override
         public boolean equals(Object o) {
-        // written out, not generated: see "Records" in Smmuv3Backend
+            // written out, not generated: see "Records" in Smmuv3Backend
             return o instanceof Leaf l && l.pte == pte && l.level == level && l.size == size
                     && l.pa == pa;
         }

@@ -17,7 +17,11 @@ import ioasid.api.IoasidException;
  * single addresses can carry tags too (which domain a CD was written for): software-side shadow
  * state the hardware never reads, used only to name the domain that decided a translation.
  *
- * Not thread-safe: the instance lock guards it.
+ * Every access holds the instance lock (Smmuv3Driver.lock): the driver's table writes, the
+ * domains' page-table calls and the hardware model's walks alike. This differs from VT-d's
+ * PhysMem, whose unit walks tables without the driver's locks: here a walk also fills the
+ * SMMU's configuration caches and TLB (Smmu), so it is a writer and cannot overlap the driver.
+ * The one walk outside the lock, an SVA walk of a process page table, reads no PhysMem.
  */
 final class PhysMem {
     /** One allocated table. */

@@ -36,7 +36,7 @@ import ioasid.api.iommu.spi.Walk;
  *  5. Fault reasons are the event names of IHI0070 7.3; an STE with Config=abort terminates
  *     without an event, reported here as "STE_ABORT".
  *
- * Not thread-safe: the instance lock (Smmuv3Driver.lock) guards it.
+ * Guarded by the instance lock (Smmuv3Driver.lock), walks included: a walk fills the caches.
  */
 final class Smmu {
     /** Fault reasons (IHI0070 7.3 event names). */
