@@ -357,16 +357,11 @@ final class Smmu {
     Object translate(long sid, int ssid, long va, boolean write) {
         CachedEntry ste = steCache.get(sid);
         if (ste == null) {
-            long addr = steAddress(sid);
-            if (addr < 0) {
-                return Walk.fault(C_BAD_STREAMID, null);
+            Object fetched = fetchSte(sid);
+            if (fetched instanceof Walk fault) {
+                return fault;
             }
-            long[] w = readWords(addr, Ste.DWORDS);
-            if (!Ste.valid(w)) {
-                return Walk.fault(C_BAD_STE, null);
-            }
-            ste = new CachedEntry(w, mem.tag(addr));
-            steCache.put(sid, ste);
+            ste = (CachedEntry) fetched;
         }
         long[] s = ste.words();
         BackendDomain steOwner = (BackendDomain) ste.owner();
@@ -411,28 +406,11 @@ final class Smmu {
         }
         CachedEntry cd = cdCache.get(cdKey(sid, index));
         if (cd == null) {
-            long ctx = Ste.s1ContextPtr(s);
-            long cdAddr;
-            if (cdmax == 0 || Ste.s1fmt(s) == Ste.S1FMT_LINEAR) {
-                cdAddr = ctx + (long) index * Cd.BYTES;
-            } else {
-                long l1Key = cdKey(sid, index >>> Cd.SPLIT);
-                Long l1 = l1cdCache.get(l1Key);
-                if (l1 == null) {
-                    l1 = mem.read(ctx + 8L * (index >>> Cd.SPLIT));
-                    l1cdCache.put(l1Key, l1);
-                }
-                if ((l1 & Cd.L1_V) == 0) {
-                    return Walk.fault(C_BAD_SUBSTREAMID, null); // IHI0070 5.3.1
-                }
-                cdAddr = (l1 & Cd.L1_L2PTR_MASK) + (long) (index & (Cd.L2_ENTRIES - 1)) * Cd.BYTES;
+            Object fetched = fetchCd(sid, index, s);
+            if (fetched instanceof Walk fault) {
+                return fault;
             }
-            long[] w = readWords(cdAddr, Cd.DWORDS);
-            if (!Cd.valid(w[0])) {
-                return Walk.fault(C_BAD_CD, null);
-            }
-            cd = new CachedEntry(w, mem.tag(cdAddr));
-            cdCache.put(cdKey(sid, index), cd);
+            cd = (CachedEntry) fetched;
         }
         long d0 = cd.words()[0];
         BackendDomain cdOwner = (BackendDomain) cd.owner();
@@ -447,6 +425,51 @@ final class Smmu {
             return new SvaWalk(shared, cdOwner);
         }
         return walkTables(false, 0, Cd.asid(d0), ttb, 64 - Cd.t0sz(d0), va, write, cdOwner);
+    }
+
+    /** An STE read from the stream table into the cache, or the fault reading it gives. */
+    private Object fetchSte(long sid) {
+        long addr = steAddress(sid);
+        if (addr < 0) {
+            return Walk.fault(C_BAD_STREAMID, null);
+        }
+        long[] w = readWords(addr, Ste.DWORDS);
+        if (!Ste.valid(w)) {
+            return Walk.fault(C_BAD_STE, null);
+        }
+        CachedEntry ste = new CachedEntry(w, mem.tag(addr));
+        steCache.put(sid, ste);
+        return ste;
+    }
+
+    /**
+     * CD {@code index} of the table an S1 STE points to, read (through the L1CD cache for a
+     * two-level table) into the cache, or the fault reading it gives.
+     */
+    private Object fetchCd(long sid, int index, long[] ste) {
+        long ctx = Ste.s1ContextPtr(ste);
+        long cdAddr;
+        if (Ste.s1cdmax(ste) == 0 || Ste.s1fmt(ste) == Ste.S1FMT_LINEAR) {
+            cdAddr = ctx + (long) index * Cd.BYTES;
+        } else {
+            long l1Key = cdKey(sid, index >>> Cd.SPLIT);
+            Long l1 = l1cdCache.get(l1Key);
+            if (l1 == null) {
+                l1 = mem.read(ctx + 8L * (index >>> Cd.SPLIT));
+                l1cdCache.put(l1Key, l1);
+            }
+            if ((l1 & Cd.L1_V) == 0) {
+                return Walk.fault(C_BAD_SUBSTREAMID, null); // IHI0070 5.3.1
+            }
+            cdAddr = (l1 & Cd.L1_L2PTR_MASK) + (long) (index & (Cd.L2_ENTRIES - 1)) * Cd.BYTES;
+        }
+        long[] w = readWords(cdAddr, Cd.DWORDS);
+        if (!Cd.valid(w[0])) {
+            return Walk.fault(C_BAD_CD, null);
+        }
+        CachedEntry cd = new CachedEntry(w, mem.tag(cdAddr));
+        cdCache.put(cdKey(sid, index), cd);
+        return cd;
     }
 
     private Walk walkTables(boolean s2, int vmid, int asid, long ttb, int inBits, long va,
