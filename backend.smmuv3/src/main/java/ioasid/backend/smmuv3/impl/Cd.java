@@ -6,7 +6,8 @@ import static ioasid.backend.smmuv3.impl.Bits.prep;
 
 /**
  * Context descriptor layout (64 bytes, 8 dwords; arm-smmu-v3.h CTXDESC_*), the CDs the driver
- * builds, and the L1 CD. How CDs are written to a table is CdWriter's.
+ * builds, and the L1 CD. Fields as kernel-rules.md section 2 "ARM SMMUv3" gives them (dword 0,
+ * TTB0, MAIR, L1 V and L2Ptr). How CDs are written to a table is CdWriter's.
  */
 final class Cd {
     static final int DWORDS = 8;

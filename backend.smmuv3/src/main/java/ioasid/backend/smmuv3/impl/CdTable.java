@@ -3,10 +3,11 @@ package ioasid.backend.smmuv3.impl;
 import static ioasid.backend.smmuv3.impl.Bits.hex;
 
 /*
- * One master's context-descriptor table (arm_smmu_ctx_desc_cfg): linear when the SMMU lacks
- * two-level CD tables (IDR0.CD2L) or the master has at most 1024 contexts; otherwise an L1 table
- * of 8-byte descriptors pointing to level-2 tables of 1024 CDs (64 KiB), allocated on first use.
- * The order in which CDs and L1 descriptors are written and announced is CdWriter's.
+ * One master's context-descriptor table (arm_smmu_ctx_desc_cfg; kernel-rules.md section 2
+ * "ARM SMMUv3"): linear when the SMMU lacks two-level CD tables (IDR0.CD2L) or the master has at
+ * most 1024 contexts; otherwise an L1 table of 8-byte descriptors pointing to level-2 tables of
+ * 1024 CDs (64 KiB), allocated on first use. The order in which CDs and L1 descriptors are
+ * written and announced is CdWriter's.
  *
  * Callers hold the instance lock (see Smmuv3Driver).
  */

@@ -8,7 +8,8 @@ import java.util.Objects;
 
 /**
  * One 16-byte command-queue entry, decoded (arm-smmu-v3.h CMDQ_* layouts). Tests inspect these
- * records; {@link #encode()} gives the two little-endian dwords the hardware reads.
+ * records; {@link #encode()} gives the two little-endian dwords the hardware reads. Opcodes and
+ * field positions are those of kernel-rules.md section 2 "ARM SMMUv3".
  *
  * @param op the opcode
  * @param sid StreamID (CFGI_*, ATC_INV)

@@ -13,7 +13,9 @@ import java.util.function.Predicate;
  * leaves the caches stale, as on hardware that has not got round to it yet.
  *
  * Every command is recorded in order (decoded records for tests, strings for operators), bounded
- * to the most recent {@code logSize}. Guarded by the instance lock (Smmuv3Driver.lock).
+ * to the most recent {@code logSize}. A batch ends with CMD_SYNC (rule 99).
+ *
+ * Guarded by the instance lock (Smmuv3Driver.lock).
  */
 final class CommandQueue {
     /** log2 of the number of ring entries (the kernel asks for up to 2^19; 2^8 keeps it small). */

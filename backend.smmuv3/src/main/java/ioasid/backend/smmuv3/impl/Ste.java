@@ -6,7 +6,8 @@ import static ioasid.backend.smmuv3.impl.Bits.prep;
 
 /**
  * Stream table entry layout (64 bytes, 8 dwords; arm-smmu-v3.h STRTAB_STE_*), and the L1 stream
- * table descriptor of a two-level stream table.
+ * table descriptor of a two-level stream table. Fields as kernel-rules.md section 2 "ARM SMMUv3"
+ * gives them (S1DSS, S1CDMAX, S1FMT).
  */
 final class Ste {
     static final int DWORDS = 8;
