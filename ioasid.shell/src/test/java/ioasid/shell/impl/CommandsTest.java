@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.InputStream;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 import org.apache.felix.gogo.runtime.CommandProcessorImpl;
@@ -29,6 +28,7 @@ import ioasid.api.iommu.spi.IommuBackend;
 import ioasid.backend.smmuv3.impl.Smmuv3Backend;
 import ioasid.core.impl.IoasidCore;
 import ioasid.core.iommu.IommuCore;
+import ioasid.testkit.ComponentConfig;
 import ioasid.testkit.Expect;
 
 /**
@@ -50,8 +50,9 @@ class CommandsTest {
         Map<String, Object> p = new HashMap<>();
         p.put(Constants.SERVICE_ID, 1L);
         p.put(IommuBackend.NAME, "smmu0");
-        iommu.bindBackend(new Smmuv3Backend("smmu0", List.of("0000:00:01.0;sid=0x8;pasid=8"),
-                new Smmuv3Backend.Hardware()), p);
+        iommu.bindBackend(new Smmuv3Backend(ComponentConfig.of(Smmuv3Backend.Config.class,
+                Map.of("ioasid.iommu.name", "smmu0", "devices", "0000:00:01.0;sid=0x8;pasid=8"))),
+                p);
         tio.start();
         CommandProcessorImpl processor = new CommandProcessorImpl(tio);
         processor.addConverter(new ShellConverter());

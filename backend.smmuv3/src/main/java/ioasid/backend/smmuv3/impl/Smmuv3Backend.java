@@ -106,13 +106,6 @@ public final class Smmuv3Backend implements IommuBackend {
         int command_log_size() default 4096;
     }
 
-    /**
-     * Selects the default hardware parameters in {@link #Smmuv3Backend(String, List, Hardware)},
-     * the constructor callers outside this bundle use.
-     */
-    public static final class Hardware {
-    }
-
     private static final System.Logger LOG = System.getLogger("ioasid.backend.smmuv3");
 
     final Smmuv3Driver driver;
@@ -120,16 +113,6 @@ public final class Smmuv3Backend implements IommuBackend {
     @Activate
     public Smmuv3Backend(Config config) {
         this(config.ioasid_iommu_name(), Arrays.asList(config.devices()), Smmuv3Params.of(config));
-    }
-
-    /**
-     * Builds an instance with the default hardware parameters without a framework.
-     *
-     * @param devices entries in {@link DeviceInfo#parse} form
-     * @throws IllegalArgumentException for bad device entries
-     */
-    public Smmuv3Backend(String name, List<String> devices, Hardware defaults) {
-        this(name, devices, Smmuv3Params.DEFAULTS);
     }
 
     /**
