@@ -52,8 +52,8 @@ record ResvRegion(int subtype, long start, long end) {
             throw new IllegalArgumentException("reserved region '" + spec + "': kind '" + kind
                     + "' is not msi or reserved");
         }
-        return new ResvRegion(subtype, Params.number(s.substring(colon + 1, dash), spec),
-                Params.number(s.substring(dash + 1), spec));
+        return new ResvRegion(subtype, VirtioIommuParams.number(s.substring(colon + 1, dash), spec),
+                VirtioIommuParams.number(s.substring(dash + 1), spec));
     }
 
     @Override

@@ -207,7 +207,7 @@ public final class VirtioIommuBackend implements IommuBackend {
         final DeviceInfo info;
         /** Reserved regions from PROBE, sorted by start. */
         final List<ResvRegion> resv;
-        ViommuDomain vdomain;
+        VirtioIommuDomain vdomain;
 
         Endpoint(DeviceInfo info, List<ResvRegion> resv) {
             this.info = info;
@@ -233,10 +233,10 @@ public final class VirtioIommuBackend implements IommuBackend {
     private final IommuCaps caps;
     private final HostChannel channel;
     private final HostPasidAllocator allocator;
-    private final Map<Long, ViommuDomain> domainsById = new ConcurrentHashMap<>();
+    private final Map<Long, VirtioIommuDomain> domainsById = new ConcurrentHashMap<>();
 
     // guarded by lock (params is only replaced under it; its name never changes)
-    private volatile Params params;
+    private volatile VirtioIommuParams params;
     private final Map<String, Endpoint> endpoints = new LinkedHashMap<>();
     private final TreeSet<Long> domainIds = new TreeSet<>();
     private final Deque<Request> queued = new ArrayDeque<>();
@@ -251,7 +251,7 @@ public final class VirtioIommuBackend implements IommuBackend {
 
     @Activate
     public VirtioIommuBackend(Config config, BundleContext context) {
-        this(Params.from(config), HostChannels.SHARED);
+        this(VirtioIommuParams.from(config), HostChannels.SHARED);
         if (allocator != null) {
             Dictionary<String, Object> props = new Hashtable<>();
             props.put(IoasidAllocator.NAME, "virtio-iommu " + params.name);
@@ -263,7 +263,7 @@ public final class VirtioIommuBackend implements IommuBackend {
     }
 
     /** Builds the instance without a framework: the device, then the driver's probe. */
-    VirtioIommuBackend(Params p, HostChannels channels) {
+    VirtioIommuBackend(VirtioIommuParams p, HostChannels channels) {
         this.params = p;
         this.channels = channels;
         this.device = new VirtioIommuDevice(p);
@@ -317,11 +317,11 @@ public final class VirtioIommuBackend implements IommuBackend {
 
     @Modified
     void modified(Config config) {
-        reconfigure(Params.from(config));
+        reconfigure(VirtioIommuParams.from(config));
     }
 
     /** Applies a changed endpoint list live; other changes wait for a restart. */
-    void reconfigure(Params np) {
+    void reconfigure(VirtioIommuParams np) {
         lock.lock();
         try {
             checkOpen();
@@ -353,7 +353,7 @@ public final class VirtioIommuBackend implements IommuBackend {
 
     /** viommu_release_device: detach, then the endpoint leaves the bus. */
     private void releaseEndpoint(Endpoint ep) {
-        ViommuDomain vd = ep.vdomain;
+        VirtioIommuDomain vd = ep.vdomain;
         if (vd != null) {
             RequestRecord r = sendSync(new Request.Detach(vd.id, ep.sid()));
             if (!r.ok()) {
@@ -397,7 +397,7 @@ public final class VirtioIommuBackend implements IommuBackend {
             for (IoasidService h : hostsSnapshot()) {
                 channel.withdrawHost(this, h);
             }
-            if (params.pasidMode == Params.PasidMode.HOST_SHARED) {
+            if (params.pasidMode == VirtioIommuParams.PasidMode.HOST_SHARED) {
                 channels.release(channel);
             }
         }
@@ -546,7 +546,7 @@ public final class VirtioIommuBackend implements IommuBackend {
             if (type == null || type == DomainType.SVA) {
                 throw new IoasidException(EOPNOTSUPP, "virtio-iommu cannot allocate " + type);
             }
-            return new ViommuDomain(this, type, type == DomainType.IDENTITY
+            return new VirtioIommuDomain(this, type, type == DomainType.IDENTITY
                     && Feature.BYPASS_CONFIG.in(negotiated));
         } finally {
             lock.unlock();
@@ -564,12 +564,12 @@ public final class VirtioIommuBackend implements IommuBackend {
         try {
             checkOpen();
             Endpoint ep = endpoint(device);
-            ViommuDomain vd = own(domain);
+            VirtioIommuDomain vd = own(domain);
             boolean finalisedNow = vd.id < 0;
             if (finalisedNow) {
                 finalise(vd, ep);
             }
-            ViommuDomain old = ep.vdomain;
+            VirtioIommuDomain old = ep.vdomain;
             boolean first = vd.nrEndpoints - (old == vd ? 1 : 0) == 0;
             RequestRecord r = sendSync(new Request.Attach(vd.id, ep.sid(),
                     vd.bypass ? Request.ATTACH_F_BYPASS : 0));
@@ -603,8 +603,8 @@ public final class VirtioIommuBackend implements IommuBackend {
         }
     }
 
-    private ViommuDomain own(BackendDomain domain) {
-        if (!(domain instanceof ViommuDomain vd)) {
+    private VirtioIommuDomain own(BackendDomain domain) {
+        if (!(domain instanceof VirtioIommuDomain vd)) {
             throw new IoasidException(EINVAL, domain + " is not a virtio-iommu domain");
         }
         if (vd.viommu != this) {
@@ -618,7 +618,7 @@ public final class VirtioIommuBackend implements IommuBackend {
     }
 
     /** viommu_domain_finalise: a domain ID and, for a mapped identity domain, its mappings. */
-    private void finalise(ViommuDomain vd, Endpoint ep) {
+    private void finalise(VirtioIommuDomain vd, Endpoint ep) {
         long granule = Long.lowestOneBit(pgsizeBitmap);
         if (Long.compareUnsigned(granule, PAGE_SIZE) > 0) {
             throw new IoasidException(ENODEV, "granule " + Request.hex(granule)
@@ -644,7 +644,7 @@ public final class VirtioIommuBackend implements IommuBackend {
     }
 
     /** Undoes a finalise whose attach failed, so the failed call leaves the domain as it was. */
-    private void unfinalise(ViommuDomain vd) {
+    private void unfinalise(VirtioIommuDomain vd) {
         domainIds.remove(vd.id);
         domainsById.remove(vd.id, vd);
         vd.id = -1;
@@ -654,7 +654,7 @@ public final class VirtioIommuBackend implements IommuBackend {
     }
 
     /** viommu_domain_map_identity: identity-maps the aperture, skipping reserved regions. */
-    private void mapIdentity(ViommuDomain vd, Endpoint ep, long granule) {
+    private void mapIdentity(VirtioIommuDomain vd, Endpoint ep, long granule) {
         int flags = Request.MAP_F_READ | Request.MAP_F_WRITE;
         long iova = alignUp(apertureStart, granule);
         long limit = (apertureEnd + 1 & -granule) - 1;
@@ -666,14 +666,14 @@ public final class VirtioIommuBackend implements IommuBackend {
                 continue;
             }
             if (Long.compareUnsigned(resvStart, iova) > 0) {
-                vd.mappings.put(iova, resvStart - 1, new ViommuDomain.Mapping(iova, flags));
+                vd.mappings.put(iova, resvStart - 1, new VirtioIommuDomain.Mapping(iova, flags));
             }
             if (Long.compareUnsigned(resvEnd, limit) >= 0) {
                 return;
             }
             iova = resvEnd + 1;
         }
-        vd.mappings.put(iova, limit, new ViommuDomain.Mapping(iova, flags));
+        vd.mappings.put(iova, limit, new VirtioIommuDomain.Mapping(iova, flags));
     }
 
     private static long alignUp(long v, long granule) {
@@ -681,8 +681,8 @@ public final class VirtioIommuBackend implements IommuBackend {
     }
 
     /** Re-sends the driver's tree; returns the first failed MAP, or null. */
-    private RequestRecord replay(ViommuDomain vd) {
-        for (IntervalMap.Interval<ViommuDomain.Mapping> m : vd.mappings.all()) {
+    private RequestRecord replay(VirtioIommuDomain vd) {
+        for (IntervalMap.Interval<VirtioIommuDomain.Mapping> m : vd.mappings.all()) {
             RequestRecord r = sendSync(new Request.Map(vd.id, m.start(), m.end(),
                     m.value().paddr(), m.value().flags()));
             if (!r.ok()) {
@@ -693,7 +693,7 @@ public final class VirtioIommuBackend implements IommuBackend {
     }
 
     /** After a failed replay: the endpoint goes back to its old domain, or off any. */
-    private void restore(Endpoint ep, ViommuDomain old, ViommuDomain failed) {
+    private void restore(Endpoint ep, VirtioIommuDomain old, VirtioIommuDomain failed) {
         if (old != null && old != failed) {
             RequestRecord r = sendSync(new Request.Attach(old.id, ep.sid(),
                     old.bypass ? Request.ATTACH_F_BYPASS : 0));
@@ -723,7 +723,7 @@ public final class VirtioIommuBackend implements IommuBackend {
         try {
             checkOpen();
             Endpoint ep = endpoint(device);
-            ViommuDomain vd = ep.vdomain;
+            VirtioIommuDomain vd = ep.vdomain;
             if (vd == null) {
                 return;
             }
@@ -765,7 +765,7 @@ public final class VirtioIommuBackend implements IommuBackend {
             return Walk.fault("UNKNOWN", null); // nothing routes a PASID-tagged transaction
         }
         VirtioIommuDevice.DeviceWalk w = this.device.translate(sid, iova, access == Access.WRITE);
-        ViommuDomain d = w.domain() >= 0 ? domainsById.get(w.domain()) : null;
+        VirtioIommuDomain d = w.domain() >= 0 ? domainsById.get(w.domain()) : null;
         switch (w.outcome()) {
             case TRANSLATED:
                 return d != null ? Walk.translated(w.phys(), d) : Walk.fault("DOMAIN", null);
@@ -800,7 +800,7 @@ public final class VirtioIommuBackend implements IommuBackend {
         return params.name;
     }
 
-    long domainIdOf(ViommuDomain vd) {
+    long domainIdOf(VirtioIommuDomain vd) {
         lock.lock();
         try {
             return vd.id;
@@ -809,14 +809,14 @@ public final class VirtioIommuBackend implements IommuBackend {
         }
     }
 
-    private void checkLive(ViommuDomain vd) {
+    private void checkLive(VirtioIommuDomain vd) {
         checkOpen();
         if (vd.freed) {
             throw new IoasidException(EINVAL, vd + " was freed");
         }
     }
 
-    void mapPages(ViommuDomain vd, long iova, long paddr, long pgsize, long count, int prot) {
+    void mapPages(VirtioIommuDomain vd, long iova, long paddr, long pgsize, long count, int prot) {
         lock.lock();
         try {
             checkLive(vd);
@@ -855,7 +855,7 @@ public final class VirtioIommuBackend implements IommuBackend {
                 throw new IoasidException(Errno.EEXIST, "[" + Request.hex(iova) + ","
                         + Request.hex(end) + "] is mapped already in " + vd);
             }
-            vd.mappings.put(iova, end, new ViommuDomain.Mapping(paddr, flags));
+            vd.mappings.put(iova, end, new VirtioIommuDomain.Mapping(paddr, flags));
             if (vd.nrEndpoints > 0) {
                 RequestRecord r = sendSync(new Request.Map(vd.id, iova, end, paddr, flags));
                 if (!r.ok()) {
@@ -880,7 +880,7 @@ public final class VirtioIommuBackend implements IommuBackend {
         }
     }
 
-    long unmapPages(ViommuDomain vd, long iova, long pgsize, long count, IotlbGather gather) {
+    long unmapPages(VirtioIommuDomain vd, long iova, long pgsize, long count, IotlbGather gather) {
         lock.lock();
         try {
             checkLive(vd);
@@ -891,7 +891,7 @@ public final class VirtioIommuBackend implements IommuBackend {
             long end = iova + size - 1;
             long cursor = iova;
             long unmapped = 0;
-            for (IntervalMap.Interval<ViommuDomain.Mapping> m : vd.mappings.overlapping(iova,
+            for (IntervalMap.Interval<VirtioIommuDomain.Mapping> m : vd.mappings.overlapping(iova,
                     end)) {
                 if (m.start() != cursor) {
                     break; // a hole, or a mapping from before iova that UNMAP cannot split
@@ -915,20 +915,20 @@ public final class VirtioIommuBackend implements IommuBackend {
         }
     }
 
-    long iovaToPhys(ViommuDomain vd, long iova) {
+    long iovaToPhys(VirtioIommuDomain vd, long iova) {
         lock.lock();
         try {
             if (vd.type == DomainType.IDENTITY && vd.bypass) {
                 return iova;
             }
-            IntervalMap.Interval<ViommuDomain.Mapping> m = vd.mappings.find(iova);
+            IntervalMap.Interval<VirtioIommuDomain.Mapping> m = vd.mappings.find(iova);
             return m == null ? 0 : m.value().paddr() + (iova - m.start());
         } finally {
             lock.unlock();
         }
     }
 
-    void syncDomain(ViommuDomain vd, IotlbGather gather) {
+    void syncDomain(VirtioIommuDomain vd, IotlbGather gather) {
         lock.lock();
         try {
             checkLive(vd);
@@ -941,7 +941,7 @@ public final class VirtioIommuBackend implements IommuBackend {
         }
     }
 
-    void freeDomain(ViommuDomain vd) {
+    void freeDomain(VirtioIommuDomain vd) {
         lock.lock();
         try {
             if (vd.freed) {
@@ -1012,7 +1012,7 @@ public final class VirtioIommuBackend implements IommuBackend {
     }
 
     /** The domain the driver believes the endpoint is on, or null. */
-    ViommuDomain attachedDomain(String device) {
+    VirtioIommuDomain attachedDomain(String device) {
         lock.lock();
         try {
             return endpoint(device).vdomain;
@@ -1021,7 +1021,7 @@ public final class VirtioIommuBackend implements IommuBackend {
         }
     }
 
-    int endpointCount(ViommuDomain vd) {
+    int endpointCount(VirtioIommuDomain vd) {
         lock.lock();
         try {
             return vd.nrEndpoints;
@@ -1031,7 +1031,7 @@ public final class VirtioIommuBackend implements IommuBackend {
     }
 
     /** The driver's tree of a domain, in ascending order. */
-    List<IntervalMap.Interval<ViommuDomain.Mapping>> driverMappings(ViommuDomain vd) {
+    List<IntervalMap.Interval<VirtioIommuDomain.Mapping>> driverMappings(VirtioIommuDomain vd) {
         lock.lock();
         try {
             return vd.mappings.all();
@@ -1045,7 +1045,7 @@ public final class VirtioIommuBackend implements IommuBackend {
         return allocator;
     }
 
-    Params params() {
+    VirtioIommuParams params() {
         lock.lock();
         try {
             return params;

@@ -155,7 +155,7 @@ final class VirtioIommuDevice {
     private long seq;
     private long faultsDropped;
 
-    VirtioIommuDevice(Params p) {
+    VirtioIommuDevice(VirtioIommuParams p) {
         this.pageSizeMask = p.pageSizeMask;
         this.inputStart = p.inputStart;
         this.inputEnd = p.inputEnd;

@@ -132,7 +132,7 @@ class ConfigTest {
     @DisplayName("S17 config: page_size_mask, input_range and domain_range become the caps and the "
             + "domains' page sizes, aperture and IDs")
     void configurationParsed() {
-        Params p = Params.from(new Cfg());
+        VirtioIommuParams p = VirtioIommuParams.from(new Cfg());
         assertEquals("viommu1", p.name);
         assertEquals(0x4020_1000L, p.pageSizeMask);
         assertEquals(0xff_ffff_ffffL, p.inputEnd);
@@ -152,7 +152,7 @@ class ConfigTest {
         assertEquals(EnumSet.of(DomainType.BLOCKED, DomainType.IDENTITY, DomainType.UNMANAGED,
                 DomainType.DMA, DomainType.DMA_FQ), b.caps().domainTypes());
         assertTrue(b.caps().defaultDomains());
-        ViommuDomain d = paging(b);
+        VirtioIommuDomain d = paging(b);
         assertEquals(0x4020_1000L, d.pgsizeBitmap());
         assertEquals(0xff_ffff_ffffL, d.apertureEnd());
         b.attachDev(GPU, d);
@@ -164,22 +164,22 @@ class ConfigTest {
     void badConfiguration() {
         Cfg c = new Cfg();
         c.features = new String[] {"MAP_UNMAP", "ATTACH_TABLE"};
-        assertThrows(IllegalArgumentException.class, () -> Params.from(c));
+        assertThrows(IllegalArgumentException.class, () -> VirtioIommuParams.from(c));
         Cfg r = new Cfg();
         r.resv = new String[] {"doorbell:0x0-0x10"};
-        assertThrows(IllegalArgumentException.class, () -> Params.from(r));
+        assertThrows(IllegalArgumentException.class, () -> VirtioIommuParams.from(r));
         Cfg dup = new Cfg();
         dup.devices = new String[] {GPU + ";sid=1", NIC + ";sid=1"};
-        assertThrows(IllegalArgumentException.class, () -> Params.from(dup));
+        assertThrows(IllegalArgumentException.class, () -> VirtioIommuParams.from(dup));
         Cfg big = new Cfg();
         big.devices = new String[] {GPU + ";sid=0x100000000"};
-        assertThrows(IllegalArgumentException.class, () -> Params.from(big));
+        assertThrows(IllegalArgumentException.class, () -> VirtioIommuParams.from(big));
         Cfg range = new Cfg();
         range.domains = "9-8";
-        assertThrows(IllegalArgumentException.class, () -> Params.from(range));
+        assertThrows(IllegalArgumentException.class, () -> VirtioIommuParams.from(range));
         Cfg mode = new Cfg();
         mode.pasid = "vcmd";
-        assertThrows(IllegalArgumentException.class, () -> Params.from(mode));
+        assertThrows(IllegalArgumentException.class, () -> VirtioIommuParams.from(mode));
     }
 
     @Test
@@ -205,14 +205,14 @@ class ConfigTest {
         VirtioIommuBackend b = Support.backend(Support.params().domainRange(10, 20)
                 .features(Feature.MAP_UNMAP.mask() | Feature.PROBE.mask()));
         assertEquals(64, b.caps().iasBits());
-        ViommuDomain d = paging(b);
+        VirtioIommuDomain d = paging(b);
         assertEquals(-1L, d.apertureEnd());
         b.attachDev(GPU, d);
         assertEquals(0, d.domainId(), "the device does not check a range it did not advertise");
         d.mapPages(1L << 60, 0x1000, 0x1000, 1, RW);
         assertEquals(0x1000, Support.read(b, GPU, 1L << 60).physAddr());
         VirtioIommuBackend ranged = Support.backend(Support.params().inputRange(0, 0xffff_ffffL));
-        ViommuDomain r = paging(ranged);
+        VirtioIommuDomain r = paging(ranged);
         ranged.attachDev(GPU, r);
         assertEquals(0xffff_ffffL, r.apertureEnd());
         assertEquals(32, ranged.caps().iasBits());
@@ -223,13 +223,13 @@ class ConfigTest {
     @DisplayName("S17: without PROBE the driver never learns the reserved regions: it maps into "
             + "them, and the device still applies them")
     void withoutProbe() {
-        Params p = Support.params().features(Feature.QEMU_DEVICE & ~Feature.PROBE.mask())
+        VirtioIommuParams p = Support.params().features(Feature.QEMU_DEVICE & ~Feature.PROBE.mask())
                 .reservedRegions(new ResvRegion(ResvRegion.MSI, MSI, 0xfeef_ffffL),
                         new ResvRegion(ResvRegion.RESERVED, 0x10_0000, 0x10_ffff));
         VirtioIommuBackend b = Support.backend(p);
         assertEquals(List.of(), b.commandLog(), "no PROBE sent");
         assertEquals(List.of(), b.reservedRegions(GPU));
-        ViommuDomain d = paging(b);
+        VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         d.mapPages(0x10_0000, 0x80000, 0x1000, 1, RW);
         d.mapPages(MSI, 0x90000, 0x1000, 1, RW);
@@ -240,7 +240,7 @@ class ConfigTest {
     @Test
     @DisplayName("S17: an endpoint whose PROBE fails is not offered to the core")
     void failedProbe() {
-        Params p = Support.params().reservedRegions(
+        VirtioIommuParams p = Support.params().reservedRegions(
                 new ResvRegion(ResvRegion.MSI, MSI, 0xfeef_ffffL),
                 new ResvRegion(ResvRegion.RESERVED, 0, 0xfff)).probeSize(24);
         VirtioIommuBackend b = Support.backend(p);
@@ -253,9 +253,9 @@ class ConfigTest {
     @DisplayName("@Modified: a changed endpoint list applies live (removed ones detached, new ones "
             + "probed); other changes wait for a restart")
     void modifiedDevices() {
-        VirtioIommuBackend b = Support.backend(Params.defaults("viommu0")
+        VirtioIommuBackend b = Support.backend(VirtioIommuParams.defaults("viommu0")
                 .devices(Support.GPU_SPEC, Support.NIC_SPEC));
-        ViommuDomain d = paging(b);
+        VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         b.attachDev(NIC, d);
         d.mapPages(0x1000, 0x80000, 0x1000, 1, RW);
@@ -278,9 +278,9 @@ class ConfigTest {
     @Test
     @DisplayName("@Modified: an endpoint whose stream ID changed is released and probed again")
     void modifiedStreamId() {
-        VirtioIommuBackend b = Support.backend(Params.defaults("viommu0")
+        VirtioIommuBackend b = Support.backend(VirtioIommuParams.defaults("viommu0")
                 .devices(Support.GPU_SPEC));
-        ViommuDomain d = paging(b);
+        VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         b.reconfigure(b.params().devices(GPU + ";sid=0x30"));
         assertNull(b.attachedDomain(GPU));

@@ -125,7 +125,7 @@ class DeviceMapTest {
         assertEquals(List.of(new ResvRegion(ResvRegion.MSI, 0xfee00000L, 0xfeefffffL)),
                 r.properties());
         assertEquals(Status.NOENT.code, send(new Request.Probe(0x99)));
-        Params two = Support.params().reservedRegions(
+        VirtioIommuParams two = Support.params().reservedRegions(
                 new ResvRegion(ResvRegion.MSI, 0xfee00000L, 0xfeefffffL),
                 new ResvRegion(ResvRegion.RESERVED, 0x0, 0xfff)).probeSize(47);
         assertEquals(Status.INVAL.code, Support.device(two).process(new Request.Probe(GPU_SID))

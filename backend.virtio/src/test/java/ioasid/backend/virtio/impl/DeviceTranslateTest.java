@@ -84,7 +84,7 @@ class DeviceTranslateTest {
     @DisplayName("rule 103: an address in an MSI region passes through; one in another reserved "
             + "region faults, even over a mapping")
     void reservedRegions() {
-        Params p = Support.params().reservedRegions(
+        VirtioIommuParams p = Support.params().reservedRegions(
                 new ResvRegion(ResvRegion.MSI, 0xfee00000L, 0xfeefffffL),
                 new ResvRegion(ResvRegion.RESERVED, 0x10000, 0x1ffff));
         VirtioIommuDevice d = Support.device(p);
@@ -101,7 +101,7 @@ class DeviceTranslateTest {
     @DisplayName("rule 103: a bypass domain passes everything through, reserved regions included "
             + "(QEMU switches the endpoint to its bypass region)")
     void bypassDomain() {
-        Params p = Support.params().reservedRegions(
+        VirtioIommuParams p = Support.params().reservedRegions(
                 new ResvRegion(ResvRegion.RESERVED, 0x0, 0xffff));
         VirtioIommuDevice d = Support.device(p);
         d.process(new Request.Attach(5, NIC_SID, Request.ATTACH_F_BYPASS));

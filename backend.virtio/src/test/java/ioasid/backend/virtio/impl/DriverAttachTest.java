@@ -43,7 +43,7 @@ class DriverAttachTest {
         VirtioIommuBackend b = Support.backend();
         assertEquals(List.of(PROBE_GPU, PROBE_NIC,
                 "PROBE endpoint=0x28 : OK resv_mem msi [0xfee00000,0xfeefffff]"), b.commandLog());
-        ViommuDomain d = paging(b);
+        VirtioIommuDomain d = paging(b);
         d.mapPages(0x1000, 0x80000, 0x1000, 1, RW);
         assertEquals(3, b.commandLog().size(), "no endpoint yet: recorded, not sent");
         assertEquals(-1, d.domainId(), "the ID comes with the first attach");
@@ -59,8 +59,8 @@ class DriverAttachTest {
             + "old one, the driver keeps its tree and replays it when it comes back")
     void domainChange() {
         VirtioIommuBackend b = Support.backend();
-        ViommuDomain d1 = paging(b);
-        ViommuDomain d2 = paging(b);
+        VirtioIommuDomain d1 = paging(b);
+        VirtioIommuDomain d2 = paging(b);
         b.attachDev(GPU, d1);
         d1.mapPages(0x1000, 0x80000, 0x1000, 1, RW);
         d2.mapPages(0x1000, 0x90000, 0x1000, 1, RW);
@@ -86,7 +86,7 @@ class DriverAttachTest {
             + "faults DOMAIN; the freed ID is reused")
     void teardown() {
         VirtioIommuBackend b = Support.backend();
-        ViommuDomain d = paging(b);
+        VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         d.mapPages(0x4000, 0x100000, 0x1000, 4, RW);
         int n = b.commandLog().size();
@@ -97,7 +97,7 @@ class DriverAttachTest {
         assertNull(b.attachedDomain(GPU));
         d.free();
         assertEquals(List.of(), b.driverMappings(d));
-        ViommuDomain next = paging(b);
+        VirtioIommuDomain next = paging(b);
         b.attachDev(NIC, next);
         assertEquals(0, next.domainId(), "lowest free ID again");
     }
@@ -107,7 +107,7 @@ class DriverAttachTest {
             + "translations: the device re-creates the domain and the driver replays it")
     void reattachSameDomain() {
         VirtioIommuBackend b = Support.backend();
-        ViommuDomain d = paging(b);
+        VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         d.mapPages(0x1000, 0x80000, 0x1000, 2, RW);
         int n = b.commandLog().size();
@@ -131,9 +131,9 @@ class DriverAttachTest {
     void foreignDomain() {
         VirtioIommuBackend b1 = Support.backend();
         VirtioIommuBackend b2 = Support.backend(Support.params().devices(Support.GPU_SPEC)
-                .pasid(Params.PasidMode.NONE, "x", "vm", 0));
-        ViommuDomain foreign = paging(b2);
-        ViommuDomain own = paging(b1);
+                .pasid(VirtioIommuParams.PasidMode.NONE, "x", "vm", 0));
+        VirtioIommuDomain foreign = paging(b2);
+        VirtioIommuDomain own = paging(b1);
         b1.attachDev(GPU, own);
         unchanged(b1, Errno.EINVAL, () -> b1.attachDev(GPU, foreign), own);
         assertEquals(-1, foreign.domainId(), "not finalised by the refused attach");
@@ -146,8 +146,8 @@ class DriverAttachTest {
             + "sides and the new domain unfinalised")
     void failedAttachChangesNothing() {
         VirtioIommuBackend b = Support.backend();
-        ViommuDomain d1 = paging(b);
-        ViommuDomain d2 = paging(b);
+        VirtioIommuDomain d1 = paging(b);
+        VirtioIommuDomain d2 = paging(b);
         b.attachDev(GPU, d1);
         d1.mapPages(0x1000, 0x80000, 0x1000, 1, RW);
         b.device().injectStatus(Request.T_ATTACH, Status.INVAL.code);
@@ -161,7 +161,7 @@ class DriverAttachTest {
 
     /** A request went out and failed: everything but the log is as it was. */
     private static void unchangedButLog(VirtioIommuBackend b, Errno errno,
-            org.junit.jupiter.api.function.Executable call, ViommuDomain... ds) {
+            org.junit.jupiter.api.function.Executable call, VirtioIommuDomain... ds) {
         String before = Support.state(b, ds);
         expect(errno, call);
         assertEquals(before, Support.state(b, ds));
@@ -172,8 +172,8 @@ class DriverAttachTest {
             + "mappings are replayed too")
     void failedReplayRestores() {
         VirtioIommuBackend b = Support.backend();
-        ViommuDomain d1 = paging(b);
-        ViommuDomain d2 = paging(b);
+        VirtioIommuDomain d1 = paging(b);
+        VirtioIommuDomain d2 = paging(b);
         b.attachDev(GPU, d1);
         d1.mapPages(0x1000, 0x80000, 0x1000, 1, RW);
         d2.mapPages(0x1000, 0x90000, 0x1000, 1, RW);
@@ -193,9 +193,9 @@ class DriverAttachTest {
             + "ENOSPC when none is left, and return with the domain")
     void domainIds() {
         VirtioIommuBackend b = Support.backend(Support.params().domainRange(5, 6));
-        ViommuDomain a = paging(b);
-        ViommuDomain c = paging(b);
-        ViommuDomain d = paging(b);
+        VirtioIommuDomain a = paging(b);
+        VirtioIommuDomain c = paging(b);
+        VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, a);
         b.attachDev(NIC, c);
         assertEquals(List.of(5L, 6L), List.of(a.domainId(), c.domainId()));
@@ -211,7 +211,7 @@ class DriverAttachTest {
             + "at attach, nothing sent")
     void granuleTooLarge() {
         VirtioIommuBackend b = Support.backend(Support.params().pageSizeMask(0x10000));
-        ViommuDomain d = paging(b);
+        VirtioIommuDomain d = paging(b);
         unchanged(b, Errno.ENODEV, () -> b.attachDev(GPU, d), d);
     }
 
@@ -219,7 +219,7 @@ class DriverAttachTest {
     @DisplayName("IDENTITY with BYPASS_CONFIG: ATTACH with ATTACH_F_BYPASS; DMA passes through")
     void identityBypass() {
         VirtioIommuBackend b = Support.backend();
-        ViommuDomain id = (ViommuDomain) b.domainAlloc(DomainType.IDENTITY, false);
+        VirtioIommuDomain id = (VirtioIommuDomain) b.domainAlloc(DomainType.IDENTITY, false);
         b.attachDev(GPU, id);
         assertEquals("ATTACH domain=0 endpoint=0x18 flags=bypass : OK",
                 b.commandLog().get(b.commandLog().size() - 1));
@@ -237,7 +237,7 @@ class DriverAttachTest {
         VirtioIommuBackend b = Support.backend(Support.params()
                 .features(Feature.QEMU_DEVICE & ~Feature.BYPASS_CONFIG.mask())
                 .inputRange(0, 0xffff_ffffL));
-        ViommuDomain id = (ViommuDomain) b.domainAlloc(DomainType.IDENTITY, false);
+        VirtioIommuDomain id = (VirtioIommuDomain) b.domainAlloc(DomainType.IDENTITY, false);
         int n = b.commandLog().size();
         b.attachDev(GPU, id);
         assertEquals(List.of("ATTACH domain=0 endpoint=0x18 flags=0 : OK",
@@ -253,7 +253,7 @@ class DriverAttachTest {
             + "only the MSI doorbell passes")
     void blocked() {
         VirtioIommuBackend b = Support.backend(Support.params().bootBypass(true));
-        ViommuDomain blocked = (ViommuDomain) b.domainAlloc(DomainType.BLOCKED, false);
+        VirtioIommuDomain blocked = (VirtioIommuDomain) b.domainAlloc(DomainType.BLOCKED, false);
         b.attachDev(GPU, blocked);
         assertEquals("ATTACH domain=0 endpoint=0x18 flags=0 : OK",
                 b.commandLog().get(b.commandLog().size() - 1));
@@ -272,7 +272,7 @@ class DriverAttachTest {
     void detachVersusBypass() {
         for (boolean bypass : new boolean[] {false, true}) {
             VirtioIommuBackend b = Support.backend(Support.params().bootBypass(bypass));
-            ViommuDomain d = paging(b);
+            VirtioIommuDomain d = paging(b);
             b.attachDev(GPU, d);
             b.detachDev(GPU);
             if (bypass) {
@@ -301,7 +301,7 @@ class DriverAttachTest {
             + "attached; free twice is harmless")
     void freeRules() {
         VirtioIommuBackend b = Support.backend();
-        ViommuDomain d = paging(b);
+        VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         d.mapPages(0x1000, 0x80000, 0x1000, 1, RW);
         unchanged(b, Errno.EBUSY, d::free, d);
@@ -318,7 +318,7 @@ class DriverAttachTest {
             + "nesting and vIOMMUs are EOPNOTSUPP; PASID-tagged DMA faults")
     void noPasids() {
         VirtioIommuBackend b = Support.backend();
-        ViommuDomain d = paging(b);
+        VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         assertEquals(0, b.caps().maxPasids());
         assertFalse(b.caps().nesting());
@@ -337,7 +337,7 @@ class DriverAttachTest {
             + "translate; a closed instance answers ENODEV")
     void unknownDevice() {
         VirtioIommuBackend b = Support.backend();
-        ViommuDomain d = paging(b);
+        VirtioIommuDomain d = paging(b);
         unchanged(b, Errno.ENODEV, () -> b.attachDev("0000:09:00.0", d), d);
         unchanged(b, Errno.ENODEV, () -> b.detachDev("0000:09:00.0"), d);
         expect(Errno.ENODEV, () -> read(b, "0000:09:00.0", 0));
@@ -351,7 +351,7 @@ class DriverAttachTest {
             + "the device until the last one leaves")
     void sharedDomain() {
         VirtioIommuBackend b = Support.backend();
-        ViommuDomain d = paging(b);
+        VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         b.attachDev(NIC, d);
         d.mapPages(0x10000, 0x200000, 0x1000, 16, RW);

@@ -28,9 +28,9 @@ class DriverMapTest {
 
     private final VirtioIommuBackend b = Support.backend(Support.params()
             .pageSizeMask(0x4020_1000L));
-    private final ViommuDomain d = paging(b);
+    private final VirtioIommuDomain d = paging(b);
 
-    private ViommuDomain attached() {
+    private VirtioIommuDomain attached() {
         b.attachDev(GPU, d);
         return d;
     }
@@ -117,7 +117,7 @@ class DriverMapTest {
                 b.device().mappings(0).get(0).value().flags());
         VirtioIommuBackend noMmio = Support.backend(Support.params()
                 .features(Feature.QEMU_DEVICE & ~Feature.MMIO.mask()));
-        ViommuDomain nd = paging(noMmio);
+        VirtioIommuDomain nd = paging(noMmio);
         noMmio.attachDev(GPU, nd);
         unchanged(noMmio, Errno.EINVAL, () -> nd.mapPages(0x1000, 0x1000, 0x1000, 1,
                 Prot.READ | Prot.MMIO), nd);

@@ -94,10 +94,10 @@ class ModelBasedTest {
 
     private static void runSeed(long seed, int steps) {
         Random rnd = new Random(seed);
-        VirtioIommuBackend b = Support.backend(Params.defaults("viommu0")
+        VirtioIommuBackend b = Support.backend(VirtioIommuParams.defaults("viommu0")
                 .devices(Support.GPU_SPEC, Support.NIC_SPEC));
         Model model = new Model();
-        List<ViommuDomain> domains = new ArrayList<>();
+        List<VirtioIommuDomain> domains = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             domains.add(Support.paging(b));
             model.trees.add(new TreeMap<>());
@@ -105,7 +105,7 @@ class ModelBasedTest {
         for (int step = 0; step < steps; step++) {
             int op = rnd.nextInt(10);
             int d = rnd.nextInt(domains.size());
-            ViommuDomain dom = domains.get(d);
+            VirtioIommuDomain dom = domains.get(d);
             String dev = DEVS[rnd.nextInt(DEVS.length)];
             long page = rnd.nextInt(48);
             long count = 1 + rnd.nextInt(4);
@@ -138,7 +138,7 @@ class ModelBasedTest {
                 check(b, model, domains, rnd);
             }
             for (int i = 0; i < domains.size(); i++) {
-                List<IntervalMap.Interval<ViommuDomain.Mapping>> tree = b.driverMappings(
+                List<IntervalMap.Interval<VirtioIommuDomain.Mapping>> tree = b.driverMappings(
                         domains.get(i));
                 assertEquals(model.trees.get(i).size(), tree.size(), "driver tree of domain " + i);
                 assertEquals(model.trees.get(i).keySet().stream().map(p -> p * PAGE).toList(),
@@ -148,10 +148,10 @@ class ModelBasedTest {
     }
 
     /** After a kick, the device holds exactly what the model says and translates by it. */
-    private static void check(VirtioIommuBackend b, Model model, List<ViommuDomain> domains,
+    private static void check(VirtioIommuBackend b, Model model, List<VirtioIommuDomain> domains,
             Random rnd) {
         for (int i = 0; i < domains.size(); i++) {
-            ViommuDomain dom = domains.get(i);
+            VirtioIommuDomain dom = domains.get(i);
             boolean live = model.attached.containsValue(i);
             long id = dom.domainId();
             if (!live) {
@@ -187,9 +187,9 @@ class ModelBasedTest {
     @DisplayName("BackendDomain contract: concurrent map, unmap, sync and translate from several "
             + "threads leave the driver's and the device's trees equal")
     void concurrentPageTableCalls() throws Exception {
-        VirtioIommuBackend b = Support.backend(Params.defaults("viommu0")
+        VirtioIommuBackend b = Support.backend(VirtioIommuParams.defaults("viommu0")
                 .devices(Support.GPU_SPEC, Support.NIC_SPEC));
-        ViommuDomain d = Support.paging(b);
+        VirtioIommuDomain d = Support.paging(b);
         b.attachDev(GPU, d);
         b.attachDev(NIC, d);
         int threads = 4;

@@ -26,6 +26,7 @@ import ioasid.api.IoasidSet;
 import ioasid.api.IoasidState;
 import ioasid.api.TokenType;
 import ioasid.api.dto.AllocatorDTO;
+import ioasid.backend.virtio.impl.VirtioIommuParams.PasidMode;
 import ioasid.core.impl.IoasidCore;
 
 /**
@@ -47,8 +48,8 @@ class PasidAllocatorTest {
         host.close();
     }
 
-    private VirtioIommuBackend viommu(String name, Params.PasidMode mode, String channel) {
-        VirtioIommuBackend b = new VirtioIommuBackend(Params.defaults(name)
+    private VirtioIommuBackend viommu(String name, PasidMode mode, String channel) {
+        VirtioIommuBackend b = new VirtioIommuBackend(VirtioIommuParams.defaults(name)
                 .devices(name + "-dev;sid=0x8").pasid(mode, channel, "vm-1", 100), channels);
         b.bindHost(host);
         return b;
@@ -80,8 +81,8 @@ class PasidAllocatorTest {
     void sharedChannel() {
         IoasidHandle nativeId = host.alloc(host.createSet(TokenType.NONE, "native", 10), 1, 10,
                 null);
-        VirtioIommuBackend v0 = viommu("viommu0", Params.PasidMode.HOST_SHARED, "vm-1-channel");
-        VirtioIommuBackend v1 = viommu("viommu1", Params.PasidMode.HOST_SHARED, "vm-1-channel");
+        VirtioIommuBackend v0 = viommu("viommu0", PasidMode.HOST_SHARED, "vm-1-channel");
+        VirtioIommuBackend v1 = viommu("viommu1", PasidMode.HOST_SHARED, "vm-1-channel");
         assertSame(v0.pasidAllocator().helpers(), v1.pasidAllocator().helpers());
         assertNotSame(v0.pasidAllocator(), v1.pasidAllocator());
         assertEquals(2, channels.users("vm-1-channel"));
@@ -110,8 +111,8 @@ class PasidAllocatorTest {
     @DisplayName("seed 000 use case 5 / rule 25: hot-unplugging one shared virtio-iommu keeps the "
             + "outstanding IDs; the other serves and frees them")
     void hotUnplugShared() {
-        VirtioIommuBackend v0 = viommu("viommu0", Params.PasidMode.HOST_SHARED, "ch");
-        VirtioIommuBackend v1 = viommu("viommu1", Params.PasidMode.HOST_SHARED, "ch");
+        VirtioIommuBackend v0 = viommu("viommu0", PasidMode.HOST_SHARED, "ch");
+        VirtioIommuBackend v1 = viommu("viommu1", PasidMode.HOST_SHARED, "ch");
         bind(v0);
         long s1 = bind(v1);
         IoasidSet g = guest.createSet(TokenType.NONE, "g", 0);
@@ -138,8 +139,8 @@ class PasidAllocatorTest {
     @DisplayName("seed 000 use case 4 / rule 18: private channels are separate guest ID spaces; "
             + "the first stays active, the other stands by until it is empty and gone")
     void privateChannels() {
-        VirtioIommuBackend v0 = viommu("viommu0", Params.PasidMode.HOST_PRIVATE, "ignored");
-        VirtioIommuBackend v1 = viommu("viommu1", Params.PasidMode.HOST_PRIVATE, "ignored");
+        VirtioIommuBackend v0 = viommu("viommu0", PasidMode.HOST_PRIVATE, "ignored");
+        VirtioIommuBackend v1 = viommu("viommu1", PasidMode.HOST_PRIVATE, "ignored");
         assertNotSame(v0.pasidAllocator().helpers(), v1.pasidAllocator().helpers());
         assertEquals(0, channels.users("ignored"));
         long s0 = bind(v0);
@@ -163,8 +164,8 @@ class PasidAllocatorTest {
     @DisplayName("rule 20: with no host bound the allocator returns INVALID and the guest "
             + "allocation fails ENOSPC; once the host is bound it works")
     void noHost() {
-        VirtioIommuBackend v = new VirtioIommuBackend(Params.defaults("viommu0")
-                .pasid(Params.PasidMode.HOST_SHARED, "lonely", "vm-1", 100), channels);
+        VirtioIommuBackend v = new VirtioIommuBackend(VirtioIommuParams.defaults("viommu0")
+                .pasid(PasidMode.HOST_SHARED, "lonely", "vm-1", 100), channels);
         bind(v);
         IoasidSet g = guest.createSet(TokenType.NONE, "g", 0);
         Support.expect(Errno.ENOSPC, () -> guest.alloc(g, 1, 100, null));
@@ -184,7 +185,7 @@ class PasidAllocatorTest {
             + "nothing granted")
     void hostRefuses() {
         host.createSet(TokenType.NONE, "vm-1", 1);
-        VirtioIommuBackend v = viommu("viommu0", Params.PasidMode.HOST_SHARED, "ch");
+        VirtioIommuBackend v = viommu("viommu0", PasidMode.HOST_SHARED, "ch");
         bind(v);
         IoasidSet g = guest.createSet(TokenType.NONE, "g", 0);
         guest.alloc(g, 1, 100, null);
@@ -197,11 +198,11 @@ class PasidAllocatorTest {
     @DisplayName("rule 21: freeing an ID the channel never granted is logged and ignored; "
             + "pasid.allocator none builds no allocator")
     void strayFreeAndNone() {
-        VirtioIommuBackend v = viommu("viommu0", Params.PasidMode.HOST_SHARED, "ch");
+        VirtioIommuBackend v = viommu("viommu0", PasidMode.HOST_SHARED, "ch");
         v.pasidAllocator().free(77);
         assertEquals(List.of("viommu0: free 77 (not granted here)"),
                 v.pasidAllocator().channel.calls());
-        VirtioIommuBackend none = viommu("viommu1", Params.PasidMode.NONE, "ch");
+        VirtioIommuBackend none = viommu("viommu1", PasidMode.NONE, "ch");
         assertNull(none.pasidAllocator());
         assertNull(none.allocatorRegistration());
         assertEquals(1, channels.users("ch"));

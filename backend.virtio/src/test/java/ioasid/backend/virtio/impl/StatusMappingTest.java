@@ -52,7 +52,7 @@ class StatusMappingTest {
             + "driver's tree and the device as they were")
     void mapFailures() {
         VirtioIommuBackend b = Support.backend();
-        ViommuDomain d = paging(b);
+        VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         for (Map.Entry<Integer, Errno> e : expected().entrySet()) {
             b.device().injectStatus(Request.T_MAP, e.getKey());
@@ -71,7 +71,7 @@ class StatusMappingTest {
             + "view stays as it was")
     void attachDetachFailures() {
         VirtioIommuBackend b = Support.backend();
-        ViommuDomain d = paging(b);
+        VirtioIommuDomain d = paging(b);
         b.device().injectStatus(Request.T_ATTACH, Status.NOENT.code);
         Support.expect(Errno.ENOENT, () -> b.attachDev(NIC, d));
         assertNull(b.attachedDomain(NIC));
@@ -89,7 +89,7 @@ class StatusMappingTest {
             + "the device's log keeps it")
     void queuedStatusNotRead() {
         VirtioIommuBackend b = Support.backend();
-        ViommuDomain d = paging(b);
+        VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         d.mapPages(0x1000, 0x80000, 0x1000, 1, RW);
         b.device().injectStatus(Request.T_UNMAP, Status.IOERR.code);
@@ -106,7 +106,7 @@ class StatusMappingTest {
     @DisplayName("S17: commandLog is bounded to the newest 4096 requests")
     void logBounded() {
         VirtioIommuBackend b = Support.backend();
-        ViommuDomain d = paging(b);
+        VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         for (int i = 0; i < 2100; i++) {
             d.mapPages(0x1000, 0x80000, 0x1000, 1, RW);

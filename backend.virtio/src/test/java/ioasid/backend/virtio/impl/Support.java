@@ -35,20 +35,20 @@ final class Support {
     }
 
     /** QEMU's defaults with three endpoints. */
-    static Params params() {
-        return Params.defaults("viommu0").devices(GPU_SPEC, NIC_SPEC, SSD_SPEC);
+    static VirtioIommuParams params() {
+        return VirtioIommuParams.defaults("viommu0").devices(GPU_SPEC, NIC_SPEC, SSD_SPEC);
     }
 
     static VirtioIommuBackend backend() {
         return backend(params());
     }
 
-    static VirtioIommuBackend backend(Params p) {
+    static VirtioIommuBackend backend(VirtioIommuParams p) {
         return new VirtioIommuBackend(p, new HostChannels());
     }
 
     /** A device model alone, with the three endpoints on its bus. */
-    static VirtioIommuDevice device(Params p) {
+    static VirtioIommuDevice device(VirtioIommuParams p) {
         VirtioIommuDevice d = new VirtioIommuDevice(p);
         for (ioasid.api.iommu.spi.DeviceInfo i : p.devices) {
             d.plug(i.streamId());
@@ -56,8 +56,8 @@ final class Support {
         return d;
     }
 
-    static ViommuDomain paging(VirtioIommuBackend b) {
-        return (ViommuDomain) b.domainAlloc(DomainType.DMA, false);
+    static VirtioIommuDomain paging(VirtioIommuBackend b) {
+        return (VirtioIommuDomain) b.domainAlloc(DomainType.DMA, false);
     }
 
     static IoasidException expect(Errno errno, Executable call) {
@@ -67,16 +67,16 @@ final class Support {
     }
 
     /** Everything both halves hold, but the device's log: what a refused call must not change. */
-    static String state(VirtioIommuBackend b, ViommuDomain... domains) {
+    static String state(VirtioIommuBackend b, VirtioIommuDomain... domains) {
         StringBuilder s = new StringBuilder(b.device().state());
         s.append("queued ").append(b.queued()).append('\n');
         for (String dev : new String[] {GPU, NIC, SSD}) {
-            ViommuDomain d = b.attachedDomain(dev);
+            VirtioIommuDomain d = b.attachedDomain(dev);
             s.append(dev).append(" -> ").append(d == null ? "none" : d.domainId()).append('\n');
         }
-        for (ViommuDomain d : domains) {
+        for (VirtioIommuDomain d : domains) {
             s.append(d).append(" eps ").append(b.endpointCount(d)).append(' ');
-            for (IntervalMap.Interval<ViommuDomain.Mapping> m : b.driverMappings(d)) {
+            for (IntervalMap.Interval<VirtioIommuDomain.Mapping> m : b.driverMappings(d)) {
                 s.append('[').append(Long.toHexString(m.start())).append(',')
                         .append(Long.toHexString(m.end())).append("]->")
                         .append(Long.toHexString(m.value().paddr())).append(' ');
@@ -88,7 +88,7 @@ final class Support {
 
     /** Expects the errno, and neither half nor the request log changed. */
     static IoasidException unchanged(VirtioIommuBackend b, Errno errno, Executable call,
-            ViommuDomain... domains) {
+            VirtioIommuDomain... domains) {
         String before = state(b, domains);
         List<String> log = b.commandLog();
         IoasidException e = expect(errno, call);
@@ -103,7 +103,7 @@ final class Support {
         return new ArrayList<>(all.subList(from, all.size()));
     }
 
-    static void assertTranslated(Walk w, long phys, ViommuDomain domain) {
+    static void assertTranslated(Walk w, long phys, VirtioIommuDomain domain) {
         assertEquals(Translation.Outcome.TRANSLATED, w.outcome(), w.toString());
         assertEquals(phys, w.physAddr(), w.toString());
         assertEquals(domain, w.domain());

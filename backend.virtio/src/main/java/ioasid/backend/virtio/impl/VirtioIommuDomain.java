@@ -10,7 +10,7 @@ import ioasid.api.iommu.spi.IotlbGather;
  * attached. The device keeps the mappings that count for translation; this tree is what the
  * driver sends it. Every field is guarded by the owning instance's lock.
  */
-final class ViommuDomain implements BackendDomain {
+final class VirtioIommuDomain implements BackendDomain {
 
     /** A mapping as the driver records it. */
     record Mapping(long paddr, int flags) {
@@ -41,7 +41,7 @@ final class ViommuDomain implements BackendDomain {
     int nrEndpoints;
     boolean freed;
 
-    ViommuDomain(VirtioIommuBackend viommu, DomainType type, boolean bypass) {
+    VirtioIommuDomain(VirtioIommuBackend viommu, DomainType type, boolean bypass) {
         this.viommu = viommu;
         this.type = type;
         this.bypass = bypass;

@@ -11,11 +11,12 @@ import java.util.Set;
 import ioasid.api.iommu.spi.DeviceInfo;
 
 /**
- * The parsed configuration of one virtio-iommu instance: the device's configuration space and
- * features, the endpoints behind it, and the guest PASID allocator. Immutable; {@code with}
- * methods make changed copies (for tests and for {@code @Modified}).
+ * The parsed, validated configuration of one virtio-iommu instance: the device's configuration
+ * space and features, the endpoints behind it, and the guest PASID allocator. Immutable and
+ * compared by value; the methods named after a field make changed copies (for tests and for
+ * {@code @Modified}).
  */
-final class Params {
+final class VirtioIommuParams {
 
     /** How the instance takes part in guest PASID allocation. */
     enum PasidMode {
@@ -62,11 +63,11 @@ final class Params {
     final int vmQuota;
     final int allocatorRanking;
 
-    private Params(String name, List<String> deviceSpecs, long pageSizeMask, long inputStart,
-            long inputEnd, long domainStart, long domainEnd, long features, boolean bootBypass,
-            List<ResvRegion> reservedRegions, int probeSize, boolean qemuAttachOrder,
-            PasidMode pasidMode, String pasidChannel, String vmToken, int vmQuota,
-            int allocatorRanking) {
+    private VirtioIommuParams(String name, List<String> deviceSpecs, long pageSizeMask,
+            long inputStart, long inputEnd, long domainStart, long domainEnd, long features,
+            boolean bootBypass, List<ResvRegion> reservedRegions, int probeSize,
+            boolean qemuAttachOrder, PasidMode pasidMode, String pasidChannel, String vmToken,
+            int vmQuota, int allocatorRanking) {
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException("instance name is empty");
         }
@@ -105,14 +106,14 @@ final class Params {
     }
 
     /** QEMU's defaults with a 48-bit input range, a 4 KiB granule and an x86 MSI window. */
-    static Params defaults(String name) {
-        return new Params(name, List.of(), 0x1000L, 0, (1L << 48) - 1, 0, 0xffff_ffffL,
+    static VirtioIommuParams defaults(String name) {
+        return new VirtioIommuParams(name, List.of(), 0x1000L, 0, (1L << 48) - 1, 0, 0xffff_ffffL,
                 Feature.QEMU_DEVICE, false,
                 List.of(new ResvRegion(ResvRegion.MSI, 0xfee0_0000L, 0xfeef_ffffL)), 512, false,
                 PasidMode.NONE, "default", "vm", 1024, 0);
     }
 
-    static Params from(VirtioIommuBackend.Config c) {
+    static VirtioIommuParams from(VirtioIommuBackend.Config c) {
         long[] input = range(c.input_range(), "input range");
         long[] dom = range(c.domain_range(), "domain range");
         List<ResvRegion> resv = new ArrayList<>();
@@ -121,7 +122,7 @@ final class Params {
                 resv.add(ResvRegion.parse(r));
             }
         }
-        return new Params(c.ioasid_iommu_name(), nonBlank(c.devices()),
+        return new VirtioIommuParams(c.ioasid_iommu_name(), nonBlank(c.devices()),
                 number(c.page_size_mask(), "page size mask"), input[0], input[1], dom[0],
                 dom[1], Feature.parse(c.features()), c.boot_bypass(), resv, c.probe_size(),
                 c.qemu_attach_order(), PasidMode.parse(c.pasid_allocator()), c.pasid_channel(),
@@ -182,81 +183,81 @@ final class Params {
 
     // ------------------------------------------------------------------ changed copies
 
-    private Params copy(List<String> devices, long mask, long inStart, long inEnd, long dStart,
-            long dEnd, long feats, boolean bypass, List<ResvRegion> resv, int probe,
+    private VirtioIommuParams copy(List<String> devices, long mask, long inStart, long inEnd,
+            long dStart, long dEnd, long feats, boolean bypass, List<ResvRegion> resv, int probe,
             boolean qemu, PasidMode mode, String channel, String token, int quota, int rank) {
-        return new Params(name, devices, mask, inStart, inEnd, dStart, dEnd, feats, bypass, resv,
-                probe, qemu, mode, channel, token, quota, rank);
+        return new VirtioIommuParams(name, devices, mask, inStart, inEnd, dStart, dEnd, feats,
+                bypass, resv, probe, qemu, mode, channel, token, quota, rank);
     }
 
-    Params devices(String... specs) {
+    VirtioIommuParams devices(String... specs) {
         return copy(Arrays.asList(specs), pageSizeMask, inputStart, inputEnd, domainStart,
                 domainEnd, features, bootBypass, reservedRegions, probeSize, qemuAttachOrder,
                 pasidMode, pasidChannel, vmToken, vmQuota, allocatorRanking);
     }
 
-    Params pageSizeMask(long mask) {
+    VirtioIommuParams pageSizeMask(long mask) {
         return copy(deviceSpecs, mask, inputStart, inputEnd, domainStart, domainEnd, features,
                 bootBypass, reservedRegions, probeSize, qemuAttachOrder, pasidMode, pasidChannel,
                 vmToken, vmQuota, allocatorRanking);
     }
 
-    Params inputRange(long start, long end) {
+    VirtioIommuParams inputRange(long start, long end) {
         return copy(deviceSpecs, pageSizeMask, start, end, domainStart, domainEnd, features,
                 bootBypass, reservedRegions, probeSize, qemuAttachOrder, pasidMode, pasidChannel,
                 vmToken, vmQuota, allocatorRanking);
     }
 
-    Params domainRange(long start, long end) {
+    VirtioIommuParams domainRange(long start, long end) {
         return copy(deviceSpecs, pageSizeMask, inputStart, inputEnd, start, end, features,
                 bootBypass, reservedRegions, probeSize, qemuAttachOrder, pasidMode, pasidChannel,
                 vmToken, vmQuota, allocatorRanking);
     }
 
-    Params features(long mask) {
+    VirtioIommuParams features(long mask) {
         return copy(deviceSpecs, pageSizeMask, inputStart, inputEnd, domainStart, domainEnd, mask,
                 bootBypass, reservedRegions, probeSize, qemuAttachOrder, pasidMode, pasidChannel,
                 vmToken, vmQuota, allocatorRanking);
     }
 
-    Params bootBypass(boolean bypass) {
+    VirtioIommuParams bootBypass(boolean bypass) {
         return copy(deviceSpecs, pageSizeMask, inputStart, inputEnd, domainStart, domainEnd,
                 features, bypass, reservedRegions, probeSize, qemuAttachOrder, pasidMode,
                 pasidChannel, vmToken, vmQuota, allocatorRanking);
     }
 
-    Params reservedRegions(ResvRegion... regions) {
+    VirtioIommuParams reservedRegions(ResvRegion... regions) {
         return copy(deviceSpecs, pageSizeMask, inputStart, inputEnd, domainStart, domainEnd,
                 features, bootBypass, Arrays.asList(regions), probeSize, qemuAttachOrder,
                 pasidMode, pasidChannel, vmToken, vmQuota, allocatorRanking);
     }
 
-    Params probeSize(int size) {
+    VirtioIommuParams probeSize(int size) {
         return copy(deviceSpecs, pageSizeMask, inputStart, inputEnd, domainStart, domainEnd,
                 features, bootBypass, reservedRegions, size, qemuAttachOrder, pasidMode,
                 pasidChannel, vmToken, vmQuota, allocatorRanking);
     }
 
-    Params qemuAttachOrder(boolean qemu) {
+    VirtioIommuParams qemuAttachOrder(boolean qemu) {
         return copy(deviceSpecs, pageSizeMask, inputStart, inputEnd, domainStart, domainEnd,
                 features, bootBypass, reservedRegions, probeSize, qemu, pasidMode, pasidChannel,
                 vmToken, vmQuota, allocatorRanking);
     }
 
-    Params pasid(PasidMode mode, String channel, String token, int quota) {
+    VirtioIommuParams pasid(PasidMode mode, String channel, String token, int quota) {
         return copy(deviceSpecs, pageSizeMask, inputStart, inputEnd, domainStart, domainEnd,
                 features, bootBypass, reservedRegions, probeSize, qemuAttachOrder, mode, channel,
                 token, quota, allocatorRanking);
     }
 
-    Params allocatorRanking(int ranking) {
+    VirtioIommuParams allocatorRanking(int ranking) {
         return copy(deviceSpecs, pageSizeMask, inputStart, inputEnd, domainStart, domainEnd,
                 features, bootBypass, reservedRegions, probeSize, qemuAttachOrder, pasidMode,
                 pasidChannel, vmToken, vmQuota, ranking);
     }
 
     /** Whether everything but the device list is the same: what @Modified can apply live. */
-    boolean sameHardware(Params o) {
+    boolean sameHardware(VirtioIommuParams o) {
         return name.equals(o.name) && pageSizeMask == o.pageSizeMask
                 && inputStart == o.inputStart && inputEnd == o.inputEnd
                 && domainStart == o.domainStart && domainEnd == o.domainEnd
@@ -265,6 +266,34 @@ final class Params {
                 && qemuAttachOrder == o.qemuAttachOrder && pasidMode == o.pasidMode
                 && pasidChannel.equals(o.pasidChannel) && vmToken.equals(o.vmToken)
                 && vmQuota == o.vmQuota && allocatorRanking == o.allocatorRanking;
+    }
+
+    /** Equal when every field is: the device list and everything {@link #sameHardware} compares. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof VirtioIommuParams p && deviceSpecs.equals(p.deviceSpecs)
+                && sameHardware(p);
+    }
+
+    @Override
+    public int hashCode() {
+        int h = name.hashCode();
+        h = 31 * h + deviceSpecs.hashCode();
+        h = 31 * h + Long.hashCode(pageSizeMask);
+        h = 31 * h + Long.hashCode(inputStart);
+        h = 31 * h + Long.hashCode(inputEnd);
+        h = 31 * h + Long.hashCode(domainStart);
+        h = 31 * h + Long.hashCode(domainEnd);
+        h = 31 * h + Long.hashCode(features);
+        h = 31 * h + Boolean.hashCode(bootBypass);
+        h = 31 * h + reservedRegions.hashCode();
+        h = 31 * h + probeSize;
+        h = 31 * h + Boolean.hashCode(qemuAttachOrder);
+        h = 31 * h + pasidMode.ordinal();
+        h = 31 * h + pasidChannel.hashCode();
+        h = 31 * h + vmToken.hashCode();
+        h = 31 * h + vmQuota;
+        return 31 * h + allocatorRanking;
     }
 
     @Override
