@@ -188,7 +188,8 @@ class ConfigTest {
     void featureNegotiation() {
         VirtioIommuBackend b = Support.backend(Support.params().features(
                 Feature.QEMU_DEVICE | Feature.BYPASS.mask()));
-        assertEquals(Feature.QEMU_DEVICE, b.negotiatedFeatures(), "BYPASS is not in the table");
+        assertEquals(Feature.QEMU_DEVICE, b.driver().negotiatedFeatures(),
+                "BYPASS is not in the table");
         expect(Errno.ENODEV, () -> Support.backend(Support.params().features(
                 Feature.QEMU_DEVICE & ~Feature.MAP_UNMAP.mask())));
         expect(Errno.EINVAL, () -> Support.backend(Support.params().pageSizeMask(0)));
@@ -228,7 +229,7 @@ class ConfigTest {
                         new ResvRegion(ResvRegion.RESERVED, 0x10_0000, 0x10_ffff));
         VirtioIommuBackend b = Support.backend(p);
         assertEquals(List.of(), b.commandLog(), "no PROBE sent");
-        assertEquals(List.of(), b.reservedRegions(GPU));
+        assertEquals(List.of(), b.driver().reservedRegions(GPU));
         VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         d.mapPages(0x10_0000, 0x80000, 0x1000, 1, RW);
@@ -260,16 +261,17 @@ class ConfigTest {
         b.attachDev(NIC, d);
         d.mapPages(0x1000, 0x80000, 0x1000, 1, RW);
         int n = b.commandLog().size();
-        b.reconfigure(b.params().devices(Support.NIC_SPEC, Support.SSD_SPEC).pageSizeMask(0x3000));
+        b.reconfigure(b.driver().params().devices(Support.NIC_SPEC, Support.SSD_SPEC)
+                .pageSizeMask(0x3000));
         assertEquals(List.of("DETACH domain=0 endpoint=0x18 : OK",
                 "PROBE endpoint=0x28 : OK resv_mem msi [0xfee00000,0xfeefffff]"),
                 Support.since(b, n));
         assertEquals(List.of(Support.NIC, Support.SSD), b.devices().stream()
                 .map(DeviceInfo::name).toList());
         assertEquals(0x1000, b.caps().pgsizeBitmap(), "hardware changes wait for a restart");
-        assertEquals(0x1000, b.params().pageSizeMask);
-        assertEquals(1, b.endpointCount(d));
-        assertFalse(b.device().knowsEndpoint(GPU_SID), "the endpoint left the bus");
+        assertEquals(0x1000, b.driver().params().pageSizeMask);
+        assertEquals(1, b.driver().endpointCount(d));
+        assertFalse(b.driver().device().knowsEndpoint(GPU_SID), "the endpoint left the bus");
         expect(Errno.ENODEV, () -> Support.read(b, GPU, 0));
         b.attachDev(Support.SSD, d);
         assertEquals(0x80000, Support.read(b, Support.SSD, 0x1000).physAddr());
@@ -282,11 +284,11 @@ class ConfigTest {
                 .devices(Support.GPU_SPEC));
         VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
-        b.reconfigure(b.params().devices(GPU + ";sid=0x30"));
-        assertNull(b.attachedDomain(GPU));
+        b.reconfigure(b.driver().params().devices(GPU + ";sid=0x30"));
+        assertNull(b.driver().attachedDomain(GPU));
         assertEquals(0x30, b.devices().get(0).streamId());
         b.attachDev(GPU, d);
-        assertEquals(0, b.device().endpointDomain(0x30));
+        assertEquals(0, b.driver().device().endpointDomain(0x30));
     }
 
     @Test

@@ -51,7 +51,7 @@ class DriverAttachTest {
         assertEquals(List.of("ATTACH domain=0 endpoint=0x18 flags=0 : OK",
                 "MAP domain=0 [0x1000,0x1fff] -> 0x80000 rw : OK"), since(b, 3));
         assertTranslated(read(b, GPU, 0x1abc), 0x80abc, d);
-        assertEquals(0, b.device().endpointDomain(GPU_SID));
+        assertEquals(0, b.driver().device().endpointDomain(GPU_SID));
     }
 
     @Test
@@ -68,8 +68,9 @@ class DriverAttachTest {
         b.attachDev(GPU, d2);
         assertEquals(List.of("ATTACH domain=1 endpoint=0x18 flags=0 : OK",
                 "MAP domain=1 [0x1000,0x1fff] -> 0x90000 rw : OK"), since(b, n));
-        assertFalse(b.device().hasDomain(0), "the device destroyed domain 0 with its mappings");
-        assertEquals(1, b.driverMappings(d1).size(), "the driver still holds them");
+        assertFalse(b.driver().device().hasDomain(0),
+                "the device destroyed domain 0 with its mappings");
+        assertEquals(1, b.driver().driverMappings(d1).size(), "the driver still holds them");
         assertEquals(0x80000, d1.iovaToPhys(0x1000));
         assertTranslated(read(b, GPU, 0x1000), 0x90000, d2);
         n = b.commandLog().size();
@@ -77,8 +78,8 @@ class DriverAttachTest {
         assertEquals(List.of("ATTACH domain=0 endpoint=0x18 flags=0 : OK",
                 "MAP domain=0 [0x1000,0x1fff] -> 0x80000 rw : OK"), since(b, n));
         assertTranslated(read(b, GPU, 0x1000), 0x80000, d1);
-        assertEquals(1, b.endpointCount(d1));
-        assertEquals(0, b.endpointCount(d2));
+        assertEquals(1, b.driver().endpointCount(d1));
+        assertEquals(0, b.driver().endpointCount(d2));
     }
 
     @Test
@@ -92,11 +93,11 @@ class DriverAttachTest {
         int n = b.commandLog().size();
         b.detachDev(GPU);
         assertEquals(List.of("DETACH domain=0 endpoint=0x18 : OK"), since(b, n));
-        assertFalse(b.device().hasDomain(0));
+        assertFalse(b.driver().device().hasDomain(0));
         assertFault(read(b, GPU, 0x4000), "DOMAIN");
-        assertNull(b.attachedDomain(GPU));
+        assertNull(b.driver().attachedDomain(GPU));
         d.free();
-        assertEquals(List.of(), b.driverMappings(d));
+        assertEquals(List.of(), b.driver().driverMappings(d));
         VirtioIommuDomain next = paging(b);
         b.attachDev(NIC, next);
         assertEquals(0, next.domainId(), "lowest free ID again");
@@ -115,14 +116,14 @@ class DriverAttachTest {
         assertEquals(List.of("ATTACH domain=0 endpoint=0x18 flags=0 : OK",
                 "MAP domain=0 [0x1000,0x2fff] -> 0x80000 rw : OK"), since(b, n));
         assertTranslated(read(b, GPU, 0x2000), 0x81000, d);
-        assertEquals(1, b.endpointCount(d));
+        assertEquals(1, b.driver().endpointCount(d));
         b.attachDev(NIC, d);
         n = b.commandLog().size();
         b.attachDev(GPU, d);
         assertEquals(List.of("ATTACH domain=0 endpoint=0x18 flags=0 : OK"), since(b, n),
                 "another endpoint kept the domain alive: nothing to replay");
         assertTranslated(read(b, GPU, 0x2000), 0x81000, d);
-        assertEquals(2, b.endpointCount(d));
+        assertEquals(2, b.driver().endpointCount(d));
     }
 
     @Test
@@ -150,11 +151,11 @@ class DriverAttachTest {
         VirtioIommuDomain d2 = paging(b);
         b.attachDev(GPU, d1);
         d1.mapPages(0x1000, 0x80000, 0x1000, 1, RW);
-        b.device().injectStatus(Request.T_ATTACH, Status.INVAL.code);
+        b.driver().device().injectStatus(Request.T_ATTACH, Status.INVAL.code);
         int n = b.commandLog().size();
         unchangedButLog(b, Errno.EINVAL, () -> b.attachDev(GPU, d2), d1, d2);
         assertEquals(List.of("ATTACH domain=1 endpoint=0x18 flags=0 : INVAL"), since(b, n));
-        assertSame(d1, b.attachedDomain(GPU));
+        assertSame(d1, b.driver().attachedDomain(GPU));
         assertEquals(-1, d2.domainId());
         assertTranslated(read(b, GPU, 0x1000), 0x80000, d1);
     }
@@ -177,7 +178,7 @@ class DriverAttachTest {
         b.attachDev(GPU, d1);
         d1.mapPages(0x1000, 0x80000, 0x1000, 1, RW);
         d2.mapPages(0x1000, 0x90000, 0x1000, 1, RW);
-        b.device().injectStatus(Request.T_MAP, Status.NOMEM.code);
+        b.driver().device().injectStatus(Request.T_MAP, Status.NOMEM.code);
         int n = b.commandLog().size();
         unchangedButLog(b, Errno.ENOMEM, () -> b.attachDev(GPU, d2), d1, d2);
         assertEquals(List.of("ATTACH domain=1 endpoint=0x18 flags=0 : OK",
@@ -185,7 +186,7 @@ class DriverAttachTest {
                 "ATTACH domain=0 endpoint=0x18 flags=0 : OK",
                 "MAP domain=0 [0x1000,0x1fff] -> 0x80000 rw : OK"), since(b, n));
         assertTranslated(read(b, GPU, 0x1000), 0x80000, d1);
-        assertFalse(b.device().hasDomain(1), "the half-built domain is gone");
+        assertFalse(b.driver().device().hasDomain(1), "the half-built domain is gone");
     }
 
     @Test
@@ -223,7 +224,7 @@ class DriverAttachTest {
         b.attachDev(GPU, id);
         assertEquals("ATTACH domain=0 endpoint=0x18 flags=bypass : OK",
                 b.commandLog().get(b.commandLog().size() - 1));
-        assertTrue(b.device().domainBypass(0));
+        assertTrue(b.driver().device().domainBypass(0));
         assertBypass(write(b, GPU, 0x1234_5000L));
         assertSame(id, write(b, GPU, 0x1234_5000L).domain());
         assertEquals(0x1234_5000L, id.iovaToPhys(0x1234_5000L));
@@ -293,7 +294,7 @@ class DriverAttachTest {
         assertEquals(n, b.commandLog().size());
         assertFault(read(b, NIC, 0x1000), "UNKNOWN");
         assertEquals(new Fault(Fault.R_UNKNOWN, Fault.F_ADDRESS, NIC_SID, 0x1000),
-                b.device().faults().get(0));
+                b.driver().device().faults().get(0));
     }
 
     @Test
@@ -357,10 +358,10 @@ class DriverAttachTest {
         d.mapPages(0x10000, 0x200000, 0x1000, 16, RW);
         assertTranslated(read(b, NIC, 0x1f000), 0x20f000, d);
         b.detachDev(GPU);
-        assertTrue(b.device().hasDomain(0));
+        assertTrue(b.driver().device().hasDomain(0));
         assertTranslated(read(b, NIC, 0x10000), 0x200000, d);
         b.detachDev(NIC);
-        assertFalse(b.device().hasDomain(0));
-        assertEquals(0, b.endpointCount(d));
+        assertFalse(b.driver().device().hasDomain(0));
+        assertEquals(0, b.driver().endpointCount(d));
     }
 }

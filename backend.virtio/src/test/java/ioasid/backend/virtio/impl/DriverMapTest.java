@@ -48,7 +48,7 @@ class DriverMapTest {
         assertTranslated(write(b, GPU, 0x3f_f008), 0x401f_f008L, d);
         assertFault(write(b, GPU, 0x2000), "MAPPING");
         assertEquals(Fault.F_WRITE | Fault.F_ADDRESS,
-                b.device().faults().get(b.device().faults().size() - 1).flags());
+                b.driver().device().faults().get(b.driver().device().faults().size() - 1).flags());
         assertEquals(0xa010, d.iovaToPhys(0x2010));
         assertEquals(0, d.iovaToPhys(0x4000));
         d.iotlbSyncMap(0x1000, 0x3000);
@@ -67,7 +67,7 @@ class DriverMapTest {
         assertEquals(List.of("ATTACH domain=0 endpoint=0x18 flags=0 : OK",
                 "MAP domain=0 [0x1000,0x1fff] -> 0x80000 rw : OK",
                 "MAP domain=0 [0x400000,0x5fffff] -> 0x800000 rw : OK"), since(b, n));
-        assertEquals(2, b.device().mappings(0).size());
+        assertEquals(2, b.driver().device().mappings(0).size());
     }
 
     @Test
@@ -99,7 +99,7 @@ class DriverMapTest {
     void reservedRegionRefused() {
         attached();
         assertEquals(List.of(new ResvRegion(ResvRegion.MSI, MSI, 0xfeef_ffffL)),
-                b.reservedRegions(GPU));
+                b.driver().reservedRegions(GPU));
         unchanged(b, Errno.EINVAL, () -> d.mapPages(MSI, 0x1000, 0x1000, 1, RW), d);
         unchanged(b, Errno.EINVAL, () -> d.mapPages(0xfe00_0000L, 0, 0x20_0000, 8, RW), d);
         d.mapPages(0xfef0_0000L, 0, 0x1000, 1, RW);
@@ -114,7 +114,7 @@ class DriverMapTest {
         assertEquals("MAP domain=0 [0x1000,0x1fff] -> 0x10000000 rw mmio : OK",
                 b.commandLog().get(b.commandLog().size() - 1));
         assertEquals(Request.MAP_F_MMIO | Request.MAP_F_READ | Request.MAP_F_WRITE,
-                b.device().mappings(0).get(0).value().flags());
+                b.driver().device().mappings(0).get(0).value().flags());
         VirtioIommuBackend noMmio = Support.backend(Support.params()
                 .features(Feature.QEMU_DEVICE & ~Feature.MMIO.mask()));
         VirtioIommuDomain nd = paging(noMmio);
@@ -133,7 +133,7 @@ class DriverMapTest {
         IotlbGather g = new IotlbGather();
         assertEquals(0x4000, d.unmapPages(0x1000, 0x1000, 4, g));
         assertEquals(0, d.iovaToPhys(0x1000), "gone from the driver's tree at once");
-        assertEquals(List.of(new Request.Unmap(0, 0x1000, 0x4fff)), b.queued());
+        assertEquals(List.of(new Request.Unmap(0, 0x1000, 0x4fff)), b.driver().queued());
         assertEquals(n, b.commandLog().size(), "not kicked yet");
         assertTranslated(read(b, GPU, 0x2000), 0x81000, d);
         assertEquals(0x1000, g.start());
@@ -151,11 +151,11 @@ class DriverMapTest {
         attached();
         d.mapPages(0x1000, 0x80000, 0x1000, 1, RW);
         int n = b.commandLog().size();
-        long kicks = b.kicks();
+        long kicks = b.driver().kicks();
         d.iotlbSync(new IotlbGather());
         d.flushIotlbAll();
         assertEquals(n, b.commandLog().size());
-        assertEquals(kicks, b.kicks());
+        assertEquals(kicks, b.driver().kicks());
         assertTranslated(read(b, GPU, 0x1000), 0x80000, d);
     }
 
@@ -184,7 +184,7 @@ class DriverMapTest {
         assertEquals(0x2000, d.unmapPages(0x1000, 0x1000, 4, null));
         assertEquals(0x90000, d.iovaToPhys(0x4000), "beyond the hole: still mapped");
         d.flushIotlbAll();
-        assertEquals(1, b.device().mappings(0).size());
+        assertEquals(1, b.driver().device().mappings(0).size());
     }
 
     @Test
@@ -204,18 +204,18 @@ class DriverMapTest {
     @DisplayName("virtqueue: the queue holds 256 requests; the 257th UNMAP kicks the first 256")
     void fullQueueKicks() {
         attached();
-        for (int i = 0; i < VirtioIommuBackend.QUEUE_SIZE + 1; i++) {
+        for (int i = 0; i < RequestQueue.SIZE + 1; i++) {
             d.mapPages((long) i << 12, 0x1000_0000L + ((long) i << 12), 0x1000, 1, RW);
         }
         int n = b.commandLog().size();
-        for (int i = 0; i < VirtioIommuBackend.QUEUE_SIZE; i++) {
+        for (int i = 0; i < RequestQueue.SIZE; i++) {
             d.unmapPages((long) i << 12, 0x1000, 1, null);
         }
         assertEquals(n, b.commandLog().size());
-        assertEquals(VirtioIommuBackend.QUEUE_SIZE, b.queued().size());
-        d.unmapPages((long) VirtioIommuBackend.QUEUE_SIZE << 12, 0x1000, 1, null);
-        assertEquals(n + VirtioIommuBackend.QUEUE_SIZE, b.commandLog().size());
-        assertEquals(1, b.queued().size());
+        assertEquals(RequestQueue.SIZE, b.driver().queued().size());
+        d.unmapPages((long) RequestQueue.SIZE << 12, 0x1000, 1, null);
+        assertEquals(n + RequestQueue.SIZE, b.commandLog().size());
+        assertEquals(1, b.driver().queued().size());
     }
 
     @Test
@@ -223,7 +223,7 @@ class DriverMapTest {
             + "errno")
     void failedMapRollsBack() {
         attached();
-        b.device().injectStatus(Request.T_MAP, Status.RANGE.code);
+        b.driver().device().injectStatus(Request.T_MAP, Status.RANGE.code);
         String before = Support.state(b, d);
         Support.expect(Errno.ERANGE, () -> d.mapPages(0x1000, 0x80000, 0x1000, 1, RW));
         assertEquals(before, Support.state(b, d));
@@ -242,7 +242,7 @@ class DriverMapTest {
         d.flushIotlbAll();
         assertEquals(n, b.commandLog().size());
         b.attachDev(NIC, d);
-        assertEquals(List.of(), b.device().mappings(0), "nothing left to replay");
-        assertEquals(0, b.device().endpointDomain(Support.NIC_SID));
+        assertEquals(List.of(), b.driver().device().mappings(0), "nothing left to replay");
+        assertEquals(0, b.driver().device().endpointDomain(Support.NIC_SID));
     }
 }

@@ -138,8 +138,8 @@ class ModelBasedTest {
                 check(b, model, domains, rnd);
             }
             for (int i = 0; i < domains.size(); i++) {
-                List<IntervalMap.Interval<VirtioIommuDomain.Mapping>> tree = b.driverMappings(
-                        domains.get(i));
+                List<IntervalMap.Interval<VirtioIommuDomain.Mapping>> tree =
+                        b.driver().driverMappings(domains.get(i));
                 assertEquals(model.trees.get(i).size(), tree.size(), "driver tree of domain " + i);
                 assertEquals(model.trees.get(i).keySet().stream().map(p -> p * PAGE).toList(),
                         tree.stream().map(IntervalMap.Interval::start).toList());
@@ -155,11 +155,11 @@ class ModelBasedTest {
             boolean live = model.attached.containsValue(i);
             long id = dom.domainId();
             if (!live) {
-                assertEquals(false, id >= 0 && b.device().hasDomain(id),
+                assertEquals(false, id >= 0 && b.driver().device().hasDomain(id),
                         "a domain with no endpoint is gone from the device");
                 continue;
             }
-            assertEquals(model.trees.get(i).size(), b.device().mappings(id).size());
+            assertEquals(model.trees.get(i).size(), b.driver().device().mappings(id).size());
         }
         for (String dev : DEVS) {
             long page = rnd.nextInt(52);
@@ -254,9 +254,10 @@ class ModelBasedTest {
         }
         pool.shutdown();
         d.flushIotlbAll();
-        assertEquals(total, b.driverMappings(d).size());
-        assertEquals(b.driverMappings(d).stream().map(IntervalMap.Interval::start).toList(),
-                b.device().mappings(d.domainId()).stream().map(IntervalMap.Interval::start)
+        assertEquals(total, b.driver().driverMappings(d).size());
+        assertEquals(
+                b.driver().driverMappings(d).stream().map(IntervalMap.Interval::start).toList(),
+                b.driver().device().mappings(d.domainId()).stream().map(IntervalMap.Interval::start)
                         .toList());
     }
 }

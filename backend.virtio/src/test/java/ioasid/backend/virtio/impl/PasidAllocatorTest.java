@@ -60,7 +60,7 @@ class PasidAllocatorTest {
         Map<String, Object> props = new HashMap<>();
         long sid = SERVICE_IDS.incrementAndGet();
         props.put(Constants.SERVICE_ID, sid);
-        props.put(ioasid.api.spi.IoasidAllocator.NAME, "virtio-iommu " + b.name());
+        props.put(ioasid.api.spi.IoasidAllocator.NAME, "virtio-iommu " + b.driver().name());
         bound.put(b.pasidAllocator(), props);
         guest.bindAllocator(b.pasidAllocator(), props);
         return sid;

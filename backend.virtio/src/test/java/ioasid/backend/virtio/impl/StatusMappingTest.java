@@ -55,7 +55,7 @@ class StatusMappingTest {
         VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         for (Map.Entry<Integer, Errno> e : expected().entrySet()) {
-            b.device().injectStatus(Request.T_MAP, e.getKey());
+            b.driver().device().injectStatus(Request.T_MAP, e.getKey());
             String before = Support.state(b, d);
             Support.expect(e.getValue(), () -> d.mapPages(0x1000, 0x80000, 0x1000, 1, RW));
             assertEquals(before, Support.state(b, d));
@@ -72,16 +72,16 @@ class StatusMappingTest {
     void attachDetachFailures() {
         VirtioIommuBackend b = Support.backend();
         VirtioIommuDomain d = paging(b);
-        b.device().injectStatus(Request.T_ATTACH, Status.NOENT.code);
+        b.driver().device().injectStatus(Request.T_ATTACH, Status.NOENT.code);
         Support.expect(Errno.ENOENT, () -> b.attachDev(NIC, d));
-        assertNull(b.attachedDomain(NIC));
+        assertNull(b.driver().attachedDomain(NIC));
         b.attachDev(NIC, d);
-        b.device().injectStatus(Request.T_DETACH, Status.DEVERR.code);
+        b.driver().device().injectStatus(Request.T_DETACH, Status.DEVERR.code);
         String before = Support.state(b, d);
         Support.expect(Errno.EIO, () -> b.detachDev(NIC));
         assertEquals(before, Support.state(b, d));
         b.detachDev(NIC);
-        assertNull(b.attachedDomain(NIC));
+        assertNull(b.driver().attachedDomain(NIC));
     }
 
     @Test
@@ -92,10 +92,10 @@ class StatusMappingTest {
         VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         d.mapPages(0x1000, 0x80000, 0x1000, 1, RW);
-        b.device().injectStatus(Request.T_UNMAP, Status.IOERR.code);
+        b.driver().device().injectStatus(Request.T_UNMAP, Status.IOERR.code);
         assertEquals(0x1000, d.unmapPages(0x1000, 0x1000, 1, null));
         d.flushIotlbAll();
-        assertEquals(1, b.unreadFailures());
+        assertEquals(1, b.driver().unreadFailures());
         assertEquals("UNMAP domain=0 [0x1000,0x1fff] : IOERR",
                 b.commandLog().get(b.commandLog().size() - 1));
         assertEquals(0x80000, Support.read(b, GPU, 0x1000).physAddr(),
@@ -114,10 +114,10 @@ class StatusMappingTest {
         }
         d.flushIotlbAll();
         assertEquals(VirtioIommuDevice.LOG_MAX, b.commandLog().size());
-        assertEquals(3 + 1 + 4200, b.device().completed());
+        assertEquals(3 + 1 + 4200, b.driver().device().completed());
         assertEquals("UNMAP domain=0 [0x1000,0x1fff] : OK",
                 b.commandLog().get(VirtioIommuDevice.LOG_MAX - 1));
-        assertEquals(b.device().requests().get(0).seq(), b.device().completed()
+        assertEquals(b.driver().device().requests().get(0).seq(), b.driver().device().completed()
                 - VirtioIommuDevice.LOG_MAX + 1);
     }
 }

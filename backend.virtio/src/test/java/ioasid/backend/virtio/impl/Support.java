@@ -68,15 +68,15 @@ final class Support {
 
     /** Everything both halves hold, but the device's log: what a refused call must not change. */
     static String state(VirtioIommuBackend b, VirtioIommuDomain... domains) {
-        StringBuilder s = new StringBuilder(b.device().state());
-        s.append("queued ").append(b.queued()).append('\n');
+        StringBuilder s = new StringBuilder(b.driver().device().state());
+        s.append("queued ").append(b.driver().queued()).append('\n');
         for (String dev : new String[] {GPU, NIC, SSD}) {
-            VirtioIommuDomain d = b.attachedDomain(dev);
+            VirtioIommuDomain d = b.driver().attachedDomain(dev);
             s.append(dev).append(" -> ").append(d == null ? "none" : d.domainId()).append('\n');
         }
         for (VirtioIommuDomain d : domains) {
-            s.append(d).append(" eps ").append(b.endpointCount(d)).append(' ');
-            for (IntervalMap.Interval<VirtioIommuDomain.Mapping> m : b.driverMappings(d)) {
+            s.append(d).append(" eps ").append(b.driver().endpointCount(d)).append(' ');
+            for (IntervalMap.Interval<VirtioIommuDomain.Mapping> m : b.driver().driverMappings(d)) {
                 s.append('[').append(Long.toHexString(m.start())).append(',')
                         .append(Long.toHexString(m.end())).append("]->")
                         .append(Long.toHexString(m.value().paddr())).append(' ');
