@@ -19,7 +19,7 @@ import ioasid.api.iommu.Access;
  * caches first; only invalidation descriptors executed from the queue clear the caches, so a
  * driver that forgets one leaves a stale translation behind, as on real hardware.
  *
- * <p>Everything but the VCMD registers is guarded by the driver's lock ({@link IntelIommu}).
+ * <p>Everything but the VCMD registers is guarded by the driver's lock ({@link VtdDriver}).
  */
 final class DmarUnit {
     // root entry: present bit 0, context-table pointer 63:12 (lower and upper halves in SM)

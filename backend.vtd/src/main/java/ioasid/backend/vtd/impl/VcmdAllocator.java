@@ -29,27 +29,27 @@ final class VcmdAllocator implements IoasidAllocator {
 
     private static final System.Logger LOG = System.getLogger("ioasid.backend.vtd");
 
-    private final IntelIommu iommu;
+    private final VtdDriver driver;
     private final Object helpers;
     private final AtomicLong invalidFrees = new AtomicLong();
     private final AtomicLong noPasid = new AtomicLong();
 
-    VcmdAllocator(IntelIommu iommu, Object helpers) {
-        this.iommu = iommu;
+    VcmdAllocator(VtdDriver driver, Object helpers) {
+        this.driver = driver;
         this.helpers = helpers;
     }
 
-    IntelIommu iommu() {
-        return iommu;
+    VtdDriver driver() {
+        return driver;
     }
 
     @Override
     public int alloc(int min, int max) {
         // "VT-d virtual command interface always uses the full 20 bit PASID range"
-        if (min < 1 || max > iommu.maxPasidId()) {
+        if (min < 1 || max > driver.maxPasidId()) {
             return Ioasid.INVALID;
         }
-        long res = iommu.unit().virtualCommand(VcmdHost.CMD_ALLOC, MAX_POLLS);
+        long res = driver.unit().virtualCommand(VcmdHost.CMD_ALLOC, MAX_POLLS);
         int status = (int) (res >>> 1) & 3;
         switch (status) {
             case VcmdHost.SC_SUCCESS:
@@ -57,24 +57,25 @@ final class VcmdAllocator implements IoasidAllocator {
             case VcmdHost.SC_NO_PASID_AVAIL:
                 // known bug 7: 2, not 1, means no PASID; INVALID makes the core report ENOSPC
                 noPasid.incrementAndGet();
-                LOG.log(System.Logger.Level.INFO, "IOMMU " + iommu.name() + ": No PASID available");
+                LOG.log(System.Logger.Level.INFO, "IOMMU " + driver.name()
+                        + ": No PASID available");
                 return Ioasid.INVALID;
             default:
-                throw new IoasidException(Errno.ENODEV, "IOMMU " + iommu.name()
+                throw new IoasidException(Errno.ENODEV, "IOMMU " + driver.name()
                         + ": unexpected VCMD status " + status);
         }
     }
 
     @Override
     public void free(int id) {
-        long res = iommu.unit().virtualCommand((long) id << 8 | VcmdHost.CMD_FREE, MAX_POLLS);
+        long res = driver.unit().virtualCommand((long) id << 8 | VcmdHost.CMD_FREE, MAX_POLLS);
         int status = (int) (res >>> 1) & 3;
         if (status == VcmdHost.SC_INVALID_PASID) {
             invalidFrees.incrementAndGet();
-            LOG.log(System.Logger.Level.WARNING, "IOMMU " + iommu.name() + ": trying to free "
+            LOG.log(System.Logger.Level.WARNING, "IOMMU " + driver.name() + ": trying to free "
                     + "invalid PASID " + id);
         } else if (status != VcmdHost.SC_SUCCESS) {
-            LOG.log(System.Logger.Level.WARNING, "IOMMU " + iommu.name()
+            LOG.log(System.Logger.Level.WARNING, "IOMMU " + driver.name()
                     + ": unexpected VCMD status " + status + " freeing PASID " + id);
         }
     }
@@ -94,6 +95,6 @@ final class VcmdAllocator implements IoasidAllocator {
 
     @Override
     public String toString() {
-        return "VT-d VCMD allocator of " + iommu.name();
+        return "VT-d VCMD allocator of " + driver.name();
     }
 }

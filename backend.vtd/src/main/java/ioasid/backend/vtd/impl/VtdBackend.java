@@ -142,7 +142,7 @@ public final class VtdBackend implements IommuBackend {
     private static final Pattern PCI_ADDRESS =
             Pattern.compile("(?:[0-9a-fA-F]{4}:)?([0-9a-fA-F]{2}):([01][0-9a-fA-F])\\.([0-7])");
 
-    private final IntelIommu iommu;
+    private final VtdDriver driver;
     private final VcmdHost vcmdHost;
     private final VcmdAllocator allocator;
     private ServiceRegistration<IoasidAllocator> allocatorRegistration;
@@ -177,11 +177,11 @@ public final class VtdBackend implements IommuBackend {
 
     private VtdBackend(String name, List<DeviceInfo> devices, VtdParams params, VcmdHost given,
             IoasidService host, String vm, int quota) {
-        this.iommu = new IntelIommu(name, params, devices);
-        if (iommu.guestAllocator()) {
+        this.driver = new VtdDriver(name, params, devices);
+        if (driver.guestAllocator()) {
             this.vcmdHost = given != null ? given : VcmdHost.acquire(host, vm, quota);
-            iommu.unit().connect(vcmdHost);
-            this.allocator = new VcmdAllocator(iommu, vcmdHost.helpers());
+            driver.unit().connect(vcmdHost);
+            this.allocator = new VcmdAllocator(driver, vcmdHost.helpers());
             LOG.log(System.Logger.Level.INFO, name + ": registering the VCMD PASID allocator ("
                     + vcmdHost + ")");
         } else {
@@ -222,7 +222,7 @@ public final class VtdBackend implements IommuBackend {
                 }
             }
         }
-        IntelIommu.validate(out);
+        VtdDriver.validate(out);
         return out;
     }
 
@@ -233,12 +233,12 @@ public final class VtdBackend implements IommuBackend {
     @Modified
     void modified(Config config) {
         VtdParams next = params(config);
-        if (!next.sameHardware(iommu.params())) {
-            LOG.log(System.Logger.Level.WARNING, iommu.name() + ": hardware parameters changed to "
-                    + next + "; still " + iommu.params() + " until the unit restarts");
+        if (!next.sameHardware(driver.params())) {
+            LOG.log(System.Logger.Level.WARNING, driver.name() + ": hardware parameters changed to "
+                    + next + "; still " + driver.params() + " until the unit restarts");
         }
-        iommu.rename(config.ioasid_iommu_name());
-        iommu.setDevices(parseDevices(config.devices()));
+        driver.rename(config.ioasid_iommu_name());
+        driver.setDevices(parseDevices(config.devices()));
     }
 
     @Deactivate
@@ -260,63 +260,63 @@ public final class VtdBackend implements IommuBackend {
 
     @Override
     public IommuCaps caps() {
-        return iommu.caps();
+        return driver.caps();
     }
 
     @Override
     public List<DeviceInfo> devices() {
-        return iommu.devices();
+        return driver.devices();
     }
 
     @Override
     public BackendDomain domainAlloc(DomainType type, boolean nestingParent) {
-        return iommu.domainAlloc(type, nestingParent);
+        return driver.domainAlloc(type, nestingParent);
     }
 
     @Override
     public BackendDomain svaDomainAlloc(ProcessAddressSpace mm) {
-        return iommu.svaDomainAlloc(mm);
+        return driver.svaDomainAlloc(mm);
     }
 
     @Override
     public void attachDev(String device, BackendDomain domain) {
-        iommu.attachDev(device, domain);
+        driver.attachDev(device, domain);
     }
 
     @Override
     public void detachDev(String device) {
-        iommu.detachDev(device);
+        driver.detachDev(device);
     }
 
     @Override
     public void setDevPasid(String device, int pasid, BackendDomain domain) {
-        iommu.setDevPasid(device, pasid, domain);
+        driver.setDevPasid(device, pasid, domain);
     }
 
     @Override
     public void removeDevPasid(String device, int pasid, BackendDomain domain) {
-        iommu.removeDevPasid(device, pasid, domain);
+        driver.removeDevPasid(device, pasid, domain);
     }
 
     @Override
     public Walk translate(String device, int pasid, long iova, Access access) {
-        return iommu.translate(device, pasid, iova, access);
+        return driver.translate(device, pasid, iova, access);
     }
 
     @Override
     public BackendViommu viommuAlloc(BackendDomain nestingParent) {
-        return iommu.viommuAlloc(nestingParent);
+        return driver.viommuAlloc(nestingParent);
     }
 
     @Override
     public List<String> commandLog() {
-        return iommu.unit().queue.strings();
+        return driver.unit().queue.strings();
     }
 
     // ------------------------------------------------------------------ for tests and operators
 
-    IntelIommu iommu() {
-        return iommu;
+    VtdDriver driver() {
+        return driver;
     }
 
     /** The guest PASID allocator, or null when the unit is no VCMD-capable vIOMMU. */
@@ -334,6 +334,6 @@ public final class VtdBackend implements IommuBackend {
 
     @Override
     public String toString() {
-        return "VT-d " + iommu;
+        return "VT-d " + driver;
     }
 }

@@ -41,7 +41,7 @@ final class VtdDomain implements BackendDomain {
         }
     }
 
-    private final IntelIommu iommu;
+    private final VtdDriver driver;
     private final DomainType type;
     private final int did;
     private final boolean nestingParent;
@@ -54,9 +54,9 @@ final class VtdDomain implements BackendDomain {
     /** Guarded by the unit's lock. */
     final Set<Attach> attachments = new LinkedHashSet<>();
 
-    VtdDomain(IntelIommu iommu, DomainType type, int did, boolean nestingParent, SlPageTable table,
+    VtdDomain(VtdDriver driver, DomainType type, int did, boolean nestingParent, SlPageTable table,
             ProcessAddressSpace mm, long flptptr) {
-        this.iommu = iommu;
+        this.driver = driver;
         this.type = type;
         this.did = did;
         this.nestingParent = nestingParent;
@@ -65,8 +65,8 @@ final class VtdDomain implements BackendDomain {
         this.flptptr = flptptr;
     }
 
-    IntelIommu iommu() {
-        return iommu;
+    VtdDriver driver() {
+        return driver;
     }
 
     /** The domain ID, 0 for BLOCKED (which never reaches a table entry). */
@@ -105,7 +105,7 @@ final class VtdDomain implements BackendDomain {
 
     @Override
     public long pgsizeBitmap() {
-        return type.isPaging() ? iommu.pgsizeBitmap() : 0;
+        return type.isPaging() ? driver.pgsizeBitmap() : 0;
     }
 
     @Override
@@ -185,7 +185,7 @@ final class VtdDomain implements BackendDomain {
     @Override
     public void iotlbSyncMap(long iova, long size) {
         if (type.isPaging() && !freed) {
-            iommu.syncMap(this, iova, size);
+            driver.syncMap(this, iova, size);
         }
     }
 
@@ -194,25 +194,25 @@ final class VtdDomain implements BackendDomain {
         if (gather == null || gather.isEmpty() || freed) {
             return;
         }
-        iommu.flushRange(this, gather.start(), gather.end());
+        driver.flushRange(this, gather.start(), gather.end());
         gather.reset();
     }
 
     @Override
     public void flushIotlbAll() {
         if (!freed) {
-            iommu.flushAll(this);
+            driver.flushAll(this);
         }
     }
 
     @Override
     public void free() {
-        iommu.freeDomain(this);
+        driver.freeDomain(this);
     }
 
     @Override
     public String toString() {
-        return type.sysfsName() + (did != 0 ? " did " + did : "") + " of " + iommu.name()
+        return type.sysfsName() + (did != 0 ? " did " + did : "") + " of " + driver.name()
                 + (freed ? " (freed)" : "");
     }
 }

@@ -6,7 +6,8 @@ import ioasid.api.IoasidException;
 /**
  * The hardware parameters of one DMAR unit and the capability registers they encode (CAP, ECAP,
  * VCCAP). The driver reads features back from the register values, as intel-iommu does, so a test
- * can check both the encoding and what the driver made of it.
+ * can check both the encoding and what the driver made of it. Immutable, validated when built,
+ * and compared by value.
  */
 final class VtdParams {
     // CAP register (intel-iommu.h cap_* macros)
@@ -167,6 +168,35 @@ final class VtdParams {
     boolean sameHardware(VtdParams o) {
         return cap() == o.cap() && ecap() == o.ecap() && vccap() == o.vccap()
                 && faultIgnore == o.faultIgnore;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof VtdParams p && pss == p.pss && cachingMode == p.cachingMode
+                && scalableMode == p.scalableMode && firstLevel == p.firstLevel
+                && secondLevel == p.secondLevel && passThrough == p.passThrough
+                && nesting == p.nesting && vcmd == p.vcmd && coherent == p.coherent
+                && faultIgnore == p.faultIgnore && ats == p.ats && rwbf == p.rwbf && nd == p.nd
+                && superpages == p.superpages && mamv == p.mamv;
+    }
+
+    @Override
+    public int hashCode() {
+        int h = pss;
+        h = 31 * h + Boolean.hashCode(cachingMode);
+        h = 31 * h + Boolean.hashCode(scalableMode);
+        h = 31 * h + Boolean.hashCode(firstLevel);
+        h = 31 * h + Boolean.hashCode(secondLevel);
+        h = 31 * h + Boolean.hashCode(passThrough);
+        h = 31 * h + Boolean.hashCode(nesting);
+        h = 31 * h + Boolean.hashCode(vcmd);
+        h = 31 * h + Boolean.hashCode(coherent);
+        h = 31 * h + Boolean.hashCode(faultIgnore);
+        h = 31 * h + Boolean.hashCode(ats);
+        h = 31 * h + Boolean.hashCode(rwbf);
+        h = 31 * h + nd;
+        h = 31 * h + superpages;
+        return 31 * h + mamv;
     }
 
     @Override

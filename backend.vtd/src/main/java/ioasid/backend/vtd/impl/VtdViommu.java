@@ -16,15 +16,15 @@ import ioasid.api.iommu.spi.BackendViommu;
 final class VtdViommu implements BackendViommu {
     static final int RIDS = 1 << 16;
 
-    private final IntelIommu iommu;
+    private final VtdDriver driver;
     private final VtdDomain parent;
     /** Virtual RID to physical RID, -1 when unused. */
     private final int[] virtToPhys = new int[RIDS];
     private final Map<String, Integer> virtByDevice = new HashMap<>();
     private boolean destroyed;
 
-    VtdViommu(IntelIommu iommu, VtdDomain parent) {
-        this.iommu = iommu;
+    VtdViommu(VtdDriver driver, VtdDomain parent) {
+        this.driver = driver;
         this.parent = parent;
         Arrays.fill(virtToPhys, -1);
     }
@@ -42,7 +42,7 @@ final class VtdViommu implements BackendViommu {
             throw new IoasidException(Errno.EINVAL, "virtual RID 0x" + Long.toHexString(virtId)
                     + " is not a PCI requester ID");
         }
-        int rid = iommu.rid(device);
+        int rid = driver.rid(device);
         int v = (int) virtId;
         if (virtToPhys[v] >= 0) {
             throw new IoasidException(Errno.EEXIST, "virtual RID " + DmarUnit.rid(v) + " taken");
@@ -90,7 +90,7 @@ final class VtdViommu implements BackendViommu {
         destroyed = true;
         Arrays.fill(virtToPhys, -1);
         virtByDevice.clear();
-        iommu.viommuDestroyed(this);
+        driver.viommuDestroyed(this);
     }
 
     synchronized boolean destroyed() {

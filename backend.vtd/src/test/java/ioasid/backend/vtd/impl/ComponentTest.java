@@ -92,7 +92,7 @@ class ComponentTest {
         VtdBackend b = new VtdBackend(null, config("ioasid_iommu_name", "dmar7", "devices",
                 new String[] {"0000:03:1f.2;pasid=20", "0000:00:05.0;sid=0x0128;group=g",
                     "accel", "vf;pasid=8"}, "pss", 7, "caching_mode", true), null);
-        assertEquals("dmar7", b.iommu().name());
+        assertEquals("dmar7", b.driver().name());
         List<DeviceInfo> devs = b.devices();
         assertEquals(0x03fa, devs.get(0).streamId(), "bus 3, device 0x1f, function 2");
         assertEquals(20, devs.get(0).pasidBits());
@@ -101,7 +101,7 @@ class ComponentTest {
         assertEquals(0x18, devs.get(2).streamId(), "no PCI address: 00:03.0 by position");
         assertEquals(0x20, devs.get(3).streamId());
         assertEquals(256, b.caps().maxPasids());
-        assertTrue(b.iommu().unit().cachingMode());
+        assertTrue(b.driver().unit().cachingMode());
         assertNull(b.guestAllocator(), "no virtual commands configured");
         Rig.expect(Errno.EINVAL, () -> new VtdBackend(null, config("devices",
                 new String[] {"a;sid=0x10", "b;sid=0x10"}), null));
@@ -118,18 +118,18 @@ class ComponentTest {
     void modifiedDevices() {
         VtdBackend b = new VtdBackend(null, config("devices",
                 new String[] {"0000:00:04.0;pasid=20", "0000:00:05.0"}), null);
-        IntelIommu iommu = b.iommu();
-        assertEquals(0x28, iommu.rid(NIC));
+        VtdDriver driver = b.driver();
+        assertEquals(0x28, driver.rid(NIC));
         VtdDomain a = (VtdDomain) b.domainAlloc(DomainType.DMA, false);
         VtdDomain c = (VtdDomain) b.domainAlloc(DomainType.UNMANAGED, false);
         b.attachDev(GPU, a);
         b.attachDev(NIC, a);
         b.setDevPasid(GPU, 5, c);
-        long live = iommu.unit().mem.livePages();
-        long m = iommu.unit().queue.mark();
+        long live = driver.unit().mem.livePages();
+        long m = driver.unit().queue.mark();
         b.modified(config("devices", new String[] {NIC}, "caching_mode", true));
         assertEquals(List.of(NIC), b.devices().stream().map(DeviceInfo::name).toList());
-        List<String> cmds = iommu.unit().queue.since(m).stream()
+        List<String> cmds = driver.unit().queue.since(m).stream()
                 .filter(x -> x.op() != Command.Op.INV_WAIT).map(Command::toString).toList();
         assertEquals(List.of("PC_INV did=3 pasid=5 gran=PASID", "IOTLB_INV did=3 gran=DOMAIN",
                 "P_DEV_TLB_INV sid=0x0020 pasid=5 pfsid=0x0020 qdep=0 addr=ALL",
@@ -138,12 +138,12 @@ class ComponentTest {
                 "CC_INV did=0 sid=0x0020 gran=DEVICE"), cmds);
         assertEquals(1, a.attachments.size(), "only the NIC is left on the domain");
         assertTrue(c.attachments.isEmpty());
-        assertTrue(iommu.unit().mem.livePages() < live - 1, "directory and PASID tables freed");
+        assertTrue(driver.unit().mem.livePages() < live - 1, "directory and PASID tables freed");
         Rig.expect(Errno.ENODEV, () -> b.translate(GPU, 0, 0, Access.READ));
-        assertFalse(iommu.unit().cachingMode(), "hardware parameters kept until restart");
+        assertFalse(driver.unit().cachingMode(), "hardware parameters kept until restart");
         c.free();
         b.modified(config("devices", new String[] {NIC, GPU + ";sid=0x30;pasid=8"}));
-        assertEquals(256, iommu.device(GPU).table.maxPasid(), "a new table for the new device");
+        assertEquals(256, driver.device(GPU).table.maxPasid(), "a new table for the new device");
         Rig.expect(Errno.EINVAL, () -> b.modified(config("devices",
                 new String[] {NIC, "x;sid=0x28"})));
         assertEquals(2, b.devices().size(), "a bad list leaves the old one");

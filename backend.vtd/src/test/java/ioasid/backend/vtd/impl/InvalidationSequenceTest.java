@@ -89,9 +89,9 @@ class InvalidationSequenceTest {
         assertEquals(GPU_RID, dev.sid());
         assertEquals(5, dev.pasid());
         assertEquals(Command.DEVTLB_ALL, dev.sizeOrder());
-        assertArrayEquals(new long[8], r.iommu.pasidEntry(GPU, 5), "cleared, FPD clear");
+        assertArrayEquals(new long[8], r.driver.pasidEntry(GPU, 5), "cleared, FPD clear");
         assertTrue(b.attachments.isEmpty());
-        assertNull(r.iommu.domainOf(GPU, 5));
+        assertNull(r.driver.domainOf(GPU, 5));
     }
 
     @Test
@@ -143,7 +143,7 @@ class InvalidationSequenceTest {
                 "DEV_TLB_INV sid=0x0010 pfsid=0x0010 qdep=0 addr=ALL", W,
                 "WBF"), r.seq(m));
         assertEquals(0x3, r.since(m).get(4).type());
-        assertEquals(b.did(), PasidEntry.did(r.iommu.pasidEntry(GPU, 0)));
+        assertEquals(b.did(), PasidEntry.did(r.driver.pasidEntry(GPU, 0)));
         assertTrue(a.attachments.isEmpty());
         assertEquals(1, b.attachments.size());
         m = r.mark();
@@ -170,7 +170,7 @@ class InvalidationSequenceTest {
         VtdDomain b = r.paging();
         r.backend.setDevPasid(GPU, 5, b);
         r.backend.removeDevPasid(GPU, 5, b);
-        long[] e = r.iommu.pasidEntry(GPU, 5);
+        long[] e = r.driver.pasidEntry(GPU, 5);
         assertEquals(PasidEntry.FPD, e[0], "only FPD");
         for (int i = 1; i < 8; i++) {
             assertEquals(0, e[i]);
@@ -201,7 +201,7 @@ class InvalidationSequenceTest {
         assertEquals(List.of(Command.Op.CLFLUSH, Command.Op.PC_INV, Command.Op.INV_WAIT,
                 Command.Op.IOTLB_INV, Command.Op.INV_WAIT, Command.Op.P_DEV_TLB_INV,
                 Command.Op.INV_WAIT), td.stream().map(Command::op).toList());
-        long tablePa = PasidEntry.dirTable(r.iommu.device(GPU).table.rawDirEntry(0));
+        long tablePa = PasidEntry.dirTable(r.driver.device(GPU).table.rawDirEntry(0));
         assertEquals(tablePa + 5 * 64, td.get(0).addr(), "the 64-byte entry of PASID 5");
         assertEquals(64, td.get(0).qw1());
     }
@@ -250,7 +250,7 @@ class InvalidationSequenceTest {
         VtdDomain a = r.paging();
         VtdDomain b = r.paging();
         r.backend.attachDev(GPU, a);
-        long[] ctx = r.iommu.contextEntry(GPU);
+        long[] ctx = r.driver.contextEntry(GPU);
         assertEquals(2, ctx.length, "128-bit legacy entry");
         assertEquals(a.table().root(), ctx[0] & ~0xfffL);
         assertEquals(DmarUnit.CTX_TT_DEV_IOTLB, (ctx[0] >>> 2) & 3);

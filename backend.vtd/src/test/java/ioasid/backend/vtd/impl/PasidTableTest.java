@@ -33,7 +33,7 @@ class PasidTableTest {
             + "index pasid & 0x3F")
     void layout() {
         Rig r = new Rig(Rig.bare().build());
-        PasidTable t = r.iommu.device(GPU).table;
+        PasidTable t = r.driver.device(GPU).table;
         assertEquals(1 << 20, t.maxPasid());
         assertEquals((1 << 20) >> 3, t.dirEntries() * Long.BYTES, "directory bytes");
         VtdDomain d = r.paging();
@@ -52,8 +52,8 @@ class PasidTableTest {
         // only the directory entries in use have tables
         assertFalse(PasidEntry.dirPresent(t.rawDirEntry(1)));
         assertTrue(PasidEntry.dirPresent(t.rawDirEntry(0)), "RID_PASID's table");
-        assertEquals(256, r.iommu.device(ACC).table.maxPasid(), "min(device 8 bits, unit 20)");
-        assertEquals(1, r.iommu.device(NIC).table.maxPasid(), "RID_PASID only without PASIDs");
+        assertEquals(256, r.driver.device(ACC).table.maxPasid(), "min(device 8 bits, unit 20)");
+        assertEquals(1, r.driver.device(NIC).table.maxPasid(), "RID_PASID only without PASIDs");
     }
 
     @Test
@@ -61,7 +61,7 @@ class PasidTableTest {
             + "the race frees its page and retries with the winner's")
     void tableAllocationRace() throws Exception {
         Rig r = new Rig(Rig.bare().build());
-        PasidTable t = r.iommu.device(GPU).table;
+        PasidTable t = r.driver.device(GPU).table;
         CyclicBarrier bothAllocated = new CyclicBarrier(2);
         t.beforePublish = () -> {
             try {
@@ -104,7 +104,7 @@ class PasidTableTest {
         r.unchanged(Errno.EBUSY, () -> r.backend.setDevPasid(GPU, 7, a));
         VtdDomain id = r.alloc(DomainType.IDENTITY);
         r.unchanged(Errno.EBUSY, () -> r.backend.setDevPasid(GPU, 7, id));
-        assertSame(a, r.iommu.domainOf(GPU, 7));
+        assertSame(a, r.driver.domainOf(GPU, 7));
     }
 
     @Test
@@ -120,7 +120,7 @@ class PasidTableTest {
         r.unchanged(Errno.EINVAL, () -> r.backend.setDevPasid(GPU, -3, d));
         r.unchanged(Errno.ENODEV, () -> r.backend.removeDevPasid(ACC, 300, d));
         r.backend.setDevPasid(ACC, 255, d);
-        assertTrue(PasidEntry.present(r.iommu.pasidEntry(ACC, 255)));
+        assertTrue(PasidEntry.present(r.driver.pasidEntry(ACC, 255)));
         Rig legacy = new Rig(Rig.bare().scalableMode(false).build());
         VtdDomain ld = legacy.paging();
         legacy.unchanged(Errno.EOPNOTSUPP, () -> legacy.backend.setDevPasid(GPU, 1, ld));
@@ -134,7 +134,7 @@ class PasidTableTest {
         VtdDomain d = r.paging();
         r.backend.attachDev(GPU, d);
         r.backend.setDevPasid(GPU, 9, d);
-        long[] e = r.iommu.pasidEntry(GPU, 9);
+        long[] e = r.driver.pasidEntry(GPU, 9);
         assertEquals(8, e.length, "64 bytes");
         assertEquals(1, e[0] & 1, "P");
         assertFalse(PasidEntry.fpd(e), "faults reported");
@@ -148,7 +148,7 @@ class PasidTableTest {
         Rig nc = new Rig(Rig.bare().coherent(false).build());
         VtdDomain d2 = nc.paging();
         nc.backend.attachDev(GPU, d2);
-        assertFalse(PasidEntry.pwsnp(nc.iommu.pasidEntry(GPU, 0)), "no snoop without SMPWC");
+        assertFalse(PasidEntry.pwsnp(nc.driver.pasidEntry(GPU, 0)), "no snoop without SMPWC");
     }
 
     @Test
@@ -160,7 +160,7 @@ class PasidTableTest {
         VtdDomain id = r.alloc(DomainType.IDENTITY);
         r.backend.attachDev(GPU, id);
         r.backend.setDevPasid(GPU, 3, sva);
-        long[] fl = r.iommu.pasidEntry(GPU, 3);
+        long[] fl = r.driver.pasidEntry(GPU, 3);
         assertEquals(PasidEntry.PGTT_FL_ONLY, PasidEntry.pgtt(fl));
         assertEquals(sva.flptptr(), fl[2] & 0xffff_ffff_ffff_f000L, "FLPTPTR 191:140");
         assertEquals(0, PasidEntry.flpm(fl), "4-level");
@@ -168,7 +168,7 @@ class PasidTableTest {
                 || PasidEntry.eafe(fl), "user-mode SVA: no SRE, WPE, NXE, EAFE");
         assertEquals(0, PasidEntry.slptptr(fl));
         assertEquals(sva.did(), PasidEntry.did(fl));
-        long[] pt = r.iommu.pasidEntry(GPU, 0);
+        long[] pt = r.driver.pasidEntry(GPU, 0);
         assertEquals(PasidEntry.PGTT_PT, PasidEntry.pgtt(pt));
         assertEquals(id.did(), PasidEntry.did(pt));
         assertEquals(0, PasidEntry.slptptr(pt));
@@ -181,25 +181,26 @@ class PasidTableTest {
     void contextEntry() {
         Rig r = new Rig(Rig.bare().build());
         VtdDomain d = r.paging();
-        assertNull(r.iommu.contextEntry(GPU), "no context table before the first attach");
+        assertNull(r.driver.contextEntry(GPU), "no context table before the first attach");
         r.backend.attachDev(GPU, d);
         r.backend.attachDev(NIC, d);
         r.backend.attachDev(ACC, d);
-        long[] ctx = r.iommu.contextEntry(GPU);
+        long[] ctx = r.driver.contextEntry(GPU);
         assertEquals(4, ctx.length, "256-bit entry");
-        PasidTable t = r.iommu.device(GPU).table;
+        PasidTable t = r.driver.device(GPU).table;
         assertEquals(t.dirAddress(), ctx[0] & 0xffff_ffff_ffff_f000L, "PASIDDIRPTR");
         assertEquals(7, (ctx[0] >>> 9) & 7, "PDTS: 2^(7+7) = 16384 directory entries");
         assertEquals(DmarUnit.SM_CTX_P | DmarUnit.SM_CTX_DTE | DmarUnit.SM_CTX_PASIDE,
                 ctx[0] & 0x1f, "P, DTE (ATS), PASIDE");
         assertEquals(0, ctx[1] & 0xfffff, "RID_PASID");
-        assertEquals(0, r.iommu.contextEntry(NIC)[0] & DmarUnit.SM_CTX_PASIDE,
+        assertEquals(0, r.driver.contextEntry(NIC)[0] & DmarUnit.SM_CTX_PASIDE,
                 "no PASIDE for a device without PASIDs");
         long lower = r.unit.rawRootEntry(GPU_RID);
         long upper = r.unit.rawRootEntry(ACC_RID);
         assertTrue((lower & 1) != 0 && (upper & 1) != 0);
-        assertEquals(r.unit.mem.table(upper & ~0xfffL), r.iommu.unit().context(ACC_RID, false).table());
-        assertNotNull(r.iommu.contextEntry(ACC));
-        assertEquals(0, r.iommu.contextEntry(ACC)[0] >>> 9 & 7, "256 PASIDs: PDTS 0");
+        assertEquals(r.unit.mem.table(upper & ~0xfffL),
+                r.driver.unit().context(ACC_RID, false).table());
+        assertNotNull(r.driver.contextEntry(ACC));
+        assertEquals(0, r.driver.contextEntry(ACC)[0] >>> 9 & 7, "256 PASIDs: PDTS 0");
     }
 }

@@ -34,7 +34,7 @@ final class Rig {
     static final long G1 = 1L << 30;
 
     final VtdBackend backend;
-    final IntelIommu iommu;
+    final VtdDriver driver;
     final DmarUnit unit;
 
     Rig(VtdParams params) {
@@ -47,8 +47,8 @@ final class Rig {
 
     Rig(String name, VtdParams params, VcmdHost host) {
         this.backend = new VtdBackend(name, devices(), params, host);
-        this.iommu = backend.iommu();
-        this.unit = iommu.unit();
+        this.driver = backend.driver();
+        this.unit = driver.unit();
     }
 
     static List<DeviceInfo> devices() {
@@ -91,7 +91,7 @@ final class Rig {
     }
 
     String state() {
-        return iommu.stateDigest();
+        return driver.stateDigest();
     }
 
     /** Expects the call to fail with the errno and to leave tables, caches and queue alone. */

@@ -135,7 +135,7 @@ class TranslateTest {
                 "DEV_TLB_INV sid=0x0010 pfsid=0x0010 qdep=0 addr=ALL",
                 "P_DEV_TLB_INV sid=0x0010 pasid=4 pfsid=0x0010 qdep=0 addr=ALL", W), r.seq(m));
         // an unaligned range widens the mask until one aligned window covers it
-        long[] psi = IntelIommu.psi(0x3000, 0x4fff);
+        long[] psi = VtdDriver.psi(0x3000, 0x4fff);
         assertEquals(0, psi[0]);
         assertEquals(3, psi[1]);
     }
@@ -173,15 +173,15 @@ class TranslateTest {
         assertTrue(r.unit.pasidCached(GPU_RID, 7));
         assertTrue(r.unit.contextCached(GPU_RID));
         // a driver with a bug clears the entry in memory and invalidates nothing
-        r.iommu.device(GPU).table.entry(7, false).write(new long[8]);
+        r.driver.device(GPU).table.entry(7, false).write(new long[8]);
         translated(r.backend.translate(GPU, 7, 0x2000, Access.READ), 0x32000, b);
-        r.iommu.submitForTest(Command.pasidCache(Command.PC_PASID, b.did() + 1, 7));
+        r.driver.submitForTest(Command.pasidCache(Command.PC_PASID, b.did() + 1, 7));
         translated(r.backend.translate(GPU, 7, 0x2000, Access.READ), 0x32000, b);
-        r.iommu.submitForTest(Command.pasidCache(Command.PC_PASID, b.did(), 7));
+        r.driver.submitForTest(Command.pasidCache(Command.PC_PASID, b.did(), 7));
         assertFalse(r.unit.pasidCached(GPU_RID, 7));
         faulted(r.backend.translate(GPU, 7, 0x2000, Access.READ), "SCT_PASID_ENTRY_NOT_PRESENT",
                 b);
-        r.iommu.submitForTest(Command.contextCache(Command.CC_DEVICE, 0, GPU_RID));
+        r.driver.submitForTest(Command.contextCache(Command.CC_DEVICE, 0, GPU_RID));
         assertFalse(r.unit.contextCached(GPU_RID));
     }
 
@@ -225,7 +225,7 @@ class TranslateTest {
                 "P_DEV_TLB_INV sid=0x0010 pasid=11 pfsid=0x0010 qdep=0 addr=ALL", W), r.seq(m));
         r.backend.removeDevPasid(GPU, 11, sva);
         sva.free();
-        assertNull(r.iommu.domainOf(GPU, 11));
+        assertNull(r.driver.domainOf(GPU, 11));
     }
 
     @Test

@@ -75,9 +75,10 @@ class VcmdAllocatorTest {
                 .guestAllocator(), "VT-d Scalable Mode not enabled, no PASID allocation");
         assertNull(new Rig(Rig.guest().build(), vm).backend.guestAllocator(), "no VCS/PAS");
         Rig g = new Rig(Rig.guest().vcmd(true).build(), vm);
-        assertTrue(g.iommu.guestAllocator());
+        assertTrue(g.driver.guestAllocator());
         assertSame(vm.helpers(), g.backend.guestAllocator().helpers(), "the VMM session's helpers");
-        assertSame(g.iommu, ((VcmdAllocator) g.backend.guestAllocator()).iommu(), "pdata = iommu");
+        assertSame(g.driver, ((VcmdAllocator) g.backend.guestAllocator()).driver(),
+                "pdata = iommu");
     }
 
     @Test
@@ -86,7 +87,7 @@ class VcmdAllocatorTest {
     void rangeCheck() {
         Rig r = new Rig(Rig.guest().pss(7).vcmd(true).build(), new VcmdHost("vm", 0)); // QEMU
         VcmdAllocator a = allocator(r);
-        assertEquals(255, r.iommu.maxPasidId());
+        assertEquals(255, r.driver.maxPasidId());
         assertEquals(Ioasid.INVALID, a.alloc(0, 100));
         assertEquals(Ioasid.INVALID, a.alloc(1, 256));
         assertEquals(Ioasid.INVALID, a.alloc(1, Ioasid.MAX_ID));

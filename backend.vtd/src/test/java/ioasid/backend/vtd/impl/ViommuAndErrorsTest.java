@@ -94,7 +94,7 @@ class ViommuAndErrorsTest {
         r.unchanged(Errno.EINVAL, () -> r.backend.setDevPasid(GPU, 6, null));
         b.free();
         r.unchanged(Errno.EINVAL, () -> r.backend.setDevPasid(GPU, 6, b));
-        assertSame(a, r.iommu.domainOf(GPU, 5));
+        assertSame(a, r.driver.domainOf(GPU, 5));
         r.backend.removeDevPasid(GPU, 5, a);
         assertEquals(1, a.attachments.size(), "only RID_PASID left");
     }

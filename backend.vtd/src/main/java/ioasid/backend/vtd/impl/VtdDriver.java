@@ -45,7 +45,7 @@ import ioasid.api.iommu.spi.Walk;
  *     lock-free, as the hardware does. The process page table of an SVA walk is called after the
  *     lock is released.
  */
-final class IntelIommu {
+final class VtdDriver {
     /** DID 0 is reserved (caching mode tags non-present entries with it). */
     static final int DID_RESERVED = 0;
     /** FLPT_DEFAULT_DID, kept out of the domain ID allocator as intel-iommu does. */
@@ -85,7 +85,7 @@ final class IntelIommu {
     private final Map<Integer, VtdDomain> byDid = new HashMap<>();
     private final Set<VtdViommu> viommus = new HashSet<>();
 
-    IntelIommu(String name, VtdParams params, List<DeviceInfo> devices) {
+    VtdDriver(String name, VtdParams params, List<DeviceInfo> devices) {
         this.name = name;
         this.params = params;
         this.unit = new DmarUnit(params);
@@ -267,7 +267,7 @@ final class IntelIommu {
     // ------------------------------------------------------------------ domains
 
     private VtdDomain own(BackendDomain domain) {
-        if (!(domain instanceof VtdDomain d) || d.iommu() != this) {
+        if (!(domain instanceof VtdDomain d) || d.driver() != this) {
             throw new IoasidException(Errno.EINVAL, "domain " + domain + " is not of " + name);
         }
         if (d.freed()) {
@@ -358,7 +358,7 @@ final class IntelIommu {
     void freeDomain(VtdDomain d) {
         lock.lock();
         try {
-            if (d.iommu() != this) {
+            if (d.driver() != this) {
                 throw new IoasidException(Errno.EINVAL, "domain " + d + " is not of " + name);
             }
             if (d.freed()) {
