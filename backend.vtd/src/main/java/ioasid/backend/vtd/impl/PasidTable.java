@@ -2,15 +2,27 @@ package ioasid.backend.vtd.impl;
 
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 
-/**
- * One device's scalable-mode PASID table: a directory of 8-byte entries ({@code max_pasid >> 3}
- * bytes, at least one page as the kernel allocates it), each pointing to a 4 KiB table of 64
- * PASID entries of 64 bytes. Table pages are allocated on demand and published into the
- * directory with compare-and-set: a thread that loses the race frees its page and retries with
- * the winner's (rule 95; {@code intel_pasid_get_entry}). Directory entries are never cleared once
- * set, so the lookup needs no lock.
+import ioasid.api.Errno;
+import ioasid.api.IoasidException;
+
+/*
+ * One device's scalable-mode PASID table: a directory of 8-byte entries (max_pasid >> 3 bytes, at
+ * least one page as the kernel allocates it), each pointing to a 4 KiB table of 64 PASID entries
+ * of 64 bytes, and the order in which the driver programs and tears down those entries (pasid.c).
+ * Setup and teardown run under the driver's lock; the lookup needs none.
+ *
+ * Rules:
+ *  1. Table pages are allocated on demand and published into the directory with compare-and-set:
+ *     a thread that loses the race frees its page and retries with the winner's (rule 95,
+ *     intel_pasid_get_entry). Directory entries are never cleared once set.
+ *  2. Programming an entry that is present is EBUSY; a PASID past the table is ENODEV (rule 95).
+ *     The entry is written with its present bit last; then pasid_flush_caches: caching mode sends
+ *     a PASID-cache invalidation and a PASID-based IOTLB flush, otherwise a write-buffer flush.
+ *  3. Teardown is intel_pasid_tear_down_entry (rule 96): return when not present; read DID and
+ *     PGTT; clear, keeping FPD under fault_ignore; clflush when not coherent; PASID-cache
+ *     invalidation; PASID-based IOTLB flush for FL-only and pass-through entries, domain-selective
+ *     otherwise; unless caching mode, a device-TLB flush (PASID form for PASIDs, plain for 0).
  */
 final class PasidTable {
     /** Where one PASID entry sits in memory. */
@@ -40,29 +52,35 @@ final class PasidTable {
         }
     }
 
+    private final DmarUnit unit;
     private final PhysMem mem;
+    private final CacheFlush flush;
+    /** The owning device, for messages and its device-TLB. */
+    private final String device;
+    private final int rid;
     private final int maxPasid;
     private final int dirEntries;
     private final long dirPa;
     private final long[] dir;
-    /** Notes CLFLUSHes when the unit is not coherent; null when it is. */
-    private final Consumer<Command> clflush;
     private final AtomicLong raceLosses = new AtomicLong();
     /** Test hook: runs after a table page is allocated and before it is published. */
     volatile Runnable beforePublish;
 
-    PasidTable(PhysMem mem, int maxPasid, Consumer<Command> clflush) {
+    PasidTable(DmarUnit unit, CacheFlush flush, String device, int rid, int maxPasid) {
         if (maxPasid < 1) {
             throw new IllegalArgumentException("max PASID " + maxPasid);
         }
-        this.mem = mem;
+        this.unit = unit;
+        this.mem = unit.mem;
+        this.flush = flush;
+        this.device = device;
+        this.rid = rid;
         this.maxPasid = maxPasid;
         this.dirEntries = Math.max(1, maxPasid >> PasidEntry.PDE_SHIFT);
         int bytes = dirEntries * Long.BYTES;
         int pages = (int) ((bytes + PhysMem.PAGE_SIZE - 1) / PhysMem.PAGE_SIZE);
         this.dirPa = mem.alloc(pages);
         this.dir = mem.table(dirPa);
-        this.clflush = clflush;
     }
 
     /** PASIDs this table serves: {@code [0, maxPasid)}. */
@@ -125,12 +143,73 @@ final class PasidTable {
                 raceLosses.incrementAndGet();
                 continue;
             }
-            if (clflush != null) {
-                clflush.accept(Command.clflush(page, (int) PhysMem.PAGE_SIZE,
-                        Command.FLUSH_PASID_TABLE));
-                clflush.accept(Command.clflush(dirPa + (long) di * Long.BYTES, Long.BYTES,
-                        Command.FLUSH_PASID_DIR));
-            }
+            flush.clflush(Command.clflush(page, (int) PhysMem.PAGE_SIZE,
+                    Command.FLUSH_PASID_TABLE));
+            flush.clflush(Command.clflush(dirPa + (long) di * Long.BYTES, Long.BYTES,
+                    Command.FLUSH_PASID_DIR));
+        }
+    }
+
+    /** intel_pasid_setup_{second_level,first_level,pass_through} (rule 95). */
+    void setUp(int pasid, VtdDomain dom) {
+        Slot slot = entry(pasid, true);
+        if (slot == null) {
+            throw new IoasidException(Errno.ENODEV, "no PASID entry " + pasid + " for " + device);
+        }
+        if (PasidEntry.present(slot.read())) {
+            throw new IoasidException(Errno.EBUSY, "PASID " + pasid + " of " + device
+                    + " is in use");
+        }
+        boolean snoop = unit.pageWalkSnoop();
+        long[] e;
+        switch (dom.type()) {
+            case IDENTITY:
+                e = PasidEntry.passThrough(dom.did(), VtdParams.AGAW_48, snoop);
+                break;
+            case SVA:
+                e = PasidEntry.firstLevel(dom.did(), dom.flptptr(), VtdParams.AGAW_48, 0, snoop);
+                break;
+            default:
+                e = PasidEntry.secondLevel(dom.did(), dom.table().root(), VtdParams.AGAW_48, snoop);
+                break;
+        }
+        slot.write(PasidEntry.withPresent(e));
+        flushCaches(slot, pasid, dom.did());
+    }
+
+    /** pasid_flush_caches, after an entry became present. */
+    private void flushCaches(Slot slot, int pasid, int did) {
+        flush.clflush(slot.pa(), PasidEntry.BYTES, Command.FLUSH_PASID_ENTRY);
+        if (unit.cachingMode()) {
+            flush.submit(Command.pasidCache(Command.PC_PASID, did, pasid));
+            flush.submit(Command.pasidIotlb(did, pasid));
+        } else {
+            flush.writeBuffer();
+        }
+    }
+
+    /** intel_pasid_tear_down_entry, step by step (rule 96). */
+    void tearDown(int pasid) {
+        Slot slot = entry(pasid, false);
+        if (slot == null) {
+            return;
+        }
+        long[] e = slot.read();
+        if (!PasidEntry.present(e)) {
+            return;
+        }
+        int did = PasidEntry.did(e);
+        int pgtt = PasidEntry.pgtt(e);
+        slot.write(PasidEntry.cleared(unit.params.faultIgnore));
+        flush.clflush(slot.pa(), PasidEntry.BYTES, Command.FLUSH_PASID_ENTRY);
+        flush.submit(Command.pasidCache(Command.PC_PASID, did, pasid));
+        if (pgtt == PasidEntry.PGTT_PT || pgtt == PasidEntry.PGTT_FL_ONLY) {
+            flush.submit(Command.pasidIotlb(did, pasid));
+        } else {
+            flush.submit(Command.iotlbDomain(did));
+        }
+        if (!unit.cachingMode()) {
+            flush.devTlb(rid, pasid); // device IOTLB needs no flush in caching mode
         }
     }
 

@@ -222,7 +222,7 @@ public final class VtdBackend implements IommuBackend {
                 }
             }
         }
-        VtdDriver.validate(out);
+        VtdDevice.validate(out);
         return out;
     }
 

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 
 import ioasid.api.Errno;
 import ioasid.api.IoasidException;
@@ -23,24 +24,21 @@ import ioasid.api.iommu.spi.IommuCaps;
 import ioasid.api.iommu.spi.Walk;
 
 /*
- * The intel-iommu driver for one DMAR unit, over the hardware model in DmarUnit.
+ * The intel-iommu driver for one DMAR unit, over the hardware model in DmarUnit: its books
+ * (devices, domain IDs, vIOMMUs), the order of each call's table writes and invalidations, and
+ * the lock they run under. The device's context entry is VtdDevice's, the PASID entries'
+ * setup and teardown order PasidTable's (rules 95, 96), the flushes CacheFlush's.
  *
  * Rules:
- *  1. Scalable mode: every device gets a context entry pointing at its PASID directory, set up
- *     once; DMA without PASID uses the RID_PASID entry (PASID 0). attachDev programs PASID entry
- *     0, setDevPasid entry `pasid`. Legacy mode (no ECAP.SMTS) programs the context entry itself.
- *  2. Programming a PASID entry that is present is EBUSY; a PASID past the device's table is
- *     ENODEV (rule 95). After setup, caching mode sends a PASID-cache invalidation and a
- *     PASID-based IOTLB flush, otherwise a write-buffer flush.
- *  3. Teardown is intel_pasid_tear_down_entry (rule 96): return when not present; read DID and
- *     PGTT; clear, keeping FPD under fault_ignore; clflush when not coherent; PASID-cache
- *     invalidation; PASID-based IOTLB flush for FL-only and pass-through entries, domain-selective
- *     otherwise; unless caching mode, a device-TLB flush (PASID form for PASIDs, plain for 0).
- *  4. A domain switch of PASID 0 is teardown then setup, as device_block_translation then
+ *  1. attachDev programs the device's RID_PASID entry (PASID 0) in scalable mode, its context
+ *     entry in legacy mode; setDevPasid programs entry `pasid`, after the context entry.
+ *  2. setDevPasid checks before it writes: legacy mode -> EOPNOTSUPP; PASID 0, RID_PASID, ->
+ *     EINVAL; a PASID past the device's table -> ENODEV (rule 95); a present entry -> EBUSY.
+ *  3. A domain switch of PASID 0 is teardown then setup, as device_block_translation then
  *     dmar_domain_attach_device do; attaching the domain a device is on is a no-op (rule 44).
- *  5. Every argument is checked before anything is written: a failed call changes no table, no
+ *  4. Every argument is checked before anything is written: a failed call changes no table, no
  *     cache and sends no descriptor.
- *  6. One lock guards the unit (tables, caches, queue) and the driver's books. Page tables have
+ *  5. One lock guards the unit (tables, caches, queue) and the driver's books. Page tables have
  *     their own lock per domain and are never changed under this one; translate reads them
  *     lock-free, as the hardware does. The process page table of an SVA walk is called after the
  *     lock is released.
@@ -50,36 +48,14 @@ final class VtdDriver {
     static final int DID_RESERVED = 0;
     /** FLPT_DEFAULT_DID, kept out of the domain ID allocator as intel-iommu does. */
     static final int FLPT_DEFAULT_DID = 1;
-    /** ATS invalidate queue depth the devices report (0 means 32). */
-    static final int ATS_QDEP = 0;
-
-    /** One endpoint behind the unit. */
-    static final class Dev {
-        final DeviceInfo info;
-        final int rid;
-        /** Scalable mode only. */
-        final PasidTable table;
-        VtdDomain domain;
-        final TreeMap<Integer, VtdDomain> pasids = new TreeMap<>();
-        boolean contextSet;
-
-        Dev(DeviceInfo info, PasidTable table) {
-            this.info = info;
-            this.rid = (int) info.streamId();
-            this.table = table;
-        }
-
-        String name() {
-            return info.name();
-        }
-    }
 
     private volatile String name;
     private final VtdParams params;
     private final DmarUnit unit;
+    private final CacheFlush flush;
     private final IommuCaps caps;
     private final ReentrantLock lock = new ReentrantLock();
-    private final Map<String, Dev> devices = new LinkedHashMap<>();
+    private final Map<String, VtdDevice> devices = new LinkedHashMap<>();
     private volatile List<DeviceInfo> deviceInfos = List.of();
     private final BitSet dids = new BitSet();
     private final Map<Integer, VtdDomain> byDid = new HashMap<>();
@@ -89,6 +65,7 @@ final class VtdDriver {
         this.name = name;
         this.params = params;
         this.unit = new DmarUnit(params);
+        this.flush = new CacheFlush(unit);
         dids.set(DID_RESERVED);
         dids.set(FLPT_DEFAULT_DID);
         this.caps = buildCaps();
@@ -166,45 +143,23 @@ final class VtdDriver {
 
     // ------------------------------------------------------------------ devices
 
-    /** Checks a device list without changing anything. */
-    static void validate(List<DeviceInfo> list) {
-        Set<String> names = new HashSet<>();
-        Set<Long> rids = new HashSet<>();
-        for (DeviceInfo d : list) {
-            if (d.streamId() > 0xffff) {
-                throw new IoasidException(Errno.EINVAL, "device " + d.name() + ": StreamID 0x"
-                        + Long.toHexString(d.streamId()) + " is not a PCI requester ID");
-            }
-            if (!names.add(d.name())) {
-                throw new IoasidException(Errno.EINVAL, "device " + d.name() + " listed twice");
-            }
-            if (!rids.add(d.streamId())) {
-                throw new IoasidException(Errno.EINVAL, "device " + d.name() + ": RID "
-                        + DmarUnit.rid((int) d.streamId()) + " used twice");
-            }
-        }
-    }
-
     /** Applies a device list: released devices lose their entries, new ones get tables. */
     void setDevices(List<DeviceInfo> list) {
-        validate(list);
+        VtdDevice.validate(list);
         lock.lock();
         try {
             Map<String, DeviceInfo> wanted = new LinkedHashMap<>();
             for (DeviceInfo d : list) {
                 wanted.put(d.name(), d);
             }
-            for (Dev d : new ArrayList<>(devices.values())) {
+            for (VtdDevice d : new ArrayList<>(devices.values())) {
                 if (!d.info.equals(wanted.get(d.name()))) {
                     releaseDevice(d);
                 }
             }
             for (DeviceInfo info : list) {
                 if (!devices.containsKey(info.name())) {
-                    PasidTable table = unit.scalable()
-                            ? new PasidTable(unit.mem, deviceMaxPasid(info), this::clflushNote)
-                            : null;
-                    devices.put(info.name(), new Dev(info, table));
+                    devices.put(info.name(), new VtdDevice(info, unit, flush));
                 }
             }
             deviceInfos = List.copyOf(list);
@@ -213,33 +168,9 @@ final class VtdDriver {
         }
     }
 
-    /** PASIDs a device's table covers: min(device capability, unit), at least RID_PASID. */
-    private int deviceMaxPasid(DeviceInfo info) {
-        int dev = info.pasidBits() > 0 ? 1 << info.pasidBits() : 0;
-        return Math.max(1, Math.min(dev, unit.maxPasids()));
-    }
-
-    private boolean pasidCapable(Dev d) {
-        return d.info.pasidBits() > 0 && unit.maxPasids() > 0;
-    }
-
     /** intel_iommu_release_device: every entry torn down, the context cleared, tables freed. */
-    private void releaseDevice(Dev d) {
-        if (unit.scalable()) {
-            for (int pasid : new ArrayList<>(d.pasids.keySet())) {
-                tearDown(d, pasid);
-            }
-            tearDown(d, 0);
-            if (d.contextSet) {
-                DmarUnit.CtxSlot slot = unit.context(d.rid, false);
-                slot.write(new long[DmarUnit.SM_CTX_LONGS]);
-                clflush(slot.pa(), DmarUnit.SM_CTX_LONGS * Long.BYTES, Command.FLUSH_CONTEXT);
-                submit(Command.contextCache(Command.CC_DEVICE, DID_RESERVED, d.rid));
-            }
-            d.table.release();
-        } else {
-            legacyClear(d);
-        }
+    private void releaseDevice(VtdDevice d) {
+        d.release();
         forget(d, 0, d.domain);
         for (Map.Entry<Integer, VtdDomain> e : d.pasids.entrySet()) {
             forget(d, e.getKey(), e.getValue());
@@ -247,8 +178,8 @@ final class VtdDriver {
         devices.remove(d.name());
     }
 
-    private Dev dev(String device) {
-        Dev d = device == null ? null : devices.get(device);
+    private VtdDevice dev(String device) {
+        VtdDevice d = device == null ? null : devices.get(device);
         if (d == null) {
             throw new IoasidException(Errno.ENODEV, "no device " + device + " behind " + name);
         }
@@ -256,12 +187,7 @@ final class VtdDriver {
     }
 
     int rid(String device) {
-        lock.lock();
-        try {
-            return dev(device).rid;
-        } finally {
-            lock.unlock();
-        }
+        return locked(() -> dev(device).rid);
     }
 
     // ------------------------------------------------------------------ domains
@@ -389,13 +315,13 @@ final class VtdDriver {
         }
     }
 
-    private static void remember(Dev d, int pasid, VtdDomain dom) {
+    private static void remember(VtdDevice d, int pasid, VtdDomain dom) {
         if (dom != null) {
             dom.attachments.add(new VtdDomain.Attach(d.name(), d.rid, pasid));
         }
     }
 
-    private static void forget(Dev d, int pasid, VtdDomain dom) {
+    private static void forget(VtdDevice d, int pasid, VtdDomain dom) {
         if (dom != null) {
             dom.attachments.remove(new VtdDomain.Attach(d.name(), d.rid, pasid));
         }
@@ -406,7 +332,7 @@ final class VtdDriver {
     void attachDev(String device, BackendDomain domain) {
         lock.lock();
         try {
-            Dev d = dev(device);
+            VtdDevice d = dev(device);
             VtdDomain dom = own(domain);
             if (dom.type() == DomainType.SVA) {
                 throw new IoasidException(Errno.EINVAL, "an SVA domain is attached at a PASID");
@@ -416,16 +342,16 @@ final class VtdDriver {
             }
             if (unit.scalable()) {
                 if (dom.type() != DomainType.BLOCKED) {
-                    setUpContext(d);
+                    d.setUpContext();
                 }
-                tearDown(d, 0); // device_block_translation
+                d.table.tearDown(0); // device_block_translation
                 if (dom.type() != DomainType.BLOCKED) {
-                    setUp(d, 0, dom);
+                    d.table.setUp(0, dom);
                 }
             } else {
-                legacyClear(d);
+                d.legacyClear();
                 if (dom.type() != DomainType.BLOCKED) {
-                    legacySet(d, dom);
+                    d.legacySet(dom);
                 }
             }
             forget(d, 0, d.domain);
@@ -434,62 +360,6 @@ final class VtdDriver {
         } finally {
             lock.unlock();
         }
-    }
-
-    /**
-     * The scalable-mode context entry, once per device: PASID directory, its size, DTE with ATS,
-     * PASIDE with PASID support, RID_PASID 0. A non-present to present change: caching mode
-     * flushes the context-cache and domain 0 of the IOTLB, otherwise the write buffer.
-     */
-    private void setUpContext(Dev d) {
-        if (d.contextSet) {
-            return;
-        }
-        DmarUnit.CtxSlot slot = unit.context(d.rid, true);
-        slot.write(DmarUnit.smContext(d.table.dirAddress(), d.table.pdts(), unit.devTlb(),
-                pasidCapable(d), 0));
-        d.contextSet = true;
-        clflush(slot.pa(), DmarUnit.SM_CTX_LONGS * Long.BYTES, Command.FLUSH_CONTEXT);
-        if (unit.cachingMode()) {
-            submit(Command.contextCache(Command.CC_DEVICE, DID_RESERVED, d.rid));
-            submit(Command.iotlbDomain(DID_RESERVED));
-        } else {
-            writeBufferFlush();
-        }
-    }
-
-    /** Legacy mode: the context entry points at the domain's table (or passes through). */
-    private void legacySet(Dev d, VtdDomain dom) {
-        DmarUnit.CtxSlot slot = unit.context(d.rid, true);
-        int tt = dom.type() == DomainType.IDENTITY ? DmarUnit.CTX_TT_PASS_THROUGH
-                : unit.devTlb() ? DmarUnit.CTX_TT_DEV_IOTLB : DmarUnit.CTX_TT_TRANSLATED;
-        long slptptr = dom.table() != null ? dom.table().root() : 0;
-        slot.write(DmarUnit.legacyContext(slptptr, tt, dom.did(), VtdParams.AGAW_48));
-        clflush(slot.pa(), DmarUnit.CTX_LONGS * Long.BYTES, Command.FLUSH_CONTEXT);
-        if (unit.cachingMode()) {
-            submit(Command.contextCache(Command.CC_DEVICE, DID_RESERVED, d.rid));
-            submit(Command.iotlbDomain(dom.did()));
-        } else {
-            writeBufferFlush();
-        }
-    }
-
-    /** Legacy mode: domain_context_clear_one. */
-    private void legacyClear(Dev d) {
-        DmarUnit.CtxSlot slot = unit.context(d.rid, false);
-        if (slot == null) {
-            return;
-        }
-        long[] old = slot.read();
-        if ((old[0] & DmarUnit.CTX_P) == 0) {
-            return;
-        }
-        int didOld = DmarUnit.legacyDid(old);
-        slot.write(new long[DmarUnit.CTX_LONGS]);
-        clflush(slot.pa(), DmarUnit.CTX_LONGS * Long.BYTES, Command.FLUSH_CONTEXT);
-        submit(Command.contextCache(Command.CC_DEVICE, didOld, d.rid));
-        submit(Command.iotlbDomain(didOld));
-        devTlbFlush(d, 0);
     }
 
     void detachDev(String device) {
@@ -507,12 +377,12 @@ final class VtdDriver {
     void setDevPasid(String device, int pasid, BackendDomain domain) {
         lock.lock();
         try {
-            Dev d = dev(device);
+            VtdDevice d = dev(device);
             VtdDomain dom = own(domain);
             checkPasid(d, pasid);
             if (dom.type() == DomainType.BLOCKED) {
                 // blocking_domain_set_dev_pasid: the entry goes away
-                tearDown(d, pasid);
+                d.table.tearDown(pasid);
             } else {
                 if (dom.type().isPaging() && !unit.secondLevel()
                         || dom.type() == DomainType.SVA && !unit.firstLevel()) {
@@ -524,8 +394,8 @@ final class VtdDriver {
                     throw new IoasidException(Errno.EBUSY, "PASID " + pasid + " of " + device
                             + " is in use");
                 }
-                setUpContext(d);
-                setUp(d, pasid, dom);
+                d.setUpContext();
+                d.table.setUp(pasid, dom);
             }
             forget(d, pasid, d.pasids.put(pasid, dom));
             remember(d, pasid, dom);
@@ -537,7 +407,7 @@ final class VtdDriver {
     void removeDevPasid(String device, int pasid, BackendDomain domain) {
         lock.lock();
         try {
-            Dev d = dev(device);
+            VtdDevice d = dev(device);
             VtdDomain dom = own(domain);
             checkPasid(d, pasid);
             VtdDomain cur = d.pasids.get(pasid);
@@ -545,7 +415,7 @@ final class VtdDriver {
                 throw new IoasidException(Errno.EINVAL, "PASID " + pasid + " of " + device
                         + " is on " + cur + ", not " + dom);
             }
-            tearDown(d, pasid);
+            d.table.tearDown(pasid);
             d.pasids.remove(pasid);
             forget(d, pasid, dom);
         } finally {
@@ -553,7 +423,7 @@ final class VtdDriver {
         }
     }
 
-    private void checkPasid(Dev d, int pasid) {
+    private void checkPasid(VtdDevice d, int pasid) {
         if (!unit.scalable()) {
             throw new IoasidException(Errno.EOPNOTSUPP, name + " is in legacy mode: no PASIDs");
         }
@@ -568,190 +438,42 @@ final class VtdDriver {
         }
     }
 
-    // ------------------------------------------------------------------ pasid.c
-
-    /** intel_pasid_setup_{second_level,first_level,pass_through} (rule 95). */
-    private void setUp(Dev d, int pasid, VtdDomain dom) {
-        PasidTable.Slot slot = d.table.entry(pasid, true);
-        if (slot == null) {
-            throw new IoasidException(Errno.ENODEV, "no PASID entry " + pasid + " for " + d.name());
-        }
-        if (PasidEntry.present(slot.read())) {
-            throw new IoasidException(Errno.EBUSY, "PASID " + pasid + " of " + d.name()
-                    + " is in use");
-        }
-        boolean snoop = unit.pageWalkSnoop();
-        long[] e;
-        switch (dom.type()) {
-            case IDENTITY:
-                e = PasidEntry.passThrough(dom.did(), VtdParams.AGAW_48, snoop);
-                break;
-            case SVA:
-                e = PasidEntry.firstLevel(dom.did(), dom.flptptr(), VtdParams.AGAW_48, 0, snoop);
-                break;
-            default:
-                e = PasidEntry.secondLevel(dom.did(), dom.table().root(), VtdParams.AGAW_48, snoop);
-                break;
-        }
-        slot.write(PasidEntry.withPresent(e));
-        pasidFlushCaches(slot, pasid, dom.did());
-    }
-
-    private void pasidFlushCaches(PasidTable.Slot slot, int pasid, int did) {
-        clflush(slot.pa(), PasidEntry.BYTES, Command.FLUSH_PASID_ENTRY);
-        if (unit.cachingMode()) {
-            submit(Command.pasidCache(Command.PC_PASID, did, pasid));
-            submit(Command.pasidIotlb(did, pasid));
-        } else {
-            writeBufferFlush();
-        }
-    }
-
-    /** intel_pasid_tear_down_entry, step by step (rule 96). */
-    private void tearDown(Dev d, int pasid) {
-        PasidTable.Slot slot = d.table.entry(pasid, false);
-        if (slot == null) {
-            return;
-        }
-        long[] e = slot.read();
-        if (!PasidEntry.present(e)) {
-            return;
-        }
-        int did = PasidEntry.did(e);
-        int pgtt = PasidEntry.pgtt(e);
-        slot.write(PasidEntry.cleared(params.faultIgnore));
-        clflush(slot.pa(), PasidEntry.BYTES, Command.FLUSH_PASID_ENTRY);
-        submit(Command.pasidCache(Command.PC_PASID, did, pasid));
-        if (pgtt == PasidEntry.PGTT_PT || pgtt == PasidEntry.PGTT_FL_ONLY) {
-            submit(Command.pasidIotlb(did, pasid));
-        } else {
-            submit(Command.iotlbDomain(did));
-        }
-        if (!unit.cachingMode()) {
-            devTlbFlush(d, pasid); // device IOTLB needs no flush in caching mode
-        }
-    }
-
-    /** devtlb_invalidation_with_pasid: only for devices with ATS enabled. */
-    private void devTlbFlush(Dev d, int pasid) {
-        if (!unit.devTlb()) {
-            return;
-        }
-        if (pasid == 0) {
-            submit(Command.devTlb(d.rid, d.rid, ATS_QDEP, 0, Command.DEVTLB_ALL));
-        } else {
-            submit(Command.pasidDevTlb(d.rid, d.rid, pasid, ATS_QDEP, 0, Command.DEVTLB_ALL));
-        }
-    }
-
     // ------------------------------------------------------------------ flushes
 
-    private void submit(Command c) {
-        unit.queue.submit(List.of(c));
-    }
-
-    private void writeBufferFlush() {
-        if (unit.rwbf()) {
-            unit.queue.note(Command.writeBufferFlush()); // a no-op without CAP.RWBF
-        }
-    }
-
-    private void clflush(long pa, int bytes, int what) {
-        if (!unit.coherent()) {
-            unit.queue.note(Command.clflush(pa, bytes, what));
-        }
-    }
-
-    private void clflushNote(Command c) {
-        if (!unit.coherent()) {
-            unit.queue.note(c);
-        }
-    }
-
-    /** The page-selective address and mask covering [start, end] (calculate_psi_aligned_address). */
-    static long[] psi(long start, long end) {
-        long startPfn = start >>> PhysMem.PAGE_SHIFT;
-        long endPfn = end >>> PhysMem.PAGE_SHIFT;
-        long pages = endPfn - startPfn + 1;
-        int mask = pages <= 1 ? 0 : 64 - Long.numberOfLeadingZeros(pages - 1);
-        while (mask < 52 && (startPfn >>> mask) != (endPfn >>> mask)) {
-            mask++;
-        }
-        return new long[] {(startPfn >>> mask) << mask << PhysMem.PAGE_SHIFT, mask};
-    }
-
-    /** The unmap flush of a paging domain (cache_tag_flush_range), one batch. */
+    /** The unmap flush of a paging domain that is installed somewhere. */
     void flushRange(VtdDomain dom, long start, long end) {
         lock.lock();
         try {
             if (dom.freed() || dom.attachments.isEmpty()) {
                 return;
             }
-            long[] psi = psi(start, end);
-            long addr = psi[0];
-            int mask = (int) psi[1];
-            List<Command> batch = new ArrayList<>();
-            batch.add(iotlbFor(dom, addr, mask));
-            if (unit.devTlb()) {
-                for (VtdDomain.Attach a : dom.attachments) {
-                    batch.add(a.pasid() == 0 ? Command.devTlb(a.rid(), a.rid(), ATS_QDEP, addr, mask)
-                            : Command.pasidDevTlb(a.rid(), a.rid(), a.pasid(), ATS_QDEP, addr,
-                                    mask));
-                }
-            }
-            unit.queue.submit(batch);
+            flush.range(dom, start, end);
         } finally {
             lock.unlock();
         }
     }
 
-    private Command iotlbFor(VtdDomain dom, long addr, int mask) {
-        // fall back to domain-selective when the range is beyond CAP.MAMV
-        return mask > unit.mamv() ? Command.iotlbDomain(dom.did())
-                : Command.iotlbPage(dom.did(), addr, mask, false);
-    }
-
-    /** After a map: caching mode caches misses, so flush them; otherwise the write buffer. */
+    /** The flush after a map into a domain that is installed somewhere. */
     void syncMap(VtdDomain dom, long iova, long size) {
         lock.lock();
         try {
             if (dom.freed() || dom.attachments.isEmpty() || size <= 0) {
                 return;
             }
-            if (unit.cachingMode()) {
-                long[] psi = psi(iova, iova + size - 1);
-                unit.queue.submit(List.of(iotlbFor(dom, psi[0], (int) psi[1])));
-            } else {
-                writeBufferFlush();
-            }
+            flush.afterMap(dom, iova, size);
         } finally {
             lock.unlock();
         }
     }
 
-    /** Everything the domain may have cached: its DID (or its PASIDs) and the device TLBs. */
+    /** Everything a domain installed somewhere may have cached. */
     void flushAll(VtdDomain dom) {
         lock.lock();
         try {
-            if (dom.freed() || dom.attachments.isEmpty() || dom.type() == DomainType.BLOCKED) {
+            if (dom.freed() || dom.attachments.isEmpty()) {
                 return;
             }
-            List<Command> batch = new ArrayList<>();
-            if (dom.type() == DomainType.SVA) {
-                new java.util.TreeSet<>(dom.attachments.stream().map(VtdDomain.Attach::pasid)
-                        .toList()).forEach(p -> batch.add(Command.pasidIotlb(dom.did(), p)));
-            } else {
-                batch.add(Command.iotlbDomain(dom.did()));
-            }
-            if (unit.devTlb()) {
-                for (VtdDomain.Attach a : dom.attachments) {
-                    batch.add(a.pasid() == 0
-                            ? Command.devTlb(a.rid(), a.rid(), ATS_QDEP, 0, Command.DEVTLB_ALL)
-                            : Command.pasidDevTlb(a.rid(), a.rid(), a.pasid(), ATS_QDEP, 0,
-                                    Command.DEVTLB_ALL));
-                }
-            }
-            unit.queue.submit(batch);
+            flush.all(dom);
         } finally {
             lock.unlock();
         }
@@ -767,7 +489,7 @@ final class VtdDriver {
         VtdDomain named;
         lock.lock();
         try {
-            Dev d = dev(device);
+            VtdDevice d = dev(device);
             hw = unit.translate(d.rid, pasid, iova, access);
             named = hw.did() > DID_RESERVED ? byDid.get(hw.did()) : null;
             if (named == null && hw.kind() == DmarUnit.Hw.Kind.FAULT) {
@@ -829,44 +551,40 @@ final class VtdDriver {
 
     // ------------------------------------------------------------------ inspection for tests
 
-    Dev device(String device) {
+    /** Reads driver state under the lock (not for hot paths: it takes a lambda). */
+    private <T> T locked(Supplier<T> read) {
         lock.lock();
         try {
-            return dev(device);
+            return read.get();
         } finally {
             lock.unlock();
         }
+    }
+
+    VtdDevice device(String device) {
+        return locked(() -> dev(device));
     }
 
     /** A copy of a device's PASID entry, or null when its table page does not exist. */
     long[] pasidEntry(String device, int pasid) {
-        lock.lock();
-        try {
+        return locked(() -> {
             PasidTable.Slot s = dev(device).table.entry(pasid, false);
             return s == null ? null : s.read();
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     long[] contextEntry(String device) {
-        lock.lock();
-        try {
+        return locked(() -> {
             DmarUnit.CtxSlot s = unit.context(dev(device).rid, false);
             return s == null ? null : s.read();
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     VtdDomain domainOf(String device, int pasid) {
-        lock.lock();
-        try {
-            Dev d = dev(device);
+        return locked(() -> {
+            VtdDevice d = dev(device);
             return pasid == 0 ? d.domain : d.pasids.get(pasid);
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     /** Submits descriptors as a driver would; for tests that play a driver with a bug. */
@@ -886,7 +604,7 @@ final class VtdDriver {
             StringBuilder sb = new StringBuilder();
             sb.append(unit.mem.digest()).append('|').append(unit.cacheDigest()).append('|')
                     .append(unit.queue.mark()).append('|').append(dids).append('|');
-            for (Dev d : devices.values()) {
+            for (VtdDevice d : devices.values()) {
                 sb.append(d.name()).append('=').append(d.domain).append(d.pasids)
                         .append(d.contextSet).append(';');
             }

@@ -135,7 +135,7 @@ class TranslateTest {
                 "DEV_TLB_INV sid=0x0010 pfsid=0x0010 qdep=0 addr=ALL",
                 "P_DEV_TLB_INV sid=0x0010 pasid=4 pfsid=0x0010 qdep=0 addr=ALL", W), r.seq(m));
         // an unaligned range widens the mask until one aligned window covers it
-        long[] psi = VtdDriver.psi(0x3000, 0x4fff);
+        long[] psi = CacheFlush.psi(0x3000, 0x4fff);
         assertEquals(0, psi[0]);
         assertEquals(3, psi[1]);
     }
