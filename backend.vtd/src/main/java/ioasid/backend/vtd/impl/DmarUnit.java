@@ -6,8 +6,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 
-import ioasid.api.Errno;
-import ioasid.api.IoasidException;
 import ioasid.api.iommu.Access;
 
 /**
@@ -19,7 +17,8 @@ import ioasid.api.iommu.Access;
  * caches first; only invalidation descriptors executed from the queue clear the caches, so a
  * driver that forgets one leaves a stale translation behind, as on real hardware.
  *
- * <p>Everything but the VCMD registers is guarded by the driver's lock ({@link VtdDriver}).
+ * <p>Everything but the VCMD registers ({@link VcmdRegisters}) is guarded by the driver's lock
+ * ({@link VtdDriver}).
  */
 final class DmarUnit {
     // root entry: present bit 0, context-table pointer 63:12 (lower and upper halves in SM)
@@ -43,9 +42,6 @@ final class DmarUnit {
     static final int CTX_DID_SHIFT = 8; // hi 23:8
     static final int CTX_LONGS = 2;
     static final long PTR_MASK = 0xffff_ffff_ffff_f000L;
-
-    // virtual command registers (DMAR_VCMD_REG, DMAR_VCRSP_REG)
-    static final long VCRSP_IP = 1L;
 
     /** What the unit did with one request; the driver names the domain from the DID. */
     record Hw(Kind kind, long phys, String fault, int did, long flptptr) {
@@ -131,6 +127,8 @@ final class DmarUnit {
     final long vccap;
     final PhysMem mem = new PhysMem();
     final InvalidationQueue queue;
+    /** The virtual-command registers, behind their own lock. */
+    final VcmdRegisters vcmd;
     private final long rootPa;
     private final long[] root;
 
@@ -142,15 +140,6 @@ final class DmarUnit {
     private long pasidCacheHits;
     private long devTlbInvalidations;
 
-    // VCMD registers, behind their own register lock as in the driver
-    private final Object registerLock = new Object();
-    private VcmdHost vcmdHost;
-    private long vcmdReg;
-    private long vcrspReg;
-    private long pendingResponse;
-    private int pollsLeft;
-    private long vcrspReads;
-
     DmarUnit(VtdParams params) {
         this.params = params;
         this.cap = params.cap();
@@ -159,6 +148,7 @@ final class DmarUnit {
         this.rootPa = mem.alloc(1);
         this.root = mem.table(rootPa);
         this.queue = new InvalidationQueue(mem, scalable(), this::execute);
+        this.vcmd = new VcmdRegisters(virtualCommands());
     }
 
     // ------------------------------------------------------------------ registers, decoded
@@ -562,69 +552,5 @@ final class DmarUnit {
         iotlb.entrySet().stream().map(en -> en.getKey() + "=" + en.getValue()).sorted()
                 .forEach(s -> sb.append(s).append(';'));
         return sb.toString();
-    }
-
-    // ------------------------------------------------------------------ virtual commands
-
-    void connect(VcmdHost host) {
-        synchronized (registerLock) {
-            this.vcmdHost = host;
-        }
-    }
-
-    /**
-     * Writes DMAR_VCMD_REG and polls DMAR_VCRSP_REG until IP clears, under the register lock
-     * ({@code IOMMU_WAIT_OP}).
-     *
-     * @throws IoasidException EIO when the response never completes (the kernel panics:
-     *     "DMAR hardware is malfunctioning")
-     */
-    long virtualCommand(long command, int maxPolls) {
-        synchronized (registerLock) {
-            writeVcmd(command);
-            for (int i = 0; i < maxPolls; i++) {
-                long res = readVcrsp();
-                if ((res & VCRSP_IP) == 0) {
-                    return res;
-                }
-            }
-            throw new IoasidException(Errno.EIO, "VCMD 0x" + Long.toHexString(command)
-                    + " still in progress after " + maxPolls + " polls");
-        }
-    }
-
-    private void writeVcmd(long command) {
-        vcmdReg = command;
-        if (vcmdHost == null || !virtualCommands()) {
-            // nobody traps the register: the response never completes
-            vcrspReg = VCRSP_IP;
-            pollsLeft = Integer.MAX_VALUE;
-            return;
-        }
-        vcrspReg = VCRSP_IP;
-        pendingResponse = vcmdHost.execute(command);
-        pollsLeft = vcmdHost.latency();
-    }
-
-    private long readVcrsp() {
-        vcrspReads++;
-        if (pollsLeft > 0) {
-            pollsLeft--;
-            return vcrspReg;
-        }
-        vcrspReg = pendingResponse;
-        return vcrspReg;
-    }
-
-    long vcrspReads() {
-        synchronized (registerLock) {
-            return vcrspReads;
-        }
-    }
-
-    long lastVcmd() {
-        synchronized (registerLock) {
-            return vcmdReg;
-        }
     }
 }

@@ -49,7 +49,7 @@ final class VcmdAllocator implements IoasidAllocator {
         if (min < 1 || max > driver.maxPasidId()) {
             return Ioasid.INVALID;
         }
-        long res = driver.unit().virtualCommand(VcmdHost.CMD_ALLOC, MAX_POLLS);
+        long res = driver.unit().vcmd.virtualCommand(VcmdHost.CMD_ALLOC, MAX_POLLS);
         int status = (int) (res >>> 1) & 3;
         switch (status) {
             case VcmdHost.SC_SUCCESS:
@@ -68,7 +68,8 @@ final class VcmdAllocator implements IoasidAllocator {
 
     @Override
     public void free(int id) {
-        long res = driver.unit().virtualCommand((long) id << 8 | VcmdHost.CMD_FREE, MAX_POLLS);
+        long res = driver.unit().vcmd.virtualCommand((long) id << 8 | VcmdHost.CMD_FREE,
+                MAX_POLLS);
         int status = (int) (res >>> 1) & 3;
         if (status == VcmdHost.SC_INVALID_PASID) {
             invalidFrees.incrementAndGet();

@@ -180,7 +180,7 @@ public final class VtdBackend implements IommuBackend {
         this.driver = new VtdDriver(name, params, devices);
         if (driver.guestAllocator()) {
             this.vcmdHost = given != null ? given : VcmdHost.acquire(host, vm, quota);
-            driver.unit().connect(vcmdHost);
+            driver.unit().vcmd.connect(vcmdHost);
             this.allocator = new VcmdAllocator(driver, vcmdHost.helpers());
             LOG.log(System.Logger.Level.INFO, name + ": registering the VCMD PASID allocator ("
                     + vcmdHost + ")");

@@ -91,8 +91,8 @@ class VcmdAllocatorTest {
         assertEquals(Ioasid.INVALID, a.alloc(0, 100));
         assertEquals(Ioasid.INVALID, a.alloc(1, 256));
         assertEquals(Ioasid.INVALID, a.alloc(1, Ioasid.MAX_ID));
-        assertEquals(0, r.unit.vcrspReads(), "no command was sent");
-        assertEquals(0, r.unit.lastVcmd());
+        assertEquals(0, r.unit.vcmd.vcrspReads(), "no command was sent");
+        assertEquals(0, r.unit.vcmd.lastVcmd());
         assertEquals(1, a.alloc(1, 255));
     }
 
@@ -107,8 +107,8 @@ class VcmdAllocatorTest {
         IoasidHandle hostOther = hostCore.alloc(hostCore.createSet(TokenType.NONE, "host", 10), 1,
                 10, null); // the host's own PASID 1
         int id = a.alloc(1, Ioasid.MAX_ID);
-        assertEquals(1L, r.unit.lastVcmd(), "VCMD_CMD_ALLOC");
-        assertEquals(4, r.unit.vcrspReads(), "three reads with IP set, then the response");
+        assertEquals(1L, r.unit.vcmd.lastVcmd(), "VCMD_CMD_ALLOC");
+        assertEquals(4, r.unit.vcmd.vcrspReads(), "three reads with IP set, then the response");
         assertEquals(2, id, "the next free host PASID");
         assertSame(vm.set(), hostCore.find(null, id).set(), "in the VM's host set");
         assertNotEquals(hostOther.id(), id);
@@ -159,7 +159,7 @@ class VcmdAllocatorTest {
         VcmdAllocator a = allocator(r);
         int id = a.alloc(1, 1000);
         a.free(id);
-        assertEquals((long) id << 8 | 2, r.unit.lastVcmd());
+        assertEquals((long) id << 8 | 2, r.unit.vcmd.lastVcmd());
         assertEquals(0, vm.outstanding());
         a.free(id);
         assertEquals(1, a.invalidFrees());
@@ -201,8 +201,8 @@ class VcmdAllocatorTest {
         assertEquals(1, spaces.length, "one helper group");
         assertEquals(2, spaces[0].members.length);
         IoasidHandle pasid1 = guestCore.alloc(guestSet, 1, Ioasid.MAX_ID, null);
-        assertEquals(1L, v1.unit.lastVcmd(), "the first vIOMMU's registers were used");
-        assertEquals(0L, v2.unit.lastVcmd());
+        assertEquals(1L, v1.unit.vcmd.lastVcmd(), "the first vIOMMU's registers were used");
+        assertEquals(0L, v2.unit.vcmd.lastVcmd());
         // hot-unplug of the first vIOMMU
         guestCore.unbindAllocator(a1, p1);
         v1.backend.deactivate();
@@ -212,10 +212,10 @@ class VcmdAllocatorTest {
                 .filter(d -> d.serviceId == (Long) p2.get(Constants.SERVICE_ID)).findFirst()
                 .orElseThrow().state);
         IoasidHandle pasid2 = guestCore.alloc(guestSet, 1, Ioasid.MAX_ID, null);
-        assertEquals(1L, v2.unit.lastVcmd(), "now through the second");
+        assertEquals(1L, v2.unit.vcmd.lastVcmd(), "now through the second");
         assertNotEquals(pasid1.id(), pasid2.id());
         guestCore.free(pasid1);
-        assertEquals((long) pasid1.id() << 8 | 2, v2.unit.lastVcmd());
+        assertEquals((long) pasid1.id() << 8 | 2, v2.unit.vcmd.lastVcmd());
         assertEquals(1, vm.outstanding());
     }
 
@@ -229,9 +229,9 @@ class VcmdAllocatorTest {
         vm.latency(VcmdAllocator.MAX_POLLS + 1);
         Rig.expect(Errno.EIO, () -> a.alloc(1, 10));
         vm.latency(0);
-        r.unit.connect(null);
+        r.unit.vcmd.connect(null);
         Rig.expect(Errno.EIO, () -> a.alloc(1, 10));
-        r.unit.connect(vm);
+        r.unit.vcmd.connect(vm);
         assertEquals(2, a.alloc(1, 10), "the first command did complete on the host");
     }
 
