@@ -1,10 +1,7 @@
 package ioasid.backend.vtd.impl;
 
-import java.util.ArrayList;
 import java.util.Hashtable;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
@@ -20,8 +17,6 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
-import ioasid.api.Errno;
-import ioasid.api.IoasidException;
 import ioasid.api.IoasidService;
 import ioasid.api.iommu.Access;
 import ioasid.api.iommu.DomainType;
@@ -36,7 +31,10 @@ import ioasid.api.spi.IoasidAllocator;
 
 /**
  * One Intel VT-d DMA-remapping unit (a DMAR unit of the ACPI DMAR table, or a guest's vIOMMU),
- * configured by one factory configuration, registered as an {@link IommuBackend}.
+ * configured by one factory configuration, registered as an {@link IommuBackend}: the driver
+ * ({@link VtdDriver}) over the unit's hardware model ({@link DmarUnit}). Every IommuBackend call
+ * goes to the driver. A new device list or name applies at once; new hardware parameters wait
+ * for a restart.
  *
  * <p>When the unit is a guest's vIOMMU that allocates PASIDs through virtual commands (caching
  * mode, scalable mode, ECAP.VCS, VCCAP.PAS; rule 30), the component also registers an
@@ -139,8 +137,6 @@ public final class VtdBackend implements IommuBackend {
     }
 
     private static final System.Logger LOG = System.getLogger("ioasid.backend.vtd");
-    private static final Pattern PCI_ADDRESS =
-            Pattern.compile("(?:[0-9a-fA-F]{4}:)?([0-9a-fA-F]{2}):([01][0-9a-fA-F])\\.([0-7])");
 
     private final VtdDriver driver;
     private final VcmdHost vcmdHost;
@@ -156,7 +152,7 @@ public final class VtdBackend implements IommuBackend {
             @Reference(name = "host", cardinality = ReferenceCardinality.OPTIONAL,
                     policyOption = ReferencePolicyOption.GREEDY,
                     target = "(" + VCMD_HOST + "=true)") IoasidService host) {
-        this(config.ioasid_iommu_name(), parseDevices(config.devices()), params(config),
+        this(config.ioasid_iommu_name(), VtdDevice.parse(config.devices()), VtdParams.from(config),
                 null, host, config.vcmd_vm(), config.vcmd_quota());
         if (allocator != null && context != null) {
             Hashtable<String, Object> props = new Hashtable<>();
@@ -194,51 +190,19 @@ public final class VtdBackend implements IommuBackend {
         }
     }
 
-    static VtdParams params(Config c) {
-        return VtdParams.builder().pss(c.pss()).cachingMode(c.caching_mode())
-                .scalableMode(c.scalable_mode()).firstLevel(c.first_level())
-                .secondLevel(c.second_level()).passThrough(c.pass_through()).nesting(c.nesting())
-                .vcmd(c.vcmd()).coherent(c.coherent()).faultIgnore(c.fault_ignore()).ats(c.ats())
-                .rwbf(c.rwbf()).nd(c.nd()).superpages(c.superpages()).mamv(c.mamv()).build();
-    }
-
-    /**
-     * Devices without a {@code sid} get the RID their PCI address names
-     * ({@code [domain:]bus:dev.fn}), or else 00:01.0, 00:02.0, ... by list position.
-     */
-    static List<DeviceInfo> parseDevices(String[] specs) {
-        List<DeviceInfo> out = new ArrayList<>();
-        if (specs != null) {
-            for (int i = 0; i < specs.length; i++) {
-                try {
-                    String name = specs[i] == null ? "" : specs[i].split(";", 2)[0].trim();
-                    Matcher pci = PCI_ADDRESS.matcher(name);
-                    long rid = pci.matches() ? Integer.parseInt(pci.group(1), 16) << 8
-                            | Integer.parseInt(pci.group(2), 16) << 3
-                            | Integer.parseInt(pci.group(3)) : (long) (i + 1) << 3;
-                    out.add(DeviceInfo.parse(specs[i], rid));
-                } catch (IllegalArgumentException e) {
-                    throw new IoasidException(Errno.EINVAL, e.getMessage(), e);
-                }
-            }
-        }
-        VtdDevice.validate(out);
-        return out;
-    }
-
     /**
      * A new device list applies at once (DS then republishes the service properties and the core
      * probes again); new hardware parameters wait for a restart.
      */
     @Modified
     void modified(Config config) {
-        VtdParams next = params(config);
+        VtdParams next = VtdParams.from(config);
         if (!next.sameHardware(driver.params())) {
             LOG.log(System.Logger.Level.WARNING, driver.name() + ": hardware parameters changed to "
                     + next + "; still " + driver.params() + " until the unit restarts");
         }
         driver.rename(config.ioasid_iommu_name());
-        driver.setDevices(parseDevices(config.devices()));
+        driver.setDevices(VtdDevice.parse(config.devices()));
     }
 
     @Deactivate

@@ -5,6 +5,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import ioasid.api.Errno;
 import ioasid.api.IoasidException;
@@ -28,6 +30,9 @@ import ioasid.api.iommu.spi.DeviceInfo;
  *     the context entry and frees the tables.
  */
 final class VtdDevice {
+    private static final Pattern PCI_ADDRESS =
+            Pattern.compile("(?:[0-9a-fA-F]{4}:)?([0-9a-fA-F]{2}):([01][0-9a-fA-F])\\.([0-7])");
+
     final DeviceInfo info;
     final int rid;
     /** Scalable mode only. */
@@ -51,6 +56,31 @@ final class VtdDevice {
     private static int maxPasid(DeviceInfo info, DmarUnit unit) {
         int dev = info.pasidBits() > 0 ? 1 << info.pasidBits() : 0;
         return Math.max(1, Math.min(dev, unit.maxPasids()));
+    }
+
+    /**
+     * Parses and checks a configured device list. Devices without a {@code sid} get the RID their
+     * PCI address names ({@code [domain:]bus:dev.fn}), or else 00:01.0, 00:02.0, ... by list
+     * position.
+     */
+    static List<DeviceInfo> parse(String[] specs) {
+        List<DeviceInfo> out = new ArrayList<>();
+        if (specs != null) {
+            for (int i = 0; i < specs.length; i++) {
+                try {
+                    String name = specs[i] == null ? "" : specs[i].split(";", 2)[0].trim();
+                    Matcher pci = PCI_ADDRESS.matcher(name);
+                    long rid = pci.matches() ? Integer.parseInt(pci.group(1), 16) << 8
+                            | Integer.parseInt(pci.group(2), 16) << 3
+                            | Integer.parseInt(pci.group(3)) : (long) (i + 1) << 3;
+                    out.add(DeviceInfo.parse(specs[i], rid));
+                } catch (IllegalArgumentException e) {
+                    throw new IoasidException(Errno.EINVAL, e.getMessage(), e);
+                }
+            }
+        }
+        validate(out);
+        return out;
     }
 
     /** Checks a device list without changing anything. */

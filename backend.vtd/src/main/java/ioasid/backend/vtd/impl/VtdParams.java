@@ -92,6 +92,15 @@ final class VtdParams {
         return new Builder();
     }
 
+    /** The parameters a configuration names. */
+    static VtdParams from(VtdBackend.Config c) {
+        return builder().pss(c.pss()).cachingMode(c.caching_mode())
+                .scalableMode(c.scalable_mode()).firstLevel(c.first_level())
+                .secondLevel(c.second_level()).passThrough(c.pass_through()).nesting(c.nesting())
+                .vcmd(c.vcmd()).coherent(c.coherent()).faultIgnore(c.fault_ignore()).ats(c.ats())
+                .rwbf(c.rwbf()).nd(c.nd()).superpages(c.superpages()).mamv(c.mamv()).build();
+    }
+
     Builder toBuilder() {
         Builder b = new Builder();
         b.pss = pss;
