@@ -112,7 +112,7 @@ public final class Smmuv3Backend implements IommuBackend {
 
     @Activate
     public Smmuv3Backend(Config config) {
-        this(config.ioasid_iommu_name(), Arrays.asList(config.devices()), Smmuv3Params.of(config));
+        this(config.ioasid_iommu_name(), Arrays.asList(config.devices()), Smmuv3Params.from(config));
     }
 
     /**
@@ -132,7 +132,7 @@ public final class Smmuv3Backend implements IommuBackend {
         String name = driver.name;
         Smmuv3Params hw = driver.params;
         try {
-            Smmuv3Params next = Smmuv3Params.of(config);
+            Smmuv3Params next = Smmuv3Params.from(config);
             if (!next.equals(hw)) {
                 LOG.log(System.Logger.Level.WARNING, "SMMU " + name + ": hardware parameters ("
                         + next + ") take effect when the component restarts; still " + hw);

@@ -77,7 +77,7 @@ final class Smmuv3Params {
      *
      * @throws IllegalArgumentException when a value is out of range
      */
-    static Smmuv3Params of(Smmuv3Backend.Config c) {
+    static Smmuv3Params from(Smmuv3Backend.Config c) {
         return new Smmuv3Params(c.ssid_bits(), c.sid_bits(), c.cd2l(), c.asid16(), c.vmid16(),
                 c.ias(), c.oas(), c.nesting(), c.sva(), c.table_memory_kib(),
                 c.command_log_size());
