@@ -23,7 +23,7 @@ final class DomainImpl implements IommuDomain {
         }
     }
 
-    final IommuCore owner;
+    final IommuState owner;
     final int id;
     final BackendEntry backend;
     final Role role;
@@ -37,7 +37,7 @@ final class DomainImpl implements IommuDomain {
     final Set<PasidAttach> pasids = new LinkedHashSet<>();
     int viommus;
 
-    DomainImpl(IommuCore owner, int id, BackendEntry backend, Role role, DomainType type,
+    DomainImpl(IommuState owner, int id, BackendEntry backend, Role role, DomainType type,
             boolean nestingParent, BackendDomain hw) {
         this.owner = owner;
         this.id = id;

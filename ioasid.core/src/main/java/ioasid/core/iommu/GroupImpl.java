@@ -10,7 +10,7 @@ import ioasid.api.iommu.IommuGroup;
 
 /** An IOMMU group (rule 43). Changed under the IOMMU mutex only. */
 final class GroupImpl implements IommuGroup {
-    final IommuCore owner;
+    final IommuState owner;
     final int id;
     final String backendName;
     final String key;
@@ -28,7 +28,7 @@ final class GroupImpl implements IommuGroup {
     /** Its backend is away: all DMA blocked (D17). */
     boolean blocked;
 
-    GroupImpl(IommuCore owner, int id, String backendName, String key) {
+    GroupImpl(IommuState owner, int id, String backendName, String key) {
         this.owner = owner;
         this.id = id;
         this.backendName = backendName;

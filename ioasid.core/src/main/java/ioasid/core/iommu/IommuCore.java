@@ -1,5 +1,7 @@
 package ioasid.core.iommu;
 
+import static ioasid.core.iommu.IommuState.checkLive;
+import static ioasid.core.iommu.IommuState.err;
 import static ioasid.api.Errno.EACCES;
 import static ioasid.api.Errno.EBUSY;
 import static ioasid.api.Errno.EEXIST;
@@ -12,15 +14,12 @@ import static ioasid.api.Errno.EOVERFLOW;
 import static ioasid.api.Errno.EPERM;
 
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.Lock;
-import java.util.concurrent.locks.ReentrantLock;
 
 import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
@@ -128,46 +127,25 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     private static final System.Logger LOG = System.getLogger("ioasid.iommu");
 
-    private final IoasidService ioasid;
     private final DomainType platformDefault;
-    private final ReentrantLock mutex = new ReentrantLock();
-    private final OrderedActions actions = new OrderedActions();
-    /** The set global and private PASIDs come from. */
+    private final IommuState state;
+    private final Map<Long, BackendEntry> backends;
+    private final Map<String, DeviceEntry> devices;
+    private final Map<String, GroupImpl> groupsByKey;
+    private final Map<Integer, GroupImpl> groups;
+    private final Map<Integer, DomainImpl> domains;
+    private final Map<BackendDomain, DomainImpl> byHw;
+    private final Map<IoasidHandle, Integer> bound;
+    private final Map<ProcessAddressSpace, MmState> mms;
+    private final Set<SvaHandleImpl> svaHandles;
+    private final Set<PrivatePasidImpl> privatePasids;
+    private final Set<IoasidHandle> globalPasids;
+    private final Map<Integer, ViommuImpl> viommus;
+    private final OrderedActions actions;
+    private final IoasidService ioasid;
     private final IoasidSet pasidSet;
-
-    // Under the mutex, except where noted.
-    private final Map<Long, BackendEntry> backends = new LinkedHashMap<>();
-    /** Read without the mutex by translate. */
-    private final Map<String, DeviceEntry> devices = new ConcurrentHashMap<>();
-    private final Map<String, GroupImpl> groupsByKey = new LinkedHashMap<>();
-    private final Map<Integer, GroupImpl> groups = new LinkedHashMap<>();
-    private final Map<Integer, DomainImpl> domains = new LinkedHashMap<>();
-    /** Backend domain to domain, read without the mutex to name the domain a walk used. */
-    private final Map<BackendDomain, DomainImpl> byHw = new ConcurrentHashMap<>();
-    /**
-     * Attached PASID to the number of groups it is attached in (BIND/UNBIND, S6). Concurrent so
-     * the FREE listener can skip the mutex for the many IDs that were never attached.
-     */
-    private final Map<IoasidHandle, Integer> bound = new ConcurrentHashMap<>();
-    private final Map<ProcessAddressSpace, MmState> mms = new IdentityHashMap<>();
-    private final Set<SvaHandleImpl> svaHandles = new LinkedHashSet<>();
-    private final Set<PrivatePasidImpl> privatePasids = new LinkedHashSet<>();
-    private final Set<IoasidHandle> globalPasids = new LinkedHashSet<>();
-    private final Map<Integer, ViommuImpl> viommus = new LinkedHashMap<>();
     /** Posts to Event Admin while one is bound; null otherwise. */
     private volatile EventAdminPoster monitor;
-    private int nextGroupId = 1;
-    private int nextDomainId = 1;
-    private int nextViommuId = 1;
-    private boolean closed;
-
-    /** A process's SVA state: its set, its PASID, its SVA domains with their users (rule 37). */
-    private static final class MmState {
-        IoasidSet set;
-        IoasidHandle pasid;
-        final Map<DomainImpl, Integer> domains = new LinkedHashMap<>();
-        int binds;
-    }
 
     @Activate
     public IommuCore(@Reference(name = "ioasid", target = "(!(ioasid.role=host))")
@@ -181,20 +159,23 @@ public final class IommuCore implements IommuService, IoasidListener {
             throw new IoasidException(EINVAL, "IOMMU core needs an IOASID service, a default "
                     + "domain type and a positive PASID quota");
         }
-        this.ioasid = ioasid;
         this.platformDefault = platformDefault;
-        IoasidSet set;
-        try {
-            set = ioasid.createSet(TokenType.NONE, null, pasidQuota);
-        } catch (IoasidException e) {
-            if (e.errno() != ENOSPC) {
-                throw e;
-            }
-            LOG.log(System.Logger.Level.WARNING, "IOMMU PASID quota " + pasidQuota
-                    + " exceeds the IOASID capacity; taking what is available");
-            set = ioasid.createSet(TokenType.NONE, null, 0);
-        }
-        this.pasidSet = set;
+        this.state = new IommuState(ioasid, pasidQuota);
+        this.ioasid = ioasid;
+        this.pasidSet = state.pasidSet;
+        this.actions = state.actions;
+        this.backends = state.backends;
+        this.devices = state.devices;
+        this.groupsByKey = state.groupsByKey;
+        this.groups = state.groups;
+        this.domains = state.domains;
+        this.byHw = state.byHw;
+        this.bound = state.bound;
+        this.mms = state.mms;
+        this.svaHandles = state.svaHandles;
+        this.privatePasids = state.privatePasids;
+        this.globalPasids = state.globalPasids;
+        this.viommus = state.viommus;
     }
 
     /** Rule 41: DMA_FQ unless strict or passthrough; memory encryption forces passthrough off. */
@@ -220,88 +201,16 @@ public final class IommuCore implements IommuService, IoasidListener {
     @Deactivate
     public void close() {
         List<BackendEntry> all;
-        mutex.lock();
+        state.lock();
         try {
-            closed = true;
+            state.closed = true;
             all = new ArrayList<>(backends.values());
         } finally {
-            mutex.unlock();
+            state.unlock();
         }
         for (BackendEntry be : all) {
             unbindBackend(be.backend, Map.of(Constants.SERVICE_ID, be.serviceId));
         }
-    }
-
-    // ------------------------------------------------------------------ helpers
-
-    private static IoasidException err(Errno errno, String message) {
-        return new IoasidException(errno, message);
-    }
-
-    /** Runs the work queued under the mutex after releasing it. */
-    private void unlock() {
-        mutex.unlock();
-        if (!mutex.isHeldByCurrentThread()) {
-            actions.run();
-        }
-    }
-
-    List<String> deviceNames(GroupImpl g) {
-        mutex.lock();
-        try {
-            List<String> out = new ArrayList<>();
-            for (DeviceEntry d : g.devices) {
-                out.add(d.name);
-            }
-            return out;
-        } finally {
-            unlock();
-        }
-    }
-
-    private DeviceEntry device(String name) {
-        DeviceEntry d = name == null ? null : devices.get(name);
-        if (d == null) {
-            throw err(ENODEV, "no device " + name);
-        }
-        return d;
-    }
-
-    /** A device with a backend serving it. */
-    private DeviceEntry presentDevice(String name) {
-        DeviceEntry d = device(name);
-        if (d.backend == null || d.group == null) {
-            throw err(ENODEV, "device " + name + " has no IOMMU right now (its backend left)");
-        }
-        return d;
-    }
-
-    private GroupImpl own(IommuGroup group) {
-        if (group instanceof GroupImpl g && g.owner == this && groups.get(g.id) == g) {
-            return g;
-        }
-        throw err(EINVAL, group + " is not a group of this IOMMU core");
-    }
-
-    private DomainImpl own(IommuDomain domain) {
-        if (domain instanceof DomainImpl d && d.owner == this) {
-            return d;
-        }
-        throw err(EINVAL, domain + " is not a domain of this IOMMU core");
-    }
-
-    private static void checkLive(DomainImpl d) {
-        if (!d.live) {
-            throw err(ENODEV, d + " is gone (freed, or its backend left)");
-        }
-    }
-
-    private GroupImpl liveGroup(IommuGroup group) {
-        GroupImpl g = own(group);
-        if (g.blocked) {
-            throw err(ENODEV, g + " has no IOMMU right now (its backend left)");
-        }
-        return g;
     }
 
     // ------------------------------------------------------------------ Event Admin (optional)
@@ -354,9 +263,9 @@ public final class IommuCore implements IommuService, IoasidListener {
         }
         Object n = props.get(IommuBackend.NAME);
         String name = n != null ? n.toString() : caps.vendor() + "-" + sid;
-        mutex.lock();
+        state.lock();
         try {
-            if (closed || backends.containsKey(sid)) {
+            if (state.closed || backends.containsKey(sid)) {
                 return;
             }
             for (BackendEntry other : backends.values()) {
@@ -372,13 +281,13 @@ public final class IommuCore implements IommuService, IoasidListener {
             notice(IoasidTopics.BACKEND_ADDED, be, "devices",
                     be.devices.keySet().toArray(new String[0]));
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     public void updatedBackend(IommuBackend backend, Map<String, Object> props) {
         long sid = serviceId(props);
-        mutex.lock();
+        state.lock();
         try {
             BackendEntry be = backends.get(sid);
             if (be != null) {
@@ -387,13 +296,13 @@ public final class IommuCore implements IommuService, IoasidListener {
                         be.devices.keySet().toArray(new String[0]));
             }
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     public void unbindBackend(IommuBackend backend, Map<String, Object> props) {
         long sid = serviceId(props);
-        mutex.lock();
+        state.lock();
         try {
             BackendEntry be = backends.remove(sid);
             if (be == null) {
@@ -424,7 +333,7 @@ public final class IommuCore implements IommuService, IoasidListener {
             LOG.log(System.Logger.Level.INFO, "IOMMU backend " + be + " left; its groups are "
                     + "blocked until a backend serves their devices again");
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
@@ -488,7 +397,7 @@ public final class IommuCore implements IommuService, IoasidListener {
             String key = be.name + '\0' + info.groupKey();
             GroupImpl g = groupsByKey.get(key);
             if (g == null) {
-                g = new GroupImpl(this, nextGroupId++, be.name, info.groupKey());
+                g = new GroupImpl(state, state.nextGroupId++, be.name, info.groupKey());
                 groupsByKey.put(key, g);
                 groups.put(g.id, g);
                 fresh.add(g);
@@ -577,24 +486,13 @@ public final class IommuCore implements IommuService, IoasidListener {
                 continue;
             }
             try {
-                return newDomain(be, be.backend.domainAlloc(t, false), t, DomainImpl.Role.DEFAULT,
+                return state.newDomain(be, be.backend.domainAlloc(t, false), t, DomainImpl.Role.DEFAULT,
                         false);
             } catch (IoasidException e) {
                 last = e;
             }
         }
         throw last != null ? last : err(EOPNOTSUPP, be + " supports no default domain type");
-    }
-
-    private DomainImpl newDomain(BackendEntry be, BackendDomain hw, DomainType type,
-            DomainImpl.Role role, boolean nestingParent) {
-        if (hw == null) {
-            throw err(Errno.EIO, be + " returned no domain");
-        }
-        DomainImpl d = new DomainImpl(this, nextDomainId++, be, role, type, nestingParent, hw);
-        domains.put(d.id, d);
-        byHw.put(hw, d);
-        return d;
     }
 
     /** A device its live backend no longer lists: out of its PASIDs, vDevice and group. */
@@ -655,7 +553,7 @@ public final class IommuCore implements IommuService, IoasidListener {
         unhookDomains(g);
         for (DomainImpl dom : own) {
             if (dom != null && dom.live && !dom.inUse()) {
-                freeHw(dom);
+                state.freeHw(dom);
             }
         }
         groups.remove(g.id);
@@ -752,30 +650,8 @@ public final class IommuCore implements IommuService, IoasidListener {
             hw = be.backend.domainAlloc(DomainType.UNMANAGED, false);
             type = DomainType.UNMANAGED;
         }
-        g.blockingDomain = newDomain(be, hw, type, DomainImpl.Role.BLOCKING, false);
+        g.blockingDomain = state.newDomain(be, hw, type, DomainImpl.Role.BLOCKING, false);
         return g.blockingDomain;
-    }
-
-    /** Releases a domain's hardware; the domain must be unused. */
-    private void freeHw(DomainImpl d) {
-        BackendDomain hw = d.hw;
-        Lock w = d.backend.dataPath.writeLock();
-        w.lock();
-        try {
-            d.live = false;
-            d.hw = null;
-        } finally {
-            w.unlock();
-        }
-        domains.remove(d.id);
-        if (hw != null) {
-            byHw.remove(hw);
-            try {
-                hw.free();
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, d + " failed to free: " + e.getMessage());
-            }
-        }
     }
 
     /** A domain whose backend left: dead, its handles and vIOMMUs with it; the backend not called. */
@@ -809,7 +685,7 @@ public final class IommuCore implements IommuService, IoasidListener {
                 p.live = false;
                 privatePasids.remove(p);
                 IoasidHandle pasid = p.pasid;
-                actions.add(() -> freeQuietly(pasid));
+                actions.add(() -> state.freeQuietly(pasid));
             }
         }
         d.groups.clear();
@@ -823,35 +699,25 @@ public final class IommuCore implements IommuService, IoasidListener {
         }
     }
 
-    private void freeQuietly(IoasidHandle pasid) {
-        try {
-            ioasid.free(pasid);
-        } catch (IoasidException e) {
-            if (e.errno() != ENOENT) {
-                LOG.log(System.Logger.Level.WARNING, "freeing PASID " + pasid.id() + ": " + e);
-            }
-        }
-    }
-
     // ------------------------------------------------------------------ groups and domains API
 
     @Override
     public IommuGroup group(String device) {
-        mutex.lock();
+        state.lock();
         try {
-            DeviceEntry d = device(device);
+            DeviceEntry d = state.device(device);
             if (d.group == null) {
                 throw err(ENODEV, "device " + device + " has no group right now");
             }
             return d.group;
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public IommuGroup group(int groupId) {
-        mutex.lock();
+        state.lock();
         try {
             GroupImpl g = groups.get(groupId);
             if (g == null) {
@@ -859,13 +725,13 @@ public final class IommuCore implements IommuService, IoasidListener {
             }
             return g;
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public IommuDomain domain(int domainId) {
-        mutex.lock();
+        state.lock();
         try {
             DomainImpl d = domains.get(domainId);
             if (d == null) {
@@ -873,31 +739,31 @@ public final class IommuCore implements IommuService, IoasidListener {
             }
             return d;
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public IommuDomain domainAlloc(String device, boolean nestingParent) {
-        mutex.lock();
+        state.lock();
         try {
-            DeviceEntry d = presentDevice(device);
+            DeviceEntry d = state.presentDevice(device);
             BackendEntry be = d.backend;
             if (nestingParent && !be.caps.nesting()) {
                 throw err(EOPNOTSUPP, be + " cannot nest");
             }
-            return newDomain(be, be.backend.domainAlloc(DomainType.UNMANAGED, nestingParent),
+            return state.newDomain(be, be.backend.domainAlloc(DomainType.UNMANAGED, nestingParent),
                     DomainType.UNMANAGED, DomainImpl.Role.CALLER, nestingParent);
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public void domainFree(IommuDomain domain) {
-        mutex.lock();
+        state.lock();
         try {
-            DomainImpl d = own(domain);
+            DomainImpl d = state.own(domain);
             if (!d.live || d.role != DomainImpl.Role.CALLER) {
                 throw err(EINVAL, d + (d.live ? " belongs to the core" : " was freed"));
             }
@@ -905,22 +771,22 @@ public final class IommuCore implements IommuService, IoasidListener {
                 throw err(EBUSY, d + " is still attached to " + d.groups.size() + " groups, "
                         + d.pasids.size() + " PASIDs and " + d.viommus + " vIOMMUs");
             }
-            freeHw(d);
+            state.freeHw(d);
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public void attachGroup(IommuDomain domain, IommuGroup group) {
-        mutex.lock();
+        state.lock();
         try {
-            DomainImpl d = own(domain);
+            DomainImpl d = state.own(domain);
             checkLive(d);
-            GroupImpl g = liveGroup(group);
+            GroupImpl g = state.liveGroup(group);
             attach(d, g);
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
@@ -943,21 +809,21 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public void detachGroup(IommuDomain domain, IommuGroup group) {
-        mutex.lock();
+        state.lock();
         try {
-            DomainImpl d = own(domain);
-            GroupImpl g = liveGroup(group);
+            DomainImpl d = state.own(domain);
+            GroupImpl g = state.liveGroup(group);
             if (g.domain != d || d.role != DomainImpl.Role.CALLER) {
                 throw err(EINVAL, g + " is not attached to " + d);
             }
             setCoreDomain(g); // rule 48: never NULL or a freed domain while owned
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     private GroupImpl singleDeviceGroup(String device) {
-        DeviceEntry d = presentDevice(device);
+        DeviceEntry d = state.presentDevice(device);
         if (d.group.devices.size() != 1) {
             throw err(EINVAL, "device " + device + " shares its group with "
                     + (d.group.devices.size() - 1) + " others: attach the group (rule 47)");
@@ -967,34 +833,34 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public void attachDevice(IommuDomain domain, String device) {
-        mutex.lock();
+        state.lock();
         try {
-            DomainImpl d = own(domain);
+            DomainImpl d = state.own(domain);
             checkLive(d);
             attach(d, singleDeviceGroup(device));
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public void detachDevice(IommuDomain domain, String device) {
-        mutex.lock();
+        state.lock();
         try {
-            DomainImpl d = own(domain);
+            DomainImpl d = state.own(domain);
             GroupImpl g = singleDeviceGroup(device);
             if (g.domain != d || d.role != DomainImpl.Role.CALLER) {
                 throw err(EINVAL, device + " is not attached to " + d);
             }
             setCoreDomain(g);
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public void setDefaultDomainType(IommuGroup group, DomainType type, boolean privileged) {
-        mutex.lock();
+        state.lock();
         try {
             if (!privileged) {
                 throw err(EACCES, "changing the default domain needs CAP_SYS_ADMIN and "
@@ -1005,7 +871,7 @@ public final class IommuCore implements IommuService, IoasidListener {
                 throw err(EINVAL, "the default domain type is identity, DMA, DMA-FQ or auto, not "
                         + type.sysfsName());
             }
-            GroupImpl g = liveGroup(group);
+            GroupImpl g = state.liveGroup(group);
             BackendEntry be = g.devices.get(0).backend;
             DomainType want = type != null ? type : platformDefault;
             if (!be.caps.defaultDomains() || !be.caps.supports(want)) {
@@ -1025,7 +891,7 @@ public final class IommuCore implements IommuService, IoasidListener {
             if (g.ownerCount != 0) {
                 throw err(EPERM, g + " is in use (owner count " + g.ownerCount + ")");
             }
-            DomainImpl next = newDomain(be, be.backend.domainAlloc(want, false), want,
+            DomainImpl next = state.newDomain(be, be.backend.domainAlloc(want, false), want,
                     DomainImpl.Role.DEFAULT, false);
             boolean onDefault = g.domain == cur;
             try {
@@ -1033,16 +899,16 @@ public final class IommuCore implements IommuService, IoasidListener {
                     setDomain(g, next);
                 }
             } catch (RuntimeException e) {
-                freeHw(next);
+                state.freeHw(next);
                 throw e;
             }
             g.defaultDomain = next;
             g.defaultType = type;
             if (cur != null && !cur.inUse()) {
-                freeHw(cur);
+                state.freeHw(cur);
             }
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
@@ -1050,14 +916,14 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public void claimGroup(IommuGroup group, Object owner) {
-        mutex.lock();
+        state.lock();
         try {
             if (owner == null) {
                 throw err(EINVAL, "null DMA owner");
             }
-            claim(liveGroup(group), owner);
+            claim(state.liveGroup(group), owner);
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
@@ -1077,7 +943,7 @@ public final class IommuCore implements IommuService, IoasidListener {
         } catch (RuntimeException e) {
             if (made) {
                 g.blockingDomain = null;
-                freeHw(block);
+                state.freeHw(block);
             }
             throw e;
         }
@@ -1087,11 +953,11 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public void releaseGroup(IommuGroup group) {
-        mutex.lock();
+        state.lock();
         try {
-            release(liveGroup(group));
+            release(state.liveGroup(group));
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
@@ -1114,12 +980,12 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public void claimDevice(String device, Object owner) {
-        mutex.lock();
+        state.lock();
         try {
             if (owner == null) {
                 throw err(EINVAL, "null DMA owner");
             }
-            GroupImpl g = presentDevice(device).group;
+            GroupImpl g = state.presentDevice(device).group;
             if (g.ownerCount > 0) {
                 if (g.dmaOwner != owner) {
                     throw err(EPERM, g + " is owned by another owner or used by a driver");
@@ -1129,15 +995,15 @@ public final class IommuCore implements IommuService, IoasidListener {
             }
             claim(g, owner);
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public void releaseDevice(String device) {
-        mutex.lock();
+        state.lock();
         try {
-            GroupImpl g = presentDevice(device).group;
+            GroupImpl g = state.presentDevice(device).group;
             if (g.dmaOwner == null) {
                 throw err(EINVAL, g + " is not claimed");
             }
@@ -1147,15 +1013,15 @@ public final class IommuCore implements IommuService, IoasidListener {
             }
             release(g);
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public void useDefaultDomain(String device) {
-        mutex.lock();
+        state.lock();
         try {
-            DeviceEntry d = presentDevice(device);
+            DeviceEntry d = state.presentDevice(device);
             GroupImpl g = d.group;
             // rule 53
             if (g.ownerCount > 0 && (g.dmaOwner != null || g.domain != g.defaultDomain
@@ -1165,32 +1031,32 @@ public final class IommuCore implements IommuService, IoasidListener {
             g.ownerCount++;
             d.driverUsers++;
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public void unuseDefaultDomain(String device) {
-        mutex.lock();
+        state.lock();
         try {
-            DeviceEntry d = presentDevice(device);
+            DeviceEntry d = state.presentDevice(device);
             if (d.driverUsers == 0) {
                 throw err(EINVAL, "no driver uses the default domain of " + device);
             }
             d.driverUsers--;
             d.group.ownerCount--;
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public boolean dmaOwnerClaimed(IommuGroup group) {
-        mutex.lock();
+        state.lock();
         try {
-            return own(group).ownerCount != 0;
+            return state.own(group).ownerCount != 0;
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
@@ -1198,57 +1064,57 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public int maxPasids(String device) {
-        mutex.lock();
+        state.lock();
         try {
-            return presentDevice(device).maxPasids;
+            return state.presentDevice(device).maxPasids;
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public IoasidHandle allocGlobalPasid(String device) {
         int max;
-        mutex.lock();
+        state.lock();
         try {
-            max = presentDevice(device).maxPasids;
+            max = state.presentDevice(device).maxPasids;
         } finally {
-            unlock();
+            state.unlock();
         }
         if (max == 0) {
             throw err(EINVAL, "device " + device + " does not support PASID");
         }
         // rule 34, known bug 9: the inclusive range ends at max_pasids - 1
         IoasidHandle h = ioasid.alloc(pasidSet, 1, max - 1, device);
-        mutex.lock();
+        state.lock();
         try {
             globalPasids.add(h);
         } finally {
-            unlock();
+            state.unlock();
         }
         return h;
     }
 
     @Override
     public void freeGlobalPasid(IoasidHandle pasid) {
-        mutex.lock();
+        state.lock();
         try {
             if (pasid == null || !globalPasids.remove(pasid)) {
                 throw err(EINVAL, "PASID " + (pasid == null ? null : pasid.id())
                         + " was not allocated by allocGlobalPasid, or was freed");
             }
             detachEverywhere(pasid);
-            actions.add(() -> freeQuietly(pasid));
+            actions.add(() -> state.freeQuietly(pasid));
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public void attachDevicePasid(IommuDomain domain, String device, IoasidHandle pasid) {
-        mutex.lock();
+        state.lock();
         try {
-            DomainImpl d = own(domain);
+            DomainImpl d = state.own(domain);
             checkLive(d);
             if (d.type == DomainType.BLOCKED) {
                 throw err(EOPNOTSUPP, d + " cannot be attached per PASID");
@@ -1256,11 +1122,11 @@ public final class IommuCore implements IommuService, IoasidListener {
             if (d.role != DomainImpl.Role.CALLER && d.role != DomainImpl.Role.DEFAULT) {
                 throw err(EINVAL, d + " is managed by an SVA bind or a private PASID");
             }
-            DeviceEntry dev = presentDevice(device);
+            DeviceEntry dev = state.presentDevice(device);
             checkPasidFits(d, dev, pasid);
             attachPasid(dev.group, d, pasid, PasidAttach.Kind.CALLER);
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
@@ -1344,10 +1210,10 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public void detachDevicePasid(IommuDomain domain, String device, IoasidHandle pasid) {
-        mutex.lock();
+        state.lock();
         try {
-            DomainImpl d = own(domain);
-            DeviceEntry dev = presentDevice(device);
+            DomainImpl d = state.own(domain);
+            DeviceEntry dev = state.presentDevice(device);
             PasidAttach pa = pasid == null ? null : dev.group.pasids.get(pasid.id());
             if (pa == null || pa.domain != d || pa.handle != pasid) {
                 throw err(EINVAL, "PASID " + (pasid == null ? null : pasid.id())
@@ -1359,7 +1225,7 @@ public final class IommuCore implements IommuService, IoasidListener {
             }
             detachPasid(pa);
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
@@ -1406,7 +1272,7 @@ public final class IommuCore implements IommuService, IoasidListener {
                 if (p.pasid == pasid) {
                     p.live = false;
                     privatePasids.remove(p);
-                    freeHw(p.domain);
+                    state.freeHw(p.domain);
                 }
             }
         }
@@ -1441,13 +1307,13 @@ public final class IommuCore implements IommuService, IoasidListener {
         if (event.type() != EventType.FREE || !bound.containsKey(event.handle())) {
             return;
         }
-        mutex.lock();
+        state.lock();
         try {
             if (bound.containsKey(event.handle())) {
                 detachEverywhere(event.handle());
             }
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
@@ -1461,9 +1327,9 @@ public final class IommuCore implements IommuService, IoasidListener {
         IoasidHandle fresh = null;
         for (;;) {
             int max;
-            mutex.lock();
+            state.lock();
             try {
-                DeviceEntry dev = presentDevice(device);
+                DeviceEntry dev = state.presentDevice(device);
                 max = dev.maxPasids;
                 if (max == 0) {
                     throw err(EOPNOTSUPP, "device " + device + " does not support PASID");
@@ -1475,7 +1341,7 @@ public final class IommuCore implements IommuService, IoasidListener {
                 if (st != null && st.pasid != null) {
                     if (fresh != null) {
                         IoasidHandle spare = fresh; // another bind of the process won the race
-                        actions.add(() -> freeQuietly(spare));
+                        actions.add(() -> state.freeQuietly(spare));
                         fresh = null;
                     }
                     return bindWith(dev, mm, st);
@@ -1493,11 +1359,11 @@ public final class IommuCore implements IommuService, IoasidListener {
             } catch (RuntimeException e) {
                 if (fresh != null) {
                     IoasidHandle spare = fresh;
-                    actions.add(() -> freeQuietly(spare));
+                    actions.add(() -> state.freeQuietly(spare));
                 }
                 throw e;
             } finally {
-                unlock();
+                state.unlock();
             }
             fresh = allocMmPasid(mm, max);
             if (fresh == null) {
@@ -1525,14 +1391,14 @@ public final class IommuCore implements IommuService, IoasidListener {
             if (created && set.size() == 0) {
                 ioasid.freeSet(set); // a failed first bind leaves no set behind
             }
-            mutex.lock();
+            state.lock();
             try {
                 MmState st = mms.get(mm);
                 if (e.errno() == ENOSPC && st != null && st.pasid != null) {
                     return null;
                 }
             } finally {
-                unlock();
+                state.unlock();
             }
             throw e;
         }
@@ -1558,12 +1424,12 @@ public final class IommuCore implements IommuService, IoasidListener {
             e.setValue(e.getValue() + 1);
             return newSva(dev, mm, st, sd);
         }
-        DomainImpl sd = newDomain(be, be.backend.svaDomainAlloc(mm), DomainType.SVA,
+        DomainImpl sd = state.newDomain(be, be.backend.svaDomainAlloc(mm), DomainType.SVA,
                 DomainImpl.Role.SVA, false);
         try {
             attachPasid(dev.group, sd, st.pasid, PasidAttach.Kind.SVA);
         } catch (RuntimeException e) {
-            freeHw(sd);
+            state.freeHw(sd);
             throw e;
         }
         st.domains.put(sd, 1);
@@ -1571,7 +1437,7 @@ public final class IommuCore implements IommuService, IoasidListener {
     }
 
     private SvaHandle newSva(DeviceEntry dev, ProcessAddressSpace mm, MmState st, DomainImpl sd) {
-        SvaHandleImpl h = new SvaHandleImpl(this, dev, mm, st.pasid, sd);
+        SvaHandleImpl h = new SvaHandleImpl(state, dev, mm, st.pasid, sd);
         svaHandles.add(h);
         st.binds++;
         return h;
@@ -1579,9 +1445,9 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public void svaUnbind(SvaHandle handle) {
-        mutex.lock();
+        state.lock();
         try {
-            if (!(handle instanceof SvaHandleImpl h) || h.owner != this || !svaHandles.contains(h)) {
+            if (!(handle instanceof SvaHandleImpl h) || h.owner != state || !svaHandles.contains(h)) {
                 throw err(EINVAL, handle + " is not a live SVA bind of this IOMMU core");
             }
             PasidAttach pa = h.device.group == null ? null : h.device.group.pasids.get(h.pasid.id());
@@ -1590,7 +1456,7 @@ public final class IommuCore implements IommuService, IoasidListener {
             }
             endSva(h);
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
@@ -1608,7 +1474,7 @@ public final class IommuCore implements IommuService, IoasidListener {
             if (users == 1) {
                 st.domains.remove(h.domain);
                 if (h.domain.live && !h.domain.inUse()) {
-                    freeHw(h.domain);
+                    state.freeHw(h.domain);
                 }
             } else {
                 st.domains.put(h.domain, users - 1);
@@ -1618,7 +1484,7 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public void mmRelease(ProcessAddressSpace mm) {
-        mutex.lock();
+        state.lock();
         try {
             MmState st = mm == null ? null : mms.get(mm);
             if (st == null) {
@@ -1633,7 +1499,7 @@ public final class IommuCore implements IommuService, IoasidListener {
             // rule 36: the PASID goes with the process, not with its last unbind
             actions.add(() -> {
                 if (pasid != null) {
-                    freeQuietly(pasid);
+                    state.freeQuietly(pasid);
                 }
                 if (set != null) {
                     try {
@@ -1645,7 +1511,7 @@ public final class IommuCore implements IommuService, IoasidListener {
                 }
             });
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
@@ -1655,46 +1521,46 @@ public final class IommuCore implements IommuService, IoasidListener {
     public PrivatePasid privatePasidAlloc(String device) {
         BackendEntry be;
         int max;
-        mutex.lock();
+        state.lock();
         try {
-            DeviceEntry dev = presentDevice(device);
+            DeviceEntry dev = state.presentDevice(device);
             be = dev.backend;
             max = dev.maxPasids;
         } finally {
-            unlock();
+            state.unlock();
         }
         if (max == 0) {
             throw err(EINVAL, "device " + device + " does not support PASID");
         }
         IoasidHandle pasid = ioasid.alloc(pasidSet, 1, max - 1, "private:" + device);
-        mutex.lock();
+        state.lock();
         try {
             DeviceEntry dev = devices.get(device);
             if (dev == null || dev.backend != be || dev.group == null) {
                 throw err(ENODEV, "device " + device + " left during the allocation");
             }
-            DomainImpl d = newDomain(be, be.backend.domainAlloc(DomainType.UNMANAGED, false),
+            DomainImpl d = state.newDomain(be, be.backend.domainAlloc(DomainType.UNMANAGED, false),
                     DomainType.UNMANAGED, DomainImpl.Role.PRIVATE, false);
             try {
                 attachPasid(dev.group, d, pasid, PasidAttach.Kind.PRIVATE);
             } catch (RuntimeException e) {
-                freeHw(d);
+                state.freeHw(d);
                 throw e;
             }
             PrivatePasidImpl p = new PrivatePasidImpl(this, dev, pasid, d);
             privatePasids.add(p);
             return p;
         } catch (RuntimeException e) {
-            actions.add(() -> freeQuietly(pasid));
+            actions.add(() -> state.freeQuietly(pasid));
             throw e;
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public void privatePasidFree(PrivatePasid pasid) {
-        mutex.lock();
+        state.lock();
         try {
             if (!(pasid instanceof PrivatePasidImpl p) || p.owner != this
                     || !privatePasids.remove(p)) {
@@ -1707,12 +1573,12 @@ public final class IommuCore implements IommuService, IoasidListener {
                 detachPasid(pa);
             }
             if (p.domain.live) {
-                freeHw(p.domain);
+                state.freeHw(p.domain);
             }
             IoasidHandle h = p.pasid;
-            actions.add(() -> freeQuietly(h));
+            actions.add(() -> state.freeQuietly(h));
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
@@ -1735,7 +1601,7 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public void map(IommuDomain domain, long iova, long paddr, long size, int prot) {
-        DomainImpl d = own(domain);
+        DomainImpl d = state.own(domain);
         onHardware(d, hw -> {
             doMap(d, hw, iova, paddr, size, prot);
             return null;
@@ -1811,7 +1677,7 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public long unmap(IommuDomain domain, long iova, long size) {
-        DomainImpl d = own(domain);
+        DomainImpl d = state.own(domain);
         return onHardware(d, hw -> {
             IotlbGather gather = new IotlbGather();
             long n = doUnmap(d, hw, iova, size, gather);
@@ -1824,7 +1690,7 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public long unmapFast(IommuDomain domain, long iova, long size, IotlbGather gather) {
-        DomainImpl d = own(domain);
+        DomainImpl d = state.own(domain);
         if (gather == null) {
             throw err(EINVAL, "unmap_fast needs a gather to sync later");
         }
@@ -1833,7 +1699,7 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public void iotlbSync(IommuDomain domain, IotlbGather gather) {
-        DomainImpl d = own(domain);
+        DomainImpl d = state.own(domain);
         if (gather == null) {
             throw err(EINVAL, "null gather");
         }
@@ -1848,7 +1714,7 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public void flushIotlbAll(IommuDomain domain) {
-        DomainImpl d = own(domain);
+        DomainImpl d = state.own(domain);
         onHardware(d, hw -> {
             hw.flushIotlbAll();
             return null;
@@ -1857,7 +1723,7 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public long iovaToPhys(IommuDomain domain, long iova) {
-        DomainImpl d = own(domain);
+        DomainImpl d = state.own(domain);
         return onHardware(d, hw -> {
             DomainType t = d.type;
             if (t == DomainType.IDENTITY) {
@@ -1878,7 +1744,7 @@ public final class IommuCore implements IommuService, IoasidListener {
             // checked here so that every backend answers a PASID past 20 bits alike
             throw err(EINVAL, "PASID " + pasid + " (20 bits) and access " + access);
         }
-        DeviceEntry d = device(device);
+        DeviceEntry d = state.device(device);
         BackendEntry be = d.backend;
         if (be == null) {
             return blockedProbe();
@@ -1907,10 +1773,10 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public Viommu viommuAlloc(String device, IommuDomain nestingParent) {
-        mutex.lock();
+        state.lock();
         try {
-            DeviceEntry dev = presentDevice(device);
-            DomainImpl p = own(nestingParent);
+            DeviceEntry dev = state.presentDevice(device);
+            DomainImpl p = state.own(nestingParent);
             checkLive(p);
             if (!p.nestingParent || p.role != DomainImpl.Role.CALLER) {
                 throw err(EINVAL, p + " is not a nesting parent");
@@ -1922,17 +1788,17 @@ public final class IommuCore implements IommuService, IoasidListener {
             if (hw == null) {
                 throw err(Errno.EIO, dev.backend + " returned no vIOMMU");
             }
-            ViommuImpl v = new ViommuImpl(this, nextViommuId++, dev.backend, p, hw);
+            ViommuImpl v = new ViommuImpl(state, state.nextViommuId++, dev.backend, p, hw);
             viommus.put(v.id, v);
             p.viommus++; // the vIOMMU holds its parent (rule 89)
             return v;
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     private ViommuImpl live(Viommu viommu) {
-        if (viommu instanceof ViommuImpl v && v.owner == this && v.live) {
+        if (viommu instanceof ViommuImpl v && v.owner == state && v.live) {
             return v;
         }
         throw err(EINVAL, viommu + " is not a live vIOMMU of this IOMMU core");
@@ -1940,7 +1806,7 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public void viommuDestroy(Viommu viommu) {
-        mutex.lock();
+        state.lock();
         try {
             ViommuImpl v = live(viommu);
             if (!v.vdevs.isEmpty()) {
@@ -1948,13 +1814,13 @@ public final class IommuCore implements IommuService, IoasidListener {
             }
             destroyViommu(v);
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public void viommuTeardown(Viommu viommu) {
-        mutex.lock();
+        state.lock();
         try {
             ViommuImpl v = live(viommu);
             for (VdeviceImpl vd : new ArrayList<>(v.vdevs.values())) {
@@ -1962,7 +1828,7 @@ public final class IommuCore implements IommuService, IoasidListener {
             }
             destroyViommu(v);
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
@@ -1981,10 +1847,10 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public Vdevice vdeviceAlloc(Viommu viommu, String device, long virtId) {
-        mutex.lock();
+        state.lock();
         try {
             ViommuImpl v = live(viommu);
-            DeviceEntry dev = device(device);
+            DeviceEntry dev = state.device(device);
             if (dev.backend == null || dev.group == null) {
                 throw err(ENOENT, "device " + device + " is going away");
             }
@@ -2011,20 +1877,20 @@ public final class IommuCore implements IommuService, IoasidListener {
             dev.vdevice = vd;
             return vd;
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public void vdeviceDestroy(Vdevice vdevice) {
-        mutex.lock();
+        state.lock();
         try {
-            if (!(vdevice instanceof VdeviceImpl vd) || vd.viommu.owner != this || !vd.live) {
+            if (!(vdevice instanceof VdeviceImpl vd) || vd.viommu.owner != state || !vd.live) {
                 throw err(EINVAL, vdevice + " is not a live vDevice of this IOMMU core");
             }
             destroyVdevice(vd, true);
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
@@ -2048,7 +1914,7 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public String vdeviceFind(Viommu viommu, long virtId) {
-        mutex.lock();
+        state.lock();
         try {
             VdeviceImpl vd = live(viommu).vdevs.get(virtId);
             if (vd == null) {
@@ -2056,13 +1922,13 @@ public final class IommuCore implements IommuService, IoasidListener {
             }
             return vd.device.name;
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public long vdeviceId(Viommu viommu, String device) {
-        mutex.lock();
+        state.lock();
         try {
             for (VdeviceImpl vd : live(viommu).vdevs.values()) {
                 if (vd.device.name.equals(device)) {
@@ -2071,7 +1937,7 @@ public final class IommuCore implements IommuService, IoasidListener {
             }
             throw err(ENOENT, "device " + device + " has no virtual ID in " + viommu);
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
@@ -2079,7 +1945,7 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public BackendDTO[] backends() {
-        mutex.lock();
+        state.lock();
         try {
             List<BackendDTO> out = new ArrayList<>();
             for (BackendEntry be : backends.values()) {
@@ -2095,13 +1961,13 @@ public final class IommuCore implements IommuService, IoasidListener {
             }
             return out.toArray(new BackendDTO[0]);
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public DeviceDTO[] devices() {
-        mutex.lock();
+        state.lock();
         try {
             List<DeviceDTO> out = new ArrayList<>();
             for (DeviceEntry e : devices.values()) {
@@ -2119,13 +1985,13 @@ public final class IommuCore implements IommuService, IoasidListener {
             out.sort(java.util.Comparator.comparing(x -> x.name));
             return out.toArray(new DeviceDTO[0]);
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public GroupDTO[] groups() {
-        mutex.lock();
+        state.lock();
         try {
             List<GroupDTO> out = new ArrayList<>();
             for (GroupImpl g : groups.values()) {
@@ -2146,13 +2012,13 @@ public final class IommuCore implements IommuService, IoasidListener {
             }
             return out.toArray(new GroupDTO[0]);
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public DomainDTO[] domains() {
-        mutex.lock();
+        state.lock();
         try {
             List<DomainDTO> out = new ArrayList<>();
             for (DomainImpl dom : domains.values()) {
@@ -2175,13 +2041,13 @@ public final class IommuCore implements IommuService, IoasidListener {
             }
             return out.toArray(new DomainDTO[0]);
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public PasidDTO[] pasids() {
-        mutex.lock();
+        state.lock();
         try {
             List<PasidDTO> out = new ArrayList<>();
             for (GroupImpl g : groups.values()) {
@@ -2199,13 +2065,13 @@ public final class IommuCore implements IommuService, IoasidListener {
             }
             return out.toArray(new PasidDTO[0]);
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
     @Override
     public ViommuDTO[] viommus() {
-        mutex.lock();
+        state.lock();
         try {
             List<ViommuDTO> out = new ArrayList<>();
             for (ViommuImpl v : viommus.values()) {
@@ -2220,7 +2086,7 @@ public final class IommuCore implements IommuService, IoasidListener {
             }
             return out.toArray(new ViommuDTO[0]);
         } finally {
-            unlock();
+            state.unlock();
         }
     }
 
@@ -2230,7 +2096,7 @@ public final class IommuCore implements IommuService, IoasidListener {
             throw err(EINVAL, "negative max " + max);
         }
         BackendEntry be = null;
-        mutex.lock();
+        state.lock();
         try {
             for (BackendEntry e : backends.values()) {
                 if (e.name.equals(backend)) {
@@ -2238,7 +2104,7 @@ public final class IommuCore implements IommuService, IoasidListener {
                 }
             }
         } finally {
-            unlock();
+            state.unlock();
         }
         if (be == null) {
             throw err(ENODEV, "no IOMMU backend " + backend);

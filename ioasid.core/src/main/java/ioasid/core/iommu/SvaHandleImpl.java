@@ -7,14 +7,14 @@ import ioasid.api.iommu.SvaHandle;
 
 /** One SVA bind. */
 final class SvaHandleImpl implements SvaHandle {
-    final IommuCore owner;
+    final IommuState owner;
     final DeviceEntry device;
     final ProcessAddressSpace mm;
     final IoasidHandle pasid;
     final DomainImpl domain;
     volatile boolean live = true;
 
-    SvaHandleImpl(IommuCore owner, DeviceEntry device, ProcessAddressSpace mm, IoasidHandle pasid,
+    SvaHandleImpl(IommuState owner, DeviceEntry device, ProcessAddressSpace mm, IoasidHandle pasid,
             DomainImpl domain) {
         this.owner = owner;
         this.device = device;

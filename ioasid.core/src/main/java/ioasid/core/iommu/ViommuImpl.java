@@ -8,7 +8,7 @@ import ioasid.api.iommu.spi.BackendViommu;
 
 /** A vIOMMU with its virtual-ID table, filled by compare-and-exchange (rule 90). */
 final class ViommuImpl implements Viommu {
-    final IommuCore owner;
+    final IommuState owner;
     final int id;
     final BackendEntry backend;
     final DomainImpl parent;
@@ -17,7 +17,7 @@ final class ViommuImpl implements Viommu {
     final ConcurrentHashMap<Long, VdeviceImpl> vdevs = new ConcurrentHashMap<>();
     volatile boolean live = true;
 
-    ViommuImpl(IommuCore owner, int id, BackendEntry backend, DomainImpl parent, BackendViommu hw) {
+    ViommuImpl(IommuState owner, int id, BackendEntry backend, DomainImpl parent, BackendViommu hw) {
         this.owner = owner;
         this.id = id;
         this.backend = backend;

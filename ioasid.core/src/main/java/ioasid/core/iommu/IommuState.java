@@ -1,0 +1,207 @@
+package ioasid.core.iommu;
+
+import static ioasid.api.Errno.EINVAL;
+import static ioasid.api.Errno.ENODEV;
+import static ioasid.api.Errno.ENOENT;
+import static ioasid.api.Errno.ENOSPC;
+
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantLock;
+
+import ioasid.api.Errno;
+import ioasid.api.IoasidException;
+import ioasid.api.IoasidHandle;
+import ioasid.api.IoasidService;
+import ioasid.api.IoasidSet;
+import ioasid.api.TokenType;
+import ioasid.api.iommu.DomainType;
+import ioasid.api.iommu.IommuDomain;
+import ioasid.api.iommu.IommuGroup;
+import ioasid.api.iommu.ProcessAddressSpace;
+import ioasid.api.iommu.spi.BackendDomain;
+
+/*
+ * The IOMMU core's state: every table, the mutex over them and the work queued to run after it.
+ * The concept classes and the handles share this one object; none of them keeps state of its own.
+ *
+ * Rules:
+ *  5. A domain is freed only when nothing uses it, so no backend keeps a freed one (known bug 1).
+ *  7. Configuration happens under one mutex, which is held across backend calls. IOASID calls
+ *     that send events run after it, in order.
+ */
+final class IommuState {
+    private static final System.Logger LOG = System.getLogger("ioasid.iommu");
+
+    final IoasidService ioasid;
+    /** The set global and private PASIDs come from. */
+    final IoasidSet pasidSet;
+    private final ReentrantLock mutex = new ReentrantLock();
+    /** Work queued under the mutex that runs after it (IOASID events, Event Admin posts). */
+    final OrderedActions actions = new OrderedActions();
+
+    // Under the mutex, except where noted.
+    final Map<Long, BackendEntry> backends = new LinkedHashMap<>();
+    /** Read without the mutex by translate. */
+    final Map<String, DeviceEntry> devices = new ConcurrentHashMap<>();
+    final Map<String, GroupImpl> groupsByKey = new LinkedHashMap<>();
+    final Map<Integer, GroupImpl> groups = new LinkedHashMap<>();
+    final Map<Integer, DomainImpl> domains = new LinkedHashMap<>();
+    /** Backend domain to domain, read without the mutex to name the domain a walk used. */
+    final Map<BackendDomain, DomainImpl> byHw = new ConcurrentHashMap<>();
+    /**
+     * Attached PASID to the number of groups it is attached in (BIND/UNBIND, S6). Concurrent so
+     * the FREE listener can skip the mutex for the many IDs that were never attached.
+     */
+    final Map<IoasidHandle, Integer> bound = new ConcurrentHashMap<>();
+    final Map<ProcessAddressSpace, MmState> mms = new IdentityHashMap<>();
+    final Set<SvaHandleImpl> svaHandles = new LinkedHashSet<>();
+    final Set<PrivatePasidImpl> privatePasids = new LinkedHashSet<>();
+    final Set<IoasidHandle> globalPasids = new LinkedHashSet<>();
+    final Map<Integer, ViommuImpl> viommus = new LinkedHashMap<>();
+    int nextGroupId = 1;
+    int nextDomainId = 1;
+    int nextViommuId = 1;
+    boolean closed;
+
+    IommuState(IoasidService ioasid, int pasidQuota) {
+        this.ioasid = ioasid;
+        IoasidSet set;
+        try {
+            set = ioasid.createSet(TokenType.NONE, null, pasidQuota);
+        } catch (IoasidException e) {
+            if (e.errno() != ENOSPC) {
+                throw e;
+            }
+            LOG.log(System.Logger.Level.WARNING, "IOMMU PASID quota " + pasidQuota
+                    + " exceeds the IOASID capacity; taking what is available");
+            set = ioasid.createSet(TokenType.NONE, null, 0);
+        }
+        this.pasidSet = set;
+    }
+
+    static IoasidException err(Errno errno, String message) {
+        return new IoasidException(errno, message);
+    }
+
+    void lock() {
+        mutex.lock();
+    }
+
+    /** Runs the work queued under the mutex after releasing it. */
+    void unlock() {
+        mutex.unlock();
+        if (!mutex.isHeldByCurrentThread()) {
+            actions.run();
+        }
+    }
+
+    List<String> deviceNames(GroupImpl g) {
+        lock();
+        try {
+            List<String> out = new ArrayList<>();
+            for (DeviceEntry d : g.devices) {
+                out.add(d.name);
+            }
+            return out;
+        } finally {
+            unlock();
+        }
+    }
+
+    DeviceEntry device(String name) {
+        DeviceEntry d = name == null ? null : devices.get(name);
+        if (d == null) {
+            throw err(ENODEV, "no device " + name);
+        }
+        return d;
+    }
+
+    /** A device with a backend serving it. */
+    DeviceEntry presentDevice(String name) {
+        DeviceEntry d = device(name);
+        if (d.backend == null || d.group == null) {
+            throw err(ENODEV, "device " + name + " has no IOMMU right now (its backend left)");
+        }
+        return d;
+    }
+
+    GroupImpl own(IommuGroup group) {
+        if (group instanceof GroupImpl g && g.owner == this && groups.get(g.id) == g) {
+            return g;
+        }
+        throw err(EINVAL, group + " is not a group of this IOMMU core");
+    }
+
+    DomainImpl own(IommuDomain domain) {
+        if (domain instanceof DomainImpl d && d.owner == this) {
+            return d;
+        }
+        throw err(EINVAL, domain + " is not a domain of this IOMMU core");
+    }
+
+    static void checkLive(DomainImpl d) {
+        if (!d.live) {
+            throw err(ENODEV, d + " is gone (freed, or its backend left)");
+        }
+    }
+
+    GroupImpl liveGroup(IommuGroup group) {
+        GroupImpl g = own(group);
+        if (g.blocked) {
+            throw err(ENODEV, g + " has no IOMMU right now (its backend left)");
+        }
+        return g;
+    }
+
+    DomainImpl newDomain(BackendEntry be, BackendDomain hw, DomainType type,
+            DomainImpl.Role role, boolean nestingParent) {
+        if (hw == null) {
+            throw err(Errno.EIO, be + " returned no domain");
+        }
+        DomainImpl d = new DomainImpl(this, nextDomainId++, be, role, type, nestingParent, hw);
+        domains.put(d.id, d);
+        byHw.put(hw, d);
+        return d;
+    }
+
+    /** Releases a domain's hardware; the domain must be unused. */
+    void freeHw(DomainImpl d) {
+        BackendDomain hw = d.hw;
+        Lock w = d.backend.dataPath.writeLock();
+        w.lock();
+        try {
+            d.live = false;
+            d.hw = null;
+        } finally {
+            w.unlock();
+        }
+        domains.remove(d.id);
+        if (hw != null) {
+            byHw.remove(hw);
+            try {
+                hw.free();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, d + " failed to free: " + e.getMessage());
+            }
+        }
+    }
+
+    /** Frees an IOASID; run after the mutex (it sends FREE). */
+    void freeQuietly(IoasidHandle pasid) {
+        try {
+            ioasid.free(pasid);
+        } catch (IoasidException e) {
+            if (e.errno() != ENOENT) {
+                LOG.log(System.Logger.Level.WARNING, "freeing PASID " + pasid.id() + ": " + e);
+            }
+        }
+    }
+}
