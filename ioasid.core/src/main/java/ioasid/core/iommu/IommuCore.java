@@ -50,7 +50,6 @@ import ioasid.api.iommu.IommuGroup;
 import ioasid.api.iommu.IommuService;
 import ioasid.api.iommu.PrivatePasid;
 import ioasid.api.iommu.ProcessAddressSpace;
-import ioasid.api.iommu.Prot;
 import ioasid.api.iommu.SvaHandle;
 import ioasid.api.iommu.Translation;
 import ioasid.api.iommu.Vdevice;
@@ -62,13 +61,10 @@ import ioasid.api.iommu.dto.GroupDTO;
 import ioasid.api.iommu.dto.PasidDTO;
 import ioasid.api.iommu.dto.ViommuDTO;
 import ioasid.api.iommu.spi.BackendDomain;
-import ioasid.api.iommu.spi.BackendVdevice;
-import ioasid.api.iommu.spi.BackendViommu;
 import ioasid.api.iommu.spi.DeviceInfo;
 import ioasid.api.iommu.spi.IommuBackend;
 import ioasid.api.iommu.spi.IommuCaps;
 import ioasid.api.iommu.spi.IotlbGather;
-import ioasid.api.iommu.spi.Walk;
 import ioasid.api.spi.EventType;
 import ioasid.api.spi.IoasidEvent;
 import ioasid.api.spi.IoasidListener;
@@ -140,7 +136,9 @@ public final class IommuCore implements IommuService, IoasidListener {
     private final Set<SvaHandleImpl> svaHandles;
     private final Set<PrivatePasidImpl> privatePasids;
     private final Set<IoasidHandle> globalPasids;
-    private final Map<Integer, ViommuImpl> viommus;
+    private final DataPath dataPath;
+    private final Viommus viommus;
+    private final Snapshots snapshots;
     private final OrderedActions actions;
     private final IoasidService ioasid;
     private final IoasidSet pasidSet;
@@ -175,7 +173,9 @@ public final class IommuCore implements IommuService, IoasidListener {
         this.svaHandles = state.svaHandles;
         this.privatePasids = state.privatePasids;
         this.globalPasids = state.globalPasids;
-        this.viommus = state.viommus;
+        this.dataPath = new DataPath(state);
+        this.viommus = new Viommus(state);
+        this.snapshots = new Snapshots(state);
     }
 
     /** Rule 41: DMA_FQ unless strict or passthrough; memory encryption forces passthrough off. */
@@ -348,7 +348,7 @@ public final class IommuCore implements IommuService, IoasidListener {
         }
         for (DeviceEntry d : g.devices) {
             if (d.vdevice != null) {
-                destroyVdevice(d.vdevice, false);
+                viommus.destroyVdevice(d.vdevice, false);
             }
             d.backend = null;
         }
@@ -500,7 +500,7 @@ public final class IommuCore implements IommuService, IoasidListener {
         BackendEntry be = d.backend;
         GroupImpl g = d.group;
         if (d.vdevice != null) {
-            destroyVdevice(d.vdevice, true); // clean-up from device unbind (rule 94)
+            viommus.destroyVdevice(d.vdevice, true); // clean-up from device unbind (rule 94)
         }
         for (PasidAttach pa : new ArrayList<>(g.pasids.values())) {
             try {
@@ -656,16 +656,7 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     /** A domain whose backend left: dead, its handles and vIOMMUs with it; the backend not called. */
     private void kill(DomainImpl d) {
-        for (ViommuImpl v : new ArrayList<>(viommus.values())) {
-            if (v.parent == d) {
-                for (VdeviceImpl vd : new ArrayList<>(v.vdevs.values())) {
-                    destroyVdevice(vd, false);
-                }
-                v.live = false;
-                v.hw = null;
-                viommus.remove(v.id);
-            }
-        }
+        viommus.parentGone(d);
         for (PasidAttach pa : new ArrayList<>(d.pasids)) {
             dropAttach(pa);
         }
@@ -1547,7 +1538,7 @@ public final class IommuCore implements IommuService, IoasidListener {
                 state.freeHw(d);
                 throw e;
             }
-            PrivatePasidImpl p = new PrivatePasidImpl(this, dev, pasid, d);
+            PrivatePasidImpl p = new PrivatePasidImpl(dataPath, dev, pasid, d);
             privatePasids.add(p);
             return p;
         } catch (RuntimeException e) {
@@ -1562,7 +1553,7 @@ public final class IommuCore implements IommuService, IoasidListener {
     public void privatePasidFree(PrivatePasid pasid) {
         state.lock();
         try {
-            if (!(pasid instanceof PrivatePasidImpl p) || p.owner != this
+            if (!(pasid instanceof PrivatePasidImpl p) || p.dataPath != dataPath
                     || !privatePasids.remove(p)) {
                 throw err(ENODEV, pasid + " is not a live private PASID of this IOMMU core");
             }
@@ -1584,542 +1575,113 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     // ------------------------------------------------------------------ page tables (rules 56-58)
 
-    /** Runs a page-table call with the domain's backend kept alive; ENODEV for a dead domain. */
-    private <T> T onHardware(DomainImpl d, java.util.function.Function<BackendDomain, T> call) {
-        Lock r = d.backend.dataPath.readLock();
-        r.lock();
-        try {
-            BackendDomain hw = d.hw;
-            if (!d.live || hw == null) {
-                throw err(ENODEV, d + " is gone (freed, or its backend left)");
-            }
-            return call.apply(hw);
-        } finally {
-            r.unlock();
-        }
-    }
-
     @Override
     public void map(IommuDomain domain, long iova, long paddr, long size, int prot) {
-        DomainImpl d = state.own(domain);
-        onHardware(d, hw -> {
-            doMap(d, hw, iova, paddr, size, prot);
-            return null;
-        });
-    }
-
-    /** Rule 57: paging only, aligned to the smallest page, largest page per chunk, undone on failure. */
-    void doMap(DomainImpl d, BackendDomain hw, long iova, long paddr, long size, int prot) {
-        if (!d.type.isPaging()) {
-            throw err(EINVAL, d + " is not a paging domain");
-        }
-        if ((prot & ~Prot.ALL) != 0) {
-            throw err(EINVAL, "unknown protection flags 0x" + Integer.toHexString(prot));
-        }
-        long bitmap = hw.pgsizeBitmap();
-        if (bitmap == 0) {
-            throw err(ENODEV, d + " has no page sizes");
-        }
-        long min = Long.lowestOneBit(bitmap);
-        if (size <= 0 || iova < 0 || paddr < 0 || ((iova | paddr | size) & (min - 1)) != 0) {
-            throw err(EINVAL, "iova 0x" + Long.toHexString(iova) + ", paddr 0x"
-                    + Long.toHexString(paddr) + " and size 0x" + Long.toHexString(size)
-                    + " must be positive multiples of 0x" + Long.toHexString(min));
-        }
-        long last = iova + size - 1;
-        // the aperture end is unsigned: a 64-bit input range ends at -1
-        if (last < iova || Long.compareUnsigned(last, hw.apertureEnd()) > 0
-                || paddr + size - 1 < paddr) {
-            throw err(EINVAL, "[0x" + Long.toHexString(iova) + ", +0x" + Long.toHexString(size)
-                    + ") overflows or passes the aperture end 0x"
-                    + Long.toHexString(hw.apertureEnd()));
-        }
-        long mapped = 0;
-        while (mapped < size) {
-            long[] pc = PageSizes.next(bitmap, iova + mapped, paddr + mapped, size - mapped);
-            try {
-                hw.mapPages(iova + mapped, paddr + mapped, pc[0], pc[1], prot);
-            } catch (RuntimeException e) {
-                if (mapped > 0) {
-                    IotlbGather undo = new IotlbGather();
-                    doUnmap(d, hw, iova, mapped, undo);
-                    hw.iotlbSync(undo);
-                }
-                throw e;
-            }
-            mapped += pc[0] * pc[1];
-        }
-        hw.iotlbSyncMap(iova, size);
-    }
-
-    /** Rule 58: bytes unmapped, stopping at the first hole; 0 when misaligned or not paging. */
-    long doUnmap(DomainImpl d, BackendDomain hw, long iova, long size, IotlbGather gather) {
-        if (!d.type.isPaging()) {
-            return 0;
-        }
-        long bitmap = hw.pgsizeBitmap();
-        long min = Long.lowestOneBit(bitmap);
-        if (bitmap == 0 || size <= 0 || iova < 0 || ((iova | size) & (min - 1)) != 0
-                || iova + size - 1 < iova) {
-            return 0;
-        }
-        long unmapped = 0;
-        while (unmapped < size) {
-            long[] pc = PageSizes.next(bitmap, iova + unmapped, 0, size - unmapped);
-            long n = hw.unmapPages(iova + unmapped, pc[0], pc[1], gather);
-            if (n == 0) {
-                break;
-            }
-            unmapped += n;
-        }
-        return unmapped;
+        dataPath.map(domain, iova, paddr, size, prot);
     }
 
     @Override
     public long unmap(IommuDomain domain, long iova, long size) {
-        DomainImpl d = state.own(domain);
-        return onHardware(d, hw -> {
-            IotlbGather gather = new IotlbGather();
-            long n = doUnmap(d, hw, iova, size, gather);
-            if (!gather.isEmpty()) {
-                hw.iotlbSync(gather);
-            }
-            return n;
-        });
+        return dataPath.unmap(domain, iova, size);
     }
 
     @Override
     public long unmapFast(IommuDomain domain, long iova, long size, IotlbGather gather) {
-        DomainImpl d = state.own(domain);
-        if (gather == null) {
-            throw err(EINVAL, "unmap_fast needs a gather to sync later");
-        }
-        return onHardware(d, hw -> doUnmap(d, hw, iova, size, gather));
+        return dataPath.unmapFast(domain, iova, size, gather);
     }
 
     @Override
     public void iotlbSync(IommuDomain domain, IotlbGather gather) {
-        DomainImpl d = state.own(domain);
-        if (gather == null) {
-            throw err(EINVAL, "null gather");
-        }
-        onHardware(d, hw -> {
-            if (!gather.isEmpty()) {
-                hw.iotlbSync(gather);
-                gather.reset();
-            }
-            return null;
-        });
+        dataPath.iotlbSync(domain, gather);
     }
 
     @Override
     public void flushIotlbAll(IommuDomain domain) {
-        DomainImpl d = state.own(domain);
-        onHardware(d, hw -> {
-            hw.flushIotlbAll();
-            return null;
-        });
+        dataPath.flushIotlbAll(domain);
     }
 
     @Override
     public long iovaToPhys(IommuDomain domain, long iova) {
-        DomainImpl d = state.own(domain);
-        return onHardware(d, hw -> {
-            DomainType t = d.type;
-            if (t == DomainType.IDENTITY) {
-                return iova; // rule 56
-            }
-            if (!t.isPaging()) {
-                return 0L;
-            }
-            return hw.iovaToPhys(iova);
-        });
+        return dataPath.iovaToPhys(domain, iova);
     }
-
-    // ------------------------------------------------------------------ translation probe (D18)
 
     @Override
     public Translation translate(String device, int pasid, long iova, Access access) {
-        if (pasid < 0 || pasid > Ioasid.MAX_ID || access == null) {
-            // checked here so that every backend answers a PASID past 20 bits alike
-            throw err(EINVAL, "PASID " + pasid + " (20 bits) and access " + access);
-        }
-        DeviceEntry d = state.device(device);
-        BackendEntry be = d.backend;
-        if (be == null) {
-            return blockedProbe();
-        }
-        Lock r = be.dataPath.readLock();
-        r.lock();
-        try {
-            if (be.gone || d.backend != be) {
-                return blockedProbe(); // D17: no DMA reaches any domain
-            }
-            Walk w = be.backend.translate(device, pasid, iova, access);
-            DomainImpl dom = w.domain() == null ? null : byHw.get(w.domain());
-            long pa = w.outcome() == Translation.Outcome.BYPASS ? iova : w.physAddr();
-            return new Translation(w.outcome(), pa, w.fault(), dom == null ? -1 : dom.id,
-                    dom == null ? null : dom.type);
-        } finally {
-            r.unlock();
-        }
-    }
-
-    private static Translation blockedProbe() {
-        return new Translation(Translation.Outcome.FAULT, -1, "NO_IOMMU", -1, null);
+        return dataPath.translate(device, pasid, iova, access);
     }
 
     // ------------------------------------------------------------------ vIOMMU (rules 89-94)
 
     @Override
     public Viommu viommuAlloc(String device, IommuDomain nestingParent) {
-        state.lock();
-        try {
-            DeviceEntry dev = state.presentDevice(device);
-            DomainImpl p = state.own(nestingParent);
-            checkLive(p);
-            if (!p.nestingParent || p.role != DomainImpl.Role.CALLER) {
-                throw err(EINVAL, p + " is not a nesting parent");
-            }
-            if (p.backend != dev.backend) {
-                throw err(EINVAL, p + " is not on the IOMMU of " + device);
-            }
-            BackendViommu hw = dev.backend.backend.viommuAlloc(p.hw);
-            if (hw == null) {
-                throw err(Errno.EIO, dev.backend + " returned no vIOMMU");
-            }
-            ViommuImpl v = new ViommuImpl(state, state.nextViommuId++, dev.backend, p, hw);
-            viommus.put(v.id, v);
-            p.viommus++; // the vIOMMU holds its parent (rule 89)
-            return v;
-        } finally {
-            state.unlock();
-        }
-    }
-
-    private ViommuImpl live(Viommu viommu) {
-        if (viommu instanceof ViommuImpl v && v.owner == state && v.live) {
-            return v;
-        }
-        throw err(EINVAL, viommu + " is not a live vIOMMU of this IOMMU core");
+        return viommus.viommuAlloc(device, nestingParent);
     }
 
     @Override
     public void viommuDestroy(Viommu viommu) {
-        state.lock();
-        try {
-            ViommuImpl v = live(viommu);
-            if (!v.vdevs.isEmpty()) {
-                throw err(EBUSY, v + " still has " + v.vdevs.size() + " vDevices (rule 92)");
-            }
-            destroyViommu(v);
-        } finally {
-            state.unlock();
-        }
+        viommus.viommuDestroy(viommu);
     }
 
     @Override
     public void viommuTeardown(Viommu viommu) {
-        state.lock();
-        try {
-            ViommuImpl v = live(viommu);
-            for (VdeviceImpl vd : new ArrayList<>(v.vdevs.values())) {
-                destroyVdevice(vd, true);
-            }
-            destroyViommu(v);
-        } finally {
-            state.unlock();
-        }
-    }
-
-    private void destroyViommu(ViommuImpl v) {
-        BackendViommu hw = v.hw;
-        v.live = false;
-        v.hw = null;
-        viommus.remove(v.id);
-        v.parent.viommus--;
-        try {
-            hw.destroy();
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, v + " failed to destroy: " + e.getMessage());
-        }
+        viommus.viommuTeardown(viommu);
     }
 
     @Override
     public Vdevice vdeviceAlloc(Viommu viommu, String device, long virtId) {
-        state.lock();
-        try {
-            ViommuImpl v = live(viommu);
-            DeviceEntry dev = state.device(device);
-            if (dev.backend == null || dev.group == null) {
-                throw err(ENOENT, "device " + device + " is going away");
-            }
-            if (dev.backend != v.backend) {
-                throw err(EINVAL, "device " + device + " is behind " + dev.backend.name
-                        + ", the vIOMMU behind " + v.backend.name);
-            }
-            if (dev.vdevice != null) {
-                throw err(EEXIST, "device " + device + " already has " + dev.vdevice);
-            }
-            VdeviceImpl vd = new VdeviceImpl(v, dev, virtId);
-            // rule 90: the virtual ID slot is taken by compare-and-exchange
-            VdeviceImpl taken = v.vdevs.putIfAbsent(virtId, vd);
-            if (taken != null) {
-                throw err(EEXIST, "virtual ID 0x" + Long.toUnsignedString(virtId, 16)
-                        + " is taken by " + taken.device.name);
-            }
-            try {
-                vd.hw = v.hw.vdeviceInit(device, virtId);
-            } catch (RuntimeException e) {
-                v.vdevs.remove(virtId, vd); // known bug 13: every error path gives back what it took
-                throw e;
-            }
-            dev.vdevice = vd;
-            return vd;
-        } finally {
-            state.unlock();
-        }
+        return viommus.vdeviceAlloc(viommu, device, virtId);
     }
 
     @Override
     public void vdeviceDestroy(Vdevice vdevice) {
-        state.lock();
-        try {
-            if (!(vdevice instanceof VdeviceImpl vd) || vd.viommu.owner != state || !vd.live) {
-                throw err(EINVAL, vdevice + " is not a live vDevice of this IOMMU core");
-            }
-            destroyVdevice(vd, true);
-        } finally {
-            state.unlock();
-        }
-    }
-
-    /** Rule 91: the driver's destroy, then the slot by compare-and-exchange, then the device's link. */
-    private void destroyVdevice(VdeviceImpl vd, boolean backendPresent) {
-        BackendVdevice hw = vd.hw;
-        vd.live = false;
-        vd.hw = null;
-        if (backendPresent && hw != null) {
-            try {
-                hw.destroy();
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, vd + " failed to destroy: " + e.getMessage());
-            }
-        }
-        vd.viommu.vdevs.remove(vd.virtId, vd);
-        if (vd.device.vdevice == vd) {
-            vd.device.vdevice = null;
-        }
+        viommus.vdeviceDestroy(vdevice);
     }
 
     @Override
     public String vdeviceFind(Viommu viommu, long virtId) {
-        state.lock();
-        try {
-            VdeviceImpl vd = live(viommu).vdevs.get(virtId);
-            if (vd == null) {
-                throw err(ENOENT, "no device has virtual ID 0x" + Long.toUnsignedString(virtId, 16));
-            }
-            return vd.device.name;
-        } finally {
-            state.unlock();
-        }
+        return viommus.vdeviceFind(viommu, virtId);
     }
 
     @Override
     public long vdeviceId(Viommu viommu, String device) {
-        state.lock();
-        try {
-            for (VdeviceImpl vd : live(viommu).vdevs.values()) {
-                if (vd.device.name.equals(device)) {
-                    return vd.virtId;
-                }
-            }
-            throw err(ENOENT, "device " + device + " has no virtual ID in " + viommu);
-        } finally {
-            state.unlock();
-        }
+        return viommus.vdeviceId(viommu, device);
     }
 
     // ------------------------------------------------------------------ snapshots
 
     @Override
     public BackendDTO[] backends() {
-        state.lock();
-        try {
-            List<BackendDTO> out = new ArrayList<>();
-            for (BackendEntry be : backends.values()) {
-                BackendDTO d = new BackendDTO();
-                d.name = be.name;
-                d.vendor = be.caps.vendor();
-                d.serviceId = be.serviceId;
-                d.caps = be.caps.toString();
-                d.maxPasids = be.caps.maxPasids();
-                d.devices = be.devices.keySet().toArray(new String[0]);
-                d.rejectedDevices = be.rejected.toArray(new String[0]);
-                out.add(d);
-            }
-            return out.toArray(new BackendDTO[0]);
-        } finally {
-            state.unlock();
-        }
+        return snapshots.backends();
     }
 
     @Override
     public DeviceDTO[] devices() {
-        state.lock();
-        try {
-            List<DeviceDTO> out = new ArrayList<>();
-            for (DeviceEntry e : devices.values()) {
-                DeviceDTO d = new DeviceDTO();
-                d.name = e.name;
-                d.present = e.backend != null;
-                d.backend = e.group != null ? e.group.backendName
-                        : e.backend != null ? e.backend.name : null;
-                d.groupId = e.group == null ? -1 : e.group.id;
-                d.streamId = e.info == null ? -1 : e.info.streamId();
-                d.maxPasids = e.maxPasids;
-                d.driverUsers = e.driverUsers;
-                out.add(d);
-            }
-            out.sort(java.util.Comparator.comparing(x -> x.name));
-            return out.toArray(new DeviceDTO[0]);
-        } finally {
-            state.unlock();
-        }
+        return snapshots.devices();
     }
 
     @Override
     public GroupDTO[] groups() {
-        state.lock();
-        try {
-            List<GroupDTO> out = new ArrayList<>();
-            for (GroupImpl g : groups.values()) {
-                GroupDTO d = new GroupDTO();
-                d.id = g.id;
-                d.backend = g.backendName;
-                d.devices = g.devices.stream().map(x -> x.name).toArray(String[]::new);
-                d.domainId = g.domain == null ? -1 : g.domain.id;
-                d.domainType = g.domain == null ? null : g.domain.type.name();
-                d.defaultDomainId = g.defaultDomain == null ? -1 : g.defaultDomain.id;
-                d.defaultDomainType = g.defaultDomain == null ? null : g.defaultDomain.type.name();
-                d.blockingDomainId = g.blockingDomain == null ? -1 : g.blockingDomain.id;
-                d.owner = g.dmaOwner == null ? null : String.valueOf(g.dmaOwner);
-                d.ownerCount = g.ownerCount;
-                d.pasids = g.pasids.size();
-                d.blocked = g.blocked;
-                out.add(d);
-            }
-            return out.toArray(new GroupDTO[0]);
-        } finally {
-            state.unlock();
-        }
+        return snapshots.groups();
     }
 
     @Override
     public DomainDTO[] domains() {
-        state.lock();
-        try {
-            List<DomainDTO> out = new ArrayList<>();
-            for (DomainImpl dom : domains.values()) {
-                DomainDTO d = new DomainDTO();
-                d.id = dom.id;
-                d.type = dom.type.name();
-                d.backend = dom.backend.name;
-                d.role = dom.role.label;
-                d.nestingParent = dom.nestingParent;
-                d.groups = dom.groups.stream().mapToInt(g -> g.id).toArray();
-                List<String> pasids = new ArrayList<>();
-                for (PasidAttach pa : dom.pasids) {
-                    for (DeviceEntry dv : pa.group.devices) {
-                        pasids.add(dv.name + ":" + pa.pasid);
-                    }
-                }
-                d.pasids = pasids.toArray(new String[0]);
-                d.viommus = dom.viommus;
-                out.add(d);
-            }
-            return out.toArray(new DomainDTO[0]);
-        } finally {
-            state.unlock();
-        }
+        return snapshots.domains();
     }
 
     @Override
     public PasidDTO[] pasids() {
-        state.lock();
-        try {
-            List<PasidDTO> out = new ArrayList<>();
-            for (GroupImpl g : groups.values()) {
-                for (PasidAttach pa : g.pasids.values()) {
-                    for (DeviceEntry dv : g.devices) {
-                        PasidDTO d = new PasidDTO();
-                        d.device = dv.name;
-                        d.pasid = pa.pasid;
-                        d.domainId = pa.domain.id;
-                        d.domainType = pa.domain.type.name();
-                        d.kind = pa.kind.label;
-                        out.add(d);
-                    }
-                }
-            }
-            return out.toArray(new PasidDTO[0]);
-        } finally {
-            state.unlock();
-        }
+        return snapshots.pasids();
     }
 
     @Override
     public ViommuDTO[] viommus() {
-        state.lock();
-        try {
-            List<ViommuDTO> out = new ArrayList<>();
-            for (ViommuImpl v : viommus.values()) {
-                ViommuDTO d = new ViommuDTO();
-                d.id = v.id;
-                d.backend = v.backend.name;
-                d.parentDomainId = v.parent.id;
-                d.vdevices = v.vdevs.values().stream()
-                        .map(vd -> Long.toUnsignedString(vd.virtId, 16) + "=" + vd.device.name)
-                        .sorted().toArray(String[]::new);
-                out.add(d);
-            }
-            return out.toArray(new ViommuDTO[0]);
-        } finally {
-            state.unlock();
-        }
+        return snapshots.viommus();
     }
 
     @Override
     public String[] commandLog(String backend, int max) {
-        if (max < 0) {
-            throw err(EINVAL, "negative max " + max);
-        }
-        BackendEntry be = null;
-        state.lock();
-        try {
-            for (BackendEntry e : backends.values()) {
-                if (e.name.equals(backend)) {
-                    be = e;
-                }
-            }
-        } finally {
-            state.unlock();
-        }
-        if (be == null) {
-            throw err(ENODEV, "no IOMMU backend " + backend);
-        }
-        Lock r = be.dataPath.readLock();
-        r.lock();
-        try {
-            if (be.gone) {
-                throw err(ENODEV, "IOMMU backend " + backend + " left");
-            }
-            List<String> log = be.backend.commandLog();
-            return log.subList(Math.max(0, log.size() - max), log.size()).toArray(new String[0]);
-        } finally {
-            r.unlock();
-        }
+        return snapshots.commandLog(backend, max);
     }
 
     @Override

@@ -15,15 +15,17 @@ import ioasid.api.iommu.spi.IotlbGather;
  * collects what unmapFast and tlbRangeAdd leave to sync.
  */
 final class PrivatePasidImpl implements PrivatePasid {
-    final IommuCore owner;
+    /** Where its page-table calls go, directly (the hot path). */
+    final DataPath dataPath;
     final DeviceEntry device;
     final IoasidHandle pasid;
     final DomainImpl domain;
     private final IotlbGather gather = new IotlbGather();
     volatile boolean live = true;
 
-    PrivatePasidImpl(IommuCore owner, DeviceEntry device, IoasidHandle pasid, DomainImpl domain) {
-        this.owner = owner;
+    PrivatePasidImpl(DataPath dataPath, DeviceEntry device, IoasidHandle pasid,
+            DomainImpl domain) {
+        this.dataPath = dataPath;
         this.device = device;
         this.pasid = pasid;
         this.domain = domain;
@@ -53,7 +55,7 @@ final class PrivatePasidImpl implements PrivatePasid {
     @Override
     public void map(long iova, long paddr, long size, int prot) {
         checkLive();
-        owner.map(domain, iova, paddr, size, prot);
+        dataPath.map(domain, iova, paddr, size, prot);
     }
 
     @Override
@@ -68,12 +70,12 @@ final class PrivatePasidImpl implements PrivatePasid {
                 if (s == null) {
                     throw new IoasidException(Errno.EINVAL, "null segment");
                 }
-                owner.map(domain, iova + done, s.paddr(), s.length(), prot);
+                dataPath.map(domain, iova + done, s.paddr(), s.length(), prot);
                 done += s.length();
             }
         } catch (RuntimeException e) {
             if (done > 0) {
-                owner.unmap(domain, iova, done); // nothing of a failed map_sg stays mapped
+                dataPath.unmap(domain, iova, done); // nothing of a failed map_sg stays mapped
             }
             throw e;
         }
@@ -83,28 +85,28 @@ final class PrivatePasidImpl implements PrivatePasid {
     @Override
     public long unmap(long iova, long size) {
         checkLive();
-        return owner.unmap(domain, iova, size);
+        return dataPath.unmap(domain, iova, size);
     }
 
     @Override
     public long unmapFast(long iova, long size) {
         checkLive();
         synchronized (gather) {
-            return owner.unmapFast(domain, iova, size, gather);
+            return dataPath.unmapFast(domain, iova, size, gather);
         }
     }
 
     @Override
     public long iovaToPhys(long iova) {
         checkLive();
-        return owner.iovaToPhys(domain, iova);
+        return dataPath.iovaToPhys(domain, iova);
     }
 
     @Override
     public void flushTlbAll() {
         checkLive();
         synchronized (gather) {
-            owner.flushIotlbAll(domain);
+            dataPath.flushIotlbAll(domain);
             gather.reset();
         }
     }
@@ -125,7 +127,7 @@ final class PrivatePasidImpl implements PrivatePasid {
     public void sync() {
         checkLive();
         synchronized (gather) {
-            owner.iotlbSync(domain, gather);
+            dataPath.iotlbSync(domain, gather);
         }
     }
 
