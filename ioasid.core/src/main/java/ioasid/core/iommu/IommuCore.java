@@ -2,7 +2,6 @@ package ioasid.core.iommu;
 
 import static ioasid.core.iommu.IommuState.checkLive;
 import static ioasid.core.iommu.IommuState.err;
-import static ioasid.api.Errno.EACCES;
 import static ioasid.api.Errno.EBUSY;
 import static ioasid.api.Errno.EEXIST;
 import static ioasid.api.Errno.EINVAL;
@@ -136,6 +135,8 @@ public final class IommuCore implements IommuService, IoasidListener {
     private final Set<SvaHandleImpl> svaHandles;
     private final Set<PrivatePasidImpl> privatePasids;
     private final Set<IoasidHandle> globalPasids;
+    private final DomainSwitch domainSwitch;
+    private final Groups groupsAndDomains;
     private final DataPath dataPath;
     private final Viommus viommus;
     private final Snapshots snapshots;
@@ -173,6 +174,8 @@ public final class IommuCore implements IommuService, IoasidListener {
         this.svaHandles = state.svaHandles;
         this.privatePasids = state.privatePasids;
         this.globalPasids = state.globalPasids;
+        this.domainSwitch = new DomainSwitch(state);
+        this.groupsAndDomains = new Groups(state, domainSwitch, platformDefault);
         this.dataPath = new DataPath(state);
         this.viommus = new Viommus(state);
         this.snapshots = new Snapshots(state);
@@ -353,7 +356,7 @@ public final class IommuCore implements IommuService, IoasidListener {
             d.backend = null;
         }
         g.blocked = true;
-        unhookDomains(g);
+        groupsAndDomains.unhookDomains(g);
     }
 
     /** Reads the backend's devices and brings groups and domains in line (rules 41, 55). */
@@ -403,7 +406,7 @@ public final class IommuCore implements IommuService, IoasidListener {
                 fresh.add(g);
             }
             if (d.group != null && d.group != g) {
-                leaveBlockedGroup(d);
+                groupsAndDomains.leave(d.group, d);
             }
             if (!g.devices.contains(d)) {
                 g.devices.add(d);
@@ -420,10 +423,10 @@ public final class IommuCore implements IommuService, IoasidListener {
             GroupImpl g = e.getKey();
             if (fresh.contains(g) || g.blocked) {
                 g.devices.removeIf(d -> d.backend != be); // away devices not listed are gone
-                setUp(be, g);
+                groupsAndDomains.setUp(be, g);
             } else {
                 for (DeviceEntry d : e.getValue()) {
-                    attachJoiner(be, g, d);
+                    groupsAndDomains.attachJoiner(be, g, d);
                 }
             }
         }
@@ -432,67 +435,6 @@ public final class IommuCore implements IommuService, IoasidListener {
     static int maxPasids(IommuCaps caps, DeviceInfo info) {
         int dev = info.pasidBits() == 0 ? 0 : 1 << info.pasidBits();
         return Math.min(dev, caps.maxPasids());
-    }
-
-    /** Gives a new or returning group its default domain, or its blocking one if owned. */
-    private void setUp(BackendEntry be, GroupImpl g) {
-        g.blocked = false;
-        g.domain = null;
-        if (be.caps.defaultDomains()) {
-            try {
-                g.defaultDomain = allocDefault(be, g);
-            } catch (IoasidException e) {
-                LOG.log(System.Logger.Level.ERROR, "no default domain for " + g + ": "
-                        + e.getMessage());
-            }
-        }
-        DomainImpl target = g.dmaOwner != null ? blockingOrNull(g) : g.defaultDomain;
-        if (target != null) {
-            setDomainOrWarn(g, target);
-        }
-    }
-
-    /** Rule 55: a device joining a claimed group is not attached to the default domain. */
-    private void attachJoiner(BackendEntry be, GroupImpl g, DeviceEntry d) {
-        DomainImpl target = g.domain;
-        if (target == null) {
-            return;
-        }
-        try {
-            be.backend.attachDev(d.name, target.hw);
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "attaching " + d.name + " to " + target
-                    + " failed: " + e.getMessage());
-        }
-    }
-
-    private DomainImpl blockingOrNull(GroupImpl g) {
-        try {
-            return blocking(g);
-        } catch (IoasidException e) {
-            LOG.log(System.Logger.Level.ERROR, "no blocking domain for owned " + g + ": "
-                    + e.getMessage());
-            return null;
-        }
-    }
-
-    private DomainImpl allocDefault(BackendEntry be, GroupImpl g) {
-        DomainType want = g.defaultType != null ? g.defaultType : platformDefault;
-        // a type the hardware lacks falls back: DMA-FQ to DMA, DMA to identity
-        DomainType[] order = {want, DomainType.DMA_FQ, DomainType.DMA, DomainType.IDENTITY};
-        IoasidException last = null;
-        for (DomainType t : order) {
-            if (!be.caps.supports(t)) {
-                continue;
-            }
-            try {
-                return state.newDomain(be, be.backend.domainAlloc(t, false), t, DomainImpl.Role.DEFAULT,
-                        false);
-            } catch (IoasidException e) {
-                last = e;
-            }
-        }
-        throw last != null ? last : err(EOPNOTSUPP, be + " supports no default domain type");
     }
 
     /** A device its live backend no longer lists: out of its PASIDs, vDevice and group. */
@@ -513,146 +455,14 @@ public final class IommuCore implements IommuService, IoasidListener {
                 dropAttach(pa);
             }
         }
-        g.devices.remove(d);
-        g.ownerCount -= d.driverUsers;
-        d.driverUsers = 0;
-        if (g.devices.isEmpty()) {
-            dissolve(g);
-        }
+        groupsAndDomains.leave(g, d);
         be.devices.remove(d.name);
         devices.remove(d.name);
         d.backend = null;
         d.group = null;
     }
 
-    /** A waiting device that now arrives in another group leaves its old, blocked one. */
-    private void leaveBlockedGroup(DeviceEntry d) {
-        GroupImpl old = d.group;
-        old.devices.remove(d);
-        old.ownerCount -= d.driverUsers;
-        d.driverUsers = 0;
-        if (old.devices.isEmpty()) {
-            dissolve(old);
-        }
-    }
-
-    /** Forgets a group's domains, freeing those it owned when nothing else uses them. */
-    private void unhookDomains(GroupImpl g) {
-        for (DomainImpl dom : new DomainImpl[] {g.domain, g.defaultDomain, g.blockingDomain}) {
-            if (dom != null) {
-                dom.groups.remove(g);
-            }
-        }
-        g.domain = null;
-        g.defaultDomain = null;
-        g.blockingDomain = null;
-    }
-
-    private void dissolve(GroupImpl g) {
-        DomainImpl[] own = {g.defaultDomain, g.blockingDomain};
-        unhookDomains(g);
-        for (DomainImpl dom : own) {
-            if (dom != null && dom.live && !dom.inUse()) {
-                state.freeHw(dom);
-            }
-        }
-        groups.remove(g.id);
-        groupsByKey.remove(g.backendName + '\0' + g.key);
-        for (DeviceEntry d : g.devices) {
-            d.group = null;
-        }
-        g.devices.clear();
-    }
-
     // ------------------------------------------------------------------ domain switching (rule 44)
-
-    /**
-     * Moves every device of the group to {@code next}, or none: on a failure the devices already
-     * moved go back to the old domain, which cannot fail, and the group stays where it was.
-     */
-    private void setDomain(GroupImpl g, DomainImpl next) {
-        DomainImpl old = g.domain;
-        if (old == next) {
-            return;
-        }
-        BackendEntry be = g.devices.get(0).backend;
-        if (next == null) {
-            for (DeviceEntry d : g.devices) {
-                be.backend.detachDev(d.name); // EOPNOTSUPP when there is no such state
-            }
-        } else {
-            List<DeviceEntry> moved = new ArrayList<>();
-            for (DeviceEntry d : g.devices) {
-                try {
-                    be.backend.attachDev(d.name, next.hw);
-                    moved.add(d);
-                } catch (RuntimeException e) {
-                    for (DeviceEntry m : moved) {
-                        try {
-                            if (old != null) {
-                                be.backend.attachDev(m.name, old.hw);
-                            } else {
-                                be.backend.detachDev(m.name);
-                            }
-                        } catch (RuntimeException undo) {
-                            LOG.log(System.Logger.Level.ERROR, "re-attaching " + m.name
-                                    + " to its old domain failed (must not): " + undo);
-                        }
-                    }
-                    throw e instanceof IoasidException ie ? ie
-                            : new IoasidException(Errno.EIO, "attach of " + d.name + " to " + next
-                                    + " failed: " + e, e);
-                }
-            }
-        }
-        if (old != null) {
-            old.groups.remove(g);
-        }
-        g.domain = next;
-        if (next != null) {
-            next.groups.add(g);
-        }
-    }
-
-    /** Rule 45: switching to a core domain only warns on failure. */
-    private void setDomainOrWarn(GroupImpl g, DomainImpl next) {
-        try {
-            setDomain(g, next);
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "IOMMU driver failed to attach the "
-                    + (next == g.blockingDomain ? "blocking" : "default") + " domain to " + g
-                    + ": " + e.getMessage());
-        }
-    }
-
-    /** Rule 45: the blocking domain when owned, otherwise the default one. */
-    private void setCoreDomain(GroupImpl g) {
-        DomainImpl core = g.dmaOwner != null ? g.blockingDomain : g.defaultDomain;
-        if (core == null && !g.devices.get(0).backend.caps.defaultDomains()) {
-            setDomain(g, null); // known bug 3: no default domain, back to none
-            return;
-        }
-        setDomainOrWarn(g, core);
-    }
-
-    /** Rule 49: the group's blocking domain, made on first use. */
-    private DomainImpl blocking(GroupImpl g) {
-        if (g.blockingDomain != null) {
-            return g.blockingDomain;
-        }
-        BackendEntry be = g.devices.get(0).backend;
-        BackendDomain hw;
-        DomainType type = DomainType.BLOCKED;
-        try {
-            hw = be.backend.domainAlloc(DomainType.BLOCKED, false);
-        } catch (IoasidException e) {
-            // "for drivers that do not yet understand IOMMU_DOMAIN_BLOCKED": an empty paging domain
-            hw = be.backend.domainAlloc(DomainType.UNMANAGED, false);
-            type = DomainType.UNMANAGED;
-        }
-        g.blockingDomain = state.newDomain(be, hw, type, DomainImpl.Role.BLOCKING, false);
-        return g.blockingDomain;
-    }
 
     /** A domain whose backend left: dead, its handles and vIOMMUs with it; the backend not called. */
     private void kill(DomainImpl d) {
@@ -694,213 +504,52 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public IommuGroup group(String device) {
-        state.lock();
-        try {
-            DeviceEntry d = state.device(device);
-            if (d.group == null) {
-                throw err(ENODEV, "device " + device + " has no group right now");
-            }
-            return d.group;
-        } finally {
-            state.unlock();
-        }
+        return groupsAndDomains.group(device);
     }
 
     @Override
     public IommuGroup group(int groupId) {
-        state.lock();
-        try {
-            GroupImpl g = groups.get(groupId);
-            if (g == null) {
-                throw err(ENOENT, "no IOMMU group " + groupId);
-            }
-            return g;
-        } finally {
-            state.unlock();
-        }
+        return groupsAndDomains.group(groupId);
     }
 
     @Override
     public IommuDomain domain(int domainId) {
-        state.lock();
-        try {
-            DomainImpl d = domains.get(domainId);
-            if (d == null) {
-                throw err(ENOENT, "no domain " + domainId);
-            }
-            return d;
-        } finally {
-            state.unlock();
-        }
+        return groupsAndDomains.domain(domainId);
     }
 
     @Override
     public IommuDomain domainAlloc(String device, boolean nestingParent) {
-        state.lock();
-        try {
-            DeviceEntry d = state.presentDevice(device);
-            BackendEntry be = d.backend;
-            if (nestingParent && !be.caps.nesting()) {
-                throw err(EOPNOTSUPP, be + " cannot nest");
-            }
-            return state.newDomain(be, be.backend.domainAlloc(DomainType.UNMANAGED, nestingParent),
-                    DomainType.UNMANAGED, DomainImpl.Role.CALLER, nestingParent);
-        } finally {
-            state.unlock();
-        }
+        return groupsAndDomains.domainAlloc(device, nestingParent);
     }
 
     @Override
     public void domainFree(IommuDomain domain) {
-        state.lock();
-        try {
-            DomainImpl d = state.own(domain);
-            if (!d.live || d.role != DomainImpl.Role.CALLER) {
-                throw err(EINVAL, d + (d.live ? " belongs to the core" : " was freed"));
-            }
-            if (d.inUse()) {
-                throw err(EBUSY, d + " is still attached to " + d.groups.size() + " groups, "
-                        + d.pasids.size() + " PASIDs and " + d.viommus + " vIOMMUs");
-            }
-            state.freeHw(d);
-        } finally {
-            state.unlock();
-        }
+        groupsAndDomains.domainFree(domain);
     }
 
     @Override
     public void attachGroup(IommuDomain domain, IommuGroup group) {
-        state.lock();
-        try {
-            DomainImpl d = state.own(domain);
-            checkLive(d);
-            GroupImpl g = state.liveGroup(group);
-            attach(d, g);
-        } finally {
-            state.unlock();
-        }
-    }
-
-    private void attach(DomainImpl d, GroupImpl g) {
-        if (d.role != DomainImpl.Role.CALLER) {
-            throw err(EINVAL, d + " is not a caller domain");
-        }
-        if (d.backend != g.devices.get(0).backend) {
-            throw err(EINVAL, d + " belongs to another IOMMU than " + g);
-        }
-        if (g.domain == d) {
-            return;
-        }
-        // rule 46: only one caller domain at a time
-        if (g.domain != null && g.domain != g.defaultDomain && g.domain != g.blockingDomain) {
-            throw err(EBUSY, g + " is attached to " + g.domain);
-        }
-        setDomain(g, d);
+        groupsAndDomains.attachGroup(domain, group);
     }
 
     @Override
     public void detachGroup(IommuDomain domain, IommuGroup group) {
-        state.lock();
-        try {
-            DomainImpl d = state.own(domain);
-            GroupImpl g = state.liveGroup(group);
-            if (g.domain != d || d.role != DomainImpl.Role.CALLER) {
-                throw err(EINVAL, g + " is not attached to " + d);
-            }
-            setCoreDomain(g); // rule 48: never NULL or a freed domain while owned
-        } finally {
-            state.unlock();
-        }
-    }
-
-    private GroupImpl singleDeviceGroup(String device) {
-        DeviceEntry d = state.presentDevice(device);
-        if (d.group.devices.size() != 1) {
-            throw err(EINVAL, "device " + device + " shares its group with "
-                    + (d.group.devices.size() - 1) + " others: attach the group (rule 47)");
-        }
-        return d.group;
+        groupsAndDomains.detachGroup(domain, group);
     }
 
     @Override
     public void attachDevice(IommuDomain domain, String device) {
-        state.lock();
-        try {
-            DomainImpl d = state.own(domain);
-            checkLive(d);
-            attach(d, singleDeviceGroup(device));
-        } finally {
-            state.unlock();
-        }
+        groupsAndDomains.attachDevice(domain, device);
     }
 
     @Override
     public void detachDevice(IommuDomain domain, String device) {
-        state.lock();
-        try {
-            DomainImpl d = state.own(domain);
-            GroupImpl g = singleDeviceGroup(device);
-            if (g.domain != d || d.role != DomainImpl.Role.CALLER) {
-                throw err(EINVAL, device + " is not attached to " + d);
-            }
-            setCoreDomain(g);
-        } finally {
-            state.unlock();
-        }
+        groupsAndDomains.detachDevice(domain, device);
     }
 
     @Override
     public void setDefaultDomainType(IommuGroup group, DomainType type, boolean privileged) {
-        state.lock();
-        try {
-            if (!privileged) {
-                throw err(EACCES, "changing the default domain needs CAP_SYS_ADMIN and "
-                        + "CAP_SYS_RAWIO");
-            }
-            if (type != null && type != DomainType.IDENTITY && type != DomainType.DMA
-                    && type != DomainType.DMA_FQ) {
-                throw err(EINVAL, "the default domain type is identity, DMA, DMA-FQ or auto, not "
-                        + type.sysfsName());
-            }
-            GroupImpl g = state.liveGroup(group);
-            BackendEntry be = g.devices.get(0).backend;
-            DomainType want = type != null ? type : platformDefault;
-            if (!be.caps.defaultDomains() || !be.caps.supports(want)) {
-                throw err(EINVAL, be + " cannot make a " + want.sysfsName() + " default domain");
-            }
-            DomainImpl cur = g.defaultDomain;
-            if (cur != null && cur.type == want) {
-                g.defaultType = type;
-                return;
-            }
-            // rule 42: DMA to DMA-FQ is done in place, even with a driver bound
-            if (cur != null && cur.type == DomainType.DMA && want == DomainType.DMA_FQ) {
-                cur.type = DomainType.DMA_FQ;
-                g.defaultType = type;
-                return;
-            }
-            if (g.ownerCount != 0) {
-                throw err(EPERM, g + " is in use (owner count " + g.ownerCount + ")");
-            }
-            DomainImpl next = state.newDomain(be, be.backend.domainAlloc(want, false), want,
-                    DomainImpl.Role.DEFAULT, false);
-            boolean onDefault = g.domain == cur;
-            try {
-                if (onDefault) {
-                    setDomain(g, next);
-                }
-            } catch (RuntimeException e) {
-                state.freeHw(next);
-                throw e;
-            }
-            g.defaultDomain = next;
-            g.defaultType = type;
-            if (cur != null && !cur.inUse()) {
-                state.freeHw(cur);
-            }
-        } finally {
-            state.unlock();
-        }
+        groupsAndDomains.setDefaultDomainType(group, type, privileged);
     }
 
     // ------------------------------------------------------------------ DMA ownership
@@ -928,9 +577,9 @@ public final class IommuCore implements IommuService, IoasidListener {
             throw err(EBUSY, g + " is on " + g.domain + " or has PASIDs attached");
         }
         boolean made = g.blockingDomain == null;
-        DomainImpl block = blocking(g); // known bug 2: fails cleanly, owner unset
+        DomainImpl block = domainSwitch.blocking(g); // known bug 2: fails cleanly, owner unset
         try {
-            setDomain(g, block);
+            domainSwitch.setDomain(g, block);
         } catch (RuntimeException e) {
             if (made) {
                 g.blockingDomain = null;
@@ -963,9 +612,9 @@ public final class IommuCore implements IommuService, IoasidListener {
         g.ownerCount = 0;
         g.dmaOwner = null;
         if (g.defaultDomain != null) {
-            setDomainOrWarn(g, g.defaultDomain);
+            domainSwitch.setDomainOrWarn(g, g.defaultDomain);
         } else {
-            setCoreDomain(g);
+            domainSwitch.setCoreDomain(g);
         }
     }
 
