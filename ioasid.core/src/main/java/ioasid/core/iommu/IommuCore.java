@@ -10,7 +10,6 @@ import static ioasid.api.Errno.ENOENT;
 import static ioasid.api.Errno.ENOSPC;
 import static ioasid.api.Errno.EOPNOTSUPP;
 import static ioasid.api.Errno.EOVERFLOW;
-import static ioasid.api.Errno.EPERM;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -137,6 +136,7 @@ public final class IommuCore implements IommuService, IoasidListener {
     private final Set<IoasidHandle> globalPasids;
     private final DomainSwitch domainSwitch;
     private final Groups groupsAndDomains;
+    private final DmaOwnership ownership;
     private final DataPath dataPath;
     private final Viommus viommus;
     private final Snapshots snapshots;
@@ -176,6 +176,7 @@ public final class IommuCore implements IommuService, IoasidListener {
         this.globalPasids = state.globalPasids;
         this.domainSwitch = new DomainSwitch(state);
         this.groupsAndDomains = new Groups(state, domainSwitch, platformDefault);
+        this.ownership = new DmaOwnership(state, domainSwitch);
         this.dataPath = new DataPath(state);
         this.viommus = new Viommus(state);
         this.snapshots = new Snapshots(state);
@@ -556,148 +557,37 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public void claimGroup(IommuGroup group, Object owner) {
-        state.lock();
-        try {
-            if (owner == null) {
-                throw err(EINVAL, "null DMA owner");
-            }
-            claim(state.liveGroup(group), owner);
-        } finally {
-            state.unlock();
-        }
-    }
-
-    /** Rule 49. */
-    private void claim(GroupImpl g, Object owner) {
-        if (g.ownerCount != 0) {
-            throw err(EPERM, g + " is owned or used by a driver (owner count " + g.ownerCount
-                    + ")");
-        }
-        if ((g.domain != null && g.domain != g.defaultDomain) || !g.pasids.isEmpty()) {
-            throw err(EBUSY, g + " is on " + g.domain + " or has PASIDs attached");
-        }
-        boolean made = g.blockingDomain == null;
-        DomainImpl block = domainSwitch.blocking(g); // known bug 2: fails cleanly, owner unset
-        try {
-            domainSwitch.setDomain(g, block);
-        } catch (RuntimeException e) {
-            if (made) {
-                g.blockingDomain = null;
-                state.freeHw(block);
-            }
-            throw e;
-        }
-        g.dmaOwner = owner;
-        g.ownerCount = 1;
+        ownership.claimGroup(group, owner);
     }
 
     @Override
     public void releaseGroup(IommuGroup group) {
-        state.lock();
-        try {
-            release(state.liveGroup(group));
-        } finally {
-            state.unlock();
-        }
-    }
-
-    /** Rule 50. */
-    private void release(GroupImpl g) {
-        if (g.ownerCount == 0 || g.dmaOwner == null) {
-            throw err(EINVAL, g + " is not claimed");
-        }
-        if (!g.pasids.isEmpty()) {
-            throw err(EBUSY, g + " still has " + g.pasids.size() + " PASIDs attached");
-        }
-        g.ownerCount = 0;
-        g.dmaOwner = null;
-        if (g.defaultDomain != null) {
-            domainSwitch.setDomainOrWarn(g, g.defaultDomain);
-        } else {
-            domainSwitch.setCoreDomain(g);
-        }
+        ownership.releaseGroup(group);
     }
 
     @Override
     public void claimDevice(String device, Object owner) {
-        state.lock();
-        try {
-            if (owner == null) {
-                throw err(EINVAL, "null DMA owner");
-            }
-            GroupImpl g = state.presentDevice(device).group;
-            if (g.ownerCount > 0) {
-                if (g.dmaOwner != owner) {
-                    throw err(EPERM, g + " is owned by another owner or used by a driver");
-                }
-                g.ownerCount++; // rule 52: the same owner counts up
-                return;
-            }
-            claim(g, owner);
-        } finally {
-            state.unlock();
-        }
+        ownership.claimDevice(device, owner);
     }
 
     @Override
     public void releaseDevice(String device) {
-        state.lock();
-        try {
-            GroupImpl g = state.presentDevice(device).group;
-            if (g.dmaOwner == null) {
-                throw err(EINVAL, g + " is not claimed");
-            }
-            if (g.ownerCount > 1) {
-                g.ownerCount--;
-                return;
-            }
-            release(g);
-        } finally {
-            state.unlock();
-        }
+        ownership.releaseDevice(device);
     }
 
     @Override
     public void useDefaultDomain(String device) {
-        state.lock();
-        try {
-            DeviceEntry d = state.presentDevice(device);
-            GroupImpl g = d.group;
-            // rule 53
-            if (g.ownerCount > 0 && (g.dmaOwner != null || g.domain != g.defaultDomain
-                    || !g.pasids.isEmpty())) {
-                throw err(EBUSY, g + " is owned, off its default domain or has PASIDs");
-            }
-            g.ownerCount++;
-            d.driverUsers++;
-        } finally {
-            state.unlock();
-        }
+        ownership.useDefaultDomain(device);
     }
 
     @Override
     public void unuseDefaultDomain(String device) {
-        state.lock();
-        try {
-            DeviceEntry d = state.presentDevice(device);
-            if (d.driverUsers == 0) {
-                throw err(EINVAL, "no driver uses the default domain of " + device);
-            }
-            d.driverUsers--;
-            d.group.ownerCount--;
-        } finally {
-            state.unlock();
-        }
+        ownership.unuseDefaultDomain(device);
     }
 
     @Override
     public boolean dmaOwnerClaimed(IommuGroup group) {
-        state.lock();
-        try {
-            return state.own(group).ownerCount != 0;
-        } finally {
-            state.unlock();
-        }
+        return ownership.dmaOwnerClaimed(group);
     }
 
     // ------------------------------------------------------------------ PASIDs (rules 33-39)
