@@ -1,15 +1,7 @@
 package ioasid.core.iommu;
 
-import static ioasid.core.iommu.IommuState.checkLive;
 import static ioasid.core.iommu.IommuState.err;
-import static ioasid.api.Errno.EBUSY;
-import static ioasid.api.Errno.EEXIST;
 import static ioasid.api.Errno.EINVAL;
-import static ioasid.api.Errno.ENODEV;
-import static ioasid.api.Errno.ENOENT;
-import static ioasid.api.Errno.ENOSPC;
-import static ioasid.api.Errno.EOPNOTSUPP;
-import static ioasid.api.Errno.EOVERFLOW;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -32,15 +24,11 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.osgi.service.metatype.annotations.Option;
 
-import ioasid.api.Errno;
-import ioasid.api.Ioasid;
 import ioasid.api.IoasidException;
 import ioasid.api.IoasidHandle;
 import ioasid.api.IoasidService;
 import ioasid.api.IoasidSet;
-import ioasid.api.IoasidState;
 import ioasid.api.IoasidTopics;
-import ioasid.api.TokenType;
 import ioasid.api.iommu.Access;
 import ioasid.api.iommu.DomainType;
 import ioasid.api.iommu.IommuDomain;
@@ -137,6 +125,9 @@ public final class IommuCore implements IommuService, IoasidListener {
     private final DomainSwitch domainSwitch;
     private final Groups groupsAndDomains;
     private final DmaOwnership ownership;
+    private final Pasids pasids;
+    private final Sva sva;
+    private final PrivatePasids privatePasidsOf;
     private final DataPath dataPath;
     private final Viommus viommus;
     private final Snapshots snapshots;
@@ -178,6 +169,9 @@ public final class IommuCore implements IommuService, IoasidListener {
         this.groupsAndDomains = new Groups(state, domainSwitch, platformDefault);
         this.ownership = new DmaOwnership(state, domainSwitch);
         this.dataPath = new DataPath(state);
+        this.pasids = new Pasids(state);
+        this.sva = new Sva(state, pasids);
+        this.privatePasidsOf = new PrivatePasids(state, pasids, dataPath);
         this.viommus = new Viommus(state);
         this.snapshots = new Snapshots(state);
     }
@@ -348,7 +342,7 @@ public final class IommuCore implements IommuService, IoasidListener {
      */
     private void evict(GroupImpl g) {
         for (PasidAttach pa : new ArrayList<>(g.pasids.values())) {
-            dropAttach(pa);
+            pasids.dropAttach(pa);
         }
         for (DeviceEntry d : g.devices) {
             if (d.vdevice != null) {
@@ -453,7 +447,7 @@ public final class IommuCore implements IommuService, IoasidListener {
                         + d.name + " failed: " + e.getMessage());
             }
             if (g.devices.size() == 1) {
-                dropAttach(pa);
+                pasids.dropAttach(pa);
             }
         }
         groupsAndDomains.leave(g, d);
@@ -469,27 +463,10 @@ public final class IommuCore implements IommuService, IoasidListener {
     private void kill(DomainImpl d) {
         viommus.parentGone(d);
         for (PasidAttach pa : new ArrayList<>(d.pasids)) {
-            dropAttach(pa);
+            pasids.dropAttach(pa);
         }
-        for (SvaHandleImpl h : new ArrayList<>(svaHandles)) {
-            if (h.domain == d) {
-                h.live = false;
-                svaHandles.remove(h);
-                MmState mm = mms.get(h.mm);
-                if (mm != null) {
-                    mm.domains.remove(d);
-                    mm.binds--;
-                }
-            }
-        }
-        for (PrivatePasidImpl p : new ArrayList<>(privatePasids)) {
-            if (p.domain == d) {
-                p.live = false;
-                privatePasids.remove(p);
-                IoasidHandle pasid = p.pasid;
-                actions.add(() -> state.freeQuietly(pasid));
-            }
-        }
+        sva.domainGone(d);
+        privatePasidsOf.domainGone(d);
         d.groups.clear();
         d.viommus = 0;
         d.live = false;
@@ -594,195 +571,34 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public int maxPasids(String device) {
-        state.lock();
-        try {
-            return state.presentDevice(device).maxPasids;
-        } finally {
-            state.unlock();
-        }
+        return pasids.maxPasids(device);
     }
 
     @Override
     public IoasidHandle allocGlobalPasid(String device) {
-        int max;
-        state.lock();
-        try {
-            max = state.presentDevice(device).maxPasids;
-        } finally {
-            state.unlock();
-        }
-        if (max == 0) {
-            throw err(EINVAL, "device " + device + " does not support PASID");
-        }
-        // rule 34, known bug 9: the inclusive range ends at max_pasids - 1
-        IoasidHandle h = ioasid.alloc(pasidSet, 1, max - 1, device);
-        state.lock();
-        try {
-            globalPasids.add(h);
-        } finally {
-            state.unlock();
-        }
-        return h;
+        return pasids.allocGlobalPasid(device);
+    }
+
+    @Override
+    public void attachDevicePasid(IommuDomain domain, String device, IoasidHandle pasid) {
+        pasids.attachDevicePasid(domain, device, pasid);
+    }
+
+    @Override
+    public void detachDevicePasid(IommuDomain domain, String device, IoasidHandle pasid) {
+        pasids.detachDevicePasid(domain, device, pasid);
     }
 
     @Override
     public void freeGlobalPasid(IoasidHandle pasid) {
         state.lock();
         try {
-            if (pasid == null || !globalPasids.remove(pasid)) {
-                throw err(EINVAL, "PASID " + (pasid == null ? null : pasid.id())
-                        + " was not allocated by allocGlobalPasid, or was freed");
-            }
+            pasids.forgetGlobal(pasid);
             detachEverywhere(pasid);
             actions.add(() -> state.freeQuietly(pasid));
         } finally {
             state.unlock();
         }
-    }
-
-    @Override
-    public void attachDevicePasid(IommuDomain domain, String device, IoasidHandle pasid) {
-        state.lock();
-        try {
-            DomainImpl d = state.own(domain);
-            checkLive(d);
-            if (d.type == DomainType.BLOCKED) {
-                throw err(EOPNOTSUPP, d + " cannot be attached per PASID");
-            }
-            if (d.role != DomainImpl.Role.CALLER && d.role != DomainImpl.Role.DEFAULT) {
-                throw err(EINVAL, d + " is managed by an SVA bind or a private PASID");
-            }
-            DeviceEntry dev = state.presentDevice(device);
-            checkPasidFits(d, dev, pasid);
-            attachPasid(dev.group, d, pasid, PasidAttach.Kind.CALLER);
-        } finally {
-            state.unlock();
-        }
-    }
-
-    private IoasidHandle lookup(int id) {
-        try {
-            return ioasid.find(null, id);
-        } catch (IoasidException e) {
-            return null;
-        }
-    }
-
-    /** Rule 38's checks on the domain's IOMMU and the PASID's range. */
-    private void checkPasidFits(DomainImpl d, DeviceEntry dev, IoasidHandle pasid) {
-        if (d.backend != dev.backend) {
-            throw err(EINVAL, d + " belongs to another IOMMU than " + dev.name);
-        }
-        if (pasid == null || pasid.state() == IoasidState.FREE) {
-            throw err(EINVAL, "stale or missing PASID");
-        }
-        int id = pasid.id();
-        if (id == Ioasid.NO_PASID) {
-            throw err(EINVAL, "PASID 0 is for DMA without PASID");
-        }
-        for (DeviceEntry dv : dev.group.devices) {
-            if (id >= dv.maxPasids) {
-                throw err(EINVAL, "PASID " + id + " is past the " + dv.maxPasids + " PASIDs of "
-                        + dv.name);
-            }
-        }
-        // A handle of another IOASID space may carry an ID this group has attached: it is a bad
-        // argument, not a busy PASID, so it must be refused before the group is looked at
-        if (lookup(id) != pasid) {
-            throw err(EINVAL, "PASID handle " + pasid + " is not of this platform's IOASID space");
-        }
-    }
-
-    /**
-     * Sets the PASID on every device of the group, or on none (rule 38), holding a reference on
-     * the IOASID; BIND goes out with its first attachment anywhere.
-     */
-    private PasidAttach attachPasid(GroupImpl g, DomainImpl d, IoasidHandle pasid,
-            PasidAttach.Kind kind) {
-        int id = pasid.id();
-        if (g.pasids.containsKey(id)) {
-            throw err(EBUSY, "PASID " + id + " is attached in " + g + " already");
-        }
-        try {
-            ioasid.get(pasid); // references are taken before any FREE can arrive (rule 87)
-        } catch (IoasidException e) {
-            throw err(EINVAL, "PASID " + id + " cannot be attached: " + e.getMessage());
-        }
-        BackendEntry be = g.devices.get(0).backend;
-        List<DeviceEntry> done = new ArrayList<>();
-        for (DeviceEntry dv : g.devices) {
-            try {
-                be.backend.setDevPasid(dv.name, id, d.hw);
-                done.add(dv);
-            } catch (RuntimeException e) {
-                for (int i = done.size() - 1; i >= 0; i--) {
-                    try {
-                        be.backend.removeDevPasid(done.get(i).name, id, d.hw);
-                    } catch (RuntimeException undo) {
-                        LOG.log(System.Logger.Level.ERROR, "undoing PASID " + id + " on "
-                                + done.get(i).name + " failed: " + undo);
-                    }
-                }
-                actions.add(() -> putQuietly(pasid));
-                throw e instanceof IoasidException ie ? ie
-                        : new IoasidException(Errno.EIO, "setting PASID " + id + " on " + dv.name
-                                + " failed: " + e, e);
-            }
-        }
-        PasidAttach pa = new PasidAttach(g, pasid, d, kind);
-        g.pasids.put(id, pa);
-        d.pasids.add(pa);
-        if (bound.merge(pasid, 1, Integer::sum) == 1) {
-            actions.add(() -> notifyQuietly(pasid, EventType.BIND));
-        }
-        return pa;
-    }
-
-    @Override
-    public void detachDevicePasid(IommuDomain domain, String device, IoasidHandle pasid) {
-        state.lock();
-        try {
-            DomainImpl d = state.own(domain);
-            DeviceEntry dev = state.presentDevice(device);
-            PasidAttach pa = pasid == null ? null : dev.group.pasids.get(pasid.id());
-            if (pa == null || pa.domain != d || pa.handle != pasid) {
-                throw err(EINVAL, "PASID " + (pasid == null ? null : pasid.id())
-                        + " of " + device + " is not attached to " + d);
-            }
-            if (pa.kind != PasidAttach.Kind.CALLER) {
-                throw err(EINVAL, "PASID " + pa.pasid + " of " + device + " belongs to an "
-                        + pa.kind.label + " handle: release that instead");
-            }
-            detachPasid(pa);
-        } finally {
-            state.unlock();
-        }
-    }
-
-    /** Clears the PASID on every device of its group and drops the attachment. */
-    private void detachPasid(PasidAttach pa) {
-        BackendEntry be = pa.group.devices.get(0).backend;
-        for (DeviceEntry dv : pa.group.devices) {
-            try {
-                be.backend.removeDevPasid(dv.name, pa.pasid, pa.domain.hw);
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "removing PASID " + pa.pasid + " of "
-                        + dv.name + " failed: " + e.getMessage());
-            }
-        }
-        dropAttach(pa);
-    }
-
-    /** Forgets an attachment; UNBIND after the PASID's last one, and the reference goes. */
-    private void dropAttach(PasidAttach pa) {
-        pa.group.pasids.remove(pa.pasid);
-        pa.domain.pasids.remove(pa);
-        IoasidHandle h = pa.handle;
-        Integer left = bound.computeIfPresent(h, (k, n) -> n == 1 ? null : n - 1);
-        if (left == null) {
-            actions.add(() -> notifyQuietly(h, EventType.UNBIND));
-        }
-        actions.add(() -> putQuietly(h));
     }
 
     /** Detaches a PASID wherever it is attached, ending the binds and handles that used it. */
@@ -792,39 +608,9 @@ public final class IommuCore implements IommuService, IoasidListener {
             if (pa == null || pa.handle != pasid) {
                 continue;
             }
-            detachPasid(pa);
-            for (SvaHandleImpl h : new ArrayList<>(svaHandles)) {
-                if (h.pasid == pasid && h.device.group == g) {
-                    endSva(h);
-                }
-            }
-            for (PrivatePasidImpl p : new ArrayList<>(privatePasids)) {
-                if (p.pasid == pasid) {
-                    p.live = false;
-                    privatePasids.remove(p);
-                    state.freeHw(p.domain);
-                }
-            }
-        }
-    }
-
-    private void putQuietly(IoasidHandle h) {
-        try {
-            ioasid.put(h);
-        } catch (IoasidException e) {
-            LOG.log(System.Logger.Level.WARNING, "dropping the IOMMU's reference on PASID "
-                    + h.id() + ": " + e.getMessage());
-        }
-    }
-
-    private void notifyQuietly(IoasidHandle h, EventType type) {
-        try {
-            ioasid.notify(h, type);
-        } catch (IoasidException e) {
-            if (e.errno() != ENOENT) {
-                LOG.log(System.Logger.Level.WARNING, type + " for PASID " + h.id() + ": "
-                        + e.getMessage());
-            }
+            pasids.detachPasid(pa);
+            sva.pasidGone(pasid, g);
+            privatePasidsOf.pasidGone(pasid);
         }
     }
 
@@ -851,265 +637,29 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Override
     public SvaHandle svaBind(String device, ProcessAddressSpace mm) {
-        if (mm == null) {
-            throw err(EINVAL, "null address space");
-        }
-        IoasidHandle fresh = null;
-        for (;;) {
-            int max;
-            state.lock();
-            try {
-                DeviceEntry dev = state.presentDevice(device);
-                max = dev.maxPasids;
-                if (max == 0) {
-                    throw err(EOPNOTSUPP, "device " + device + " does not support PASID");
-                }
-                if (!mm.dmaCompatible()) {
-                    throw err(EBUSY, "the IOMMU cannot walk this address space's page table");
-                }
-                MmState st = mms.get(mm);
-                if (st != null && st.pasid != null) {
-                    if (fresh != null) {
-                        IoasidHandle spare = fresh; // another bind of the process won the race
-                        actions.add(() -> state.freeQuietly(spare));
-                        fresh = null;
-                    }
-                    return bindWith(dev, mm, st);
-                }
-                if (fresh != null) {
-                    if (st == null) {
-                        st = new MmState();
-                        mms.put(mm, st);
-                    }
-                    st.set = fresh.set();
-                    st.pasid = fresh;
-                    fresh = null;
-                    return bindWith(dev, mm, st);
-                }
-            } catch (RuntimeException e) {
-                if (fresh != null) {
-                    IoasidHandle spare = fresh;
-                    actions.add(() -> state.freeQuietly(spare));
-                }
-                throw e;
-            } finally {
-                state.unlock();
-            }
-            fresh = allocMmPasid(mm, max);
-            if (fresh == null) {
-                continue; // lost a race for the process's one PASID: use the winner's
-            }
-        }
-    }
-
-    /** The process's PASID in its MM set (rule 63), allocated outside the mutex (it sends ALLOC). */
-    private IoasidHandle allocMmPasid(ProcessAddressSpace mm, int max) {
-        IoasidSet set;
-        boolean created = true;
-        try {
-            set = ioasid.createSet(TokenType.MM, mm, 1);
-        } catch (IoasidException e) {
-            if (e.errno() != EEXIST) {
-                throw e;
-            }
-            set = ioasid.findSet(TokenType.MM, mm);
-            created = false;
-        }
-        try {
-            return ioasid.alloc(set, 1, max - 1, mm); // rule 36: ENOSPC when none is left
-        } catch (IoasidException e) {
-            if (created && set.size() == 0) {
-                ioasid.freeSet(set); // a failed first bind leaves no set behind
-            }
-            state.lock();
-            try {
-                MmState st = mms.get(mm);
-                if (e.errno() == ENOSPC && st != null && st.pasid != null) {
-                    return null;
-                }
-            } finally {
-                state.unlock();
-            }
-            throw e;
-        }
-    }
-
-    /** Rule 37: reuse one of the process's SVA domains if it attaches, else a new one. */
-    private SvaHandle bindWith(DeviceEntry dev, ProcessAddressSpace mm, MmState st) {
-        if (st.pasid.id() >= dev.maxPasids) {
-            throw err(EOVERFLOW, "the process's PASID " + st.pasid.id() + " is past the "
-                    + dev.maxPasids + " PASIDs of " + dev.name);
-        }
-        BackendEntry be = dev.backend;
-        for (Map.Entry<DomainImpl, Integer> e : st.domains.entrySet()) {
-            DomainImpl sd = e.getKey();
-            if (sd.backend != be) {
-                continue;
-            }
-            try {
-                attachPasid(dev.group, sd, st.pasid, PasidAttach.Kind.SVA);
-            } catch (IoasidException busy) {
-                continue;
-            }
-            e.setValue(e.getValue() + 1);
-            return newSva(dev, mm, st, sd);
-        }
-        DomainImpl sd = state.newDomain(be, be.backend.svaDomainAlloc(mm), DomainType.SVA,
-                DomainImpl.Role.SVA, false);
-        try {
-            attachPasid(dev.group, sd, st.pasid, PasidAttach.Kind.SVA);
-        } catch (RuntimeException e) {
-            state.freeHw(sd);
-            throw e;
-        }
-        st.domains.put(sd, 1);
-        return newSva(dev, mm, st, sd);
-    }
-
-    private SvaHandle newSva(DeviceEntry dev, ProcessAddressSpace mm, MmState st, DomainImpl sd) {
-        SvaHandleImpl h = new SvaHandleImpl(state, dev, mm, st.pasid, sd);
-        svaHandles.add(h);
-        st.binds++;
-        return h;
+        return sva.svaBind(device, mm);
     }
 
     @Override
     public void svaUnbind(SvaHandle handle) {
-        state.lock();
-        try {
-            if (!(handle instanceof SvaHandleImpl h) || h.owner != state || !svaHandles.contains(h)) {
-                throw err(EINVAL, handle + " is not a live SVA bind of this IOMMU core");
-            }
-            PasidAttach pa = h.device.group == null ? null : h.device.group.pasids.get(h.pasid.id());
-            if (pa != null && pa.domain == h.domain) {
-                detachPasid(pa);
-            }
-            endSva(h);
-        } finally {
-            state.unlock();
-        }
-    }
-
-    /** Ends a bind; the SVA domain goes with its last user (rule 37). */
-    private void endSva(SvaHandleImpl h) {
-        h.live = false;
-        svaHandles.remove(h);
-        MmState st = mms.get(h.mm);
-        if (st == null) {
-            return;
-        }
-        st.binds--;
-        Integer users = st.domains.get(h.domain);
-        if (users != null) {
-            if (users == 1) {
-                st.domains.remove(h.domain);
-                if (h.domain.live && !h.domain.inUse()) {
-                    state.freeHw(h.domain);
-                }
-            } else {
-                st.domains.put(h.domain, users - 1);
-            }
-        }
+        sva.svaUnbind(handle);
     }
 
     @Override
     public void mmRelease(ProcessAddressSpace mm) {
-        state.lock();
-        try {
-            MmState st = mm == null ? null : mms.get(mm);
-            if (st == null) {
-                throw err(ENOENT, "no PASID for that address space");
-            }
-            if (st.binds > 0) {
-                throw err(EBUSY, "the address space still has " + st.binds + " binds");
-            }
-            mms.remove(mm);
-            IoasidHandle pasid = st.pasid;
-            IoasidSet set = st.set;
-            // rule 36: the PASID goes with the process, not with its last unbind
-            actions.add(() -> {
-                if (pasid != null) {
-                    state.freeQuietly(pasid);
-                }
-                if (set != null) {
-                    try {
-                        ioasid.freeSet(set);
-                    } catch (IoasidException e) {
-                        LOG.log(System.Logger.Level.WARNING, "freeing the set of an address "
-                                + "space: " + e.getMessage());
-                    }
-                }
-            });
-        } finally {
-            state.unlock();
-        }
+        sva.mmRelease(mm);
     }
 
     // ------------------------------------------------------------------ private PASIDs (seed 002)
 
     @Override
     public PrivatePasid privatePasidAlloc(String device) {
-        BackendEntry be;
-        int max;
-        state.lock();
-        try {
-            DeviceEntry dev = state.presentDevice(device);
-            be = dev.backend;
-            max = dev.maxPasids;
-        } finally {
-            state.unlock();
-        }
-        if (max == 0) {
-            throw err(EINVAL, "device " + device + " does not support PASID");
-        }
-        IoasidHandle pasid = ioasid.alloc(pasidSet, 1, max - 1, "private:" + device);
-        state.lock();
-        try {
-            DeviceEntry dev = devices.get(device);
-            if (dev == null || dev.backend != be || dev.group == null) {
-                throw err(ENODEV, "device " + device + " left during the allocation");
-            }
-            DomainImpl d = state.newDomain(be, be.backend.domainAlloc(DomainType.UNMANAGED, false),
-                    DomainType.UNMANAGED, DomainImpl.Role.PRIVATE, false);
-            try {
-                attachPasid(dev.group, d, pasid, PasidAttach.Kind.PRIVATE);
-            } catch (RuntimeException e) {
-                state.freeHw(d);
-                throw e;
-            }
-            PrivatePasidImpl p = new PrivatePasidImpl(dataPath, dev, pasid, d);
-            privatePasids.add(p);
-            return p;
-        } catch (RuntimeException e) {
-            actions.add(() -> state.freeQuietly(pasid));
-            throw e;
-        } finally {
-            state.unlock();
-        }
+        return privatePasidsOf.privatePasidAlloc(device);
     }
 
     @Override
     public void privatePasidFree(PrivatePasid pasid) {
-        state.lock();
-        try {
-            if (!(pasid instanceof PrivatePasidImpl p) || p.dataPath != dataPath
-                    || !privatePasids.remove(p)) {
-                throw err(ENODEV, pasid + " is not a live private PASID of this IOMMU core");
-            }
-            p.live = false;
-            GroupImpl g = p.device.group;
-            PasidAttach pa = g == null ? null : g.pasids.get(p.pasid.id());
-            if (pa != null && pa.domain == p.domain) {
-                detachPasid(pa);
-            }
-            if (p.domain.live) {
-                state.freeHw(p.domain);
-            }
-            IoasidHandle h = p.pasid;
-            actions.add(() -> state.freeQuietly(h));
-        } finally {
-            state.unlock();
-        }
+        privatePasidsOf.privatePasidFree(pasid);
     }
 
     // ------------------------------------------------------------------ page tables (rules 56-58)
