@@ -1,15 +1,10 @@
 package ioasid.core.iommu;
 
-import static ioasid.core.iommu.IommuState.err;
 import static ioasid.api.Errno.EINVAL;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.locks.Lock;
 
 import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
@@ -27,8 +22,6 @@ import org.osgi.service.metatype.annotations.Option;
 import ioasid.api.IoasidException;
 import ioasid.api.IoasidHandle;
 import ioasid.api.IoasidService;
-import ioasid.api.IoasidSet;
-import ioasid.api.IoasidTopics;
 import ioasid.api.iommu.Access;
 import ioasid.api.iommu.DomainType;
 import ioasid.api.iommu.IommuDomain;
@@ -46,10 +39,7 @@ import ioasid.api.iommu.dto.DomainDTO;
 import ioasid.api.iommu.dto.GroupDTO;
 import ioasid.api.iommu.dto.PasidDTO;
 import ioasid.api.iommu.dto.ViommuDTO;
-import ioasid.api.iommu.spi.BackendDomain;
-import ioasid.api.iommu.spi.DeviceInfo;
 import ioasid.api.iommu.spi.IommuBackend;
-import ioasid.api.iommu.spi.IommuCaps;
 import ioasid.api.iommu.spi.IotlbGather;
 import ioasid.api.spi.EventType;
 import ioasid.api.spi.IoasidEvent;
@@ -57,27 +47,26 @@ import ioasid.api.spi.IoasidListener;
 import ioasid.core.impl.EventAdminPoster;
 
 /*
- * The IOMMU core, over backend services that model the hardware.
+ * The IOMMU core, over backend services that model the hardware: the DS component. It holds the
+ * configuration and the whiteboard bindings, answers IommuService by delegating to one class per
+ * concept, and orders the teardown that crosses concerns.
+ *
+ * Who calls whom, so that no concept class calls another in a circle (all of them share
+ * IommuState; the handles point to it, a private PASID to DataPath):
+ *   IommuCore      every class below; it orders a PASID's revocation and close itself
+ *   Backends       Groups, Pasids, Sva, PrivatePasids, Viommus: what leaves with the hardware
+ *   Groups         DomainSwitch (groups, caller domains, default domains)
+ *   DmaOwnership   DomainSwitch (claim and release)
+ *   Sva            Pasids
+ *   PrivatePasids  Pasids, DataPath
+ *   DomainSwitch, Pasids, Viommus, DataPath, Snapshots: none
  *
  * Rules:
- *  1. A backend brings devices; its devices with one group key form a group. A group starts on a
- *     default domain of the platform's type (rule 41), on the blocking domain if it is owned
- *     (rule 55), or on no domain when the driver has no default domains.
- *  2. A group switches domains device by device; a failure puts the switched ones back, so DMA
- *     reaches only the old or the new domain, never anything else (rule 44, D18).
- *  3. One caller domain at a time; detaching returns to the blocking domain when owned, else to
- *     the default (rules 45-48). Claiming ownership moves the group to a blocking domain made on
- *     first use, or to an empty unmanaged one where BLOCKED is not supported (rule 49).
- *  4. PASIDs come from the IOASID service. An attached PASID holds a reference; BIND goes out at
- *     its first attachment and UNBIND after its last (S6). A PASID freed while attached is
- *     detached everywhere by this core's FREE listener.
- *  5. A domain is freed only when nothing uses it, so no backend keeps a freed one (known bug 1).
- *  6. A backend that leaves takes nothing with it: its groups are blocked, PASIDs detached with
- *     UNBIND, its domains, handles and vIOMMUs dead, and no reference to its objects is kept
- *     (D17). Its devices wait and are probed again when a backend serves them.
- *  7. Configuration happens under one mutex, which is held across backend calls. IOASID calls
- *     that send events run after it, in order. Page-table calls and translation probes take no
- *     mutex, only a read lock that keeps a dying backend's objects out of reach.
+ *  1. A PASID freed while attached is detached everywhere by this core's FREE listener: its
+ *     attachments first, then the SVA binds and private PASIDs that used it (S6).
+ *  2. A global PASID is freed after it is detached everywhere; freeing one allocGlobalPasid did
+ *     not hand out is EINVAL.
+ *  3. Closing lets every backend leave as if its service went away (D17).
  */
 @Component(service = {IommuService.class, IoasidListener.class}, immediate = true,
         configurationPid = IommuCore.PID,
@@ -111,31 +100,16 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     private final DomainType platformDefault;
     private final IommuState state;
-    private final Map<Long, BackendEntry> backends;
-    private final Map<String, DeviceEntry> devices;
-    private final Map<String, GroupImpl> groupsByKey;
-    private final Map<Integer, GroupImpl> groups;
-    private final Map<Integer, DomainImpl> domains;
-    private final Map<BackendDomain, DomainImpl> byHw;
-    private final Map<IoasidHandle, Integer> bound;
-    private final Map<ProcessAddressSpace, MmState> mms;
-    private final Set<SvaHandleImpl> svaHandles;
-    private final Set<PrivatePasidImpl> privatePasids;
-    private final Set<IoasidHandle> globalPasids;
-    private final DomainSwitch domainSwitch;
-    private final Groups groupsAndDomains;
+    private final Groups groups;
     private final DmaOwnership ownership;
     private final Pasids pasids;
     private final Sva sva;
-    private final PrivatePasids privatePasidsOf;
+    private final PrivatePasids privatePasids;
+    /** The hot path: IommuService's page-table calls go straight to it. */
     private final DataPath dataPath;
     private final Viommus viommus;
     private final Snapshots snapshots;
-    private final OrderedActions actions;
-    private final IoasidService ioasid;
-    private final IoasidSet pasidSet;
-    /** Posts to Event Admin while one is bound; null otherwise. */
-    private volatile EventAdminPoster monitor;
+    private final Backends backends;
 
     @Activate
     public IommuCore(@Reference(name = "ioasid", target = "(!(ioasid.role=host))")
@@ -151,29 +125,16 @@ public final class IommuCore implements IommuService, IoasidListener {
         }
         this.platformDefault = platformDefault;
         this.state = new IommuState(ioasid, pasidQuota);
-        this.ioasid = ioasid;
-        this.pasidSet = state.pasidSet;
-        this.actions = state.actions;
-        this.backends = state.backends;
-        this.devices = state.devices;
-        this.groupsByKey = state.groupsByKey;
-        this.groups = state.groups;
-        this.domains = state.domains;
-        this.byHw = state.byHw;
-        this.bound = state.bound;
-        this.mms = state.mms;
-        this.svaHandles = state.svaHandles;
-        this.privatePasids = state.privatePasids;
-        this.globalPasids = state.globalPasids;
-        this.domainSwitch = new DomainSwitch(state);
-        this.groupsAndDomains = new Groups(state, domainSwitch, platformDefault);
+        DomainSwitch domainSwitch = new DomainSwitch(state);
+        this.groups = new Groups(state, domainSwitch, platformDefault);
         this.ownership = new DmaOwnership(state, domainSwitch);
         this.dataPath = new DataPath(state);
         this.pasids = new Pasids(state);
         this.sva = new Sva(state, pasids);
-        this.privatePasidsOf = new PrivatePasids(state, pasids, dataPath);
+        this.privatePasids = new PrivatePasids(state, pasids, dataPath);
         this.viommus = new Viommus(state);
         this.snapshots = new Snapshots(state);
+        this.backends = new Backends(state, groups, pasids, sva, privatePasids, viommus);
     }
 
     /** Rule 41: DMA_FQ unless strict or passthrough; memory encryption forces passthrough off. */
@@ -202,7 +163,7 @@ public final class IommuCore implements IommuService, IoasidListener {
         state.lock();
         try {
             state.closed = true;
-            all = new ArrayList<>(backends.values());
+            all = new ArrayList<>(state.backends.values());
         } finally {
             state.unlock();
         }
@@ -211,326 +172,127 @@ public final class IommuCore implements IommuService, IoasidListener {
         }
     }
 
-    // ------------------------------------------------------------------ Event Admin (optional)
-
     /** Event Admin, typed as Object so the core needs its classes only when one is bound. */
     @Reference(service = org.osgi.service.event.EventAdmin.class, name = "eventAdmin",
             cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     public void bindEventAdmin(Object eventAdmin) {
-        monitor = new EventAdminPoster(eventAdmin);
+        backends.monitor = new EventAdminPoster(eventAdmin);
     }
 
     public void unbindEventAdmin(Object eventAdmin) {
-        monitor = null;
-    }
-
-    /** Queues a backend change for Event Admin, posted after the mutex like all outside calls. */
-    private void notice(String topic, BackendEntry be, String key, Object value) {
-        EventAdminPoster m = monitor;
-        if (m == null) {
-            return;
-        }
-        Map<String, Object> props = new LinkedHashMap<>();
-        props.put("backend", be.name);
-        props.put("vendor", be.caps.vendor());
-        props.put(key, value);
-        actions.add(() -> m.post(topic, props));
-    }
-
-    // ------------------------------------------------------------------ backends (D16, D17)
-
-    private static long serviceId(Map<String, ?> props) {
-        if (props.get(Constants.SERVICE_ID) instanceof Long l) {
-            return l;
-        }
-        throw err(EINVAL, "backend service without " + Constants.SERVICE_ID);
+        backends.monitor = null;
     }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     public void bindBackend(IommuBackend backend, Map<String, Object> props) {
-        long sid = serviceId(props);
-        IommuCaps caps;
-        try {
-            caps = backend.caps();
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "IOMMU backend service " + sid
-                    + " failed to report its capabilities; ignored", e);
-            return;
-        }
-        Object n = props.get(IommuBackend.NAME);
-        String name = n != null ? n.toString() : caps.vendor() + "-" + sid;
-        state.lock();
-        try {
-            if (state.closed || backends.containsKey(sid)) {
-                return;
-            }
-            for (BackendEntry other : backends.values()) {
-                if (other.name.equals(name)) {
-                    LOG.log(System.Logger.Level.ERROR, "IOMMU backend name " + name
-                            + " is taken by " + other + "; service " + sid + " ignored");
-                    return;
-                }
-            }
-            BackendEntry be = new BackendEntry(sid, name, backend, caps);
-            backends.put(sid, be);
-            probe(be);
-            notice(IoasidTopics.BACKEND_ADDED, be, "devices",
-                    be.devices.keySet().toArray(new String[0]));
-        } finally {
-            state.unlock();
-        }
+        backends.bind(backend, props);
     }
 
     public void updatedBackend(IommuBackend backend, Map<String, Object> props) {
-        long sid = serviceId(props);
-        state.lock();
-        try {
-            BackendEntry be = backends.get(sid);
-            if (be != null) {
-                probe(be); // its device list may have changed
-                notice(IoasidTopics.BACKEND_MODIFIED, be, "devices",
-                        be.devices.keySet().toArray(new String[0]));
-            }
-        } finally {
-            state.unlock();
-        }
+        backends.updated(props);
     }
 
     public void unbindBackend(IommuBackend backend, Map<String, Object> props) {
-        long sid = serviceId(props);
+        backends.unbind(props);
+    }
+
+    /**
+     * The IOASID FREE listener: a PASID freed while still attached (life cycle patterns 3 and
+     * 4, S6) is detached from every device, its references dropped.
+     */
+    @Override
+    public void onEvent(IoasidEvent event) {
+        if (event.type() != EventType.FREE || !state.bound.containsKey(event.handle())) {
+            return;
+        }
         state.lock();
         try {
-            BackendEntry be = backends.remove(sid);
-            if (be == null) {
-                return;
+            if (state.bound.containsKey(event.handle())) {
+                detachEverywhere(event.handle());
             }
-            Lock w = be.dataPath.writeLock();
-            w.lock(); // no translation or page-table call is inside the backend after this
-            try {
-                be.gone = true;
-                int blocked = 0;
-                for (GroupImpl g : new ArrayList<>(groups.values())) {
-                    if (!g.blocked && g.backendName.equals(be.name)) {
-                        evict(g);
-                        blocked++;
-                    }
-                }
-                notice(IoasidTopics.BACKEND_REMOVED, be, "groups", blocked);
-                be.devices.clear();
-                for (DomainImpl dom : new ArrayList<>(domains.values())) {
-                    if (dom.backend == be) {
-                        kill(dom);
-                    }
-                }
-                be.backend = null;
-            } finally {
-                w.unlock();
-            }
-            LOG.log(System.Logger.Level.INFO, "IOMMU backend " + be + " left; its groups are "
-                    + "blocked until a backend serves their devices again");
         } finally {
             state.unlock();
         }
     }
 
-    /**
-     * D17: a group whose backend left. Its PASIDs are detached (UNBIND), its vDevices destroyed,
-     * its domains forgotten; it keeps its devices and owner and waits, blocked, for a backend.
-     * The backend is not called.
-     */
-    private void evict(GroupImpl g) {
-        for (PasidAttach pa : new ArrayList<>(g.pasids.values())) {
-            pasids.dropAttach(pa);
-        }
-        for (DeviceEntry d : g.devices) {
-            if (d.vdevice != null) {
-                viommus.destroyVdevice(d.vdevice, false);
-            }
-            d.backend = null;
-        }
-        g.blocked = true;
-        groupsAndDomains.unhookDomains(g);
-    }
-
-    /** Reads the backend's devices and brings groups and domains in line (rules 41, 55). */
-    private void probe(BackendEntry be) {
-        List<DeviceInfo> infos;
+    @Override
+    public void freeGlobalPasid(IoasidHandle pasid) {
+        state.lock();
         try {
-            infos = List.copyOf(be.backend.devices());
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "IOMMU backend " + be + " failed to list devices", e);
-            infos = List.of();
+            pasids.forgetGlobal(pasid);
+            detachEverywhere(pasid);
+            state.actions.add(() -> state.freeQuietly(pasid));
+        } finally {
+            state.unlock();
         }
-        be.rejected.clear();
-        Map<String, DeviceInfo> wanted = new LinkedHashMap<>();
-        for (DeviceInfo info : infos) {
-            DeviceEntry known = devices.get(info.name());
-            BackendEntry servedBy = known == null ? null : known.backend;
-            if ((servedBy != null && servedBy != be) || wanted.containsKey(info.name())) {
-                be.rejected.add(info.name()); // D16: one backend per device
+    }
+
+    /** Detaches a PASID wherever it is attached, ending the binds and handles that used it. */
+    private void detachEverywhere(IoasidHandle pasid) {
+        for (GroupImpl g : new ArrayList<>(state.groups.values())) {
+            PasidAttach pa = g.pasids.get(pasid.id());
+            if (pa == null || pa.handle != pasid) {
                 continue;
             }
-            wanted.put(info.name(), info);
-        }
-        // 1. devices no longer listed, or listed in another group, leave (remove_iommu_group)
-        for (DeviceEntry d : new ArrayList<>(be.devices.values())) {
-            DeviceInfo now = wanted.get(d.name);
-            if (now == null || !now.groupKey().equals(d.info.groupKey())) {
-                removeDevice(d);
-            } else {
-                d.info = now;
-                d.maxPasids = maxPasids(be.caps, now);
-            }
-        }
-        // 2. new and returning devices join their groups
-        Set<GroupImpl> fresh = new LinkedHashSet<>();
-        Map<GroupImpl, List<DeviceEntry>> joined = new LinkedHashMap<>();
-        for (DeviceInfo info : wanted.values()) {
-            if (be.devices.containsKey(info.name())) {
-                continue;
-            }
-            DeviceEntry d = devices.computeIfAbsent(info.name(), DeviceEntry::new);
-            String key = be.name + '\0' + info.groupKey();
-            GroupImpl g = groupsByKey.get(key);
-            if (g == null) {
-                g = new GroupImpl(state, state.nextGroupId++, be.name, info.groupKey());
-                groupsByKey.put(key, g);
-                groups.put(g.id, g);
-                fresh.add(g);
-            }
-            if (d.group != null && d.group != g) {
-                groupsAndDomains.leave(d.group, d);
-            }
-            if (!g.devices.contains(d)) {
-                g.devices.add(d);
-            }
-            d.group = g;
-            d.info = info;
-            d.maxPasids = maxPasids(be.caps, info);
-            d.backend = be;
-            be.devices.put(d.name, d);
-            joined.computeIfAbsent(g, k -> new ArrayList<>()).add(d);
-        }
-        // 3. groups set up (new or returning), or new devices put on their group's domain
-        for (Map.Entry<GroupImpl, List<DeviceEntry>> e : joined.entrySet()) {
-            GroupImpl g = e.getKey();
-            if (fresh.contains(g) || g.blocked) {
-                g.devices.removeIf(d -> d.backend != be); // away devices not listed are gone
-                groupsAndDomains.setUp(be, g);
-            } else {
-                for (DeviceEntry d : e.getValue()) {
-                    groupsAndDomains.attachJoiner(be, g, d);
-                }
-            }
+            pasids.detachPasid(pa);
+            sva.pasidGone(pasid, g);
+            privatePasids.pasidGone(pasid);
         }
     }
 
-    static int maxPasids(IommuCaps caps, DeviceInfo info) {
-        int dev = info.pasidBits() == 0 ? 0 : 1 << info.pasidBits();
-        return Math.min(dev, caps.maxPasids());
-    }
-
-    /** A device its live backend no longer lists: out of its PASIDs, vDevice and group. */
-    private void removeDevice(DeviceEntry d) {
-        BackendEntry be = d.backend;
-        GroupImpl g = d.group;
-        if (d.vdevice != null) {
-            viommus.destroyVdevice(d.vdevice, true); // clean-up from device unbind (rule 94)
-        }
-        for (PasidAttach pa : new ArrayList<>(g.pasids.values())) {
-            try {
-                be.backend.removeDevPasid(d.name, pa.pasid, pa.domain.hw);
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "removing PASID " + pa.pasid + " of "
-                        + d.name + " failed: " + e.getMessage());
-            }
-            if (g.devices.size() == 1) {
-                pasids.dropAttach(pa);
-            }
-        }
-        groupsAndDomains.leave(g, d);
-        be.devices.remove(d.name);
-        devices.remove(d.name);
-        d.backend = null;
-        d.group = null;
-    }
-
-    // ------------------------------------------------------------------ domain switching (rule 44)
-
-    /** A domain whose backend left: dead, its handles and vIOMMUs with it; the backend not called. */
-    private void kill(DomainImpl d) {
-        viommus.parentGone(d);
-        for (PasidAttach pa : new ArrayList<>(d.pasids)) {
-            pasids.dropAttach(pa);
-        }
-        sva.domainGone(d);
-        privatePasidsOf.domainGone(d);
-        d.groups.clear();
-        d.viommus = 0;
-        d.live = false;
-        BackendDomain hw = d.hw;
-        d.hw = null;
-        domains.remove(d.id);
-        if (hw != null) {
-            byHw.remove(hw);
-        }
-    }
-
-    // ------------------------------------------------------------------ groups and domains API
+    // The rest of IommuService, each call handed to the class of its concept.
 
     @Override
     public IommuGroup group(String device) {
-        return groupsAndDomains.group(device);
+        return groups.group(device);
     }
 
     @Override
     public IommuGroup group(int groupId) {
-        return groupsAndDomains.group(groupId);
+        return groups.group(groupId);
     }
 
     @Override
     public IommuDomain domain(int domainId) {
-        return groupsAndDomains.domain(domainId);
+        return groups.domain(domainId);
     }
 
     @Override
     public IommuDomain domainAlloc(String device, boolean nestingParent) {
-        return groupsAndDomains.domainAlloc(device, nestingParent);
+        return groups.domainAlloc(device, nestingParent);
     }
 
     @Override
     public void domainFree(IommuDomain domain) {
-        groupsAndDomains.domainFree(domain);
+        groups.domainFree(domain);
     }
 
     @Override
     public void attachGroup(IommuDomain domain, IommuGroup group) {
-        groupsAndDomains.attachGroup(domain, group);
+        groups.attachGroup(domain, group);
     }
 
     @Override
     public void detachGroup(IommuDomain domain, IommuGroup group) {
-        groupsAndDomains.detachGroup(domain, group);
+        groups.detachGroup(domain, group);
     }
 
     @Override
     public void attachDevice(IommuDomain domain, String device) {
-        groupsAndDomains.attachDevice(domain, device);
+        groups.attachDevice(domain, device);
     }
 
     @Override
     public void detachDevice(IommuDomain domain, String device) {
-        groupsAndDomains.detachDevice(domain, device);
+        groups.detachDevice(domain, device);
     }
 
     @Override
     public void setDefaultDomainType(IommuGroup group, DomainType type, boolean privileged) {
-        groupsAndDomains.setDefaultDomainType(group, type, privileged);
+        groups.setDefaultDomainType(group, type, privileged);
     }
-
-    // ------------------------------------------------------------------ DMA ownership
 
     @Override
     public void claimGroup(IommuGroup group, Object owner) {
@@ -567,8 +329,6 @@ public final class IommuCore implements IommuService, IoasidListener {
         return ownership.dmaOwnerClaimed(group);
     }
 
-    // ------------------------------------------------------------------ PASIDs (rules 33-39)
-
     @Override
     public int maxPasids(String device) {
         return pasids.maxPasids(device);
@@ -590,52 +350,6 @@ public final class IommuCore implements IommuService, IoasidListener {
     }
 
     @Override
-    public void freeGlobalPasid(IoasidHandle pasid) {
-        state.lock();
-        try {
-            pasids.forgetGlobal(pasid);
-            detachEverywhere(pasid);
-            actions.add(() -> state.freeQuietly(pasid));
-        } finally {
-            state.unlock();
-        }
-    }
-
-    /** Detaches a PASID wherever it is attached, ending the binds and handles that used it. */
-    private void detachEverywhere(IoasidHandle pasid) {
-        for (GroupImpl g : new ArrayList<>(groups.values())) {
-            PasidAttach pa = g.pasids.get(pasid.id());
-            if (pa == null || pa.handle != pasid) {
-                continue;
-            }
-            pasids.detachPasid(pa);
-            sva.pasidGone(pasid, g);
-            privatePasidsOf.pasidGone(pasid);
-        }
-    }
-
-    /**
-     * The IOASID FREE listener: a PASID freed while still attached (life cycle patterns 3 and
-     * 4, S6) is detached from every device, its references dropped.
-     */
-    @Override
-    public void onEvent(IoasidEvent event) {
-        if (event.type() != EventType.FREE || !bound.containsKey(event.handle())) {
-            return;
-        }
-        state.lock();
-        try {
-            if (bound.containsKey(event.handle())) {
-                detachEverywhere(event.handle());
-            }
-        } finally {
-            state.unlock();
-        }
-    }
-
-    // ------------------------------------------------------------------ SVA (rules 36-37)
-
-    @Override
     public SvaHandle svaBind(String device, ProcessAddressSpace mm) {
         return sva.svaBind(device, mm);
     }
@@ -650,19 +364,15 @@ public final class IommuCore implements IommuService, IoasidListener {
         sva.mmRelease(mm);
     }
 
-    // ------------------------------------------------------------------ private PASIDs (seed 002)
-
     @Override
     public PrivatePasid privatePasidAlloc(String device) {
-        return privatePasidsOf.privatePasidAlloc(device);
+        return privatePasids.privatePasidAlloc(device);
     }
 
     @Override
     public void privatePasidFree(PrivatePasid pasid) {
-        privatePasidsOf.privatePasidFree(pasid);
+        privatePasids.privatePasidFree(pasid);
     }
-
-    // ------------------------------------------------------------------ page tables (rules 56-58)
 
     @Override
     public void map(IommuDomain domain, long iova, long paddr, long size, int prot) {
@@ -699,8 +409,6 @@ public final class IommuCore implements IommuService, IoasidListener {
         return dataPath.translate(device, pasid, iova, access);
     }
 
-    // ------------------------------------------------------------------ vIOMMU (rules 89-94)
-
     @Override
     public Viommu viommuAlloc(String device, IommuDomain nestingParent) {
         return viommus.viommuAlloc(device, nestingParent);
@@ -735,8 +443,6 @@ public final class IommuCore implements IommuService, IoasidListener {
     public long vdeviceId(Viommu viommu, String device) {
         return viommus.vdeviceId(viommu, device);
     }
-
-    // ------------------------------------------------------------------ snapshots
 
     @Override
     public BackendDTO[] backends() {

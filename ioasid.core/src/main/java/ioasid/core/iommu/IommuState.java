@@ -29,13 +29,16 @@ import ioasid.api.iommu.ProcessAddressSpace;
 import ioasid.api.iommu.spi.BackendDomain;
 
 /*
- * The IOMMU core's state: every table, the mutex over them and the work queued to run after it.
- * The concept classes and the handles share this one object; none of them keeps state of its own.
+ * The IOMMU core's state: every table, the mutex over them and the work queued to run after it,
+ * with the lookups and the domain registry every concept class needs. The concept classes keep no
+ * tables of their own, and the handles point here, not at the DS component.
  *
  * Rules:
- *  5. A domain is freed only when nothing uses it, so no backend keeps a freed one (known bug 1).
- *  7. Configuration happens under one mutex, which is held across backend calls. IOASID calls
- *     that send events run after it, in order.
+ *  1. Configuration happens under one mutex, which is held across backend calls. IOASID calls
+ *     that send events (and Event Admin posts) run after it, in the order they were queued.
+ *  2. A domain is freed only when nothing uses it, so no backend keeps a freed one (known bug 1):
+ *     freeHw is the one place a domain's hardware is released, and it first cuts the data path
+ *     off (the backend's write lock), so no page-table call runs into a freed domain.
  */
 final class IommuState {
     private static final System.Logger LOG = System.getLogger("ioasid.iommu");

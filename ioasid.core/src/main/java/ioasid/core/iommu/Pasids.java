@@ -75,7 +75,7 @@ final class Pasids {
         return h;
     }
 
-    /** Forgets a PASID of allocGlobalPasid before it is detached and freed; EINVAL for any other. */
+    /** Forgets a PASID of allocGlobalPasid, before it is detached and freed; EINVAL otherwise. */
     void forgetGlobal(IoasidHandle pasid) {
         if (pasid == null || !state.globalPasids.remove(pasid)) {
             throw err(EINVAL, "PASID " + (pasid == null ? null : pasid.id())

@@ -17,7 +17,8 @@ final class ViommuImpl implements Viommu {
     final ConcurrentHashMap<Long, VdeviceImpl> vdevs = new ConcurrentHashMap<>();
     volatile boolean live = true;
 
-    ViommuImpl(IommuState owner, int id, BackendEntry backend, DomainImpl parent, BackendViommu hw) {
+    ViommuImpl(IommuState owner, int id, BackendEntry backend, DomainImpl parent,
+            BackendViommu hw) {
         this.owner = owner;
         this.id = id;
         this.backend = backend;

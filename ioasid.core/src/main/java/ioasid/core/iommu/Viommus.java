@@ -204,7 +204,7 @@ final class Viommus {
         }
     }
 
-    /** The vIOMMUs on a domain whose backend left: dead with their vDevices, the backend not called. */
+    /** The vIOMMUs on a domain whose backend left: dead, with their vDevices; no backend call. */
     void parentGone(DomainImpl d) {
         for (ViommuImpl v : new ArrayList<>(state.viommus.values())) {
             if (v.parent == d) {
