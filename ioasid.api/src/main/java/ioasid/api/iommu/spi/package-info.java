@@ -1,6 +1,8 @@
 /**
  * What an IOMMU backend bundle implements: one {@link ioasid.api.iommu.spi.IommuBackend} service
- * per hardware instance, with its domains (page tables) and vIOMMU hooks.
+ * per hardware instance, with its domains (page tables) and vIOMMU hooks. Which calls the IOMMU
+ * core makes with its lock held, which it makes on the data path without it, and why none may
+ * call back, is stated on {@link ioasid.api.iommu.spi.IommuBackend}.
  */
 @org.osgi.annotation.bundle.Export
 @org.osgi.annotation.versioning.Version("1.0.0")
