@@ -10,8 +10,9 @@ import ioasid.api.iommu.spi.BackendDomain;
 
 /*
  * Domain switching: the one place a group's devices are moved from one domain to another (the
- * kernel's __iommu_group_set_domain), and the core domains a group falls back to. Every attach,
- * detach, claim, release and probe goes through here.
+ * kernel's __iommu_group_set_domain), and the core domains a group falls back to. Every attach
+ * and detach of a group or device, claim, release, default-type change and probe goes through
+ * here; a PASID's attachment to a domain is Pasids'.
  *
  * Rules:
  *  1. A group switches domains device by device; a failure puts the switched ones back, so DMA

@@ -66,7 +66,8 @@ import ioasid.core.impl.EventAdminPoster;
  *     attachments first, then the SVA binds and private PASIDs that used it (S6).
  *  2. A global PASID is freed after it is detached everywhere; freeing one allocGlobalPasid did
  *     not hand out is EINVAL.
- *  3. Closing lets every backend leave as if its service went away (D17).
+ *  3. Closing lets every backend leave as if its service went away (D17), and refuses backends
+ *     that arrive afterwards.
  */
 @Component(service = {IommuService.class, IoasidListener.class}, immediate = true,
         configurationPid = IommuCore.PID,
