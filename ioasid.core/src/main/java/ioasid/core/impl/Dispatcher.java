@@ -7,10 +7,16 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
+import ioasid.api.spi.EventType;
 import ioasid.api.spi.IoasidEvent;
 
 /**
  * Delivers events to listeners in sequence order, outside the core's lock.
+ *
+ * <p>The core's rule it enforces (numbered with those of IoasidCore): <em>8. Events are sequenced
+ * under the lock, so one ID's events keep their order, and delivered outside it, in chain order,
+ * so listeners may call back in.</em> And D14: a listener that throws or stalls does not stop the
+ * chain, and is reported.
  *
  * <p>Producers append under the core lock, so the queue is in transition order. After unlocking,
  * a producer waits until its last event has been delivered, delivering it itself when no other
@@ -55,6 +61,8 @@ final class Dispatcher {
 
     /** Written by producers under the core lock only. */
     private Pending tail;
+    /** The sequence of the last event queued; written by producers under the core lock only. */
+    private long seq;
     /** The last event fully delivered; owned by the draining thread. */
     private Pending head;
     /** Next listener of {@code head.next} to call; owned by the draining thread. */
@@ -82,6 +90,30 @@ final class Dispatcher {
     Dispatcher(long stallTimeoutMillis) {
         head = tail = new Pending(null, ListenerEntry.NONE);
         stallNanos = TimeUnit.MILLISECONDS.toNanos(stallTimeoutMillis);
+    }
+
+    /**
+     * Queues an event for the handle's set chain; returns its sequence, or 0 if no listener in
+     * the chain wants it. Caller holds the core lock.
+     */
+    long emit(EventType type, HandleImpl h, int spid) {
+        SetImpl s = h.set;
+        if ((s.chainMask & (1 << type.ordinal())) == 0) {
+            return 0;
+        }
+        long n = ++seq;
+        enqueue(new IoasidEvent(type, h, h.id, spid, s, h.dataAcquire(), false, n), s.chain);
+        return n;
+    }
+
+    /** The next sequence, for an event queued with {@link #enqueue}. Caller holds the core lock. */
+    long nextSequence() {
+        return ++seq;
+    }
+
+    /** The sequence of the last event queued. Caller holds the core lock. */
+    long lastSequence() {
+        return seq;
     }
 
     /** Appends an event. Caller holds the core lock, which orders the queue. */

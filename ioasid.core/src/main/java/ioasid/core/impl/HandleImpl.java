@@ -3,7 +3,12 @@ package ioasid.core.impl;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
+import static ioasid.api.Errno.EBUSY;
+import static ioasid.api.Errno.ENOENT;
+import static ioasid.api.Errno.EOVERFLOW;
+
 import ioasid.api.Ioasid;
+import ioasid.api.IoasidException;
 import ioasid.api.IoasidHandle;
 import ioasid.api.IoasidSet;
 import ioasid.api.IoasidState;
@@ -24,6 +29,7 @@ final class HandleImpl implements IoasidHandle {
     static final int REVOKED = 2;
     static final int REF_SHIFT = 2;
     static final int ONE_REF = 1 << REF_SHIFT;
+    private static final int MAX_REFS = (Integer.MAX_VALUE >>> REF_SHIFT) - 1;
 
     private static final VarHandle WORD;
     private static final VarHandle SPID;
@@ -86,6 +92,35 @@ final class HandleImpl implements IoasidHandle {
     /** Reclaimed, or on its way there: the last reference is gone, and none can be taken. */
     static boolean dead(int word) {
         return refs(word) == 0;
+    }
+
+    /** Refuses a reclaimed handle: its number may belong to another ID by now. */
+    static void checkLive(HandleImpl h, int word) {
+        if (dead(word)) {
+            throw new IoasidException(ENOENT, "IOASID " + h.id + " was freed (stale handle)");
+        }
+    }
+
+    /**
+     * Takes a reference unless the count already reached zero, which is final. A lookup by
+     * number that finds a handle whose last put is under way treats the number as gone: that put
+     * came first.
+     */
+    boolean tryGet() {
+        int w;
+        do {
+            w = word();
+            if (dead(w)) {
+                return false;
+            }
+            if ((w & FREED) != 0) {
+                throw new IoasidException(EBUSY, "IOASID " + id + " is FREE_PENDING");
+            }
+            if (refs(w) >= MAX_REFS) {
+                throw new IoasidException(EOVERFLOW, "IOASID " + id + " has too many references");
+            }
+        } while (!cas(w, w + ONE_REF));
+        return true;
     }
 
     static IoasidState state(int w) {

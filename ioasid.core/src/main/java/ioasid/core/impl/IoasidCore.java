@@ -116,30 +116,6 @@ public final class IoasidCore implements IoasidService {
 
     private static final System.Logger LOG = System.getLogger("ioasid.core");
     private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(HandleImpl[].class);
-    private static final int MAX_REFS = (Integer.MAX_VALUE >>> HandleImpl.REF_SHIFT) - 1;
-
-    /**
-     * A set's token with its type. The methods are written out: a record's generated ones link
-     * through {@code java.lang.runtime.ObjectMethods}, whose shared method handles keep the last
-     * record type they were adapted to on Java 17 (JDK-8078641), which would pin this bundle's
-     * class loader after an uninstall.
-     */
-    private record TokenKey(TokenType type, Object token) {
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof TokenKey k && k.type == type && Objects.equals(k.token, token);
-        }
-
-        @Override
-        public int hashCode() {
-            return 31 * Objects.hashCode(type) + Objects.hashCode(token);
-        }
-
-        @Override
-        public String toString() {
-            return type + ":" + token;
-        }
-    }
 
     final int bits;
     final int maxId;
@@ -173,7 +149,6 @@ public final class IoasidCore implements IoasidService {
     private final Map<Long, ListenerEntry> listeners = new HashMap<>();
     private final List<ListenerEntry> systemListeners = new ArrayList<>();
     private final Map<TokenKey, List<ListenerEntry>> setListeners = new HashMap<>();
-    private long seq;
     private int live;
     private long allocations;
     private long reclaims;
@@ -259,12 +234,6 @@ public final class IoasidCore implements IoasidService {
     private void checkId(int id) {
         if (id < 0 || id > maxId) {
             throw err(EINVAL, "ID " + id + " outside the " + bits + "-bit space");
-        }
-    }
-
-    private static void checkLive(HandleImpl h, int word) {
-        if (HandleImpl.dead(word)) {
-            throw err(ENOENT, "IOASID " + h.id + " was freed (stale handle)");
         }
     }
 
@@ -471,7 +440,7 @@ public final class IoasidCore implements IoasidService {
                     throw err(ENOSPC, "no free ID in [" + min + ", " + max + "]");
                 }
                 h = record(id, s, privateData, g);
-                ev = emit(EventType.ALLOC, h, Ioasid.INVALID);
+                ev = dispatcher.emit(EventType.ALLOC, h, Ioasid.INVALID);
             } else {
                 // A custom allocator runs outside the lock; the in-flight count keeps its space
                 // active (rule 4) and the set's quota slot reserved meanwhile.
@@ -581,7 +550,7 @@ public final class IoasidCore implements IoasidService {
                     failure = err(EBUSY, "set " + s.id + " was freed during the allocation");
                 } else {
                     h = record(id, s, data, g);
-                    ev = emit(EventType.ALLOC, h, Ioasid.INVALID);
+                    ev = dispatcher.emit(EventType.ALLOC, h, Ioasid.INVALID);
                 }
                 if (failure != null) {
                     releaseSetSlot(s);
@@ -701,14 +670,14 @@ public final class IoasidCore implements IoasidService {
             int nw;
             do {
                 w = h.word();
-                checkLive(h, w);
+                HandleImpl.checkLive(h, w);
                 if ((w & HandleImpl.FREED) != 0) {
                     return; // rule 67: level-sensitive, nothing more
                 }
                 nw = (w | HandleImpl.FREED) - HandleImpl.ONE_REF;
             } while (!h.cas(w, nw));
             gb = freedLocked(h, nw, null);
-            ev = seq;
+            ev = dispatcher.lastSequence();
         } finally {
             lock.unlock();
         }
@@ -736,7 +705,7 @@ public final class IoasidCore implements IoasidService {
 
     /** The FREE of a handle just marked FREED (word now {@code nw}); the reclaim if no refs. */
     private GiveBacks freedLocked(HandleImpl h, int nw, GiveBacks gb) {
-        emit(EventType.FREE, h, h.spidAcquire());
+        dispatcher.emit(EventType.FREE, h, h.spidAcquire());
         if (HandleImpl.refs(nw) == 0) {
             gb = reclaimLocked(h, gb);
         }
@@ -753,12 +722,13 @@ public final class IoasidCore implements IoasidService {
         int spid = h.spidAcquire();
         if (!requestedBinds.isEmpty()) {
             int[] n = requestedBinds.remove(h);
+            // a publisher that dropped its reference bound
             for (int i = n == null ? 0 : n[0]; i > 0; i--) {
-                emit(EventType.UNBIND, h, spid); // a publisher that dropped its reference bound
+                dispatcher.emit(EventType.UNBIND, h, spid);
             }
         }
         if (spid != Ioasid.INVALID) {
-            emit(EventType.UNBIND, h, spid);
+            dispatcher.emit(EventType.UNBIND, h, spid);
             s.spids.remove(spid);
             h.spid(Ioasid.INVALID);
         }
@@ -834,7 +804,7 @@ public final class IoasidCore implements IoasidService {
                     }
                 }
             }
-            ev = seq;
+            ev = dispatcher.lastSequence();
         } finally {
             lock.unlock();
         }
@@ -847,31 +817,9 @@ public final class IoasidCore implements IoasidService {
     @Override
     public void get(IoasidHandle handle) {
         HandleImpl h = own(handle);
-        if (!tryGet(h)) {
+        if (!h.tryGet()) {
             throw err(EINVAL, "IOASID " + h.id + " was freed (stale handle)");
         }
-    }
-
-    /**
-     * Takes a reference unless the count already reached zero, which is final. A lookup by
-     * number that finds a handle whose last put is under way treats the number as gone: that put
-     * came first.
-     */
-    private static boolean tryGet(HandleImpl h) {
-        int w;
-        do {
-            w = h.word();
-            if (HandleImpl.dead(w)) {
-                return false;
-            }
-            if ((w & HandleImpl.FREED) != 0) {
-                throw err(EBUSY, "IOASID " + h.id + " is FREE_PENDING");
-            }
-            if (HandleImpl.refs(w) >= MAX_REFS) {
-                throw err(EOVERFLOW, "IOASID " + h.id + " has too many references");
-            }
-        } while (!h.cas(w, w + HandleImpl.ONE_REF));
-        return true;
     }
 
     @Override
@@ -884,7 +832,7 @@ public final class IoasidCore implements IoasidService {
         if (set != null && h.set != set) {
             throw err(EACCES, "IOASID " + id + " belongs to set " + h.set.id);
         }
-        if (!tryGet(h)) {
+        if (!h.tryGet()) {
             throw err(EINVAL, "unknown IOASID " + id);
         }
         return h;
@@ -906,7 +854,7 @@ public final class IoasidCore implements IoasidService {
         if (!mm.equals(h.set.token)) {
             throw err(EPERM, "IOASID " + id + " belongs to another address space");
         }
-        if (!tryGet(h)) {
+        if (!h.tryGet()) {
             throw err(ENOENT, "unknown IOASID " + id);
         }
         return h;
@@ -919,7 +867,7 @@ public final class IoasidCore implements IoasidService {
         int nw;
         do {
             w = h.word();
-            checkLive(h, w);
+            HandleImpl.checkLive(h, w);
             nw = w - HandleImpl.ONE_REF;
         } while (!h.cas(w, nw));
         if (HandleImpl.refs(nw) > 0) {
@@ -931,10 +879,10 @@ public final class IoasidCore implements IoasidService {
         try {
             if ((nw & HandleImpl.FREED) == 0) {
                 // the allocation reference went without a free: still one FREE (rule 7 above)
-                emit(EventType.FREE, h, h.spidAcquire());
+                dispatcher.emit(EventType.FREE, h, h.spidAcquire());
             }
             gb = reclaimLocked(h, null);
-            ev = seq;
+            ev = dispatcher.lastSequence();
         } finally {
             lock.unlock();
         }
@@ -983,7 +931,7 @@ public final class IoasidCore implements IoasidService {
             }
             HandleImpl h = s.spids == null ? null : s.spids.get(spid);
             // a handle whose last put is under way is still indexed until that put gets the lock
-            if (h == null || (get ? !tryGet(h) : HandleImpl.dead(h.word()))) {
+            if (h == null || (get ? !h.tryGet() : HandleImpl.dead(h.word()))) {
                 throw err(ENOENT, "no IOASID of set " + s.id + " has SPID " + spid);
             }
             return h; // D10: tryGet answers EBUSY when FREE_PENDING
@@ -1002,7 +950,7 @@ public final class IoasidCore implements IoasidService {
         }
         lock.lock();
         try {
-            checkLive(h, h.word());
+            HandleImpl.checkLive(h, h.word());
             if (h.dataAcquire() != null) {
                 throw err(EBUSY, "IOASID " + h.id + " has private data already");
             }
@@ -1017,7 +965,7 @@ public final class IoasidCore implements IoasidService {
         HandleImpl h = own(handle);
         lock.lock();
         try {
-            checkLive(h, h.word());
+            HandleImpl.checkLive(h, h.word());
             Object old = h.dataAcquire();
             h.data(data); // a release store: readers see old or new, no grace period (rule 8)
             return old;
@@ -1047,7 +995,7 @@ public final class IoasidCore implements IoasidService {
         lock.lock();
         try {
             int w = h.word();
-            checkLive(h, w);
+            HandleImpl.checkLive(h, w);
             if ((w & HandleImpl.FREED) != 0) {
                 throw err(EBUSY, "IOASID " + h.id + " is FREE_PENDING");
             }
@@ -1062,7 +1010,7 @@ public final class IoasidCore implements IoasidService {
             }
             index.put(spid, h);
             h.spid(spid);
-            ev = emit(EventType.BIND, h, spid);
+            ev = dispatcher.emit(EventType.BIND, h, spid);
         } finally {
             lock.unlock();
         }
@@ -1077,12 +1025,13 @@ public final class IoasidCore implements IoasidService {
         long ev;
         lock.lock();
         try {
-            checkLive(h, h.word());
+            HandleImpl.checkLive(h, h.word());
             int spid = h.spidAcquire();
             if (spid == Ioasid.INVALID) {
                 throw err(EINVAL, "IOASID " + h.id + " has no SPID");
             }
-            ev = emit(EventType.UNBIND, h, spid); // rule 74: listeners still see the SPID
+            // rule 74: listeners still see the SPID
+            ev = dispatcher.emit(EventType.UNBIND, h, spid);
             h.set.spids.remove(spid);
             h.spid(Ioasid.INVALID);
         } finally {
@@ -1103,7 +1052,7 @@ public final class IoasidCore implements IoasidService {
         lock.lock();
         try {
             int w = h.word();
-            checkLive(h, w);
+            HandleImpl.checkLive(h, w);
             if (type == EventType.BIND) {
                 if ((w & HandleImpl.FREED) != 0) {
                     throw err(EBUSY, "IOASID " + h.id + " is FREE_PENDING");
@@ -1113,7 +1062,7 @@ public final class IoasidCore implements IoasidService {
                     requestedBinds.put(h, n = new int[1]); // a count, not a box per BIND
                 }
                 n[0]++;
-                ev = emit(type, h, h.spidAcquire());
+                ev = dispatcher.emit(type, h, h.spidAcquire());
             } else {
                 int[] n = requestedBinds.get(h);
                 if (n == null) {
@@ -1122,7 +1071,7 @@ public final class IoasidCore implements IoasidService {
                     if (--n[0] == 0) {
                         requestedBinds.remove(h);
                     }
-                    ev = emit(type, h, h.spidAcquire());
+                    ev = dispatcher.emit(type, h, h.spidAcquire());
                 }
             }
         } finally {
@@ -1134,18 +1083,6 @@ public final class IoasidCore implements IoasidService {
     }
 
     // ------------------------------------------------------------------ events
-
-    /** Queues an event for the handle's set chain; returns its sequence, or 0 if none wants it. */
-    private long emit(EventType type, HandleImpl h, int spid) {
-        SetImpl s = h.set;
-        if ((s.chainMask & (1 << type.ordinal())) == 0) {
-            return 0;
-        }
-        long n = ++seq;
-        dispatcher.enqueue(new IoasidEvent(type, h, h.id, spid, s, h.dataAcquire(), false, n),
-                s.chain);
-        return n;
-    }
 
     private void replay(ListenerEntry l, SetImpl only) {
         ListenerEntry[] target = {l};
@@ -1159,21 +1096,21 @@ public final class IoasidCore implements IoasidService {
             int w = h.word();
             if (l.wants(EventType.ALLOC)) {
                 dispatcher.enqueue(new IoasidEvent(EventType.ALLOC, h, id, Ioasid.INVALID, h.set,
-                        h.dataAcquire(), true, ++seq), target);
+                        h.dataAcquire(), true, dispatcher.nextSequence()), target);
             }
             int spid = h.spidAcquire();
             if (spid != Ioasid.INVALID && l.wants(EventType.BIND)) {
                 dispatcher.enqueue(new IoasidEvent(EventType.BIND, h, id, spid, h.set,
-                        h.dataAcquire(), true, ++seq), target);
+                        h.dataAcquire(), true, dispatcher.nextSequence()), target);
             }
             int[] binds = requestedBinds.isEmpty() ? null : requestedBinds.get(h);
             for (int i = binds == null ? 0 : binds[0]; i > 0 && l.wants(EventType.BIND); i--) {
                 dispatcher.enqueue(new IoasidEvent(EventType.BIND, h, id, spid, h.set,
-                        h.dataAcquire(), true, ++seq), target);
+                        h.dataAcquire(), true, dispatcher.nextSequence()), target);
             }
             if ((w & HandleImpl.FREED) != 0 && l.wants(EventType.FREE)) {
                 dispatcher.enqueue(new IoasidEvent(EventType.FREE, h, id, spid, h.set,
-                        h.dataAcquire(), true, ++seq), target);
+                        h.dataAcquire(), true, dispatcher.nextSequence()), target);
             }
         }
     }
@@ -1208,28 +1145,10 @@ public final class IoasidCore implements IoasidService {
 
     // ------------------------------------------------------------------ allocator whiteboard
 
-    private static long serviceId(Map<String, ?> props) {
-        Object v = props.get(Constants.SERVICE_ID);
-        if (v instanceof Long l) {
-            return l;
-        }
-        throw err(EINVAL, "service without " + Constants.SERVICE_ID);
-    }
-
-    private static int ranking(Map<String, ?> props) {
-        // the OSGi rule: a ranking that is not an Integer counts as 0
-        return props.get(Constants.SERVICE_RANKING) instanceof Integer i ? i : 0;
-    }
-
-    private static String name(Map<String, ?> props, String key, Object service) {
-        Object v = props.get(key);
-        return v != null ? v.toString() : service.getClass().getName();
-    }
-
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     public void bindAllocator(IoasidAllocator allocator, Map<String, Object> props) {
-        long sid = serviceId(props);
+        long sid = ServiceProperties.serviceId(props);
         Object helpers;
         Throwable helpersFault = null;
         try {
@@ -1244,10 +1163,11 @@ public final class IoasidCore implements IoasidService {
         try {
             AllocatorEntry known = allocators.get(sid);
             if (known != null) {
-                updateRanking(known, ranking(props)); // bind is idempotent (FELIX-6616)
+                // bind is idempotent (FELIX-6616)
+                updateRanking(known, ServiceProperties.ranking(props));
             } else {
-                e = new AllocatorEntry(sid, allocator, name(props, IoasidAllocator.NAME,
-                        allocator), ranking(props));
+                e = new AllocatorEntry(sid, allocator, ServiceProperties.name(props,
+                        IoasidAllocator.NAME, allocator), ServiceProperties.ranking(props));
                 allocators.put(sid, e);
                 if (helpers == null) {
                     e.rejectErrno = EINVAL;
@@ -1314,12 +1234,12 @@ public final class IoasidCore implements IoasidService {
     }
 
     public void updatedAllocator(IoasidAllocator allocator, Map<String, Object> props) {
-        long sid = serviceId(props);
+        long sid = ServiceProperties.serviceId(props);
         lock.lock();
         try {
             AllocatorEntry known = allocators.get(sid);
             if (known != null) {
-                updateRanking(known, ranking(props));
+                updateRanking(known, ServiceProperties.ranking(props));
             }
         } finally {
             lock.unlock();
@@ -1340,7 +1260,7 @@ public final class IoasidCore implements IoasidService {
     }
 
     public void unbindAllocator(IoasidAllocator allocator, Map<String, Object> props) {
-        long sid = serviceId(props);
+        long sid = ServiceProperties.serviceId(props);
         long ev;
         int revokedNow = 0;
         String left;
@@ -1387,7 +1307,7 @@ public final class IoasidCore implements IoasidService {
                 }
             }
             reevaluate();
-            ev = seq;
+            ev = dispatcher.lastSequence();
         } finally {
             lock.unlock();
         }
@@ -1427,7 +1347,7 @@ public final class IoasidCore implements IoasidService {
                     revokedFrom.put(id, from);
                     if (freeing) {
                         revokedTotal++;
-                        emit(EventType.FREE, h, h.spidAcquire());
+                        dispatcher.emit(EventType.FREE, h, h.spidAcquire());
                         if (HandleImpl.refs(nw) == 0) {
                             reclaimLocked(h, null);
                         }
@@ -1489,8 +1409,8 @@ public final class IoasidCore implements IoasidService {
     }
 
     private static ListenerEntry listenerEntry(long sid, IoasidListener l, Map<String, Object> props) {
-        String name = name(props, IoasidListener.NAME, l);
-        int ranking = ranking(props);
+        String name = ServiceProperties.name(props, IoasidListener.NAME, l);
+        int ranking = ServiceProperties.ranking(props);
         Object scope = props.getOrDefault(IoasidListener.SCOPE, IoasidListener.SCOPE_SYSTEM);
         int mask = eventMask(props.get(IoasidListener.EVENTS));
         if (IoasidListener.SCOPE_SYSTEM.equals(scope)) {
@@ -1516,15 +1436,15 @@ public final class IoasidCore implements IoasidService {
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     public void bindListener(IoasidListener listener, Map<String, Object> props) {
-        long sid = serviceId(props);
+        long sid = ServiceProperties.serviceId(props);
         ListenerEntry e;
         String rejectErrno = null;
         String rejectReason = null;
         try {
             e = listenerEntry(sid, listener, props);
         } catch (IoasidException bad) {
-            e = new ListenerEntry(sid, listener, name(props, IoasidListener.NAME, listener),
-                    ranking(props), true, null, null, 0);
+            e = new ListenerEntry(sid, listener, ServiceProperties.name(props, IoasidListener.NAME,
+                    listener), ServiceProperties.ranking(props), true, null, null, 0);
             rejectErrno = bad.errno().name();
             rejectReason = bad.getMessage();
         }
@@ -1533,8 +1453,8 @@ public final class IoasidCore implements IoasidService {
         try {
             ListenerEntry known = listeners.get(sid);
             if (known != null) {
-                if (known.ranking != ranking(props)) {
-                    known.ranking = ranking(props);
+                if (known.ranking != ServiceProperties.ranking(props)) {
+                    known.ranking = ServiceProperties.ranking(props);
                     rebuildAllChains();
                 }
                 return;
@@ -1569,7 +1489,7 @@ public final class IoasidCore implements IoasidService {
 
     /** Adds an accepted listener and replays its scope (D15); returns the last sequence. */
     private long addListener(ListenerEntry e) {
-        long before = seq;
+        long before = dispatcher.lastSequence();
         if (e.systemScope) {
             systemListeners.add(e);
             rebuildAllChains();
@@ -1584,11 +1504,12 @@ public final class IoasidCore implements IoasidService {
                 replay(e, s);
             }
         }
-        return seq == before ? 0 : seq;
+        long last = dispatcher.lastSequence();
+        return last == before ? 0 : last;
     }
 
     public void updatedListener(IoasidListener listener, Map<String, Object> props) {
-        long sid = serviceId(props);
+        long sid = ServiceProperties.serviceId(props);
         ListenerEntry fresh;
         try {
             fresh = listenerEntry(sid, listener, props);
@@ -1617,7 +1538,7 @@ public final class IoasidCore implements IoasidService {
     }
 
     public void unbindListener(IoasidListener listener, Map<String, Object> props) {
-        long sid = serviceId(props);
+        long sid = ServiceProperties.serviceId(props);
         long ev = 0;
         lock.lock();
         try {
