@@ -30,6 +30,14 @@ import org.osgi.annotation.versioning.ConsumerType;
  * from another space is not a fault: the core keeps it from the allocator while it asks again,
  * and frees it back once the allocation is settled. Registering the same allocator object
  * twice is refused with EEXIST (D6).
+ *
+ * <h2>Lock contract</h2>
+ * {@link #alloc} and {@link #free} are never called with the core's lock held. They are called
+ * with the group's own call lock held, a reentrant lock that makes the calls into one group one
+ * at a time and is held for nothing else: the core releases it before it takes its own lock.
+ * {@link #helpers()} is called when the allocator is bound, with no lock held; the object it
+ * returns is then used as a key under the core's lock (see there). The core sets no timeout on
+ * these calls.
  */
 @ConsumerType
 public interface IoasidAllocator {
@@ -40,11 +48,32 @@ public interface IoasidAllocator {
     /**
      * Allocates an ID in {@code [min, max]}, both inclusive.
      *
+     * <p>Called on the thread of the {@link ioasid.api.IoasidService#alloc} it serves, without
+     * the core's lock and with the group's call lock held. It may block: the core does not time
+     * it out, and while it runs the group's other calls wait (among them the {@link #free} that
+     * a free or last put on another thread makes) and the allocation counts as in flight, which
+     * keeps its space active (no switch away from it). If the group's last member leaves
+     * meanwhile, the departure does not wait: the ID returned afterwards is refused with EAGAIN
+     * and owed to the helpers. It may call back into the {@link ioasid.api.IoasidService}; a
+     * call back that allocates from, or returns an ID to, the same space re-enters this group on
+     * the same thread (the call lock is reentrant), and one that waits for another thread doing
+     * so deadlocks.
+     *
      * @return the ID, or {@link ioasid.api.Ioasid#INVALID} when none is left
      */
     int alloc(int min, int max);
 
-    /** Returns an ID this allocator handed out. */
+    /**
+     * Returns an ID this allocator handed out, or that a member of its group handed out before,
+     * or one owed to its helpers from an earlier registration.
+     *
+     * <p>Called without the core's lock and with the group's call lock held, on the thread that
+     * made the ID go: the free or last put that reclaimed it, the allocation that did not take
+     * it, or the arrival of an allocator the ID was owed to. It may block, with the effects told
+     * at {@link #alloc}; it may call back into the {@link ioasid.api.IoasidService} on the same
+     * terms. An exception is caught, counted as an allocator fault and logged; the ID is taken
+     * as returned.
+     */
     void free(int id);
 
     /**
@@ -59,6 +88,13 @@ public interface IoasidAllocator {
      * warning says how many. Helpers whose space outlives its allocators (a host allocator in
      * another bundle, say) keep it reachable; helpers whose space dies with them (a VMM session)
      * should be a new object per space, so that a new space is never given the old one's IDs.
+     *
+     * <p>This method is called when the allocator is bound, without the core's lock; an
+     * exception or null rejects the allocator with EINVAL. The returned object's
+     * {@code equals}, {@code hashCode} and {@code toString} are then called <em>with the core's
+     * lock held</em> (to find the group, the IDs owed to it and the space's name): they must be
+     * quick, must not block, and must not call the {@link ioasid.api.IoasidService}, whose lock
+     * is not reentrant.
      */
     Object helpers();
 }

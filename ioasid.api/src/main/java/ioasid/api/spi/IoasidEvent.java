@@ -10,6 +10,10 @@ import ioasid.api.IoasidSet;
 /**
  * One state transition of one IOASID, as it was when it happened (rule 78's {@code nb_args}).
  * The handle lets a listener get or put a reference without a lookup.
+ *
+ * <p>The core makes each event under its lock, as the transition happens, and delivers it after
+ * releasing the lock. An event never changes, so a listener may keep it or hand it to another
+ * thread; only {@link #handle()} tells the present.
  */
 @ProviderType
 public final class IoasidEvent {

@@ -27,6 +27,10 @@ import org.osgi.annotation.versioning.ConsumerType;
  * not return within the stall timeout is marked stalled and skipped from then on, the chain goes
  * on without it, and the stall is reported. Work that must not run inside a notification goes to
  * the {@link ioasid.api.IoasidWorkQueue}.
+ *
+ * <h2>Lock contract</h2>
+ * {@link #onEvent} is never called with the core's lock held: events are queued under it and
+ * delivered after it is released. See {@link #onEvent} for blocking and calling back.
  */
 @ConsumerType
 public interface IoasidListener {
@@ -57,5 +61,24 @@ public interface IoasidListener {
     /** {@code service.ranking} for listeners with no ordering need. */
     int PRIORITY_LAST = 0;
 
+    /**
+     * Receives one event.
+     *
+     * <p>Called without the core's lock, on the thread whose call caused the event, or on
+     * another thread that caused a later one and found this one undelivered (one thread at a
+     * time delivers, in sequence order), or, after a stall, on a thread the core starts to carry
+     * on. The service call that caused the event returns only once the event went through the
+     * chain.
+     *
+     * <p>It may block, but the caller that caused the event and every caller whose events queue
+     * behind it wait meanwhile; after the stall timeout ({@code listener_stall_timeout_ms} of
+     * the core's configuration, 10 s by default) the listener is marked stalled and gets no
+     * event from then on, and the chain goes on without it. The blocked call is not interrupted.
+     *
+     * <p>It may call back into the {@link ioasid.api.IoasidService}, on its own thread: such a
+     * call does not wait for the events it causes, which are delivered after this one. Waiting
+     * for another thread that calls the service to change IDs deadlocks until the stall timeout,
+     * as that thread waits for this call to return.
+     */
     void onEvent(IoasidEvent event);
 }
