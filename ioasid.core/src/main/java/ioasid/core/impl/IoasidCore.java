@@ -64,34 +64,23 @@ import ioasid.api.spi.IoasidListener;
 /*
  * The IOASID core. One system-wide ID space, split into sets.
  *
- * Rules:
+ * The core's rules are numbered across its classes: 2-5 open AllocatorStack and 8 Dispatcher.
+ * This class enforces:
  *  1. The space has 2^bits IDs (20 by default). ID 0 is reserved and never handed out. IDs are
  *     allocated lowest-free in [min, max], both inclusive; a range outside the space is EINVAL.
- *  2. The default allocator is always present and never registered. Custom allocators arrive as
- *     whiteboard services and take precedence over it, by service ranking, then registration order.
- *  3. Custom allocators with equal helper identities form a helper group and share one ID space.
- *     Members come and go without touching the space's IDs; calls go to the first member.
- *  4. The active space changes only when it holds nothing (no live ID, no allocation in flight),
- *     unless the preferred allocator shares its helpers; until then the preferred one waits. So
- *     every live ID that was not revoked belongs to the active space.
- *  5. When the last member of the active group leaves with IDs outstanding, they are revoked, not
- *     orphaned: one FREE each, FREE_PENDING until their last reference is put. A group's space
- *     outlives its members: what was revoked goes back to its helpers if they register again.
- *     Another space's allocator may hand out a number a revoked ID still holds: the core keeps
- *     that number from it, asks again, and gives it back afterwards.
  *  6. An ID holds an allocation reference until it is freed; get and put add and drop others, the
  *     last put reclaims it. No reference is taken once it is FREE_PENDING, and a second free is a
  *     no-op.
  *  7. Each lifetime of an ID sends ALLOC, then FREE exactly once (at the free, the revocation or
  *     the last put, whichever comes first); a SPID sends BIND when attached and UNBIND when
  *     detached or when its ID is reclaimed.
- *  8. Events are sequenced under the lock, so one ID's events keep their order, and delivered
- *     outside it, in chain order, so listeners may call back in.
  *  9. A set charges its quota to the system capacity and gives it back when freed; a set that
  *     still holds IDs is freed with its last one.
  * 10. find is lock-free. Every other change happens under one lock, except get and put that do
  *     not reclaim, which compare-and-set the handle's reference word. No plugin code (allocator,
  *     listener) ever runs under the lock.
+ * The one exception to rule 10 is a custom allocator's helper identity: its equals, hashCode and
+ * toString run under the lock, as IoasidAllocator.helpers() tells allocator authors.
  */
 @Component(service = IoasidService.class, immediate = true, configurationPid = IoasidCore.PID)
 @Designate(ocd = IoasidCore.Config.class)
@@ -124,6 +113,8 @@ public final class IoasidCore implements IoasidService {
     /** ID to handle; written under the lock, read without it. */
     private final HandleImpl[] table;
     private final Dispatcher dispatcher;
+    private final AllocatorNotices notices;
+    private final AllocatorStack stack;
 
     // Everything below is guarded by the lock.
     private int capacity;
@@ -132,35 +123,15 @@ public final class IoasidCore implements IoasidService {
     private final Map<Integer, SetImpl> sets = new LinkedHashMap<>();
     private final BitSet setIds = new BitSet();
     private final Map<TokenKey, SetImpl> setsByToken = new HashMap<>();
-    private final HelperGroup defaultGroup = new HelperGroup(null);
-    private HelperGroup active = defaultGroup;
-    private final Map<Long, AllocatorEntry> allocators = new HashMap<>();
-    private final Map<Object, HelperGroup> groups = new LinkedHashMap<>();
-    /**
-     * Revoked IDs still referenced, with the helpers of the group they were revoked from, held
-     * weakly: a reference kept on a revoked ID must not keep the departed bundle's classes.
-     */
-    private final Map<Integer, WeakReference<Object>> revokedFrom =
-            new HashMap<>();
     /** BINDs sent through notify() and not yet undone, per handle (identity keys). */
     private final Map<HandleImpl, int[]> requestedBinds = new HashMap<>();
-    /** IDs reclaimed after their group left, owed to its helpers if they come back. */
-    private final OwedIds owed = new OwedIds();
     private final Map<Long, ListenerEntry> listeners = new HashMap<>();
     private final List<ListenerEntry> systemListeners = new ArrayList<>();
     private final Map<TokenKey, List<ListenerEntry>> setListeners = new HashMap<>();
     private int live;
     private long allocations;
     private long reclaims;
-    private long revokedTotal;
-    private long switches;
     private boolean closed;
-    private final AtomicLong allocatorFaults = new AtomicLong();
-    /** Posts to Event Admin while one is bound; null otherwise. */
-    private volatile EventAdminPoster monitor;
-    /** Allocator changes to post, queued under the lock and posted after it. */
-    private final List<Object[]> notices = new ArrayList<>();
-    private volatile boolean noticesPending;
 
     @Activate
     public IoasidCore(Config config) {
@@ -181,6 +152,8 @@ public final class IoasidCore implements IoasidService {
         this.table = new HandleImpl[1 << bits];
         this.capacity = this.available = 1 << bits;
         this.dispatcher = new Dispatcher(stallTimeoutMillis);
+        this.notices = new AllocatorNotices(lock);
+        this.stack = new AllocatorStack(lock, notices);
     }
 
     @Modified
@@ -433,7 +406,7 @@ public final class IoasidCore implements IoasidService {
         try {
             checkOpen();
             checkAllocatable(s);
-            g = active;
+            g = stack.active();
             if (g.isDefault()) {
                 int id = bitmap.nextClear(min, max);
                 if (id < 0) {
@@ -483,79 +456,34 @@ public final class IoasidCore implements IoasidService {
         return h;
     }
 
+    /** Allocation through the active custom allocator, asked outside the lock. */
     private IoasidHandle allocCustom(SetImpl s, int min, int max, Object data, HelperGroup g) {
-        AllocatorEntry caller = g.leader(); // named in errors even if it left before the call
-        // Numbers the allocator rightly handed out that a revoked ID of another space still
-        // holds: kept from it while it is asked again, given back afterwards.
-        List<Integer> parked = null;
-        int id;
-        Throwable fault;
+        AllocatorStack.Call c = new AllocatorStack.Call(g);
         IoasidException failure = null;
-        boolean giveBack = false;
         HandleImpl h = null;
         long ev = 0;
         for (;;) {
-            fault = null;
-            g.callLock.lock();
-            try {
-                AllocatorEntry now = g.leader();
-                if (g.departed || now == null) {
-                    id = Ioasid.INVALID;
-                } else {
-                    caller = now;
-                    id = now.allocator.alloc(min, max);
-                }
-            } catch (Throwable t) {
-                id = Ioasid.INVALID;
-                fault = t;
-            } finally {
-                g.callLock.unlock();
-            }
+            stack.ask(c, min, max);
             lock.lock();
             try {
-                if (fault == null && !g.departed && id >= min && id <= max && bitmap.get(id)
-                        && heldByAnotherSpace(id, g) && (parked == null
-                                || !parked.contains(id) && parked.size() < revokedFrom.size())) {
-                    if (parked == null) {
-                        parked = new ArrayList<>(2);
-                    }
-                    parked.add(id);
-                    continue;
+                boolean tracked = c.id >= min && c.id <= max && bitmap.get(c.id);
+                if (tracked && stack.parks(c, table[c.id])) {
+                    continue; // rule 5: a revoked ID of another space holds the number
                 }
                 g.inFlight--;
                 s.inFlight--;
-                if (g.departed) {
-                    giveBack = id >= 0; // owed to its helpers, or to their returning group
-                    failure = err(EAGAIN, "allocator " + caller + " left during the allocation");
-                } else if (fault != null) {
-                    allocatorFaults.incrementAndGet();
-                    failure = new IoasidException(EIO, "allocator " + caller + " failed: " + fault,
-                            fault);
-                } else if (id == Ioasid.INVALID) {
-                    failure = err(ENOSPC, "allocator " + caller + " has no ID in [" + min + ", "
-                            + max + "]");
-                } else if (id < min || id > max) {
-                    allocatorFaults.incrementAndGet();
-                    giveBack = id >= 0;
-                    failure = err(EIO, "allocator " + caller + " returned " + id + ", outside ["
-                            + min + ", " + max + "]");
-                } else if (bitmap.get(id)) {
-                    // rule 19: the framework refuses an ID it already tracks and frees it back
-                    allocatorFaults.incrementAndGet();
-                    giveBack = true;
-                    failure = err(EBUSY, "allocator " + caller + " returned " + id
-                            + ", which is still in use");
-                } else if (s.state != SetState.ACTIVE) {
-                    giveBack = true;
+                failure = stack.refusal(c, min, max, tracked);
+                if (failure == null && s.state != SetState.ACTIVE) {
+                    c.giveBack = true;
                     failure = err(EBUSY, "set " + s.id + " was freed during the allocation");
-                } else {
-                    h = record(id, s, data, g);
-                    ev = dispatcher.emit(EventType.ALLOC, h, Ioasid.INVALID);
                 }
-                if (failure != null) {
+                if (failure == null) {
+                    h = record(c.id, s, data, g);
+                    ev = dispatcher.emit(EventType.ALLOC, h, Ioasid.INVALID);
+                } else {
                     releaseSetSlot(s);
-                    if (g == active && !g.outstanding()) {
-                        reevaluate();
+                    if (g == stack.active() && !g.outstanding()) {
+                        stack.reevaluate();
                     }
                 }
             } finally {
@@ -563,19 +491,9 @@ public final class IoasidCore implements IoasidService {
             }
             break;
         }
-        flushNotices();
-        if (parked != null) {
-            for (int p : parked) {
-                giveBack(g, p);
-            }
-        }
+        notices.flush();
+        stack.settle(c, failure);
         if (failure != null) {
-            if (fault != null) {
-                LOG.log(System.Logger.Level.WARNING, failure.getMessage(), fault);
-            }
-            if (giveBack) {
-                giveBack(g, id);
-            }
             throw failure;
         }
         if (ev != 0) {
@@ -584,83 +502,12 @@ public final class IoasidCore implements IoasidService {
         return h;
     }
 
-    /**
-     * Whether {@code id} is held by an ID revoked from a space other than {@code g}'s, whose
-     * allocator may hand the number out again: a new VMM session, say. Under the lock.
-     */
-    private boolean heldByAnotherSpace(int id, HelperGroup g) {
-        HandleImpl o = table[id];
-        if (o == null || !o.revoked()) {
-            return false;
-        }
-        WeakReference<Object> from = revokedFrom.get(id);
-        Object helpers = from == null ? null : from.get();
-        return helpers == null || !helpers.equals(g.helpers);
-    }
-
-    /**
-     * Returns an ID to a custom allocator, outside the core lock. If the group left meanwhile, the
-     * ID is owed to its helpers and goes to them when they register again.
-     */
-    private void giveBack(HelperGroup g, int id) {
-        for (;;) {
-            if (!g.departed) {
-                g.callLock.lock();
-                try {
-                    AllocatorEntry to = g.leader();
-                    if (!g.departed && to != null) {
-                        try {
-                            to.allocator.free(id);
-                        } catch (Throwable t) {
-                            allocatorFaults.incrementAndGet();
-                            LOG.log(System.Logger.Level.WARNING,
-                                    "allocator " + to + " failed to free " + id, t);
-                        }
-                        return;
-                    }
-                } finally {
-                    g.callLock.unlock();
-                }
-            }
-            lock.lock();
-            try {
-                HelperGroup back = groups.get(g.helpers);
-                if (back == null) {
-                    owed.add(g.helpers, id);
-                    return;
-                }
-                g = back;
-            } finally {
-                lock.unlock();
-            }
-        }
-    }
-
-    /** IDs to give back to custom allocators once the lock is released. */
-    private static final class GiveBacks {
-        final List<HelperGroup> groups = new ArrayList<>(1);
-        final List<Integer> ids = new ArrayList<>(1);
-
-        void add(HelperGroup g, int id) {
-            groups.add(g);
-            ids.add(id);
-        }
-    }
-
-    private void runGiveBacks(GiveBacks gb) {
-        if (gb != null) {
-            for (int i = 0; i < gb.ids.size(); i++) {
-                giveBack(gb.groups.get(i), gb.ids.get(i));
-            }
-        }
-    }
-
     // ------------------------------------------------------------------ free, get, put
 
     @Override
     public void free(IoasidHandle handle) {
         HandleImpl h = own(handle);
-        GiveBacks gb = null;
+        AllocatorStack.GiveBacks gb = null;
         long ev;
         lock.lock();
         try {
@@ -681,8 +528,8 @@ public final class IoasidCore implements IoasidService {
         } finally {
             lock.unlock();
         }
-        flushNotices();
-        runGiveBacks(gb);
+        notices.flush();
+        stack.runGiveBacks(gb);
         dispatcher.await(ev);
     }
 
@@ -690,7 +537,7 @@ public final class IoasidCore implements IoasidService {
      * Moves a live, not yet freed ID to FREE_PENDING, dropping the allocation reference, with
      * one FREE; reclaims it when that was the last reference.
      */
-    private GiveBacks freeLocked(HandleImpl h, GiveBacks gb) {
+    private AllocatorStack.GiveBacks freeLocked(HandleImpl h, AllocatorStack.GiveBacks gb) {
         int w;
         int nw;
         do {
@@ -704,7 +551,8 @@ public final class IoasidCore implements IoasidService {
     }
 
     /** The FREE of a handle just marked FREED (word now {@code nw}); the reclaim if no refs. */
-    private GiveBacks freedLocked(HandleImpl h, int nw, GiveBacks gb) {
+    private AllocatorStack.GiveBacks freedLocked(HandleImpl h, int nw,
+            AllocatorStack.GiveBacks gb) {
         dispatcher.emit(EventType.FREE, h, h.spidAcquire());
         if (HandleImpl.refs(nw) == 0) {
             gb = reclaimLocked(h, gb);
@@ -716,7 +564,7 @@ public final class IoasidCore implements IoasidService {
      * Removes a handle whose last reference is gone. No CAS: zero references is final (get
      * refuses a dead handle), and REVOKED is only ever set under this lock.
      */
-    private GiveBacks reclaimLocked(HandleImpl h, GiveBacks gb) {
+    private AllocatorStack.GiveBacks reclaimLocked(HandleImpl h, AllocatorStack.GiveBacks gb) {
         int w = h.word();
         SetImpl s = h.set;
         int spid = h.spidAcquire();
@@ -737,36 +585,8 @@ public final class IoasidCore implements IoasidService {
         s.size--;
         live--;
         reclaims++;
-        if ((w & HandleImpl.REVOKED) == 0) {
-            HelperGroup g = active; // rule 4: a live, unrevoked ID is of the active space
-            g.live--;
-            if (!g.isDefault()) {
-                gb = giveBackLater(gb, g, h.id);
-            }
-            if (!g.outstanding()) {
-                reevaluate();
-            }
-        } else {
-            WeakReference<Object> from = revokedFrom.remove(h.id);
-            Object helpers = from == null ? null : from.get();
-            if (helpers != null) { // else they are gone, and with them their space
-                HelperGroup back = groups.get(helpers);
-                if (back != null) {
-                    gb = giveBackLater(gb, back, h.id); // its helpers returned meanwhile
-                } else {
-                    owed.add(helpers, h.id);
-                }
-            }
-        }
+        gb = stack.reclaimed(h.id, (w & HandleImpl.REVOKED) != 0, gb);
         releaseSetSlot(s);
-        return gb;
-    }
-
-    private static GiveBacks giveBackLater(GiveBacks gb, HelperGroup g, int id) {
-        if (gb == null) {
-            gb = new GiveBacks();
-        }
-        gb.add(g, id);
         return gb;
     }
 
@@ -786,7 +606,7 @@ public final class IoasidCore implements IoasidService {
     @Override
     public int freeAllInSet(IoasidSet set) {
         SetImpl s = own(set);
-        GiveBacks gb = null;
+        AllocatorStack.GiveBacks gb = null;
         int count = 0;
         long ev;
         lock.lock();
@@ -808,8 +628,8 @@ public final class IoasidCore implements IoasidService {
         } finally {
             lock.unlock();
         }
-        flushNotices();
-        runGiveBacks(gb);
+        notices.flush();
+        stack.runGiveBacks(gb);
         dispatcher.await(ev);
         return count;
     }
@@ -873,7 +693,7 @@ public final class IoasidCore implements IoasidService {
         if (HandleImpl.refs(nw) > 0) {
             return false;
         }
-        GiveBacks gb;
+        AllocatorStack.GiveBacks gb;
         long ev;
         lock.lock();
         try {
@@ -886,8 +706,8 @@ public final class IoasidCore implements IoasidService {
         } finally {
             lock.unlock();
         }
-        flushNotices();
-        runGiveBacks(gb);
+        notices.flush();
+        stack.runGiveBacks(gb);
         dispatcher.await(ev);
         return true;
     }
@@ -1148,182 +968,42 @@ public final class IoasidCore implements IoasidService {
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     public void bindAllocator(IoasidAllocator allocator, Map<String, Object> props) {
-        long sid = ServiceProperties.serviceId(props);
-        Object helpers;
-        Throwable helpersFault = null;
-        try {
-            helpers = allocator.helpers();
-        } catch (Throwable t) {
-            helpers = null;
-            helpersFault = t;
-        }
-        AllocatorEntry e = null;
-        GiveBacks gb = null;
-        lock.lock();
-        try {
-            AllocatorEntry known = allocators.get(sid);
-            if (known != null) {
-                // bind is idempotent (FELIX-6616)
-                updateRanking(known, ServiceProperties.ranking(props));
-            } else {
-                e = new AllocatorEntry(sid, allocator, ServiceProperties.name(props,
-                        IoasidAllocator.NAME, allocator), ServiceProperties.ranking(props));
-                allocators.put(sid, e);
-                if (helpers == null) {
-                    e.rejectErrno = EINVAL;
-                    e.rejectReason = helpersFault != null ? "helpers() threw " + helpersFault
-                            : "helpers() returned null";
-                } else {
-                    AllocatorEntry twin = registeredTwin(allocator, sid);
-                    if (twin != null) {
-                        e.rejectErrno = EEXIST; // D6: leaves every group untouched
-                        e.rejectReason = "the same allocator object is registered as " + twin;
-                    } else {
-                        gb = join(e, helpers);
-                    }
-                }
-                if (e.rejectErrno != null) {
-                    notice(IoasidTopics.ALLOCATOR_REJECTED, "allocator", e.name, "service.id",
-                            sid, "errno", e.rejectErrno.name(), "reason", e.rejectReason);
-                } else {
-                    notice(IoasidTopics.ALLOCATOR_ADDED, "allocator", e.name, "service.id", sid,
-                            "ranking", e.ranking, "space", e.group.name);
-                }
-                reevaluate();
-            }
-        } finally {
-            lock.unlock();
-        }
-        flushNotices();
-        runGiveBacks(gb);
-        if (e != null && e.rejectErrno != null) {
-            LOG.log(System.Logger.Level.ERROR, "IOASID allocator " + e + " rejected: "
-                    + e.rejectErrno + ": " + e.rejectReason);
-        }
-    }
-
-    private AllocatorEntry registeredTwin(IoasidAllocator allocator, long except) {
-        for (AllocatorEntry o : allocators.values()) {
-            if (o.allocator == allocator && o.group != null && o.serviceId != except) {
-                return o;
-            }
-        }
-        return null;
-    }
-
-    /** Adds an allocator to its helper group; returns what is owed to a returning group. */
-    private GiveBacks join(AllocatorEntry e, Object helpers) {
-        HelperGroup g = groups.computeIfAbsent(helpers, HelperGroup::new);
-        g.members.add(e);
-        g.membersChanged();
-        e.group = g;
-        e.rejectErrno = null;
-        e.rejectReason = null;
-        for (String gone : owed.expunge()) {
-            warnLater("IOASID allocator helpers collected while away: " + gone
-                    + " are given back to no one");
-        }
-        List<Integer> due = owed.remove(helpers);
-        GiveBacks gb = null;
-        if (due != null) {
-            for (int id : due) {
-                gb = giveBackLater(gb, g, id);
-            }
-        }
-        return gb;
+        stack.bind(allocator, props);
     }
 
     public void updatedAllocator(IoasidAllocator allocator, Map<String, Object> props) {
-        long sid = ServiceProperties.serviceId(props);
-        lock.lock();
-        try {
-            AllocatorEntry known = allocators.get(sid);
-            if (known != null) {
-                updateRanking(known, ServiceProperties.ranking(props));
-            }
-        } finally {
-            lock.unlock();
-        }
-        flushNotices();
-    }
-
-    private void updateRanking(AllocatorEntry e, int ranking) {
-        if (e.ranking != ranking) {
-            e.ranking = ranking;
-            notice(IoasidTopics.ALLOCATOR_RANKING, "allocator", e.name, "service.id",
-                    e.serviceId, "ranking", ranking);
-            if (e.group != null) {
-                e.group.membersChanged();
-            }
-            reevaluate();
-        }
+        stack.updated(props);
     }
 
     public void unbindAllocator(IoasidAllocator allocator, Map<String, Object> props) {
         long sid = ServiceProperties.serviceId(props);
+        AllocatorStack.Departure d;
         long ev;
-        int revokedNow = 0;
-        String left;
-        GiveBacks gb = null;
         lock.lock();
         try {
-            AllocatorEntry e = allocators.remove(sid);
-            if (e == null) {
+            d = stack.remove(sid);
+            if (d == null) {
                 return;
             }
-            left = e.toString();
-            HelperGroup g = e.group;
-            if (g == null) {
-                return; // was rejected: nothing of it is in use
+            if (d.revoke != null) {
+                stack.revoked(d, revokeAll(d.revoke));
             }
-            notice(IoasidTopics.ALLOCATOR_REMOVED, "allocator", e.name, "service.id", sid);
-            e.group = null;
-            g.members.remove(e);
-            g.membersChanged();
-            // a duplicate refused because of this one stands in (D6), keeping the group alive
-            AllocatorEntry twin = null;
-            for (AllocatorEntry o : allocators.values()) {
-                if (o.allocator == e.allocator && o.rejectErrno == EEXIST
-                        && (twin == null || o.serviceId < twin.serviceId)) {
-                    twin = o;
-                }
-            }
-            if (twin != null) {
-                gb = join(twin, g.helpers);
-                notice(IoasidTopics.ALLOCATOR_ADDED, "allocator", twin.name, "service.id",
-                        twin.serviceId, "ranking", twin.ranking, "space", g.name);
-            }
-            if (g.members.isEmpty()) {
-                groups.remove(g.helpers);
-                g.departed = true;
-                if (g == active) {
-                    long before = revokedTotal;
-                    revokeAll(g);
-                    revokedNow = (int) (revokedTotal - before);
-                    if (revokedNow > 0) {
-                        notice(IoasidTopics.ALLOCATOR_REVOKED, "space", g.name, "count",
-                                revokedNow);
-                    }
-                }
-            }
-            reevaluate();
+            stack.reevaluate();
             ev = dispatcher.lastSequence();
         } finally {
             lock.unlock();
         }
-        runGiveBacks(gb);
-        flushNotices();
-        if (revokedNow > 0) {
-            int n = revokedNow;
-            LOG.log(System.Logger.Level.WARNING, () -> "IOASID allocator " + left + " left with "
-                    + n + " IDs outstanding: revoked (FREE sent, reclaimed on last put)");
-        }
+        stack.departed(d);
         dispatcher.await(ev);
     }
 
-    /** D7: every live ID of the departing active space is freed, marked revoked. */
-    private void revokeAll(HelperGroup g) {
+    /**
+     * D7: every live ID of the departing active space is freed, marked revoked (rule 5). Returns
+     * how many were freed now.
+     */
+    private int revokeAll(HelperGroup g) {
         WeakReference<Object> from = new WeakReference<>(g.helpers);
+        int freed = 0;
         for (int id = bitmap.nextSet(1); id >= 0; id = bitmap.nextSet(id + 1)) {
             HandleImpl h = table[id];
             if (h == null) {
@@ -1344,9 +1024,9 @@ public final class IoasidCore implements IoasidService {
                     nw = (nw | HandleImpl.FREED) - HandleImpl.ONE_REF;
                 }
                 if (h.cas(w, nw)) {
-                    revokedFrom.put(id, from);
+                    stack.revokedFrom(id, from);
                     if (freeing) {
-                        revokedTotal++;
+                        freed++;
                         dispatcher.emit(EventType.FREE, h, h.spidAcquire());
                         if (HandleImpl.refs(nw) == 0) {
                             reclaimLocked(h, null);
@@ -1356,26 +1036,7 @@ public final class IoasidCore implements IoasidService {
                 }
             } while (true);
         }
-        g.live = 0;
-    }
-
-    /** D4: switch to the preferred allocator's space when the active one allows it. */
-    private void reevaluate() {
-        AllocatorEntry best = null;
-        for (AllocatorEntry e : allocators.values()) {
-            if (e.group != null && (best == null || AllocatorEntry.PRECEDENCE.compare(e, best) < 0)) {
-                best = e;
-            }
-        }
-        HelperGroup want = best == null ? defaultGroup : best.group;
-        if (want != active && (active.departed || !active.outstanding())) {
-            HelperGroup from = active;
-            active = want;
-            switches++;
-            notice(IoasidTopics.ALLOCATOR_SWITCHED, "from", from.name, "to", want.name);
-            LOG.log(System.Logger.Level.INFO, () -> "IOASID allocator changed from " + from.name
-                    + " to " + want.name);
-        }
+        return freed;
     }
 
     // ------------------------------------------------------------------ listener whiteboard
@@ -1589,50 +1250,6 @@ public final class IoasidCore implements IoasidService {
 
     // ------------------------------------------------------------------ Event Admin (optional)
 
-    /** Queues a change for Event Admin; the caller holds the lock. */
-    private void notice(String topic, Object... kv) {
-        if (monitor == null) {
-            return;
-        }
-        Map<String, Object> props = new HashMap<>();
-        for (int i = 0; i < kv.length; i += 2) {
-            props.put((String) kv[i], kv[i + 1]);
-        }
-        notices.add(new Object[] {topic, props});
-        noticesPending = true;
-    }
-
-    /** A warning to log once the lock is released. */
-    private void warnLater(String message) {
-        notices.add(new Object[] {null, message});
-        noticesPending = true;
-    }
-
-    /** Posts queued changes and logs queued warnings, outside the lock. */
-    @SuppressWarnings("unchecked")
-    private void flushNotices() {
-        if (!noticesPending) {
-            return;
-        }
-        List<Object[]> out;
-        lock.lock();
-        try {
-            out = new ArrayList<>(notices);
-            notices.clear();
-            noticesPending = false;
-        } finally {
-            lock.unlock();
-        }
-        EventAdminPoster m = monitor;
-        for (Object[] n : out) {
-            if (n[0] == null) {
-                LOG.log(System.Logger.Level.WARNING, (String) n[1]);
-            } else if (m != null) {
-                m.post((String) n[0], (Map<String, Object>) n[1]);
-            }
-        }
-    }
-
     private static final long EVENT_ADMIN_LISTENER_ID = -1L;
 
     /**
@@ -1645,7 +1262,7 @@ public final class IoasidCore implements IoasidService {
             policyOption = ReferencePolicyOption.GREEDY)
     public void bindEventAdmin(Object eventAdmin) {
         EventAdminPoster poster = new EventAdminPoster(eventAdmin);
-        monitor = poster;
+        notices.monitor(poster);
         Map<String, Object> props = new HashMap<>();
         props.put(Constants.SERVICE_ID, EVENT_ADMIN_LISTENER_ID);
         props.put(Constants.SERVICE_RANKING, Integer.MIN_VALUE);
@@ -1666,7 +1283,7 @@ public final class IoasidCore implements IoasidService {
         Map<String, Object> props = new HashMap<>();
         props.put(Constants.SERVICE_ID, EVENT_ADMIN_LISTENER_ID);
         unbindListener(null, props);
-        monitor = null;
+        notices.monitor(null);
     }
 
     // ------------------------------------------------------------------ snapshots
@@ -1691,8 +1308,8 @@ public final class IoasidCore implements IoasidService {
         lock.lock();
         try {
             List<IdSpaceDTO> out = new ArrayList<>();
-            out.add(space(defaultGroup));
-            for (HelperGroup g : groups.values()) {
+            out.add(space(stack.defaultGroup));
+            for (HelperGroup g : stack.groups()) {
                 out.add(space(g));
             }
             return out.toArray(new IdSpaceDTO[0]);
@@ -1705,7 +1322,7 @@ public final class IoasidCore implements IoasidService {
         IdSpaceDTO d = new IdSpaceDTO();
         d.name = g.name;
         d.isDefault = g.isDefault();
-        d.active = g == active;
+        d.active = g == stack.active();
         d.live = g.live;
         d.inFlight = g.inFlight;
         d.members = g.members.stream().mapToLong(m -> m.serviceId).toArray();
@@ -1716,8 +1333,9 @@ public final class IoasidCore implements IoasidService {
     public AllocatorDTO[] allocators() {
         lock.lock();
         try {
-            List<AllocatorEntry> all = new ArrayList<>(allocators.values());
+            List<AllocatorEntry> all = new ArrayList<>(stack.entries());
             all.sort(AllocatorEntry.PRECEDENCE);
+            HelperGroup active = stack.active();
             AllocatorEntry leader = active.leader();
             List<AllocatorDTO> out = new ArrayList<>();
             for (AllocatorEntry e : all) {
@@ -1855,9 +1473,9 @@ public final class IoasidCore implements IoasidService {
             d.live = live;
             d.allocations = allocations;
             d.reclaims = reclaims;
-            d.revoked = revokedTotal;
-            d.allocatorSwitches = switches;
-            d.allocatorFaults = allocatorFaults.get();
+            d.revoked = stack.revokedTotal;
+            d.allocatorSwitches = stack.switches;
+            d.allocatorFaults = stack.allocatorFaults.get();
             d.eventsDelivered = dispatcher.eventsDelivered;
             d.listenerFailures = dispatcher.listenerFailures;
             d.listenerStalls = dispatcher.listenerStalls;
