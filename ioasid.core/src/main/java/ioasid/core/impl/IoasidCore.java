@@ -64,8 +64,8 @@ import ioasid.api.spi.IoasidListener;
 /*
  * The IOASID core. One system-wide ID space, split into sets.
  *
- * The core's rules are numbered across its classes: 2-5 open AllocatorStack and 8 Dispatcher.
- * This class enforces:
+ * The core's rules are numbered across its classes: 2-5 open AllocatorStack, 8 Dispatcher and
+ * 9 SetRegistry. This class enforces:
  *  1. The space has 2^bits IDs (20 by default). ID 0 is reserved and never handed out. IDs are
  *     allocated lowest-free in [min, max], both inclusive; a range outside the space is EINVAL.
  *  6. An ID holds an allocation reference until it is freed; get and put add and drop others, the
@@ -74,8 +74,6 @@ import ioasid.api.spi.IoasidListener;
  *  7. Each lifetime of an ID sends ALLOC, then FREE exactly once (at the free, the revocation or
  *     the last put, whichever comes first); a SPID sends BIND when attached and UNBIND when
  *     detached or when its ID is reclaimed.
- *  9. A set charges its quota to the system capacity and gives it back when freed; a set that
- *     still holds IDs is freed with its last one.
  * 10. find is lock-free. Every other change happens under one lock, except get and put that do
  *     not reclaim, which compare-and-set the handle's reference word. No plugin code (allocator,
  *     listener) ever runs under the lock.
@@ -114,15 +112,10 @@ public final class IoasidCore implements IoasidService {
     private final HandleImpl[] table;
     private final Dispatcher dispatcher;
     private final AllocatorNotices notices;
+    private final SetRegistry sets;
     private final AllocatorStack stack;
 
     // Everything below is guarded by the lock.
-    private int capacity;
-    private int available;
-    private boolean capacityInstalled;
-    private final Map<Integer, SetImpl> sets = new LinkedHashMap<>();
-    private final BitSet setIds = new BitSet();
-    private final Map<TokenKey, SetImpl> setsByToken = new HashMap<>();
     /** BINDs sent through notify() and not yet undone, per handle (identity keys). */
     private final Map<HandleImpl, int[]> requestedBinds = new HashMap<>();
     private final Map<Long, ListenerEntry> listeners = new HashMap<>();
@@ -150,9 +143,9 @@ public final class IoasidCore implements IoasidService {
         this.bitmap = new IdBitmap(bits);
         this.bitmap.set(Ioasid.NO_PASID);
         this.table = new HandleImpl[1 << bits];
-        this.capacity = this.available = 1 << bits;
         this.dispatcher = new Dispatcher(stallTimeoutMillis);
         this.notices = new AllocatorNotices(lock);
+        this.sets = new SetRegistry(lock, bits);
         this.stack = new AllocatorStack(lock, notices);
     }
 
@@ -214,45 +207,16 @@ public final class IoasidCore implements IoasidService {
         return (HandleImpl) SLOT.getAcquire(table, id);
     }
 
-    // ------------------------------------------------------------------ sets
+    // ------------------------------------------------------------------ sets and capacity
 
     @Override
     public IoasidSet createSet(TokenType type, Object token, int quota) {
-        if (type == null) {
-            throw err(EINVAL, "token type is null");
-        }
-        if (type == TokenType.MM && token == null) {
-            throw err(EINVAL, "an MM set needs a token");
-        }
-        if (quota < 0) {
-            throw err(EINVAL, "negative quota " + quota);
-        }
+        SetRegistry.checkNew(type, token, quota);
         lock.lock();
         try {
             checkOpen();
-            TokenKey key = token == null ? null : new TokenKey(type, token);
-            if (key != null && setsByToken.containsKey(key)) {
-                throw err(EEXIST, "a " + type + " set with token " + token + " exists");
-            }
-            int q = quota == 0 ? available : quota;
-            if (q == 0 || q > available) {
-                throw err(ENOSPC, "quota " + q + " exceeds the available capacity " + available);
-            }
-            int id = setIds.nextClearBit(1);
-            SetImpl s = new SetImpl(this, id, type, token, q);
-            available -= q;
-            setIds.set(id);
-            sets.put(id, s);
-            if (key != null) {
-                setsByToken.put(key, s);
-                List<ListenerEntry> waiting = setListeners.get(key);
-                if (waiting != null) {
-                    for (ListenerEntry l : waiting) {
-                        l.set = s; // rule 82: pending listeners join the new set
-                    }
-                }
-            }
-            rebuildChain(s);
+            SetImpl s = sets.create(this, type, token, quota);
+            setCreated(s);
             return s;
         } finally {
             lock.unlock();
@@ -264,131 +228,47 @@ public final class IoasidCore implements IoasidService {
         SetImpl s = own(set);
         lock.lock();
         try {
-            if (s.state == SetState.FREED) {
-                throw err(EINVAL, "set " + s.id + " was freed already");
+            boolean now = sets.free(s);
+            if (now) {
+                setFreed(s);
             }
-            if (s.size > 0 || s.inFlight > 0) {
-                s.state = SetState.FREE_PENDING; // rule 65: goes with its last ID
-                return false;
-            }
-            finishSetFree(s);
-            return true;
+            return now;
         } finally {
             lock.unlock();
         }
     }
 
-    private void finishSetFree(SetImpl s) {
-        s.state = SetState.FREED;
-        available += s.quota; // D9
-        sets.remove(s.id);
-        setIds.clear(s.id);
-        if (s.token != null) {
-            TokenKey key = new TokenKey(s.type, s.token);
-            setsByToken.remove(key);
-            List<ListenerEntry> joined = setListeners.get(key);
-            if (joined != null) {
-                for (ListenerEntry l : joined) {
-                    l.set = null; // rule 82: back to pending, for a later set with this token
-                }
-            }
-        }
-        s.chain = ListenerEntry.NONE;
-        s.chainMask = 0;
-    }
-
+    /** Frees a FREE_PENDING set once its last ID and allocation are gone (rule 9). */
     private void releaseSetSlot(SetImpl s) {
         if (s.state == SetState.FREE_PENDING && s.size == 0 && s.inFlight == 0) {
-            finishSetFree(s);
+            sets.finishFree(s);
+            setFreed(s);
         }
     }
 
     @Override
     public IoasidSet findSet(TokenType type, Object token) {
-        if (type == null) {
-            throw err(EINVAL, "token type is null");
-        }
-        lock.lock();
-        try {
-            SetImpl s = token == null ? null : setsByToken.get(new TokenKey(type, token));
-            if (s == null) {
-                throw err(ENOENT, "no " + type + " set with token " + token);
-            }
-            return s;
-        } finally {
-            lock.unlock();
-        }
+        return sets.find(type, token);
     }
 
     @Override
     public IoasidSet findSet(int setId) {
-        lock.lock();
-        try {
-            SetImpl s = sets.get(setId);
-            if (s == null) {
-                throw err(ENOENT, "no set " + setId);
-            }
-            return s;
-        } finally {
-            lock.unlock();
-        }
+        return sets.find(setId);
     }
-
-    // ------------------------------------------------------------------ capacity
 
     @Override
     public void installCapacity(int total) {
-        if (total < 1 || total > 1 << bits) {
-            throw err(EINVAL, "capacity " + total + " not in [1, " + (1 << bits) + "]");
-        }
-        lock.lock();
-        try {
-            if (capacityInstalled) {
-                throw err(EBUSY, "IOASID capacity is already set to " + capacity);
-            }
-            if (available != capacity) {
-                throw err(EBUSY, (capacity - available) + " of the capacity is reserved");
-            }
-            capacity = available = total;
-            capacityInstalled = true;
-        } finally {
-            lock.unlock();
-        }
+        sets.installCapacity(total);
     }
 
     @Override
     public int reserveCapacity(int n) {
-        if (n < 0) {
-            throw err(EINVAL, "negative amount " + n);
-        }
-        lock.lock();
-        try {
-            if (n > available) {
-                throw err(ENOSPC, "cannot reserve " + n + ", " + available + " available");
-            }
-            int taken = n == 0 ? available : n;
-            available -= taken;
-            return taken;
-        } finally {
-            lock.unlock();
-        }
+        return sets.reserveCapacity(n);
     }
 
     @Override
     public int cancelCapacity(int n) {
-        if (n < 0) {
-            throw err(EINVAL, "negative amount " + n);
-        }
-        lock.lock();
-        try {
-            if ((long) n + available > capacity) {
-                throw err(EINVAL, "returning " + n + " would exceed the capacity " + capacity);
-            }
-            available += n;
-            return available;
-        } finally {
-            lock.unlock();
-        }
+        return sets.cancelCapacity(n);
     }
 
     // ------------------------------------------------------------------ allocation
@@ -935,6 +815,33 @@ public final class IoasidCore implements IoasidService {
         }
     }
 
+    /** Gives a new set its chain, with the listeners that waited for its token. */
+    private void setCreated(SetImpl s) {
+        if (s.token != null) {
+            List<ListenerEntry> waiting = setListeners.get(new TokenKey(s.type, s.token));
+            if (waiting != null) {
+                for (ListenerEntry l : waiting) {
+                    l.set = s; // rule 82: pending listeners join the new set
+                }
+            }
+        }
+        rebuildChain(s);
+    }
+
+    /** Empties a freed set's chain; its listeners wait again. */
+    private void setFreed(SetImpl s) {
+        if (s.token != null) {
+            List<ListenerEntry> joined = setListeners.get(new TokenKey(s.type, s.token));
+            if (joined != null) {
+                for (ListenerEntry l : joined) {
+                    l.set = null; // rule 82: back to pending, for a later set with this token
+                }
+            }
+        }
+        s.chain = ListenerEntry.NONE;
+        s.chainMask = 0;
+    }
+
     private void rebuildChain(SetImpl s) {
         List<ListenerEntry> chain = new ArrayList<>(systemListeners);
         if (s.token != null) {
@@ -958,7 +865,7 @@ public final class IoasidCore implements IoasidService {
 
     private void rebuildAllChains() {
         systemListeners.sort(ListenerEntry.CHAIN_ORDER);
-        for (SetImpl s : sets.values()) {
+        for (SetImpl s : sets.all()) {
             rebuildChain(s);
         }
     }
@@ -1158,7 +1065,7 @@ public final class IoasidCore implements IoasidService {
         } else {
             TokenKey key = new TokenKey(e.tokenType, e.token);
             setListeners.computeIfAbsent(key, k -> new ArrayList<>()).add(e);
-            SetImpl s = setsByToken.get(key);
+            SetImpl s = sets.byToken(key);
             if (s != null) {
                 e.set = s;
                 rebuildChain(s);
@@ -1293,8 +1200,8 @@ public final class IoasidCore implements IoasidService {
         lock.lock();
         try {
             CapacityDTO d = new CapacityDTO();
-            d.capacity = capacity;
-            d.available = available;
+            d.capacity = sets.capacity();
+            d.available = sets.available();
             d.idBits = bits;
             d.maxId = maxId;
             return d;
@@ -1374,7 +1281,7 @@ public final class IoasidCore implements IoasidService {
         lock.lock();
         try {
             List<SetDTO> out = new ArrayList<>();
-            for (SetImpl s : sets.values()) {
+            for (SetImpl s : sets.all()) {
                 SetDTO d = new SetDTO();
                 d.id = s.id;
                 d.tokenType = s.type.name();
