@@ -1,16 +1,12 @@
 package ioasid.core.impl;
 
-import static ioasid.api.Errno.E2BIG;
 import static ioasid.api.Errno.EACCES;
 import static ioasid.api.Errno.EAGAIN;
 import static ioasid.api.Errno.EBUSY;
-import static ioasid.api.Errno.EEXIST;
 import static ioasid.api.Errno.EINVAL;
-import static ioasid.api.Errno.EIO;
 import static ioasid.api.Errno.ENODEV;
 import static ioasid.api.Errno.ENOENT;
 import static ioasid.api.Errno.ENOSPC;
-import static ioasid.api.Errno.EOVERFLOW;
 import static ioasid.api.Errno.EPERM;
 
 import java.lang.invoke.MethodHandles;
@@ -18,16 +14,9 @@ import java.lang.invoke.VarHandle;
 import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.BitSet;
-import java.util.Collection;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
-import java.util.concurrent.atomic.AtomicLong;
 
-import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -46,7 +35,6 @@ import ioasid.api.IoasidException;
 import ioasid.api.IoasidHandle;
 import ioasid.api.IoasidService;
 import ioasid.api.IoasidSet;
-import ioasid.api.IoasidTopics;
 import ioasid.api.SetState;
 import ioasid.api.TokenType;
 import ioasid.api.dto.AllocatorDTO;
@@ -58,13 +46,15 @@ import ioasid.api.dto.SetDTO;
 import ioasid.api.dto.StatsDTO;
 import ioasid.api.spi.EventType;
 import ioasid.api.spi.IoasidAllocator;
-import ioasid.api.spi.IoasidEvent;
 import ioasid.api.spi.IoasidListener;
 
 /*
- * The IOASID core. One system-wide ID space, split into sets.
+ * The IOASID core. One system-wide ID space, split into sets. This class is the service and
+ * holds the hot path: the ID bitmap, the table read without a lock, allocation, lookup,
+ * references and reclaim. It calls the classes that hold the rest (SetRegistry, AllocatorStack,
+ * Attachments, ListenerChains); none of them calls it back.
  *
- * The core's rules are numbered across its classes: 2-5 open AllocatorStack, 8 Dispatcher and
+ * The core's rules are numbered across these classes: 2-5 open AllocatorStack, 8 Dispatcher and
  * 9 SetRegistry. This class enforces:
  *  1. The space has 2^bits IDs (20 by default). ID 0 is reserved and never handed out. IDs are
  *     allocated lowest-free in [min, max], both inclusive; a range outside the space is EINVAL.
@@ -114,13 +104,10 @@ public final class IoasidCore implements IoasidService {
     private final AllocatorNotices notices;
     private final SetRegistry sets;
     private final AllocatorStack stack;
+    private final Attachments attachments;
+    private final ListenerChains chains;
 
-    // Everything below is guarded by the lock.
-    /** BINDs sent through notify() and not yet undone, per handle (identity keys). */
-    private final Map<HandleImpl, int[]> requestedBinds = new HashMap<>();
-    private final Map<Long, ListenerEntry> listeners = new HashMap<>();
-    private final List<ListenerEntry> systemListeners = new ArrayList<>();
-    private final Map<TokenKey, List<ListenerEntry>> setListeners = new HashMap<>();
+    // Guarded by the lock.
     private int live;
     private long allocations;
     private long reclaims;
@@ -147,6 +134,8 @@ public final class IoasidCore implements IoasidService {
         this.notices = new AllocatorNotices(lock);
         this.sets = new SetRegistry(lock, bits);
         this.stack = new AllocatorStack(lock, notices);
+        this.attachments = new Attachments(lock, dispatcher);
+        this.chains = new ListenerChains(lock, dispatcher, bitmap, table, sets, attachments);
     }
 
     @Modified
@@ -203,8 +192,17 @@ public final class IoasidCore implements IoasidService {
         }
     }
 
-    private HandleImpl slot(int id) {
-        return (HandleImpl) SLOT.getAcquire(table, id);
+    /** The handle of a number, checked against the set; {@code unknown} if there is none. */
+    private HandleImpl byNumber(IoasidSet set, int id, Errno unknown) {
+        checkId(id);
+        HandleImpl h = (HandleImpl) SLOT.getAcquire(table, id);
+        if (h == null) {
+            throw err(unknown, "unknown IOASID " + id);
+        }
+        if (set != null && h.set != set) {
+            throw err(EACCES, "IOASID " + id + " belongs to set " + h.set.id);
+        }
+        return h;
     }
 
     // ------------------------------------------------------------------ sets and capacity
@@ -216,7 +214,7 @@ public final class IoasidCore implements IoasidService {
         try {
             checkOpen();
             SetImpl s = sets.create(this, type, token, quota);
-            setCreated(s);
+            chains.setCreated(s);
             return s;
         } finally {
             lock.unlock();
@@ -230,7 +228,7 @@ public final class IoasidCore implements IoasidService {
         try {
             boolean now = sets.free(s);
             if (now) {
-                setFreed(s);
+                chains.setFreed(s);
             }
             return now;
         } finally {
@@ -242,7 +240,7 @@ public final class IoasidCore implements IoasidService {
     private void releaseSetSlot(SetImpl s) {
         if (s.state == SetState.FREE_PENDING && s.size == 0 && s.inFlight == 0) {
             sets.finishFree(s);
-            setFreed(s);
+            chains.setFreed(s);
         }
     }
 
@@ -447,19 +445,7 @@ public final class IoasidCore implements IoasidService {
     private AllocatorStack.GiveBacks reclaimLocked(HandleImpl h, AllocatorStack.GiveBacks gb) {
         int w = h.word();
         SetImpl s = h.set;
-        int spid = h.spidAcquire();
-        if (!requestedBinds.isEmpty()) {
-            int[] n = requestedBinds.remove(h);
-            // a publisher that dropped its reference bound
-            for (int i = n == null ? 0 : n[0]; i > 0; i--) {
-                dispatcher.emit(EventType.UNBIND, h, spid);
-            }
-        }
-        if (spid != Ioasid.INVALID) {
-            dispatcher.emit(EventType.UNBIND, h, spid);
-            s.spids.remove(spid);
-            h.spid(Ioasid.INVALID);
-        }
+        attachments.reclaimed(h);
         SLOT.setRelease(table, h.id, null);
         bitmap.clear(h.id);
         s.size--;
@@ -472,15 +458,7 @@ public final class IoasidCore implements IoasidService {
 
     @Override
     public void free(IoasidSet set, int id) {
-        checkId(id);
-        HandleImpl h = slot(id);
-        if (h == null) {
-            throw err(ENOENT, "unknown IOASID " + id);
-        }
-        if (set != null && h.set != set) {
-            throw err(EACCES, "IOASID " + id + " belongs to set " + h.set.id);
-        }
-        free(h);
+        free(byNumber(set, id, ENOENT));
     }
 
     @Override
@@ -524,14 +502,7 @@ public final class IoasidCore implements IoasidService {
 
     @Override
     public IoasidHandle get(IoasidSet set, int id) {
-        checkId(id);
-        HandleImpl h = slot(id);
-        if (h == null) {
-            throw err(EINVAL, "unknown IOASID " + id);
-        }
-        if (set != null && h.set != set) {
-            throw err(EACCES, "IOASID " + id + " belongs to set " + h.set.id);
-        }
+        HandleImpl h = byNumber(set, id, EINVAL);
         if (!h.tryGet()) {
             throw err(EINVAL, "unknown IOASID " + id);
         }
@@ -543,11 +514,7 @@ public final class IoasidCore implements IoasidService {
         if (mm == null) {
             throw err(EINVAL, "null address-space token");
         }
-        checkId(id);
-        HandleImpl h = slot(id);
-        if (h == null) {
-            throw err(ENOENT, "unknown IOASID " + id);
-        }
+        HandleImpl h = byNumber(null, id, ENOENT);
         if (h.set.type != TokenType.MM) {
             throw err(EINVAL, "IOASID " + id + " is not in an MM set");
         }
@@ -594,15 +561,7 @@ public final class IoasidCore implements IoasidService {
 
     @Override
     public boolean put(IoasidSet set, int id) {
-        checkId(id);
-        HandleImpl h = slot(id);
-        if (h == null) {
-            throw err(ENOENT, "unknown IOASID " + id);
-        }
-        if (set != null && h.set != set) {
-            throw err(EACCES, "IOASID " + id + " belongs to set " + h.set.id);
-        }
-        return put(h);
+        return put(byNumber(set, id, ENOENT));
     }
 
     @Override
@@ -620,58 +579,16 @@ public final class IoasidCore implements IoasidService {
         return h;
     }
 
-    @Override
-    public IoasidHandle findBySpid(IoasidSet set, int spid, boolean get) {
-        SetImpl s = own(set);
-        checkSpid(spid);
-        lock.lock();
-        try {
-            if (s.state == SetState.FREED) {
-                throw err(EINVAL, "set " + s.id + " was freed");
-            }
-            HandleImpl h = s.spids == null ? null : s.spids.get(spid);
-            // a handle whose last put is under way is still indexed until that put gets the lock
-            if (h == null || (get ? !h.tryGet() : HandleImpl.dead(h.word()))) {
-                throw err(ENOENT, "no IOASID of set " + s.id + " has SPID " + spid);
-            }
-            return h; // D10: tryGet answers EBUSY when FREE_PENDING
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    // ------------------------------------------------------------------ private data
+    // ------------------------------------------------------------------ private data and SPIDs
 
     @Override
     public void attachData(IoasidHandle handle, Object data) {
-        HandleImpl h = own(handle);
-        if (data == null) {
-            throw err(EINVAL, "null private data");
-        }
-        lock.lock();
-        try {
-            HandleImpl.checkLive(h, h.word());
-            if (h.dataAcquire() != null) {
-                throw err(EBUSY, "IOASID " + h.id + " has private data already");
-            }
-            h.data(data);
-        } finally {
-            lock.unlock();
-        }
+        attachments.attachData(own(handle), data);
     }
 
     @Override
     public Object setData(IoasidHandle handle, Object data) {
-        HandleImpl h = own(handle);
-        lock.lock();
-        try {
-            HandleImpl.checkLive(h, h.word());
-            Object old = h.dataAcquire();
-            h.data(data); // a release store: readers see old or new, no grace period (rule 8)
-            return old;
-        } finally {
-            lock.unlock();
-        }
+        return attachments.setData(own(handle), data);
     }
 
     @Override
@@ -679,195 +596,24 @@ public final class IoasidCore implements IoasidService {
         return setData(handle, null);
     }
 
-    // ------------------------------------------------------------------ SPIDs
-
-    private static void checkSpid(int spid) {
-        if (spid < 0 || spid > Ioasid.MAX_ID) {
-            throw err(EINVAL, "SPID " + spid + " not in [0, " + Ioasid.MAX_ID + "]");
-        }
+    @Override
+    public IoasidHandle findBySpid(IoasidSet set, int spid, boolean get) {
+        return attachments.findBySpid(own(set), spid, get);
     }
 
     @Override
     public void attachSpid(IoasidHandle handle, int spid) {
-        HandleImpl h = own(handle);
-        checkSpid(spid);
-        long ev;
-        lock.lock();
-        try {
-            int w = h.word();
-            HandleImpl.checkLive(h, w);
-            if ((w & HandleImpl.FREED) != 0) {
-                throw err(EBUSY, "IOASID " + h.id + " is FREE_PENDING");
-            }
-            if (h.spidAcquire() != Ioasid.INVALID) {
-                throw err(EBUSY, "IOASID " + h.id + " has SPID " + h.spidAcquire() + " already");
-            }
-            Map<Integer, HandleImpl> index = h.set.spids();
-            HandleImpl other = index.get(spid);
-            if (other != null) {
-                throw err(EINVAL, "SPID " + spid + " is used by IOASID " + other.id
-                        + " in set " + h.set.id);
-            }
-            index.put(spid, h);
-            h.spid(spid);
-            ev = dispatcher.emit(EventType.BIND, h, spid);
-        } finally {
-            lock.unlock();
-        }
-        if (ev != 0) {
-            dispatcher.await(ev);
-        }
+        attachments.attachSpid(own(handle), spid);
     }
 
     @Override
     public void detachSpid(IoasidHandle handle) {
-        HandleImpl h = own(handle);
-        long ev;
-        lock.lock();
-        try {
-            HandleImpl.checkLive(h, h.word());
-            int spid = h.spidAcquire();
-            if (spid == Ioasid.INVALID) {
-                throw err(EINVAL, "IOASID " + h.id + " has no SPID");
-            }
-            // rule 74: listeners still see the SPID
-            ev = dispatcher.emit(EventType.UNBIND, h, spid);
-            h.set.spids.remove(spid);
-            h.spid(Ioasid.INVALID);
-        } finally {
-            lock.unlock();
-        }
-        if (ev != 0) {
-            dispatcher.await(ev);
-        }
+        attachments.detachSpid(own(handle));
     }
 
     @Override
     public void notify(IoasidHandle handle, EventType type) {
-        HandleImpl h = own(handle);
-        if (type != EventType.BIND && type != EventType.UNBIND) {
-            throw err(EINVAL, "only BIND and UNBIND are sent on request, not " + type);
-        }
-        long ev;
-        lock.lock();
-        try {
-            int w = h.word();
-            HandleImpl.checkLive(h, w);
-            if (type == EventType.BIND) {
-                if ((w & HandleImpl.FREED) != 0) {
-                    throw err(EBUSY, "IOASID " + h.id + " is FREE_PENDING");
-                }
-                int[] n = requestedBinds.get(h);
-                if (n == null) {
-                    requestedBinds.put(h, n = new int[1]); // a count, not a box per BIND
-                }
-                n[0]++;
-                ev = dispatcher.emit(type, h, h.spidAcquire());
-            } else {
-                int[] n = requestedBinds.get(h);
-                if (n == null) {
-                    ev = 0; // no BIND outstanding: nothing for listeners to undo
-                } else {
-                    if (--n[0] == 0) {
-                        requestedBinds.remove(h);
-                    }
-                    ev = dispatcher.emit(type, h, h.spidAcquire());
-                }
-            }
-        } finally {
-            lock.unlock();
-        }
-        if (ev != 0) {
-            dispatcher.await(ev);
-        }
-    }
-
-    // ------------------------------------------------------------------ events
-
-    private void replay(ListenerEntry l, SetImpl only) {
-        ListenerEntry[] target = {l};
-        for (int id = bitmap.nextSet(1); id >= 0; id = bitmap.nextSet(id + 1)) {
-            HandleImpl h = table[id];
-            if (h == null || (only != null && h.set != only)) {
-                continue;
-            }
-            // a dying ID (its last put under way) is replayed too: its reclaim, queued behind
-            // this replay, sends the new listener the rest of its life
-            int w = h.word();
-            if (l.wants(EventType.ALLOC)) {
-                dispatcher.enqueue(new IoasidEvent(EventType.ALLOC, h, id, Ioasid.INVALID, h.set,
-                        h.dataAcquire(), true, dispatcher.nextSequence()), target);
-            }
-            int spid = h.spidAcquire();
-            if (spid != Ioasid.INVALID && l.wants(EventType.BIND)) {
-                dispatcher.enqueue(new IoasidEvent(EventType.BIND, h, id, spid, h.set,
-                        h.dataAcquire(), true, dispatcher.nextSequence()), target);
-            }
-            int[] binds = requestedBinds.isEmpty() ? null : requestedBinds.get(h);
-            for (int i = binds == null ? 0 : binds[0]; i > 0 && l.wants(EventType.BIND); i--) {
-                dispatcher.enqueue(new IoasidEvent(EventType.BIND, h, id, spid, h.set,
-                        h.dataAcquire(), true, dispatcher.nextSequence()), target);
-            }
-            if ((w & HandleImpl.FREED) != 0 && l.wants(EventType.FREE)) {
-                dispatcher.enqueue(new IoasidEvent(EventType.FREE, h, id, spid, h.set,
-                        h.dataAcquire(), true, dispatcher.nextSequence()), target);
-            }
-        }
-    }
-
-    /** Gives a new set its chain, with the listeners that waited for its token. */
-    private void setCreated(SetImpl s) {
-        if (s.token != null) {
-            List<ListenerEntry> waiting = setListeners.get(new TokenKey(s.type, s.token));
-            if (waiting != null) {
-                for (ListenerEntry l : waiting) {
-                    l.set = s; // rule 82: pending listeners join the new set
-                }
-            }
-        }
-        rebuildChain(s);
-    }
-
-    /** Empties a freed set's chain; its listeners wait again. */
-    private void setFreed(SetImpl s) {
-        if (s.token != null) {
-            List<ListenerEntry> joined = setListeners.get(new TokenKey(s.type, s.token));
-            if (joined != null) {
-                for (ListenerEntry l : joined) {
-                    l.set = null; // rule 82: back to pending, for a later set with this token
-                }
-            }
-        }
-        s.chain = ListenerEntry.NONE;
-        s.chainMask = 0;
-    }
-
-    private void rebuildChain(SetImpl s) {
-        List<ListenerEntry> chain = new ArrayList<>(systemListeners);
-        if (s.token != null) {
-            List<ListenerEntry> own = setListeners.get(new TokenKey(s.type, s.token));
-            if (own != null) {
-                for (ListenerEntry l : own) {
-                    if (l.set == s) {
-                        chain.add(l);
-                    }
-                }
-            }
-        }
-        chain.sort(ListenerEntry.CHAIN_ORDER);
-        int mask = 0;
-        for (ListenerEntry l : chain) {
-            mask |= l.mask;
-        }
-        s.chain = chain.toArray(ListenerEntry.NONE);
-        s.chainMask = mask;
-    }
-
-    private void rebuildAllChains() {
-        systemListeners.sort(ListenerEntry.CHAIN_ORDER);
-        for (SetImpl s : sets.all()) {
-            rebuildChain(s);
-        }
+        attachments.notify(own(handle), type);
     }
 
     // ------------------------------------------------------------------ allocator whiteboard
@@ -948,221 +694,27 @@ public final class IoasidCore implements IoasidService {
 
     // ------------------------------------------------------------------ listener whiteboard
 
-    private static int eventMask(Object v) {
-        if (v == null) {
-            return ListenerEntry.ALL_EVENTS;
-        }
-        Collection<?> names;
-        if (v instanceof String str) {
-            names = Arrays.asList(str.split("\\s*,\\s*"));
-        } else if (v instanceof String[] arr) {
-            names = Arrays.asList(arr);
-        } else if (v instanceof Collection<?> c) {
-            names = c;
-        } else {
-            throw err(EINVAL, IoasidListener.EVENTS + " must be String, String[] or a collection");
-        }
-        int mask = 0;
-        for (Object n : names) {
-            try {
-                mask |= 1 << EventType.valueOf(String.valueOf(n).trim()).ordinal();
-            } catch (IllegalArgumentException e) {
-                throw err(EINVAL, "unknown event type '" + n + "'");
-            }
-        }
-        if (mask == 0) {
-            throw err(EINVAL, IoasidListener.EVENTS + " names no event");
-        }
-        return mask;
-    }
-
-    private static ListenerEntry listenerEntry(long sid, IoasidListener l, Map<String, Object> props) {
-        String name = ServiceProperties.name(props, IoasidListener.NAME, l);
-        int ranking = ServiceProperties.ranking(props);
-        Object scope = props.getOrDefault(IoasidListener.SCOPE, IoasidListener.SCOPE_SYSTEM);
-        int mask = eventMask(props.get(IoasidListener.EVENTS));
-        if (IoasidListener.SCOPE_SYSTEM.equals(scope)) {
-            return new ListenerEntry(sid, l, name, ranking, true, null, null, mask);
-        }
-        if (!IoasidListener.SCOPE_SET.equals(scope)) {
-            throw err(EINVAL, "scope '" + scope + "' is neither system nor set");
-        }
-        Object token = props.get(IoasidListener.SET_TOKEN);
-        if (token == null) {
-            throw err(EINVAL, "scope set needs " + IoasidListener.SET_TOKEN);
-        }
-        Object typeName = props.getOrDefault(IoasidListener.SET_TOKEN_TYPE, TokenType.NONE.name());
-        TokenType type;
-        try {
-            type = TokenType.valueOf(String.valueOf(typeName));
-        } catch (IllegalArgumentException e) {
-            throw err(EINVAL, "unknown token type '" + typeName + "'");
-        }
-        return new ListenerEntry(sid, l, name, ranking, false, type, token, mask);
-    }
-
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     public void bindListener(IoasidListener listener, Map<String, Object> props) {
-        long sid = ServiceProperties.serviceId(props);
-        ListenerEntry e;
-        String rejectErrno = null;
-        String rejectReason = null;
-        try {
-            e = listenerEntry(sid, listener, props);
-        } catch (IoasidException bad) {
-            e = new ListenerEntry(sid, listener, ServiceProperties.name(props, IoasidListener.NAME,
-                    listener), ServiceProperties.ranking(props), true, null, null, 0);
-            rejectErrno = bad.errno().name();
-            rejectReason = bad.getMessage();
-        }
-        long ev;
-        lock.lock();
-        try {
-            ListenerEntry known = listeners.get(sid);
-            if (known != null) {
-                if (known.ranking != ServiceProperties.ranking(props)) {
-                    known.ranking = ServiceProperties.ranking(props);
-                    rebuildAllChains();
-                }
-                return;
-            }
-            if (rejectErrno == null) {
-                for (ListenerEntry o : listeners.values()) {
-                    if (o.listener == listener && o.rejectErrno == null) {
-                        rejectErrno = EEXIST.name();
-                        rejectReason = "the same listener object is registered as " + o;
-                    }
-                }
-            }
-            listeners.put(sid, e);
-            if (rejectErrno != null) {
-                e.rejectErrno = rejectErrno;
-                e.rejectReason = rejectReason;
-                ev = 0;
-            } else {
-                dispatcher.startWatchdog();
-                ev = addListener(e);
-            }
-        } finally {
-            lock.unlock();
-        }
-        if (rejectErrno != null) {
-            LOG.log(System.Logger.Level.ERROR, "IOASID listener " + e + " rejected: " + rejectReason);
-        }
-        if (ev != 0) {
-            dispatcher.await(ev);
-        }
-    }
-
-    /** Adds an accepted listener and replays its scope (D15); returns the last sequence. */
-    private long addListener(ListenerEntry e) {
-        long before = dispatcher.lastSequence();
-        if (e.systemScope) {
-            systemListeners.add(e);
-            rebuildAllChains();
-            replay(e, null);
-        } else {
-            TokenKey key = new TokenKey(e.tokenType, e.token);
-            setListeners.computeIfAbsent(key, k -> new ArrayList<>()).add(e);
-            SetImpl s = sets.byToken(key);
-            if (s != null) {
-                e.set = s;
-                rebuildChain(s);
-                replay(e, s);
-            }
-        }
-        long last = dispatcher.lastSequence();
-        return last == before ? 0 : last;
+        chains.bind(listener, props);
     }
 
     public void updatedListener(IoasidListener listener, Map<String, Object> props) {
-        long sid = ServiceProperties.serviceId(props);
-        ListenerEntry fresh;
-        try {
-            fresh = listenerEntry(sid, listener, props);
-        } catch (IoasidException bad) {
-            fresh = null;
-        }
-        lock.lock();
-        try {
-            ListenerEntry known = listeners.get(sid);
-            if (known == null) {
-                return;
-            }
-            if (fresh != null && known.rejectErrno == null && fresh.systemScope == known.systemScope
-                    && fresh.mask == known.mask && Objects.equals(fresh.token, known.token)
-                    && fresh.tokenType == known.tokenType) {
-                known.ranking = fresh.ranking; // D12: re-order the chain for what follows
-                rebuildAllChains();
-                return;
-            }
-        } finally {
-            lock.unlock();
-        }
-        // scope or events changed: as if it left and came back
-        unbindListener(listener, props);
-        bindListener(listener, props);
+        chains.updated(listener, props);
     }
 
     public void unbindListener(IoasidListener listener, Map<String, Object> props) {
-        long sid = ServiceProperties.serviceId(props);
-        long ev = 0;
-        lock.lock();
-        try {
-            ListenerEntry e = listeners.remove(sid);
-            if (e == null) {
-                return;
-            }
-            e.removed = true;
-            if (e.rejectErrno != null) {
-                return;
-            }
-            if (e.systemScope) {
-                systemListeners.remove(e);
-                rebuildAllChains();
-            } else {
-                TokenKey key = new TokenKey(e.tokenType, e.token);
-                List<ListenerEntry> list = setListeners.get(key);
-                list.remove(e);
-                if (list.isEmpty()) {
-                    setListeners.remove(key);
-                }
-                if (e.set != null) {
-                    SetImpl s = e.set;
-                    e.set = null;
-                    rebuildChain(s);
-                }
-            }
-            // a duplicate refused because of this one may now stand in
-            ListenerEntry twin = null;
-            for (ListenerEntry o : listeners.values()) {
-                if (o.listener == listener && EEXIST.name().equals(o.rejectErrno)
-                        && (twin == null || o.serviceId < twin.serviceId)) {
-                    twin = o;
-                }
-            }
-            if (twin != null) {
-                twin.rejectErrno = null;
-                twin.rejectReason = null;
-                ev = addListener(twin);
-            }
-        } finally {
-            lock.unlock();
-        }
-        if (ev != 0) {
-            dispatcher.await(ev);
-        }
+        chains.unbind(listener, props);
     }
 
     // ------------------------------------------------------------------ Event Admin (optional)
 
-    private static final long EVENT_ADMIN_LISTENER_ID = -1L;
-
     /**
      * Event Admin, typed as Object so the core needs its classes only when one is bound. While
      * bound, an internal listener last in every chain posts each IOASID event on
-     * {@link IoasidTopics}, after a replay of the current state.
+     * {@link ioasid.api.IoasidTopics}, after a replay of the current state, and the allocator
+     * stack posts its changes.
      */
     @Reference(service = org.osgi.service.event.EventAdmin.class, name = "eventAdmin",
             cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -1170,26 +722,11 @@ public final class IoasidCore implements IoasidService {
     public void bindEventAdmin(Object eventAdmin) {
         EventAdminPoster poster = new EventAdminPoster(eventAdmin);
         notices.monitor(poster);
-        Map<String, Object> props = new HashMap<>();
-        props.put(Constants.SERVICE_ID, EVENT_ADMIN_LISTENER_ID);
-        props.put(Constants.SERVICE_RANKING, Integer.MIN_VALUE);
-        props.put(IoasidListener.NAME, "event-admin");
-        unbindListener(null, props); // a previous Event Admin's bridge, if any
-        bindListener(e -> {
-            Map<String, Object> p = new HashMap<>();
-            p.put(IoasidTopics.PROP_ID, e.id());
-            p.put(IoasidTopics.PROP_SPID, e.spid());
-            p.put(IoasidTopics.PROP_SET, e.set().id());
-            p.put(IoasidTopics.PROP_REPLAY, e.replay());
-            p.put(IoasidTopics.PROP_SEQUENCE, e.sequence());
-            poster.post(IoasidTopics.EVENT + e.type().name(), p);
-        }, props);
+        chains.bindEventAdmin(poster.ioasidListener());
     }
 
     public void unbindEventAdmin(Object eventAdmin) {
-        Map<String, Object> props = new HashMap<>();
-        props.put(Constants.SERVICE_ID, EVENT_ADMIN_LISTENER_ID);
-        unbindListener(null, props);
+        chains.unbindEventAdmin();
         notices.monitor(null);
     }
 
@@ -1303,7 +840,7 @@ public final class IoasidCore implements IoasidService {
     public ListenerDTO[] listeners() {
         lock.lock();
         try {
-            List<ListenerEntry> all = new ArrayList<>(listeners.values());
+            List<ListenerEntry> all = new ArrayList<>(chains.entries());
             all.sort(ListenerEntry.CHAIN_ORDER);
             List<ListenerDTO> out = new ArrayList<>();
             for (ListenerEntry e : all) {
