@@ -1,7 +1,6 @@
 package ioasid.core.impl;
 
 import static ioasid.api.Errno.EACCES;
-import static ioasid.api.Errno.EAGAIN;
 import static ioasid.api.Errno.EBUSY;
 import static ioasid.api.Errno.EINVAL;
 import static ioasid.api.Errno.ENODEV;
@@ -12,9 +11,6 @@ import static ioasid.api.Errno.EPERM;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.lang.ref.WeakReference;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 
 import org.osgi.service.component.annotations.Activate;
@@ -52,7 +48,7 @@ import ioasid.api.spi.IoasidListener;
  * The IOASID core. One system-wide ID space, split into sets. This class is the service and
  * holds the hot path: the ID bitmap, the table read without a lock, allocation, lookup,
  * references and reclaim. It calls the classes that hold the rest (SetRegistry, AllocatorStack,
- * Attachments, ListenerChains); none of them calls it back.
+ * Attachments, ListenerChains, Snapshots); none of them calls it back.
  *
  * The core's rules are numbered across these classes: 2-5 open AllocatorStack, 8 Dispatcher and
  * 9 SetRegistry. This class enforces:
@@ -106,6 +102,7 @@ public final class IoasidCore implements IoasidService {
     private final AllocatorStack stack;
     private final Attachments attachments;
     private final ListenerChains chains;
+    private final Snapshots snapshots;
 
     // Guarded by the lock.
     private int live;
@@ -136,6 +133,7 @@ public final class IoasidCore implements IoasidService {
         this.stack = new AllocatorStack(lock, notices);
         this.attachments = new Attachments(lock, dispatcher);
         this.chains = new ListenerChains(lock, dispatcher, bitmap, table, sets, attachments);
+        this.snapshots = new Snapshots(lock, bits, bitmap, table, sets, stack, chains, dispatcher);
     }
 
     @Modified
@@ -734,146 +732,27 @@ public final class IoasidCore implements IoasidService {
 
     @Override
     public CapacityDTO capacity() {
-        lock.lock();
-        try {
-            CapacityDTO d = new CapacityDTO();
-            d.capacity = sets.capacity();
-            d.available = sets.available();
-            d.idBits = bits;
-            d.maxId = maxId;
-            return d;
-        } finally {
-            lock.unlock();
-        }
+        return snapshots.capacity();
     }
 
     @Override
     public IdSpaceDTO[] idSpaces() {
-        lock.lock();
-        try {
-            List<IdSpaceDTO> out = new ArrayList<>();
-            out.add(space(stack.defaultGroup));
-            for (HelperGroup g : stack.groups()) {
-                out.add(space(g));
-            }
-            return out.toArray(new IdSpaceDTO[0]);
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private IdSpaceDTO space(HelperGroup g) {
-        IdSpaceDTO d = new IdSpaceDTO();
-        d.name = g.name;
-        d.isDefault = g.isDefault();
-        d.active = g == stack.active();
-        d.live = g.live;
-        d.inFlight = g.inFlight;
-        d.members = g.members.stream().mapToLong(m -> m.serviceId).toArray();
-        return d;
+        return snapshots.idSpaces();
     }
 
     @Override
     public AllocatorDTO[] allocators() {
-        lock.lock();
-        try {
-            List<AllocatorEntry> all = new ArrayList<>(stack.entries());
-            all.sort(AllocatorEntry.PRECEDENCE);
-            HelperGroup active = stack.active();
-            AllocatorEntry leader = active.leader();
-            List<AllocatorDTO> out = new ArrayList<>();
-            for (AllocatorEntry e : all) {
-                AllocatorDTO d = new AllocatorDTO();
-                d.serviceId = e.serviceId;
-                d.name = e.name;
-                d.ranking = e.ranking;
-                d.idSpace = e.group != null ? e.group.name : null;
-                if (e.group == null) {
-                    d.state = AllocatorDTO.REJECTED;
-                    d.errno = e.rejectErrno.name();
-                    d.reason = e.rejectReason;
-                } else if (e == leader) {
-                    d.state = AllocatorDTO.ACTIVE;
-                } else if (e.group == active) {
-                    d.state = AllocatorDTO.SHARING;
-                } else if (leader == null || AllocatorEntry.PRECEDENCE.compare(e, leader) < 0) {
-                    d.state = AllocatorDTO.WAITING;
-                    d.errno = EAGAIN.name();
-                    d.reason = "ID space " + active.name + " holds " + active.live + " IDs"
-                            + (active.inFlight > 0 ? " and " + active.inFlight + " in flight" : "")
-                            + "; the switch waits until it is empty";
-                } else {
-                    d.state = AllocatorDTO.STANDBY;
-                }
-                out.add(d);
-            }
-            return out.toArray(new AllocatorDTO[0]);
-        } finally {
-            lock.unlock();
-        }
+        return snapshots.allocators();
     }
 
     @Override
     public SetDTO[] sets() {
-        lock.lock();
-        try {
-            List<SetDTO> out = new ArrayList<>();
-            for (SetImpl s : sets.all()) {
-                SetDTO d = new SetDTO();
-                d.id = s.id;
-                d.tokenType = s.type.name();
-                d.token = s.token == null ? null : String.valueOf(s.token);
-                d.quota = s.quota;
-                d.size = s.size;
-                d.spids = s.spidCount();
-                d.state = s.state.name();
-                d.listeners = s.chain.length;
-                out.add(d);
-            }
-            return out.toArray(new SetDTO[0]);
-        } finally {
-            lock.unlock();
-        }
+        return snapshots.sets();
     }
 
     @Override
     public ListenerDTO[] listeners() {
-        lock.lock();
-        try {
-            List<ListenerEntry> all = new ArrayList<>(chains.entries());
-            all.sort(ListenerEntry.CHAIN_ORDER);
-            List<ListenerDTO> out = new ArrayList<>();
-            for (ListenerEntry e : all) {
-                ListenerDTO d = new ListenerDTO();
-                d.serviceId = e.serviceId;
-                d.name = e.name;
-                d.ranking = e.ranking;
-                d.scope = e.systemScope ? IoasidListener.SCOPE_SYSTEM : IoasidListener.SCOPE_SET;
-                d.tokenType = e.tokenType == null ? null : e.tokenType.name();
-                d.token = e.token == null ? null : String.valueOf(e.token);
-                d.setId = e.set == null ? -1 : e.set.id;
-                d.events = Arrays.stream(EventType.values()).filter(e::wants).map(Enum::name)
-                        .toArray(String[]::new);
-                if (e.rejectErrno != null) {
-                    d.state = ListenerDTO.REJECTED;
-                    d.reason = e.rejectErrno + ": " + e.rejectReason;
-                } else if (e.stalled) {
-                    d.state = ListenerDTO.STALLED;
-                } else if (!e.systemScope && e.set == null) {
-                    d.state = ListenerDTO.PENDING;
-                    d.reason = "no " + e.tokenType + " set with token " + e.token + " yet";
-                } else {
-                    d.state = ListenerDTO.ACTIVE;
-                }
-                d.delivered = e.delivered;
-                d.failures = e.failures;
-                d.lastFailure = e.lastFailure;
-                out.add(d);
-            }
-            return out.toArray(new ListenerDTO[0]);
-        } finally {
-            lock.unlock();
-        }
+        return snapshots.listeners();
     }
 
     @Override
@@ -881,49 +760,14 @@ public final class IoasidCore implements IoasidService {
         if (limit < 0) {
             throw err(EINVAL, "negative limit " + limit);
         }
-        SetImpl only = set == null ? null : own(set);
-        lock.lock();
-        try {
-            List<IoasidDTO> out = new ArrayList<>();
-            for (int id = bitmap.nextSet(1); id >= 0 && out.size() < limit;
-                    id = bitmap.nextSet(id + 1)) {
-                HandleImpl h = table[id];
-                if (h == null || (only != null && h.set != only)) {
-                    continue;
-                }
-                IoasidDTO d = new IoasidDTO();
-                int w = h.word();
-                d.id = id;
-                d.setId = h.set.id;
-                d.state = HandleImpl.state(w).name();
-                d.refs = HandleImpl.refs(w);
-                d.spid = h.spidAcquire();
-                d.revoked = (w & HandleImpl.REVOKED) != 0;
-                Object data = h.dataAcquire();
-                d.privateData = data == null ? null : String.valueOf(data);
-                out.add(d);
-            }
-            return out.toArray(new IoasidDTO[0]);
-        } finally {
-            lock.unlock();
-        }
+        return snapshots.ids(set == null ? null : own(set), limit);
     }
 
     @Override
     public StatsDTO stats() {
         lock.lock();
         try {
-            StatsDTO d = new StatsDTO();
-            d.live = live;
-            d.allocations = allocations;
-            d.reclaims = reclaims;
-            d.revoked = stack.revokedTotal;
-            d.allocatorSwitches = stack.switches;
-            d.allocatorFaults = stack.allocatorFaults.get();
-            d.eventsDelivered = dispatcher.eventsDelivered;
-            d.listenerFailures = dispatcher.listenerFailures;
-            d.listenerStalls = dispatcher.listenerStalls;
-            return d;
+            return snapshots.stats(live, allocations, reclaims);
         } finally {
             lock.unlock();
         }
