@@ -17,8 +17,9 @@ import ioasid.api.IoasidHandle;
 /**
  * The last reference dropped by {@code put} (lock-free until the reclaim) racing {@code free}
  * (under the lock) on an ID with only its allocation reference. Whichever comes first takes the
- * ID away; the other finds a stale handle (ENOENT). Either way exactly one FREE (rule 7 of the
- * core: at the free or at the last put, whichever comes first) and the ID is reclaimed.
+ * ID away; the other finds a stale handle (ENOENT). Either way exactly one FREE (the IOASID
+ * core's invariant C7: at the free or at the last put, whichever comes first) and the ID is
+ * reclaimed.
  *
  * <p>r1: put (1 reclaimed, 0 not, or -errno). r2: free (0 or -errno). r3: FREE events. r4: the
  * state's ordinal.

@@ -8,7 +8,7 @@ import java.util.Map;
 /*
  * Changes of the allocator stack for Event Admin, and warnings, queued under the core lock and
  * posted or logged once it is released: Event Admin is code of another bundle, and no such code
- * runs under the lock (rule 10 of IoasidCore). Nothing is dropped silently (D2): every change is
+ * runs under the lock (IoasidCore's C10). Nothing is dropped silently (D2): every change is
  * posted while an Event Admin is bound, and every warning is logged.
  */
 final class AllocatorNotices {

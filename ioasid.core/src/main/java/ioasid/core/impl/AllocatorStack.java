@@ -27,21 +27,21 @@ import ioasid.api.spi.IoasidAllocator;
  * helper groups, one ID space each, which space is active, and the IDs owed to a group that left.
  * IoasidCore calls it; it never calls the core back, and learns of IDs through arguments.
  *
- * The core's rules this class enforces (numbered with those of IoasidCore):
- *  2. The default allocator is always present and never registered. Custom allocators arrive as
+ * The core's invariants this class enforces (C1-C10, numbered with IoasidCore's):
+ *  C2. The default allocator is always present and never registered. Custom allocators arrive as
  *     whiteboard services and take precedence over it, by service ranking, then registration order.
- *  3. Custom allocators with equal helper identities form a helper group and share one ID space.
+ *  C3. Custom allocators with equal helper identities form a helper group and share one ID space.
  *     Members come and go without touching the space's IDs; calls go to the first member.
- *  4. The active space changes only when it holds nothing (no live ID, no allocation in flight),
+ *  C4. The active space changes only when it holds nothing (no live ID, no allocation in flight),
  *     unless the preferred allocator shares its helpers; until then the preferred one waits. So
  *     every live ID that was not revoked belongs to the active space.
- *  5. When the last member of the active group leaves with IDs outstanding, they are revoked, not
+ *  C5. When the last member of the active group leaves with IDs outstanding, they are revoked, not
  *     orphaned: one FREE each, FREE_PENDING until their last reference is put. A group's space
  *     outlives its members: what was revoked goes back to its helpers if they register again.
  *     Another space's allocator may hand out a number a revoked ID still holds: the core keeps
  *     that number from it, asks again, and gives it back afterwards.
  * The core walks its table to revoke (rule 5); this class decides when, and remembers from whom.
- * Allocators are called outside the core lock (rule 10), one call at a time per group.
+ * Allocators are called outside the core lock (C10), one call at a time per group.
  */
 final class AllocatorStack {
     private static final System.Logger LOG = System.getLogger("ioasid.core");

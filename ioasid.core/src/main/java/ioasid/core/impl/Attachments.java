@@ -18,7 +18,7 @@ import ioasid.api.spi.EventType;
  * IOASID, unique within its set) with the BIND and UNBIND events it causes, and the BINDs and
  * UNBINDs that publishers of a binding request.
  *
- * The part of the core's rule 7 (numbered with those of IoasidCore) this class enforces: a SPID
+ * The part of the core's invariant C7 (numbered with IoasidCore's) this class enforces: a SPID
  * sends BIND when attached and UNBIND when detached or when its ID is reclaimed. Listeners still
  * see the SPID in its UNBIND (rule 74). A second SPID is refused, not written over (D11), and a
  * lookup by SPID that takes a reference refuses a FREE_PENDING ID (D10). A BIND sent on request

@@ -13,7 +13,7 @@ import ioasid.api.spi.IoasidEvent;
 /**
  * Delivers events to listeners in sequence order, outside the core's lock.
  *
- * <p>The core's rule it enforces (numbered with those of IoasidCore): <em>8. Events are sequenced
+ * <p>The core's invariant it enforces (C1-C10, numbered with IoasidCore's): <em>C8. Events are sequenced
  * under the lock, so one ID's events keep their order, and delivered outside it, in chain order,
  * so listeners may call back in.</em> And D14: a listener that throws or stalls does not stop the
  * chain, and is reported.

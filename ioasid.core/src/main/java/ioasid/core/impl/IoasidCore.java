@@ -50,20 +50,21 @@ import ioasid.api.spi.IoasidListener;
  * references and reclaim. It calls the classes that hold the rest (SetRegistry, AllocatorStack,
  * Attachments, ListenerChains, Snapshots); none of them calls it back.
  *
- * The core's rules are numbered across these classes: 2-5 open AllocatorStack, 8 Dispatcher and
- * 9 SetRegistry. This class enforces:
- *  1. The space has 2^bits IDs (20 by default). ID 0 is reserved and never handed out. IDs are
+ * The core's own invariants are C1-C10, numbered across these classes (C2-C5 open
+ * AllocatorStack, C8 Dispatcher, C9 SetRegistry; the kernel's rules are "rule N" in docs/).
+ * This class enforces:
+ *  C1. The space has 2^bits IDs (20 by default). ID 0 is reserved and never handed out. IDs are
  *     allocated lowest-free in [min, max], both inclusive; a range outside the space is EINVAL.
- *  6. An ID holds an allocation reference until it is freed; get and put add and drop others, the
+ *  C6. An ID holds an allocation reference until it is freed; get and put add and drop others, the
  *     last put reclaims it. No reference is taken once it is FREE_PENDING, and a second free is a
  *     no-op.
- *  7. Each lifetime of an ID sends ALLOC, then FREE exactly once (at the free, the revocation or
+ *  C7. Each lifetime of an ID sends ALLOC, then FREE exactly once (at the free, the revocation or
  *     the last put, whichever comes first); a SPID sends BIND when attached and UNBIND when
  *     detached or when its ID is reclaimed.
- * 10. find is lock-free. Every other change happens under one lock, except get and put that do
+ * C10. find is lock-free. Every other change happens under one lock, except get and put that do
  *     not reclaim, which compare-and-set the handle's reference word. No plugin code (allocator,
  *     listener) ever runs under the lock.
- * The one exception to rule 10 is a custom allocator's helper identity: its equals, hashCode and
+ * The one exception to C10 is a custom allocator's helper identity: its equals, hashCode and
  * toString run under the lock, as IoasidAllocator.helpers() tells allocator authors.
  */
 @Component(service = IoasidService.class, immediate = true, configurationPid = IoasidCore.PID)

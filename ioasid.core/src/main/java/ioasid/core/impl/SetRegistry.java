@@ -20,8 +20,8 @@ import ioasid.api.TokenType;
 /*
  * The sets of the IOASID core and the system capacity their quotas are drawn from.
  *
- * The core's rule this class enforces (numbered with those of IoasidCore):
- *  9. A set charges its quota to the system capacity and gives it back when freed; a set that
+ * The core's invariant this class enforces (C1-C10, numbered with IoasidCore's):
+ *  C9. A set charges its quota to the system capacity and gives it back when freed; a set that
  *     still holds IDs is freed with its last one.
  * Tokens are unique within their type and a quota of 0 takes all that is available (D8).
  *

@@ -20,7 +20,7 @@ import ioasid.api.iommu.IommuDomain;
 import ioasid.api.iommu.Prot;
 import ioasid.api.iommu.Translation;
 
-/** Page-table calls and probes racing backends that leave and return (D17, rule 7 of the core). */
+/** Page-table calls and probes racing backends that leave and return (D17, the IOASID core's C7). */
 class IommuConcurrencyTest {
 
     @Test
