@@ -28,6 +28,7 @@ import ioasid.backend.smmuv3.impl.Smmuv3Backend;
 import ioasid.backend.vtd.impl.VtdBackend;
 import ioasid.core.impl.IoasidCore;
 import ioasid.core.iommu.IommuCore;
+import ioasid.testkit.ComponentConfig;
 
 /**
  * Benchmark 7: map and unmap one 4 KiB page, and translate an IOVA, through a private-PASID
@@ -147,14 +148,14 @@ public class MapBench {
     public void setUp() {
         switch (impl) {
             case "smmuv3":
-                pasid = privatePasid(new Smmuv3Backend(Configs.of(Smmuv3Backend.Config.class,
+                pasid = privatePasid(new Smmuv3Backend(ComponentConfig.of(Smmuv3Backend.Config.class,
                         Map.of("ioasid_iommu_name", "smmu0",
                                 "devices", new String[] {"0000:00:01.0;sid=0x8;pasid=20"}))),
                         "smmu0", "0000:00:01.0");
                 pages = pasidPages();
                 break;
             case "vtd":
-                pasid = privatePasid(new VtdBackend(null, Configs.of(VtdBackend.Config.class,
+                pasid = privatePasid(new VtdBackend(null, ComponentConfig.of(VtdBackend.Config.class,
                         Map.of("ioasid_iommu_name", "dmar0",
                                 "devices", new String[] {"0000:01:00.0;pasid=20"})), null),
                         "dmar0", "0000:01:00.0");

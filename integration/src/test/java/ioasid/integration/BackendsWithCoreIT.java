@@ -36,6 +36,7 @@ import ioasid.backend.virtio.impl.VirtioIommuBackend;
 import ioasid.backend.vtd.impl.VtdBackend;
 import ioasid.core.impl.IoasidCore;
 import ioasid.core.iommu.IommuCore;
+import ioasid.testkit.ComponentConfig;
 
 /**
  * The IOMMU core over the three real backends, wired as SCR would: the backend contract holds
@@ -47,13 +48,13 @@ class BackendsWithCoreIT {
     private final Map<IommuBackend, Map<String, Object>> props = new HashMap<>();
     private long nextId = 1;
 
-    private final IommuBackend smmu = bind(new Smmuv3Backend(Configs.of(Smmuv3Backend.Config.class,
+    private final IommuBackend smmu = bind(new Smmuv3Backend(ComponentConfig.of(Smmuv3Backend.Config.class,
             Map.of("ioasid_iommu_name", "smmu0", "devices", new String[] {
                 "0000:00:01.0;sid=0x8;pasid=16", "0000:00:02.0;sid=0x10;pasid=16"}))));
-    private final IommuBackend vtd = bind(new VtdBackend(null, Configs.of(VtdBackend.Config.class,
+    private final IommuBackend vtd = bind(new VtdBackend(null, ComponentConfig.of(VtdBackend.Config.class,
             Map.of("ioasid_iommu_name", "dmar0", "nesting", true, "devices", new String[] {
                 "0000:01:00.0;pasid=20", "0000:02:00.0;pasid=20"})), null));
-    private final IommuBackend virtio = bind(new VirtioIommuBackend(Configs.of(
+    private final IommuBackend virtio = bind(new VirtioIommuBackend(ComponentConfig.of(
             VirtioIommuBackend.Config.class, Map.of("ioasid_iommu_name", "viommu0",
                     "devices", new String[] {"ep1;sid=1"})), null));
 
@@ -262,7 +263,7 @@ class BackendsWithCoreIT {
         assertFalse(dom.live());
         assertEquals(0x5000, iommu.translate(dev("dmar0"), 0, 0x1000, Access.READ).physAddr(),
                 "VT-d keeps serving its devices");
-        Smmuv3Backend again = new Smmuv3Backend(Configs.of(Smmuv3Backend.Config.class,
+        Smmuv3Backend again = new Smmuv3Backend(ComponentConfig.of(Smmuv3Backend.Config.class,
                 Map.of("ioasid_iommu_name", "smmu0", "devices", new String[] {
                     "0000:00:01.0;sid=0x8;pasid=16", "0000:00:02.0;sid=0x10;pasid=16"})));
         Map<String, Object> p = new HashMap<>();

@@ -8,6 +8,7 @@ import java.util.function.Supplier;
 
 import ioasid.api.Errno;
 import ioasid.api.IoasidException;
+import ioasid.api.iommu.IommuService;
 
 /**
  * What the fuzz and isolation suites share, in plain Java so it also runs inside Felix (the
@@ -233,5 +234,11 @@ public final class Fuzz {
             throw new AssertionError(message + ": expected <" + expected + "> but was <" + actual
                     + ">");
         }
+    }
+
+    /** What an IOMMU service holds, without naming any backend class (safe inside Felix). */
+    static String snapshot(IommuService iommu) {
+        return str(iommu.groups()) + str(iommu.domains()) + str(iommu.pasids())
+                + str(iommu.viommus()) + str(iommu.devices());
     }
 }

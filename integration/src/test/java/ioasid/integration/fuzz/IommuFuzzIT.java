@@ -47,7 +47,7 @@ import ioasid.core.impl.IoasidCore;
 
 /**
  * Fuzzed input to every public operation of the IOMMU service over the real backends
- * ({@link IommuBench}): unknown devices and backends, null, domains, groups and PASIDs of a
+ * ({@link BackendsFixture}): unknown devices and backends, null, domains, groups and PASIDs of a
  * second IOMMU core or IOASID space, freed domains and stale handles, misaligned, inverted,
  * huge and overflowing IOVA ranges, negative and 20-bit-overflowing PASIDs, unknown protection
  * bits, backends leaving and returning mid-run. Each call fails only with an errno the Javadoc
@@ -76,8 +76,8 @@ class IommuFuzzIT {
 
     /** One run: its bench, a foreign bench, its random source and what it made. */
     private static final class Run {
-        final IommuBench bench = new IommuBench();
-        final IommuBench other = new IommuBench();
+        final BackendsFixture bench = new BackendsFixture();
+        final BackendsFixture other = new BackendsFixture();
         final Random rnd;
         final List<IommuDomain> domains = new ArrayList<>();
         final Set<Integer> freed = new TreeSet<>();
@@ -87,8 +87,8 @@ class IommuFuzzIT {
         final List<SvaHandle> svas = new ArrayList<>();
         final List<PrivatePasid> privates = new ArrayList<>();
         /** Two processes, and a third whose CPU ASID clashes with the first's. */
-        final List<IommuBench.Mm> mms = List.of(new IommuBench.Mm("a", 77),
-                new IommuBench.Mm("b", 78), new IommuBench.Mm("clash", 77));
+        final List<BackendsFixture.Mm> mms = List.of(new BackendsFixture.Mm("a", 77),
+                new BackendsFixture.Mm("b", 78), new BackendsFixture.Mm("clash", 77));
         final IoasidCore foreignSpace = new IoasidCore(20, 10_000);
         final IoasidHandle foreignPasid;
         final IoasidHandle plainPasid;
@@ -102,8 +102,8 @@ class IommuFuzzIT {
             foreignPasid = foreignSpace.alloc(fs, 1, 0xFFFFF, null);
             IoasidSet ps = bench.ioasid.createSet(TokenType.NONE, "plain", 10);
             plainPasid = bench.ioasid.alloc(ps, 1, 0xFFFFF, null);
-            foreignDomain = other.iommu.domainAlloc(IommuBench.SMMU_DEV, true);
-            foreignGroup = other.iommu.group(IommuBench.SMMU_DEV);
+            foreignDomain = other.iommu.domainAlloc(BackendsFixture.SMMU_DEV, true);
+            foreignGroup = other.iommu.group(BackendsFixture.SMMU_DEV);
         }
 
         <T> T pick(List<T> l) {
@@ -117,12 +117,12 @@ class IommuFuzzIT {
                 case 1:
                     return "0000:ff:1f.7";
                 default:
-                    return pick(IommuBench.DEVICES);
+                    return pick(BackendsFixture.DEVICES);
             }
         }
 
         boolean known(String dev) {
-            return dev != null && IommuBench.DEVICES.contains(dev);
+            return dev != null && BackendsFixture.DEVICES.contains(dev);
         }
 
         /** Whether a known device's backend is serving it now. */
@@ -164,7 +164,7 @@ class IommuFuzzIT {
                 case 1:
                     return foreignGroup;
                 default:
-                    String dev = pick(IommuBench.DEVICES);
+                    String dev = pick(BackendsFixture.DEVICES);
                     try {
                         return bench.iommu.group(dev);
                     } catch (ioasid.api.IoasidException e) {
@@ -205,7 +205,7 @@ class IommuFuzzIT {
         }
 
         String snapshot() {
-            return IommuBench.snapshot(bench.iommu);
+            return BackendsFixture.snapshot(bench.iommu);
         }
 
         <T> Fuzz.Outcome<T> call(String what, EnumSet<Errno> must, EnumSet<Errno> may,
@@ -394,7 +394,7 @@ class IommuFuzzIT {
                     IommuDomain d = domain();
                     String dev = device();
                     EnumSet<Errno> must = union(badDomain(d), badDevice(dev));
-                    if (IommuBench.SMMU_PAIR_A.equals(dev) || IommuBench.SMMU_PAIR_B.equals(dev)) {
+                    if (BackendsFixture.SMMU_PAIR_A.equals(dev) || BackendsFixture.SMMU_PAIR_B.equals(dev)) {
                         must.add(EINVAL); // rule 47: a device sharing its group
                     }
                     if (!must.isEmpty()) {
@@ -503,7 +503,7 @@ class IommuFuzzIT {
                 case 17: {
                     String dev = device();
                     EnumSet<Errno> must = badDevice(dev);
-                    if (IommuBench.VIRTIO_DEV.equals(dev)) {
+                    if (BackendsFixture.VIRTIO_DEV.equals(dev)) {
                         must.add(EINVAL); // no PASID support
                     }
                     call("allocGlobalPasid(" + dev + ")", must, errs(ENOSPC),
@@ -554,13 +554,13 @@ class IommuFuzzIT {
                 }
                 case 22: {
                     String dev = device();
-                    IommuBench.Mm mm = rnd.nextInt(6) == 0 ? null : pick(mms);
+                    BackendsFixture.Mm mm = rnd.nextInt(6) == 0 ? null : pick(mms);
                     EnumSet<Errno> must = mm == null ? errs(EINVAL) : badDevice(dev);
-                    if (mm != null && IommuBench.VIRTIO_DEV.equals(dev)) {
+                    if (mm != null && BackendsFixture.VIRTIO_DEV.equals(dev)) {
                         must.add(EOPNOTSUPP);
                     }
                     EnumSet<Errno> may = errs(ENODEV, EOVERFLOW, ENOSPC, EBUSY, EOPNOTSUPP);
-                    if (mm != null && dev != null && IommuBench.SMMU_DEVICES.contains(dev)) {
+                    if (mm != null && dev != null && BackendsFixture.SMMU_DEVICES.contains(dev)) {
                         // SMMUv3 refuses with EINVAL, which svaBind's Javadoc does not name
                         // (reported): a CPU ASID clash (known bug 12), or a group on a caller
                         // stage-2 domain ("its STE has no CD table")
@@ -581,7 +581,7 @@ class IommuFuzzIT {
                         run("svaUnbind(" + h + ")", h == null || !h.live() ? errs(EINVAL)
                                 : errs(), errs(), () -> iommu.svaUnbind(h));
                     } else {
-                        IommuBench.Mm mm = rnd.nextInt(6) == 0 ? null : pick(mms);
+                        BackendsFixture.Mm mm = rnd.nextInt(6) == 0 ? null : pick(mms);
                         run("mmRelease(" + mm + ")", mm == null ? errs(ENOENT) : errs(),
                                 errs(EBUSY, ENOENT), () -> iommu.mmRelease(mm));
                     }
@@ -590,7 +590,7 @@ class IommuFuzzIT {
                 case 24: {
                     String dev = device();
                     EnumSet<Errno> must = badDevice(dev);
-                    if (IommuBench.VIRTIO_DEV.equals(dev)) {
+                    if (BackendsFixture.VIRTIO_DEV.equals(dev)) {
                         must.add(EINVAL);
                     }
                     // EINVAL also when the group cannot take a PASID now (SMMUv3 on a caller
@@ -712,7 +712,7 @@ class IommuFuzzIT {
                 }
                 case 30:
                 case 31: {
-                    String dev = rnd.nextInt(4) == 0 ? device() : pick(IommuBench.DEVICES);
+                    String dev = rnd.nextInt(4) == 0 ? device() : pick(BackendsFixture.DEVICES);
                     int pasid = rnd.nextInt(3) == 0 ? Fuzz.anInt(rnd) : rnd.nextInt(4) == 0
                             ? 0 : pasids.isEmpty() ? 1 : pick(pasids).id();
                     long iova = iova();
@@ -732,13 +732,13 @@ class IommuFuzzIT {
                     break;
                 }
                 case 32: {
-                    String be = rnd.nextInt(4) == 0 ? Fuzz.garbage(rnd) : pick(IommuBench.BACKENDS);
+                    String be = rnd.nextInt(4) == 0 ? Fuzz.garbage(rnd) : pick(BackendsFixture.BACKENDS);
                     int max = rnd.nextBoolean() ? rnd.nextInt(5) : Fuzz.anInt(rnd);
                     EnumSet<Errno> must = errs();
                     if (max < 0) {
                         must.add(EINVAL);
                     }
-                    if (!IommuBench.BACKENDS.contains(be) || !bench.running(be)) {
+                    if (!BackendsFixture.BACKENDS.contains(be) || !bench.running(be)) {
                         must.add(ENODEV);
                     }
                     call("commandLog(" + be + ", " + max + ")", must, errs(),
@@ -750,7 +750,7 @@ class IommuFuzzIT {
                 }
                 default: {
                     // a backend leaves or comes back (as its bundle would)
-                    String be = pick(IommuBench.BACKENDS);
+                    String be = pick(BackendsFixture.BACKENDS);
                     if (bench.running(be)) {
                         bench.stop(be);
                     } else {
@@ -773,7 +773,7 @@ class IommuFuzzIT {
         void go(int steps) {
             for (step = 0; step < steps; step++) {
                 step();
-                probes += IommuBench.probeAll(bench.iommu, freed, 0x1000);
+                probes += BackendsFixture.probeAll(bench.iommu, freed, 0x1000);
             }
         }
     }
@@ -788,9 +788,9 @@ class IommuFuzzIT {
     @Test
     @DisplayName("fuzz: misaligned, inverted, huge and overflowing IOVA ranges on every backend")
     void iommuMapRangesOnEveryBackendFuzz() {
-        IommuBench b = new IommuBench();
+        BackendsFixture b = new BackendsFixture();
         var iommu = b.iommu;
-        for (String dev : List.of(IommuBench.SMMU_DEV, IommuBench.VTD_DEV, IommuBench.VIRTIO_DEV)) {
+        for (String dev : List.of(BackendsFixture.SMMU_DEV, BackendsFixture.VTD_DEV, BackendsFixture.VIRTIO_DEV)) {
             IommuDomain d = iommu.domainAlloc(dev, false);
             iommu.attachGroup(d, iommu.group(dev));
             long min = Long.lowestOneBit(d.pgsizeBitmap());
@@ -805,7 +805,7 @@ class IommuFuzzIT {
                     String what = dev + " map(0x" + Long.toHexString(iova) + ", 0x"
                             + Long.toHexString(size) + ")";
                     Fuzz.Outcome<Object> o = Fuzz.call(what, bad ? errs(EINVAL) : errs(),
-                            () -> IommuBench.snapshot(iommu) + iommu.iovaToPhys(d, 0x1000), () -> {
+                            () -> BackendsFixture.snapshot(iommu) + iommu.iovaToPhys(d, 0x1000), () -> {
                                 if (bad) {
                                     iommu.map(d, iova, 0x40000000L, size, Prot.READ);
                                 } else {
@@ -834,7 +834,7 @@ class IommuFuzzIT {
             }
             iommu.detachGroup(d, iommu.group(dev));
             iommu.domainFree(d);
-            probes += IommuBench.probeAll(iommu, Set.of(d.id()), 0x1000);
+            probes += BackendsFixture.probeAll(iommu, Set.of(d.id()), 0x1000);
         }
     }
 }

@@ -39,7 +39,7 @@ import ioasid.core.impl.IoasidCore;
 
 /**
  * Isolation between tenants and across lifetimes, on a bare IOASID core and on the IOMMU core
- * over the real backends ({@link IommuBench}): a set's owner cannot act on another set's IDs,
+ * over the real backends ({@link BackendsFixture}): a set's owner cannot act on another set's IDs,
  * an address space cannot take another's, a stale handle can do nothing, a vDevice cannot
  * cross vIOMMUs, and no translation reaches a freed domain. Every refusal leaves the state as
  * it was.
@@ -138,11 +138,11 @@ class IsolationIT {
     @DisplayName("isolation: a stale handle cannot act after free, on the IOASID service and the "
             + "IOMMU, even once its number is allocated again")
     void staleHandleIsolation() {
-        IommuBench bench = new IommuBench();
+        BackendsFixture bench = new BackendsFixture();
         IoasidCore core = bench.ioasid;
         var iommu = bench.iommu;
         Supplier<String> state = () -> Fuzz.str(core.ids(null, 1000)) + Fuzz.str(core.sets())
-                + IommuBench.snapshot(iommu);
+                + BackendsFixture.snapshot(iommu);
         IoasidSet s = core.createSet(TokenType.NONE, "vm", 10);
         IoasidHandle stale = core.alloc(s, 1, 0xFFFFF, "old");
         int number = stale.id();
@@ -168,7 +168,7 @@ class IsolationIT {
         assertEquals("new", reborn.privateData());
         assertEquals(-1, reborn.spid());
         // the IOMMU's handles: a freed global PASID, domain, vIOMMU, vDevice, SVA bind, private PASID
-        String dev = IommuBench.SMMU_DEV;
+        String dev = BackendsFixture.SMMU_DEV;
         IoasidHandle pasid = iommu.allocGlobalPasid(dev);
         iommu.freeGlobalPasid(pasid);
         IommuDomain d = iommu.domainAlloc(dev, true);
@@ -198,7 +198,7 @@ class IsolationIT {
         IoasidHandle live = iommu.allocGlobalPasid(dev);
         refusedRun("attachDevicePasid(stale domain)", ENODEV, state,
                 () -> iommu.attachDevicePasid(d, dev, live));
-        IommuBench.Mm mm = new IommuBench.Mm("p", 5);
+        BackendsFixture.Mm mm = new BackendsFixture.Mm("p", 5);
         SvaHandle sva = iommu.svaBind(dev, mm);
         iommu.svaUnbind(sva);
         refusedRun("svaUnbind(stale)", EINVAL, state, () -> iommu.svaUnbind(sva));
@@ -217,12 +217,12 @@ class IsolationIT {
     @DisplayName("isolation: a vDevice cannot cross vIOMMUs, and a virtual ID of one vIOMMU is "
             + "not found in another")
     void vdeviceIsolation() {
-        IommuBench bench = new IommuBench();
+        BackendsFixture bench = new BackendsFixture();
         var iommu = bench.iommu;
-        Supplier<String> state = () -> IommuBench.snapshot(iommu);
-        String dev0 = IommuBench.SMMU_DEV;
-        String dev1 = IommuBench.SMMU1_DEV;
-        String vtd = IommuBench.VTD_DEV;
+        Supplier<String> state = () -> BackendsFixture.snapshot(iommu);
+        String dev0 = BackendsFixture.SMMU_DEV;
+        String dev1 = BackendsFixture.SMMU1_DEV;
+        String vtd = BackendsFixture.VTD_DEV;
         IommuDomain p0 = iommu.domainAlloc(dev0, true);
         IommuDomain p1 = iommu.domainAlloc(dev1, true);
         IommuDomain pv = iommu.domainAlloc(vtd, true);
@@ -266,12 +266,12 @@ class IsolationIT {
             + "map, detach, free; every device and PASID probed, also across a backend leaving "
             + "and returning")
     void freedDomainIsolation() {
-        IommuBench bench = new IommuBench();
+        BackendsFixture bench = new BackendsFixture();
         var iommu = bench.iommu;
         Set<Integer> freed = new HashSet<>();
         int probes = 0;
-        for (String dev : List.of(IommuBench.SMMU_DEV, IommuBench.SMMU_PAIR_A, IommuBench.VTD_DEV,
-                IommuBench.VIRTIO_DEV)) {
+        for (String dev : List.of(BackendsFixture.SMMU_DEV, BackendsFixture.SMMU_PAIR_A, BackendsFixture.VTD_DEV,
+                BackendsFixture.VIRTIO_DEV)) {
             IommuGroup g = iommu.group(dev);
             iommu.claimGroup(g, "vfio");
             IommuDomain d = iommu.domainAlloc(dev, false);
@@ -300,15 +300,15 @@ class IsolationIT {
                 assertFalse(iommu.translate(dev, pasid.id(), 0x1000, Access.READ).translated());
                 iommu.freeGlobalPasid(pasid);
             }
-            probes += IommuBench.probeAll(iommu, freed, 0x1000);
+            probes += BackendsFixture.probeAll(iommu, freed, 0x1000);
             iommu.releaseGroup(g);
         }
         // a backend that leaves and returns brings no freed domain back
         for (String be : List.of("smmu0", "dmar0", "viommu0")) {
             bench.stop(be);
-            probes += IommuBench.probeAll(iommu, freed, 0x1000);
+            probes += BackendsFixture.probeAll(iommu, freed, 0x1000);
             bench.start(be);
-            probes += IommuBench.probeAll(iommu, freed, 0x1000);
+            probes += BackendsFixture.probeAll(iommu, freed, 0x1000);
         }
         assertTrue(probes > 50, "probed " + probes + " translations");
     }

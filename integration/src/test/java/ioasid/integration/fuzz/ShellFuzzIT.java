@@ -33,7 +33,7 @@ import ioasid.api.IoasidService;
 import ioasid.api.iommu.IommuService;
 import ioasid.integration.osgi.IsolatedContainerFactory;
 import ioasid.integration.osgi.Platform;
-import ioasid.integration.osgi.Support;
+import ioasid.integration.osgi.FrameworkFixture;
 
 /**
  * Fuzzed input in a real Felix framework: the {@code ioasid:} and {@code iommu:} Gogo commands
@@ -73,20 +73,20 @@ public class ShellFuzzIT {
 
     @Before
     public void configure() throws Exception {
-        Support.smmu(ca, "smmu0", "0000:00:01.0;sid=0x8;pasid=16");
-        Support.vtd(ca, "dmar0", "0000:01:00.0;pasid=20");
-        Support.virtio(ca, "viommu0", "ep1;sid=0x1");
-        Support.await("three backends", () -> iommu.backends().length == 3);
+        FrameworkFixture.smmu(ca, "smmu0", "0000:00:01.0;sid=0x8;pasid=16");
+        FrameworkFixture.vtd(ca, "dmar0", "0000:01:00.0;pasid=20");
+        FrameworkFixture.virtio(ca, "viommu0", "ep1;sid=0x1");
+        FrameworkFixture.await("three backends", () -> iommu.backends().length == 3);
     }
 
     /** Runs a script through the console; returns {stdout, stderr, summary}. */
     private String[] run(String script) throws Exception {
-        return Support.script(processor, script);
+        return FrameworkFixture.script(processor, script);
     }
 
     private String state() {
         return Fuzz.str(ioasid.ids(null, Integer.MAX_VALUE)) + Fuzz.str(ioasid.sets())
-                + ioasid.capacity() + IommuBenchFree.snapshot(iommu);
+                + ioasid.capacity() + Fuzz.snapshot(iommu);
     }
 
     private static String quote(String arg) {
@@ -207,8 +207,8 @@ public class ShellFuzzIT {
 
     @Test
     public void ioasidServiceInFrameworkFuzz() throws Exception {
-        Support.host(ca);
-        IoasidService host = Support.hostSpace(ctx);
+        FrameworkFixture.host(ca);
+        IoasidService host = FrameworkFixture.hostSpace(ctx);
         int steps = Fuzz.steps(400);
         Map<String, Integer> tally = new TreeMap<>();
         IoasidFuzzRun[] previous = {null};

@@ -1,7 +1,7 @@
 package ioasid.integration.osgi;
 
-import static ioasid.integration.osgi.Support.await;
-import static ioasid.integration.osgi.Support.hasBackend;
+import static ioasid.integration.osgi.FrameworkFixture.await;
+import static ioasid.integration.osgi.FrameworkFixture.hasBackend;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
@@ -54,29 +54,29 @@ public class ConfigurationIT {
     }
 
     private List<String> devices(String backend) {
-        return List.of(Support.backend(iommu, backend).devices);
+        return List.of(FrameworkFixture.backend(iommu, backend).devices);
     }
 
     @Test
     public void creatingAConfigurationAddsAnInstance() throws Exception {
-        Support.smmu(ca, "smmu7", "a7;sid=0x70;pasid=8");
+        FrameworkFixture.smmu(ca, "smmu7", "a7;sid=0x70;pasid=8");
         await("smmu7", () -> hasBackend(iommu, "smmu7"));
         assertEquals(List.of("a7"), devices("smmu7"));
-        assertEquals("smmuv3", Support.backend(iommu, "smmu7").vendor);
+        assertEquals("smmuv3", FrameworkFixture.backend(iommu, "smmu7").vendor);
         assertEquals(256, iommu.maxPasids("a7"));
     }
 
     @Test
     public void updatingTheDeviceListReconfiguresInPlace() throws Exception {
-        org.osgi.service.cm.Configuration c = Support.vtd(ca, "dmar7", "0000:07:00.0;pasid=20");
+        org.osgi.service.cm.Configuration c = FrameworkFixture.vtd(ca, "dmar7", "0000:07:00.0;pasid=20");
         await("dmar7", () -> hasBackend(iommu, "dmar7"));
-        long service = Support.backend(iommu, "dmar7").serviceId;
+        long service = FrameworkFixture.backend(iommu, "dmar7").serviceId;
         Dictionary<String, Object> p = c.getProperties();
         p.put("devices", new String[] {"0000:07:00.0;pasid=20", "0000:08:00.0;pasid=20"});
         c.update(p);
         await("the new device", () -> devices("dmar7").size() == 2);
         assertEquals("reconfigured, not restarted", service,
-                Support.backend(iommu, "dmar7").serviceId);
+                FrameworkFixture.backend(iommu, "dmar7").serviceId);
         assertNotNull(iommu.group("0000:08:00.0"));
         p.put("devices", new String[] {"0000:08:00.0;pasid=20"});
         c.update(p);
@@ -86,7 +86,7 @@ public class ConfigurationIT {
 
     @Test
     public void deletingTheConfigurationRemovesTheInstance() throws Exception {
-        org.osgi.service.cm.Configuration c = Support.virtio(ca, "vio7", "ep7;sid=0x7");
+        org.osgi.service.cm.Configuration c = FrameworkFixture.virtio(ca, "vio7", "ep7;sid=0x7");
         await("vio7", () -> hasBackend(iommu, "vio7"));
         c.delete();
         await("vio7 to go", () -> !hasBackend(iommu, "vio7"));
@@ -96,7 +96,7 @@ public class ConfigurationIT {
 
     @Test
     public void aBadDeviceListActivatesNothingUntilFixed() throws Exception {
-        org.osgi.service.cm.Configuration c = Support.smmu(ca, "smmu8", "dev;color=red");
+        org.osgi.service.cm.Configuration c = FrameworkFixture.smmu(ca, "smmu8", "dev;color=red");
         Thread.sleep(300);
         assertFalse(hasBackend(iommu, "smmu8"));
         Dictionary<String, Object> p = new Hashtable<>();
@@ -110,7 +110,7 @@ public class ConfigurationIT {
     public void everyBackendDescribesItsConfigurationWithMetatype() {
         for (String[] b : new String[][] {{"backend.smmuv3", "ioasid.backend.smmuv3"},
                 {"backend.vtd", "ioasid.backend.vtd"}, {"backend.virtio", "ioasid.backend.virtio"}}) {
-            Bundle bundle = Support.bundle(ctx, b[0]);
+            Bundle bundle = FrameworkFixture.bundle(ctx, b[0]);
             MetaTypeInformation info = metatype.getMetaTypeInformation(bundle);
             assertTrue(b[0], Arrays.asList(info.getFactoryPids()).contains(b[1]));
             ObjectClassDefinition ocd = info.getObjectClassDefinition(b[1], null);

@@ -1,6 +1,6 @@
 package ioasid.integration.osgi;
 
-import static ioasid.integration.osgi.Support.await;
+import static ioasid.integration.osgi.FrameworkFixture.await;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
@@ -85,7 +85,7 @@ public class EventAdminIT {
 
     @Test
     public void backendChangesArePosted() throws Exception {
-        org.osgi.service.cm.Configuration c = Support.smmu(ca, "smmu0", "d0;sid=0x1");
+        org.osgi.service.cm.Configuration c = FrameworkFixture.smmu(ca, "smmu0", "d0;sid=0x1");
         await("ADDED", () -> topics(IoasidTopics.BACKEND_ADDED).size() == 1);
         c.delete();
         await("REMOVED", () -> topics(IoasidTopics.BACKEND_REMOVED).size() == 1);
@@ -97,9 +97,9 @@ public class EventAdminIT {
 
     @Test
     public void allocatorChangesArePosted() throws Exception {
-        Support.host(ca);
-        Support.hostSpace(ctx);
-        org.osgi.service.cm.Configuration c = Support.factory(ca, "ioasid.backend.vtd", "g0",
+        FrameworkFixture.host(ca);
+        FrameworkFixture.hostSpace(ctx);
+        org.osgi.service.cm.Configuration c = FrameworkFixture.factory(ca, "ioasid.backend.vtd", "g0",
                 "ioasid.iommu.name", "g0", "devices", new String[] {"nic;pasid=20"},
                 "caching.mode", Boolean.TRUE, "vcmd", Boolean.TRUE);
         await("ADDED and SWITCHED", () -> topics(IoasidTopics.ALLOCATOR_SWITCHED).size() == 1);

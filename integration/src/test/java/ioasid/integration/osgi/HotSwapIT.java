@@ -1,7 +1,7 @@
 package ioasid.integration.osgi;
 
-import static ioasid.integration.osgi.Support.await;
-import static ioasid.integration.osgi.Support.hasBackend;
+import static ioasid.integration.osgi.FrameworkFixture.await;
+import static ioasid.integration.osgi.FrameworkFixture.hasBackend;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
@@ -80,9 +80,9 @@ public class HotSwapIT {
 
     @Before
     public void configure() throws Exception {
-        Support.smmu(ca, "smmu0", SMMU_DEV + ";sid=0x8;pasid=16");
-        Support.vtd(ca, "dmar0", VTD_DEV + ";pasid=20");
-        Support.virtio(ca, "viommu0", VIRTIO_DEV + ";sid=0x1");
+        FrameworkFixture.smmu(ca, "smmu0", SMMU_DEV + ";sid=0x8;pasid=16");
+        FrameworkFixture.vtd(ca, "dmar0", VTD_DEV + ";pasid=20");
+        FrameworkFixture.virtio(ca, "viommu0", VIRTIO_DEV + ";sid=0x1");
         await("three backends", () -> iommu.backends().length == 3);
         Hashtable<String, Object> p = new Hashtable<>();
         p.put(IoasidListener.EVENTS, new String[] {"BIND", "UNBIND"});
@@ -137,7 +137,7 @@ public class HotSwapIT {
         iommu.attachDevicePasid(iommu.domainAlloc(VTD_DEV, false), VTD_DEV, pasid);
         IoasidSet s = ioasid.createSet(TokenType.NONE, "tenant", 10);
         IoasidHandle unrelated = ioasid.alloc(s, 1, 0xFFFFF, null);
-        Bundle vtd = Support.bundle(ctx, "backend.vtd");
+        Bundle vtd = FrameworkFixture.bundle(ctx, "backend.vtd");
         vtd.stop();
         assertGone("dmar0", VTD_DEV, vtdDom, SMMU_DEV, 0x9000);
         assertTrue("UNBIND for the PASID the backend had", events.contains("UNBIND " + pasid.id()));
@@ -151,14 +151,14 @@ public class HotSwapIT {
     public void updatingABackendBringsItsNewRevisionUp() throws Exception {
         IommuDomain smmuDom = mapped(SMMU_DEV, 0x9000);
         mapped(VIRTIO_DEV, 0x7000);
-        Bundle smmu = Support.bundle(ctx, "backend.smmuv3");
-        long before = Support.backend(iommu, "smmu0").serviceId;
+        Bundle smmu = FrameworkFixture.bundle(ctx, "backend.smmuv3");
+        long before = FrameworkFixture.backend(iommu, "smmu0").serviceId;
         try (InputStream in = new FileInputStream(Platform.bundleFile("backend.smmuv3"))) {
             smmu.update(in);
         }
         refresh(smmu);
         await("the new revision's backend", () -> hasBackend(iommu, "smmu0")
-                && Support.backend(iommu, "smmu0").serviceId != before);
+                && FrameworkFixture.backend(iommu, "smmu0").serviceId != before);
         assertFalse("nothing of the old revision is reachable", smmuDom.live());
         assertBack("smmu0", SMMU_DEV);
         assertEquals(0x7000, iommu.translate(VIRTIO_DEV, 0, 0x1000, Access.READ).physAddr());
@@ -168,13 +168,13 @@ public class HotSwapIT {
         FrameworkWiring fw = ctx.getBundle(0).adapt(FrameworkWiring.class);
         java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
         fw.refreshBundles(List.of(b), e -> done.countDown());
-        done.await(Support.TIMEOUT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        done.await(FrameworkFixture.TIMEOUT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     private void uninstallAndReinstall(String bsn, String backend, String device, String other,
             long otherPa) throws Exception {
         IommuDomain dom = mapped(device, 0x3000);
-        Bundle b = Support.bundle(ctx, bsn);
+        Bundle b = FrameworkFixture.bundle(ctx, bsn);
         b.uninstall();
         refresh(b);
         assertGone(backend, device, dom, other, otherPa);
@@ -206,7 +206,7 @@ public class HotSwapIT {
     @Test
     public void ownedGroupWaitsOnItsBlockingDomain() throws Exception {
         iommu.claimGroup(iommu.group(SMMU_DEV), "vfio");
-        Bundle smmu = Support.bundle(ctx, "backend.smmuv3");
+        Bundle smmu = FrameworkFixture.bundle(ctx, "backend.smmuv3");
         smmu.stop();
         await("smmu0 to leave", () -> !hasBackend(iommu, "smmu0"));
         assertEquals("vfio", group(SMMU_DEV).owner);

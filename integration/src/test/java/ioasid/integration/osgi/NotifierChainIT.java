@@ -1,6 +1,6 @@
 package ioasid.integration.osgi;
 
-import static ioasid.integration.osgi.Support.await;
+import static ioasid.integration.osgi.FrameworkFixture.await;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 

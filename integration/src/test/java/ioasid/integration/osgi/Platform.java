@@ -27,7 +27,10 @@ public final class Platform {
         return bundleFile(name).toURI().toString();
     }
 
-    /** Felix with SCR, Config Admin, Metatype, Event Admin, and the platform without backends. */
+    /**
+     * Felix with SCR, Config Admin, Metatype, Event Admin, the test kit, and the platform without
+     * backends.
+     */
     public static Option base() {
         return composite(
                 systemProperty("pax.exam.osgi.unresolved.fail").value("true"),
@@ -43,6 +46,7 @@ public final class Platform {
                 bundle(url("org.apache.felix.metatype")),
                 bundle(url("org.apache.felix.eventadmin")),
                 bundle(url("ioasid.api")),
+                bundle(url("ioasid.testkit")),
                 bundle(url("ioasid.core")));
     }
 

@@ -1,6 +1,6 @@
 package ioasid.integration.osgi;
 
-import static ioasid.integration.osgi.Support.await;
+import static ioasid.integration.osgi.FrameworkFixture.await;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 import static org.ops4j.pax.exam.CoreOptions.composite;
@@ -42,7 +42,7 @@ public class ShellIT {
 
     /** Runs a script through the console; returns {stdout, stderr, summary}. */
     private String[] run(String script) throws Exception {
-        return Support.script(processor, script);
+        return FrameworkFixture.script(processor, script);
     }
 
     @Test
@@ -67,7 +67,7 @@ public class ShellIT {
 
     @Test
     public void iommuCommands() throws Exception {
-        Support.smmu(ca, "smmu0", "0000:00:01.0;sid=0x8;pasid=16");
+        FrameworkFixture.smmu(ca, "smmu0", "0000:00:01.0;sid=0x8;pasid=16");
         String[] r = run("iommu:await 1; iommu:backends; iommu:groups; "
                 + "iommu:probe 0000:00:01.0 0x1000; iommu:log smmu0 3");
         assertEquals("", r[1]);

@@ -1,6 +1,6 @@
 package ioasid.integration.osgi;
 
-import static ioasid.integration.osgi.Support.await;
+import static ioasid.integration.osgi.FrameworkFixture.await;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
@@ -64,7 +64,7 @@ public class UseCasesIT {
 
     /** A guest VT-d vIOMMU: caching mode and virtual commands, so its allocator is registered. */
     private void guestVtd(String name) throws Exception {
-        Support.factory(ca, "ioasid.backend.vtd", name, "ioasid.iommu.name", name,
+        FrameworkFixture.factory(ca, "ioasid.backend.vtd", name, "ioasid.iommu.name", name,
                 "devices", new String[] {name + "-nic;pasid=20"}, "caching.mode", Boolean.TRUE,
                 "vcmd", Boolean.TRUE, "vcmd.vm", "vm0");
     }
@@ -82,8 +82,8 @@ public class UseCasesIT {
 
     @Test
     public void oneViommuAllocatesOnTheHost() throws Exception {
-        Support.host(ca);
-        IoasidService host = Support.hostSpace(ctx);
+        FrameworkFixture.host(ca);
+        IoasidService host = FrameworkFixture.hostSpace(ctx);
         host.alloc(host.createSet(TokenType.NONE, "host-native", 10), 1, 100, null); // host ID 1
         guestVtd("dmar-g0");
         await("the VCMD allocator to become active", () -> active() == 1);
@@ -99,8 +99,8 @@ public class UseCasesIT {
 
     @Test
     public void twoViommusShareOneSpace() throws Exception {
-        Support.host(ca);
-        IoasidService host = Support.hostSpace(ctx);
+        FrameworkFixture.host(ca);
+        IoasidService host = FrameworkFixture.hostSpace(ctx);
         guestVtd("dmar-g0");
         guestVtd("dmar-g1");
         await("two VCMD allocators", () -> allocators().length == 2 && active() == 1);
@@ -116,10 +116,10 @@ public class UseCasesIT {
 
     @Test
     public void twoViommusWithGuestWideIds() throws Exception {
-        Support.host(ca);
-        Support.hostSpace(ctx);
+        FrameworkFixture.host(ca);
+        FrameworkFixture.hostSpace(ctx);
         for (String name : new String[] {"virtio-a", "virtio-b"}) {
-            Support.factory(ca, "ioasid.backend.virtio", name, "ioasid.iommu.name", name,
+            FrameworkFixture.factory(ca, "ioasid.backend.virtio", name, "ioasid.iommu.name", name,
                     "devices", new String[] {name + "-ep;sid=0x1"}, "pasid.allocator",
                     "host-private", "pasid.vm.token", name, "host.target", "(ioasid.role=host)");
         }
@@ -132,15 +132,15 @@ public class UseCasesIT {
 
     @Test
     public void hotPlugRevokesThenReturns() throws Exception {
-        Support.host(ca);
-        IoasidService host = Support.hostSpace(ctx);
+        FrameworkFixture.host(ca);
+        IoasidService host = FrameworkFixture.hostSpace(ctx);
         guestVtd("dmar-g0");
         await("the VCMD allocator", () -> active() == 1);
         IoasidSet gset = ioasid.createSet(TokenType.NONE, "g", 10);
         IoasidHandle idle = ioasid.alloc(gset, 1, 0xFFFFF, null);
         IoasidHandle held = ioasid.alloc(gset, 1, 0xFFFFF, null);
         ioasid.get(held);
-        Bundle vtd = Support.bundle(ctx, "backend.vtd");
+        Bundle vtd = FrameworkFixture.bundle(ctx, "backend.vtd");
         vtd.stop(); // hot-unplug of the vIOMMU with IDs outstanding
         await("the allocator to leave", () -> allocators().length == 0);
         assertEquals("D7: both revoked, none orphaned", 2, ioasid.stats().revoked);

@@ -1,7 +1,7 @@
 package ioasid.integration.stress;
 
-import static ioasid.integration.osgi.Support.await;
-import static ioasid.integration.osgi.Support.hasBackend;
+import static ioasid.integration.osgi.FrameworkFixture.await;
+import static ioasid.integration.osgi.FrameworkFixture.hasBackend;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNull;
@@ -73,7 +73,8 @@ import ioasid.api.spi.IoasidAllocator;
 import ioasid.api.spi.IoasidListener;
 import ioasid.integration.osgi.IsolatedContainerFactory;
 import ioasid.integration.osgi.Platform;
-import ioasid.integration.osgi.Support;
+import ioasid.integration.osgi.FrameworkFixture;
+import ioasid.testkit.Expect;
 
 /**
  * The Fault group: allocators that throw, return IDs out of range or already in use, or block;
@@ -114,17 +115,7 @@ public class FaultIT {
     @Before
     public void checker() {
         first = new LifeCycleChecker("first", true);
-        StressSupport.registerListener(ctx, first, "fault-first", 1000);
-    }
-
-    private static IoasidException expect(Errno errno, Runnable call) {
-        try {
-            call.run();
-        } catch (IoasidException e) {
-            assertEquals(e.getMessage(), errno, e.errno());
-            return e;
-        }
-        throw new AssertionError("expected " + errno);
+        StressFixture.registerListener(ctx, first, "fault-first", 1000);
     }
 
     private ServiceRegistration<IoasidAllocator> register(IoasidAllocator a, String name,
@@ -136,7 +127,7 @@ public class FaultIT {
     }
 
     private IdSpaceDTO space(String name) {
-        return StressSupport.space(ioasid, name);
+        return StressFixture.space(ioasid, name);
     }
 
     /** The live IDs of a set, as numbers. */
@@ -173,7 +164,7 @@ public class FaultIT {
         for (int i = 0; i < 30; i++) {
             a.mode = i % 3 == 2 ? FaultyAllocator.Mode.THROW : FaultyAllocator.Mode.NORMAL;
             if (a.mode == FaultyAllocator.Mode.THROW) {
-                IoasidException e = expect(Errno.EIO, () -> ioasid.alloc(s, 1, 1000, null));
+                IoasidException e = Expect.errno(Errno.EIO, () -> ioasid.alloc(s, 1, 1000, null));
                 assertTrue("the cause is reported: " + e, e.getCause() != null
                         && e.getCause().getMessage().contains("injected"));
             } else {
@@ -189,7 +180,7 @@ public class FaultIT {
         assertEquals("exactly the successful IDs are live", want, ids(s));
         assertEquals("one ALLOC per success, none for a failure", 20, first.allocs);
         assertEquals("the allocator holds what the core holds", 20, a.outstanding());
-        assertEquals(AllocatorDTO.ACTIVE, StressSupport.allocator(ioasid, "throwing").state);
+        assertEquals(AllocatorDTO.ACTIVE, StressFixture.allocator(ioasid, "throwing").state);
         assertEquals(20, space("throwing-helpers").live);
         assertEquals(0, space("throwing-helpers").inFlight);
 
@@ -213,15 +204,15 @@ public class FaultIT {
         register(bad, "bad-helpers", 20);
         register(a, "twice", 30);
         await("both rejected", () -> ioasid.allocators().length == 3);
-        AllocatorDTO r1 = StressSupport.allocator(ioasid, "bad-helpers");
-        AllocatorDTO r2 = StressSupport.allocator(ioasid, "twice");
+        AllocatorDTO r1 = StressFixture.allocator(ioasid, "bad-helpers");
+        AllocatorDTO r2 = StressFixture.allocator(ioasid, "twice");
         assertEquals(AllocatorDTO.REJECTED, r1.state);
         assertEquals("EINVAL", r1.errno);
         assertTrue(r1.reason, r1.reason.contains("helpers() threw"));
         assertEquals(AllocatorDTO.REJECTED, r2.state);
         assertEquals("EEXIST", r2.errno);
         assertEquals("the active one is untouched", AllocatorDTO.ACTIVE,
-                StressSupport.allocator(ioasid, "throwing").state);
+                StressFixture.allocator(ioasid, "throwing").state);
         assertEquals(want, ids(s));
         IoasidHandle more = ioasid.alloc(s, 1, 1000, null);
         assertEquals("the next allocation works; the 5 IDs whose free failed stay with the "
@@ -257,20 +248,20 @@ public class FaultIT {
         long faults0 = ioasid.stats().allocatorFaults;
 
         a.mode = FaultyAllocator.Mode.OUT_OF_RANGE;
-        expect(Errno.EIO, () -> ioasid.alloc(s, 1, 100, null));
+        Expect.errno(Errno.EIO, () -> ioasid.alloc(s, 1, 100, null));
         assertEquals("the out-of-range ID went back to the allocator", List.of(105), a.freed());
         assertEquals(0, a.count(105));
-        expect(Errno.ENOENT, () -> ioasid.find(null, 105));
+        Expect.errno(Errno.ENOENT, () -> ioasid.find(null, 105));
 
         a.mode = FaultyAllocator.Mode.NEGATIVE;
-        expect(Errno.EIO, () -> ioasid.alloc(s, 1, 100, null));
+        Expect.errno(Errno.EIO, () -> ioasid.alloc(s, 1, 100, null));
         assertEquals("nothing to give back for a negative ID", List.of(105), a.freed());
         assertEquals("both counted as allocator faults", faults0 + 2,
                 ioasid.stats().allocatorFaults);
 
         a.mode = FaultyAllocator.Mode.DUPLICATE;
         a.duplicate = live.id();
-        expect(Errno.EBUSY, () -> ioasid.alloc(s, 1, 100, null));
+        Expect.errno(Errno.EBUSY, () -> ioasid.alloc(s, 1, 100, null));
         assertEquals("the duplicate was freed back once (rule 19)", List.of(105, live.id()),
                 a.freed());
         assertEquals("the allocator's own count is balanced", 1, a.count(live.id()));
@@ -285,7 +276,7 @@ public class FaultIT {
         assertEquals(Set.of(live.id()), ids(s));
         assertEquals(1, s.size());
         assertEquals("no ALLOC for a refused ID", 1, first.allocs);
-        assertEquals(AllocatorDTO.ACTIVE, StressSupport.allocator(ioasid, "range").state);
+        assertEquals(AllocatorDTO.ACTIVE, StressFixture.allocator(ioasid, "range").state);
         assertEquals(1, space("range-helpers").live);
         assertEquals(0, space("range-helpers").inFlight);
         IoasidHandle next = ioasid.alloc(s, 1, 100, null);
@@ -311,9 +302,9 @@ public class FaultIT {
     @Test
     public void faultAllocatorBundleStoppedMidAllocation() throws Exception {
         HostSpace host = new HostSpace();
-        Bundle bundle = StressSupport.startAllocator(ctx, ioasid, "mid", host,
+        Bundle bundle = StressFixture.startAllocator(ctx, ioasid, "mid", host,
                 true);
-        Support.smmu(ca, "smmu0", "0000:00:01.0;sid=0x8");
+        FrameworkFixture.smmu(ca, "smmu0", "0000:00:01.0;sid=0x8");
         await("smmu0", () -> hasBackend(iommu, "smmu0"));
         IommuDomain dom = iommu.domainAlloc("0000:00:01.0", false);
         iommu.attachGroup(dom, iommu.group("0000:00:01.0"));
@@ -324,7 +315,7 @@ public class FaultIT {
 
         host.entered = new CountDownLatch(1);
         host.gate = new CountDownLatch(1);
-        StressSupport.Crew callers = new StressSupport.Crew();
+        StressFixture.Crew callers = new StressFixture.Crew();
         AtomicReference<Errno> inFlightCaller = new AtomicReference<>();
         AtomicReference<Errno> queuedCaller = new AtomicReference<>();
         callers.start("blocked-alloc", () -> {
@@ -342,7 +333,7 @@ public class FaultIT {
                 queuedCaller.set(e.errno());
             }
         });
-        await("both in flight", () -> space(StressSupport.HELPERS).inFlight == 2);
+        await("both in flight", () -> space(StressFixture.HELPERS).inFlight == 2);
 
         // only its own callers wait: everything else answers promptly
         long t0 = System.nanoTime();
@@ -368,7 +359,7 @@ public class FaultIT {
         assertTrue("the stop does not wait for the allocation",
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0) < PROMPT_MS);
         assertEquals(0, ioasid.allocators().length);
-        assertNull(space(StressSupport.HELPERS));
+        assertNull(space(StressFixture.HELPERS));
         assertTrue("the default space took over", ioasid.idSpaces()[0].active);
         assertEquals("the live ID was revoked (D7)", 1, ioasid.stats().revoked);
         assertEquals(IoasidState.FREE_PENDING, held.state());
@@ -491,7 +482,7 @@ public class FaultIT {
     @Test
     public void faultOwedIdsSurviveAGarbageCollectionWhileTheAllocatorIsAway() throws Exception {
         HostSpace host = new HostSpace();
-        Bundle bundle = StressSupport.startAllocator(ctx, ioasid, "gc", host,
+        Bundle bundle = StressFixture.startAllocator(ctx, ioasid, "gc", host,
                 false);
         Object departed = helpersOf(bundle);
         IoasidSet s = ioasid.createSet(TokenType.NONE, "tenant", 100);
@@ -509,7 +500,7 @@ public class FaultIT {
                     collect(new WeakReference<>(new Object())));
 
             bundle.start();
-            StressSupport.awaitActive(ioasid);
+            StressFixture.awaitActive(ioasid);
             Object back = helpersOf(bundle);
             assertTrue("equal helpers, another object", back.equals(departed) && back != departed);
             await("the owed IDs went back to the host", () -> host.outstanding() == 0);
@@ -538,7 +529,7 @@ public class FaultIT {
     @Test
     public void faultOwedIdsOfCollectedHelpersAreDroppedWithAWarning() throws Exception {
         HostSpace host = new HostSpace();
-        Bundle bundle = StressSupport.startAllocator(ctx, ioasid, "gc", host,
+        Bundle bundle = StressFixture.startAllocator(ctx, ioasid, "gc", host,
                 false);
         ReferenceQueue<Object> cleared = new ReferenceQueue<>();
         WeakReference<Object> departed = new WeakReference<>(helpersOf(bundle), cleared);
@@ -560,7 +551,7 @@ public class FaultIT {
                     log.warnings(COLLECTED_WHILE_AWAY));
 
             bundle.start();
-            StressSupport.awaitActive(ioasid);
+            StressFixture.awaitActive(ioasid);
             await("the warning", () -> !log.warnings(COLLECTED_WHILE_AWAY).isEmpty());
             assertEquals(List.of("IOASID allocator helpers collected while away: 2 IDs owed to "
                     + "departed helpers of class java.lang.String are given back to no one"),
@@ -603,7 +594,7 @@ public class FaultIT {
                     }, lp);
             IoasidSet cs = ioasid.createSet(TokenType.NONE, token, 1);
             ioasid.free(ioasid.alloc(cs, 1, 10, null));
-            boolean stalled = ListenerDTO.STALLED.equals(StressSupport.listener(ioasid, token)
+            boolean stalled = ListenerDTO.STALLED.equals(StressFixture.listener(ioasid, token)
                     .state);
             free.countDown();
             reg.unregister();
@@ -630,7 +621,7 @@ public class FaultIT {
         long allocs0 = first.allocs;
         AtomicInteger calls = new AtomicInteger();
         AtomicInteger thrown = new AtomicInteger();
-        StressSupport.registerListener(ctx, e -> {
+        StressFixture.registerListener(ctx, e -> {
             if (calls.incrementAndGet() % 4 == 1) {
                 thrown.incrementAndGet();
                 // without a stack trace: the core logs each failure, keep the build log short
@@ -642,7 +633,7 @@ public class FaultIT {
         }, "thrower", 250);
         AtomicInteger stallerCalls = new AtomicInteger();
         CountDownLatch unstall = new CountDownLatch(1);
-        StressSupport.registerListener(ctx, e -> {
+        StressFixture.registerListener(ctx, e -> {
             if (stallerCalls.incrementAndGet() == 3) {
                 try {
                     unstall.await(60, TimeUnit.SECONDS);
@@ -653,11 +644,11 @@ public class FaultIT {
         }, "staller", 150);
         LifeCycleChecker after = new LifeCycleChecker("after", false);
         after.above = first;
-        StressSupport.registerListener(ctx, after, "after", 50);
+        StressFixture.registerListener(ctx, after, "after", 50);
         IoasidSet s = ioasid.createSet(TokenType.NONE, "tenant", 100);
 
         // the first thread's third event (its UNBIND) stalls in the staller
-        StressSupport.Crew stuck = new StressSupport.Crew();
+        StressFixture.Crew stuck = new StressFixture.Crew();
         stuck.start("stuck", () -> {
             IoasidHandle h = ioasid.alloc(s, 1, 1000, null);
             ioasid.attachSpid(h, 1000);
@@ -665,9 +656,9 @@ public class FaultIT {
             ioasid.free(h);
         });
         await("the staller marked STALLED", () -> ListenerDTO.STALLED.equals(
-                StressSupport.listener(ioasid, "staller").state));
+                StressFixture.listener(ioasid, "staller").state));
         int n = 100;
-        StressSupport.Crew load = new StressSupport.Crew();
+        StressFixture.Crew load = new StressFixture.Crew();
         long[] slow = {0};
         load.start("load", () -> {
             for (int i = 0; i < n; i++) {
@@ -684,15 +675,15 @@ public class FaultIT {
         assertTrue("the other thread's operations completed promptly, the slowest in "
                 + TimeUnit.NANOSECONDS.toMillis(slowest) + " ms",
                 TimeUnit.NANOSECONDS.toMillis(slowest) < PROMPT_MS);
-        ListenerDTO staller = StressSupport.listener(ioasid, "staller");
+        ListenerDTO staller = StressFixture.listener(ioasid, "staller");
         assertEquals("two calls returned before the stall", 2, staller.delivered);
         unstall.countDown();
         stuck.join(30_000);
 
         int events = 4 * (n + 1);
         StatsDTO st = ioasid.stats();
-        ListenerDTO thrower = StressSupport.listener(ioasid, "thrower");
-        staller = StressSupport.listener(ioasid, "staller");
+        ListenerDTO thrower = StressFixture.listener(ioasid, "thrower");
+        staller = StressFixture.listener(ioasid, "staller");
         assertEquals("the thrower was called for every event", events, calls.get());
         assertEquals("every throw is in its DTO", thrown.get(), thrower.failures);
         assertEquals("and every other call delivered", events - thrown.get(), thrower.delivered);
@@ -729,7 +720,7 @@ public class FaultIT {
     public void faultListenerBundleStoppedMidNotification() throws Exception {
         Journal journal = new Journal();
         journal.above = first;
-        StressSupport.registerJournal(ctx, journal);
+        StressFixture.registerJournal(ctx, journal);
         CountDownLatch entered = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
         AtomicInteger bEvents = new AtomicInteger();
@@ -743,15 +734,15 @@ public class FaultIT {
                 }
             }
         };
-        Bundle a = ctx.installBundle("stress:a", StressSupport.listenerBundle("a", 800));
-        Bundle b = ctx.installBundle("stress:b", StressSupport.listenerBundle("b", 150));
-        Bundle c = ctx.installBundle("stress:c", StressSupport.listenerBundle("c", 50));
+        Bundle a = ctx.installBundle("stress:a", StressFixture.listenerBundle("a", 800));
+        Bundle b = ctx.installBundle("stress:b", StressFixture.listenerBundle("b", 150));
+        Bundle c = ctx.installBundle("stress:c", StressFixture.listenerBundle("c", 50));
         for (Bundle x : List.of(a, b, c)) {
             x.start();
         }
         IoasidSet s = ioasid.createSet(TokenType.NONE, "tenant", 100);
         int n = 500;
-        StressSupport.Crew load = new StressSupport.Crew();
+        StressFixture.Crew load = new StressFixture.Crew();
         load.start("load", () -> {
             for (int i = 0; i < n; i++) {
                 ioasid.free(ioasid.alloc(s, 1, 1000, null));
@@ -763,7 +754,7 @@ public class FaultIT {
         assertTrue("the stop did not wait for the call in progress",
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0) < PROMPT_MS);
         assertEquals("b is still inside its call", 1, release.getCount());
-        assertNull("b left the chain", StressSupport.listener(ioasid, journal.latest("b").name));
+        assertNull("b left the chain", StressFixture.listener(ioasid, journal.latest("b").name));
         release.countDown();
         load.join(30_000);
 
@@ -831,7 +822,7 @@ public class FaultIT {
         }
 
         // probes all along: only the old or the new domain, each with its own page
-        StressSupport.Crew probes = new StressSupport.Crew();
+        StressFixture.Crew probes = new StressFixture.Crew();
         AtomicInteger onNew = new AtomicInteger();
         AtomicInteger total = new AtomicInteger();
         List<String> wrong = Collections.synchronizedList(new ArrayList<>());
@@ -854,11 +845,11 @@ public class FaultIT {
         be.failAttachOf = "fa1";
         be.attachPauseMs = 100;
         be.attachFailure = new IllegalStateException("injected attach fault");
-        expect(Errno.EIO, () -> iommu.attachGroup(next, g));
+        Expect.errno(Errno.EIO, () -> iommu.attachGroup(next, g));
         assertTrue("the probe saw fa0 on the new domain while fa1's attach hung: " + onNew,
                 onNew.get() > 0);
         be.attachFailure = new IoasidException(Errno.ENOMEM, "injected: no context entry");
-        expect(Errno.ENOMEM, () -> iommu.attachGroup(next, g));
+        Expect.errno(Errno.ENOMEM, () -> iommu.attachGroup(next, g));
         be.attachFailure = null;
 
         // contained: the group where it was, the backend pointing both devices at the old domain
@@ -919,7 +910,7 @@ public class FaultIT {
         be.failMapPgsize = FaultyBackend.SZ_2M;
         be.mapFailure = new IoasidException(Errno.ENOMEM, "injected: no page table memory");
         int logBefore = be.commandLog().size();
-        expect(Errno.ENOMEM, () -> iommu.map(d, iova, pa, size, Prot.READ | Prot.WRITE));
+        Expect.errno(Errno.ENOMEM, () -> iommu.map(d, iova, pa, size, Prot.READ | Prot.WRITE));
         List<String> log = be.commandLog().subList(logBefore, be.commandLog().size());
         assertEquals("nothing of the request stays mapped: " + log, 0, be.pagesMapped());
         assertTrue("the 4 KiB chunk was mapped, unmapped and synced: " + log,
@@ -935,7 +926,7 @@ public class FaultIT {
         assertEquals(pa + FaultyBackend.SZ_4K + 0x20,
                 iommu.iovaToPhys(d, iova + FaultyBackend.SZ_4K + 0x20));
         assertEquals(2, be.pagesMapped());
-        expect(Errno.EEXIST, () -> iommu.map(d, iova - FaultyBackend.SZ_4K, 0x1000_0000,
+        Expect.errno(Errno.EEXIST, () -> iommu.map(d, iova - FaultyBackend.SZ_4K, 0x1000_0000,
                 2 * FaultyBackend.SZ_4K, Prot.READ));
         assertEquals("the failed overlap left the mapping alone", 2, be.pagesMapped());
         assertEquals(0, iommu.iovaToPhys(d, iova - FaultyBackend.SZ_4K));

@@ -1,7 +1,7 @@
 package ioasid.integration.stress;
 
-import static ioasid.integration.osgi.Support.await;
-import static ioasid.integration.osgi.Support.hasBackend;
+import static ioasid.integration.osgi.FrameworkFixture.await;
+import static ioasid.integration.osgi.FrameworkFixture.hasBackend;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
@@ -59,7 +59,7 @@ import ioasid.api.spi.EventType;
 import ioasid.api.spi.IoasidListener;
 import ioasid.integration.osgi.IsolatedContainerFactory;
 import ioasid.integration.osgi.Platform;
-import ioasid.integration.osgi.Support;
+import ioasid.integration.osgi.FrameworkFixture;
 
 /**
  * The Stress group: threads run mixed IOASID and IOMMU operations in a real Felix framework
@@ -86,7 +86,7 @@ public class StressIT {
     static final String VTD_DEV2 = "0000:02:00.0";
     static final String VIRTIO_DEV = "ep1";
     /** Longest a run may take before it is declared hung (stacks are printed then). */
-    static final long RUN_TIMEOUT_MS = Math.max(180_000, StressSupport.TOTAL_OPS / 20);
+    static final long RUN_TIMEOUT_MS = Math.max(180_000, StressFixture.TOTAL_OPS / 20);
 
     @Inject
     BundleContext ctx;
@@ -106,7 +106,7 @@ public class StressIT {
     /** Ranked below every listener bundle and the IOMMU core. */
     private LifeCycleChecker last;
     private Journal journal;
-    private final Random rnd = new Random(StressSupport.SEED);
+    private final Random rnd = new Random(StressFixture.SEED);
 
     @Configuration
     public Option[] config() {
@@ -118,18 +118,18 @@ public class StressIT {
         first = new LifeCycleChecker("first", true);
         last = new LifeCycleChecker("last", false);
         last.above = first;
-        StressSupport.registerListener(ctx, first, "stress-first", 1000);
-        StressSupport.registerListener(ctx, last, "stress-last", 10);
+        StressFixture.registerListener(ctx, first, "stress-first", 1000);
+        StressFixture.registerListener(ctx, last, "stress-last", 10);
         journal = new Journal();
         journal.above = first;
         journal.below = last;
-        StressSupport.registerJournal(ctx, journal);
+        StressFixture.registerJournal(ctx, journal);
     }
 
     private void backends() throws Exception {
-        Support.smmu(ca, "smmu0", SMMU_DEV + ";sid=0x8;pasid=16", SMMU_DEV2 + ";sid=0x10");
-        Support.vtd(ca, "dmar0", VTD_DEV + ";pasid=20", VTD_DEV2 + ";pasid=20");
-        Support.virtio(ca, "viommu0", VIRTIO_DEV + ";sid=0x1");
+        FrameworkFixture.smmu(ca, "smmu0", SMMU_DEV + ";sid=0x8;pasid=16", SMMU_DEV2 + ";sid=0x10");
+        FrameworkFixture.vtd(ca, "dmar0", VTD_DEV + ";pasid=20", VTD_DEV2 + ";pasid=20");
+        FrameworkFixture.virtio(ca, "viommu0", VIRTIO_DEV + ";sid=0x1");
         awaitBackends("smmu0", "dmar0", "viommu0");
     }
 
@@ -145,7 +145,7 @@ public class StressIT {
             Map<IoasidHandle, Boolean> pool, Map<IoasidHandle, Integer> spidAtFree) {
         // room for its own IDs and for those it freed while the others held references
         IoasidSet s = ioasid.createSet(TokenType.NONE, "worker-" + i, 16 * IdWorker.CAP);
-        return new IdWorker("ids-" + i, ioasid, s, range, StressSupport.SEED + i, mix,
+        return new IdWorker("ids-" + i, ioasid, s, range, StressFixture.SEED + i, mix,
                 allocatorMayLeave, pool, spidAtFree);
     }
 
@@ -175,7 +175,7 @@ public class StressIT {
 
         Run(String name) {
             this.name = name;
-            this.budget = StressSupport.opsPerTest(TESTS);
+            this.budget = StressFixture.opsPerTest(TESTS);
             this.capacityBefore = ioasid.capacity().available;
             rounds(4);
         }
@@ -194,13 +194,13 @@ public class StressIT {
         DmaWorker dma(String device, boolean backendMayLeave, boolean usePasid,
                 boolean allocatorMayLeave) {
             DmaWorker w = new DmaWorker("dma-" + dma.size(), iommu, device,
-                    StressSupport.SEED + 100 + dma.size(), backendMayLeave, usePasid,
+                    StressFixture.SEED + 100 + dma.size(), backendMayLeave, usePasid,
                     allocatorMayLeave);
             dma.add(w);
             return w;
         }
 
-        private final StressSupport.Crew churner = new StressSupport.Crew();
+        private final StressFixture.Crew churner = new StressFixture.Crew();
 
         /** Whether to go on past the budget: the churn has not done its minimum yet. */
         private boolean more(long deadline) {
@@ -213,7 +213,7 @@ public class StressIT {
             int threads = ids.size() + dma.size();
             long perThread = budget / threads;
             AtomicBoolean workersDone = new AtomicBoolean();
-            StressSupport.Crew workers = new StressSupport.Crew();
+            StressFixture.Crew workers = new StressFixture.Crew();
             CyclicBarrier roundEnd = new CyclicBarrier(Math.max(1, ids.size()), spidAtFree::clear);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             long start = System.nanoTime();
@@ -281,7 +281,7 @@ public class StressIT {
             for (DmaWorker w : dma) {
                 ops += w.ops;
             }
-            StressSupport.report(name, ops, nanos);
+            StressFixture.report(name, ops, nanos);
             List<String> bad = new ArrayList<>();
             ids.forEach(w -> bad.addAll(w.violations()));
             dma.forEach(w -> bad.addAll(w.violations()));
@@ -379,7 +379,7 @@ public class StressIT {
 
     /** A guest VT-d vIOMMU whose VCMD allocator reaches the host space (see UseCasesIT). */
     private void guestVtd(String name) throws Exception {
-        Support.factory(ca, "ioasid.backend.vtd", name, "ioasid.iommu.name", name,
+        FrameworkFixture.factory(ca, "ioasid.backend.vtd", name, "ioasid.iommu.name", name,
                 "devices", new String[] {name + "-nic;pasid=20"}, "caching.mode", Boolean.TRUE,
                 "vcmd", Boolean.TRUE, "vcmd.vm", "vm0");
     }
@@ -390,13 +390,13 @@ public class StressIT {
     }
 
     private IdSpaceDTO space(String name) {
-        return StressSupport.space(ioasid, name);
+        return StressFixture.space(ioasid, name);
     }
 
     /** Starts a guest VT-d whose active VCMD allocator reaches the host space; returns that. */
     private IoasidService vcmdGuest() throws Exception {
-        Support.host(ca);
-        IoasidService host = Support.hostSpace(ctx);
+        FrameworkFixture.host(ca);
+        IoasidService host = FrameworkFixture.hostSpace(ctx);
         guestVtd("dmar-g0");
         await("the VCMD allocator", () -> vcmd() != null
                 && vcmd().state.equals(AllocatorDTO.ACTIVE));
@@ -412,7 +412,7 @@ public class StressIT {
     @Test
     public void stressAllocatorBundleRestartsRevokeUnderLoad() throws Exception {
         IoasidService host = vcmdGuest();
-        Bundle vtd = Support.bundle(ctx, "backend.vtd");
+        Bundle vtd = FrameworkFixture.bundle(ctx, "backend.vtd");
         Run run = new Run("allocator bundle stop/start (VT-d VCMD)");
         run.range = 1024;
         run.rounds(8);
@@ -469,7 +469,7 @@ public class StressIT {
     @Test
     public void stressBackendUpdatedUnderDmaTraffic() throws Exception {
         backends();
-        Bundle vtd = Support.bundle(ctx, "backend.vtd");
+        Bundle vtd = FrameworkFixture.bundle(ctx, "backend.vtd");
         Run run = new Run("backend bundle update under DMA traffic");
         run.minCycles = 3;
         run.dma(SMMU_DEV, false, true, false);
@@ -478,13 +478,13 @@ public class StressIT {
         run.dma(VIRTIO_DEV, false, false, false);
         run.ids(IdWorker.MIXED, false);
         run.churn = n -> {
-            long before = Support.backend(iommu, "dmar0").serviceId;
+            long before = FrameworkFixture.backend(iommu, "dmar0").serviceId;
             try (InputStream in = new FileInputStream(Platform.bundleFile("backend.vtd"))) {
                 vtd.update(in);
             }
-            StressSupport.refresh(ctx, vtd);
+            StressFixture.refresh(ctx, vtd);
             await("dmar0 back", () -> hasBackend(iommu, "dmar0")
-                    && Support.backend(iommu, "dmar0").serviceId != before);
+                    && FrameworkFixture.backend(iommu, "dmar0").serviceId != before);
             Thread.sleep(10 + rnd.nextInt(30));
         };
         run.go();
@@ -522,7 +522,7 @@ public class StressIT {
             Bundle b = bundles[i];
             if (b == null) {
                 b = ctx.installBundle("stress:" + names[i] + ":" + n,
-                        StressSupport.listenerBundle(names[i], rankings[i]));
+                        StressFixture.listenerBundle(names[i], rankings[i]));
                 b.start();
                 bundles[i] = b;
             } else if (b.getState() == Bundle.ACTIVE) {
@@ -564,15 +564,15 @@ public class StressIT {
     @Test
     public void stressSpidChurnWhileSharedAllocatorsUpdate() throws Exception {
         HostSpace hostSpace = new HostSpace();
-        StressSupport.registerHost(ctx, "spid", hostSpace);
+        StressFixture.registerHost(ctx, "spid", hostSpace);
         Bundle[] members = {
-            ctx.installBundle("stress:a1", StressSupport.allocatorBundle("a1", 10, "spid", true)),
-            ctx.installBundle("stress:a2", StressSupport.allocatorBundle("a2", 5, "spid", true))};
+            ctx.installBundle("stress:a1", StressFixture.allocatorBundle("a1", 10, "spid", true)),
+            ctx.installBundle("stress:a2", StressFixture.allocatorBundle("a2", 5, "spid", true))};
         for (Bundle b : members) {
             b.start();
         }
         await("the shared group active", () -> ioasid.allocators().length == 2
-                && space(StressSupport.HELPERS) != null && space(StressSupport.HELPERS).active);
+                && space(StressFixture.HELPERS) != null && space(StressFixture.HELPERS).active);
         long switchesBefore = ioasid.stats().allocatorSwitches;
         Run run = new Run("SPID churn, shared allocators updated");
         run.minCycles = 6;
@@ -580,7 +580,7 @@ public class StressIT {
         run.ids(IdWorker.SPID_HEAVY, false);
         run.churn = n -> {
             Bundle b = members[n % 2];
-            try (InputStream in = StressSupport.allocatorBundle(n % 2 == 0 ? "a1" : "a2",
+            try (InputStream in = StressFixture.allocatorBundle(n % 2 == 0 ? "a1" : "a2",
                     n % 2 == 0 ? 10 : 5, "spid", true)) {
                 b.update(in);
             }
@@ -589,7 +589,7 @@ public class StressIT {
         };
         run.go();
         run.checkSnapshot();
-        IdSpaceDTO shared = space(StressSupport.HELPERS);
+        IdSpaceDTO shared = space(StressFixture.HELPERS);
         assertEquals("the host holds exactly what the shared space holds", shared.live,
                 hostSpace.outstanding());
         run.releaseAndCheck();
@@ -614,7 +614,7 @@ public class StressIT {
     public void stressEverythingAtOnce() throws Exception {
         backends();
         HostSpace hostSpace = new HostSpace();
-        Bundle alloc = StressSupport.startAllocator(ctx, ioasid, "all", hostSpace,
+        Bundle alloc = StressFixture.startAllocator(ctx, ioasid, "all", hostSpace,
                 true);
         Run run = new Run("everything at once");
         run.minCycles = 12;
@@ -623,7 +623,7 @@ public class StressIT {
         run.dma(SMMU_DEV, true, true, true);
         run.dma(VTD_DEV, true, true, true);
         run.dma(VIRTIO_DEV, true, false, true);
-        Bundle listener = ctx.installBundle("stress:l", StressSupport.listenerBundle("dev", 150));
+        Bundle listener = ctx.installBundle("stress:l", StressFixture.listenerBundle("dev", 150));
         String[] backendBundles = {"backend.smmuv3", "backend.virtio", "backend.vtd"};
         String[] backendNames = {"smmu0", "viommu0", "dmar0"};
         int[] backendTurns = {0};
@@ -645,13 +645,13 @@ public class StressIT {
                 default:
                     int turn = backendTurns[0]++;
                     int k = turn % 3;
-                    Bundle b = Support.bundle(ctx, backendBundles[k]);
+                    Bundle b = FrameworkFixture.bundle(ctx, backendBundles[k]);
                     if ((turn / 3) % 2 == 1) {
                         try (InputStream in = new FileInputStream(
                                 Platform.bundleFile(backendBundles[k]))) {
                             b.update(in);
                         }
-                        StressSupport.refresh(ctx, b);
+                        StressFixture.refresh(ctx, b);
                     } else {
                         b.stop();
                         Thread.sleep(rnd.nextInt(5));
@@ -666,7 +666,7 @@ public class StressIT {
             alloc.start();
         }
         awaitBackends("smmu0", "dmar0", "viommu0");
-        await("the allocator back", () -> space(StressSupport.HELPERS) != null);
+        await("the allocator back", () -> space(StressFixture.HELPERS) != null);
         run.checkSnapshot();
         run.releaseAndCheck();
         StatsDTO st = ioasid.stats();
@@ -731,7 +731,7 @@ public class StressIT {
             }
             LifeCycleChecker late = new LifeCycleChecker("late-" + attempt, false);
             go.countDown();
-            ServiceRegistration<IoasidListener> reg = StressSupport.registerListener(ctx, late,
+            ServiceRegistration<IoasidListener> reg = StressFixture.registerListener(ctx, late,
                     "late-" + attempt, 5);
             for (Thread t : putters) {
                 t.join();
@@ -766,11 +766,11 @@ public class StressIT {
         // the IOMMU core sends it from its queue, which another thread may still be running
         await("the BIND sent", () -> first.binds == 1);
         LifeCycleChecker late = new LifeCycleChecker("late", false);
-        StressSupport.registerListener(ctx, late, "late", 5); // replay: ALLOC, BIND
+        StressFixture.registerListener(ctx, late, "late", 5); // replay: ALLOC, BIND
         iommu.detachDevicePasid(d, VTD_DEV, pasid); // UNBIND
         await("the UNBIND sent", () -> first.unbinds == 1);
         LifeCycleChecker later = new LifeCycleChecker("later", false);
-        StressSupport.registerListener(ctx, later, "later", 4); // replay: ALLOC only
+        StressFixture.registerListener(ctx, later, "later", 4); // replay: ALLOC only
         iommu.freeGlobalPasid(pasid); // FREE
         await("the FREE", () -> late.frees == 1 && later.frees == 1);
         assertEquals("first saw ALLOC, BIND, UNBIND, FREE: " + first.counts(), 1, first.binds);
@@ -803,7 +803,7 @@ public class StressIT {
     public void stressRevocationOvertakesAQueuedIommuBind() throws Exception {
         backends();
         HostSpace hostSpace = new HostSpace();
-        Bundle alloc = StressSupport.startAllocator(ctx, ioasid, "bind", hostSpace,
+        Bundle alloc = StressFixture.startAllocator(ctx, ioasid, "bind", hostSpace,
                 true);
         IoasidHandle p1 = iommu.allocGlobalPasid(VTD_DEV);
         IoasidHandle p2 = iommu.allocGlobalPasid(VTD_DEV);
@@ -811,7 +811,7 @@ public class StressIT {
         iommu.attachDevicePasid(d, VTD_DEV, p1);
         CountDownLatch blocked = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        StressSupport.registerListener(ctx, e -> {
+        StressFixture.registerListener(ctx, e -> {
             if (e.type() == EventType.UNBIND && e.id() == p1.id()) {
                 blocked.countDown();
                 try {
@@ -821,7 +821,7 @@ public class StressIT {
                 }
             }
         }, "holder", 5);
-        StressSupport.Crew crew = new StressSupport.Crew();
+        StressFixture.Crew crew = new StressFixture.Crew();
         // runs the queue: its UNBIND of p1 blocks in the holder
         crew.start("detach", () -> iommu.detachDevicePasid(d, VTD_DEV, p1));
         assertTrue(blocked.await(10, TimeUnit.SECONDS));
@@ -850,12 +850,12 @@ public class StressIT {
     @Test
     public void stressVcmdRestartsNeverHandOutALiveId() throws Exception {
         IoasidService host = vcmdGuest();
-        Bundle vtd = Support.bundle(ctx, "backend.vtd");
+        Bundle vtd = FrameworkFixture.bundle(ctx, "backend.vtd");
         IoasidSet s = ioasid.createSet(TokenType.NONE, "guest", 100);
         AtomicBoolean stop = new AtomicBoolean();
         Map<String, AtomicLong> failures = new ConcurrentHashMap<>();
         List<String> samples = Collections.synchronizedList(new ArrayList<>());
-        StressSupport.Crew crew = new StressSupport.Crew();
+        StressFixture.Crew crew = new StressFixture.Crew();
         for (int i = 0; i < 2; i++) {
             crew.start("guest-" + i, () -> {
                 while (!stop.get()) {

@@ -22,10 +22,11 @@ import ioasid.api.IoasidHandle;
 import ioasid.api.IoasidSet;
 import ioasid.api.IoasidState;
 import ioasid.api.TokenType;
+import ioasid.testkit.Expect;
 
 /** The merged allocator's rules 1-12 and decisions D1-D3 on the default allocator. */
 class AllocationRulesTest {
-    private final Fixture fx = new Fixture();
+    private final IoasidFixture fx = new IoasidFixture();
     private final IoasidCore core = fx.core;
     private final IoasidSet set = core.createSet(TokenType.NONE, "vm1", 1000);
 
@@ -186,7 +187,7 @@ class AllocationRulesTest {
     @Test
     @DisplayName("D1: a narrower configured space bounds every request")
     void narrowSpace() {
-        Fixture small = new Fixture(8, 10_000);
+        IoasidFixture small = new IoasidFixture(8, 10_000);
         IoasidSet s = small.core.createSet(TokenType.NONE, null, 0);
         assertEquals(256, s.quota());
         assertEquals(255, small.core.capacity().maxId);
@@ -216,7 +217,7 @@ class AllocationRulesTest {
     @Test
     @DisplayName("D3: handles and sets of another service instance are EINVAL")
     void foreignHandles() {
-        Fixture other = new Fixture();
+        IoasidFixture other = new IoasidFixture();
         IoasidSet foreignSet = other.core.createSet(TokenType.NONE, "x", 10);
         IoasidHandle foreign = other.core.alloc(foreignSet, 1, 10, null);
         fx.unchanged(EINVAL, () -> core.alloc(foreignSet, 1, 10, null));
@@ -259,7 +260,7 @@ class AllocationRulesTest {
         }
         assertEquals(Ioasid.MAX_ID, seen.cardinality());
         assertFalse(seen.get(0));
-        assertEquals(ENOSPC, Fixture.expect(ENOSPC, () -> core.alloc(all, 1, Ioasid.MAX_ID, null)).errno());
+        assertEquals(ENOSPC, Expect.errno(ENOSPC, () -> core.alloc(all, 1, Ioasid.MAX_ID, null)).errno());
         core.free(all, 777_777);
         assertEquals(777_777, core.alloc(all, 1, Ioasid.MAX_ID, null).id());
     }
@@ -267,7 +268,7 @@ class AllocationRulesTest {
     @Test
     @DisplayName("D2: errors name the kernel errno and carry a message")
     void errnoInMessage() {
-        var e = Fixture.expect(ENOENT, () -> core.find(null, 42));
+        var e = Expect.errno(ENOENT, () -> core.find(null, 42));
         assertTrue(e.getMessage().startsWith("ENOENT: "), e.getMessage());
         assertEquals(2, e.errno().number());
     }

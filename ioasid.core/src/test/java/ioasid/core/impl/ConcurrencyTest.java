@@ -31,8 +31,8 @@ import ioasid.api.TokenType;
 import ioasid.api.spi.EventType;
 import ioasid.api.spi.IoasidEvent;
 import ioasid.api.spi.IoasidListener;
-import ioasid.core.impl.Fixture.SpaceAllocator;
-import ioasid.core.impl.Fixture.SpaceAllocator.Helpers;
+import ioasid.core.impl.IoasidFixture.SpaceAllocator;
+import ioasid.core.impl.IoasidFixture.SpaceAllocator.Helpers;
 
 /**
  * Threads allocate, free, find, get, put and attach SPIDs while allocators of a shared helper
@@ -134,7 +134,7 @@ class ConcurrencyTest {
     }
 
     private void run(long seed) throws Exception {
-        Fixture fx = new Fixture(BITS, 30_000);
+        IoasidFixture fx = new IoasidFixture(BITS, 30_000);
         IoasidCore core = fx.core;
         AtomicLong clock = new AtomicLong();
         LifeCycleChecker cpu = new LifeCycleChecker("cpu", clock);

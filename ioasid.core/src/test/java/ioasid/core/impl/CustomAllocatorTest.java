@@ -35,13 +35,14 @@ import ioasid.api.dto.AllocatorDTO;
 import ioasid.api.dto.IdSpaceDTO;
 import ioasid.api.spi.EventType;
 import ioasid.api.spi.IoasidAllocator;
-import ioasid.core.impl.Fixture.Recorder;
-import ioasid.core.impl.Fixture.SpaceAllocator;
-import ioasid.core.impl.Fixture.SpaceAllocator.Helpers;
+import ioasid.core.impl.IoasidFixture.Recorder;
+import ioasid.core.impl.IoasidFixture.SpaceAllocator;
+import ioasid.core.impl.IoasidFixture.SpaceAllocator.Helpers;
+import ioasid.testkit.Expect;
 
 /** Custom allocators as a ranked whiteboard: rules 13-32, decisions D4-D7, known bugs 4-6. */
 class CustomAllocatorTest {
-    private final Fixture fx = new Fixture();
+    private final IoasidFixture fx = new IoasidFixture();
     private final IoasidCore core = fx.core;
     private final IoasidSet set = core.createSet(TokenType.NONE, "guest", 10_000);
 
@@ -219,7 +220,7 @@ class CustomAllocatorTest {
             + "counted as an allocator fault")
     void duplicateIdFreedBack() {
         List<Integer> freed = new java.util.ArrayList<>();
-        IoasidAllocator liar = Fixture.allocator("liar", (min, max) -> 600, freed::add);
+        IoasidAllocator liar = IoasidFixture.allocator("liar", (min, max) -> 600, freed::add);
         fx.register(liar);
         IoasidHandle first = core.alloc(set, 1, 1000, null);
         assertEquals(600, first.id());
@@ -253,7 +254,7 @@ class CustomAllocatorTest {
     void unregisterUnknown() {
         fx.register(new SpaceAllocator(new Helpers("host", 500), "a"));
         String before = fx.state();
-        core.unbindAllocator(new SpaceAllocator(new Helpers("x"), "x"), Fixture.props());
+        core.unbindAllocator(new SpaceAllocator(new Helpers("x"), "x"), IoasidFixture.props());
         assertEquals(before, fx.state());
     }
 
@@ -365,7 +366,7 @@ class CustomAllocatorTest {
         SpaceAllocator a = new SpaceAllocator(new Helpers("hostA", 500), "a");
         long sa = fx.register(a, Constants.SERVICE_RANKING, 10);
         List<Integer> freed = new java.util.ArrayList<>();
-        fx.register(Fixture.allocator("stuck", (min, max) -> 500, freed::add));
+        fx.register(IoasidFixture.allocator("stuck", (min, max) -> 500, freed::add));
         IoasidHandle held = core.alloc(set, 1, 1000, null);
         core.get(held);
         fx.unregister(a, sa);
@@ -386,7 +387,7 @@ class CustomAllocatorTest {
         core.get(held);
         fx.unregister(a, sa);
         List<Integer> freed = new java.util.ArrayList<>();
-        fx.register(Fixture.allocator(host, (min, max) -> 500, freed::add));
+        fx.register(IoasidFixture.allocator(host, (min, max) -> 500, freed::add));
         fx.unchanged(EBUSY, () -> core.alloc(set, 1, 1000, null));
         assertEquals(List.of(500), freed, "asked once, given back once");
         assertEquals(1, core.stats().allocatorFaults);
@@ -425,7 +426,7 @@ class CustomAllocatorTest {
     @Test
     @DisplayName("allocator fault: an exception is EIO, reported, and changes nothing")
     void allocatorThrows() {
-        fx.register(Fixture.allocator("broken", (min, max) -> {
+        fx.register(IoasidFixture.allocator("broken", (min, max) -> {
             throw new IllegalStateException("host channel down");
         }, id -> { }));
         IoasidException e = fx.unchanged(EIO, () -> core.alloc(set, 1, 1000, null));
@@ -438,7 +439,7 @@ class CustomAllocatorTest {
     @DisplayName("allocator fault: an ID outside the requested range is EIO and given back")
     void allocatorOutOfRange() {
         List<Integer> freed = new java.util.ArrayList<>();
-        fx.register(Fixture.allocator("sloppy", (min, max) -> max + 1, freed::add));
+        fx.register(IoasidFixture.allocator("sloppy", (min, max) -> max + 1, freed::add));
         fx.unchanged(EIO, () -> core.alloc(set, 1, 1000, null));
         assertEquals(List.of(1001), freed);
     }
@@ -478,7 +479,7 @@ class CustomAllocatorTest {
     @Test
     @DisplayName("allocator fault: a blocked allocator holds up only its callers; leaving mid-call is EAGAIN")
     void departsDuringAllocation() throws Exception {
-        Fixture.BlockingAllocator slow = new Fixture.BlockingAllocator(700);
+        IoasidFixture.BlockingAllocator slow = new IoasidFixture.BlockingAllocator(700);
         long sid = fx.register(slow);
         CompletableFuture<IoasidHandle> call = CompletableFuture.supplyAsync(
                 () -> core.alloc(set, 1, 1000, null));
@@ -513,7 +514,7 @@ class CustomAllocatorTest {
     @DisplayName("bind is idempotent: a second bind of the same service only updates its ranking")
     void idempotentBind() {
         SpaceAllocator a = new SpaceAllocator(new Helpers("hostA", 500), "a");
-        var p = Fixture.props(Constants.SERVICE_RANKING, 1);
+        var p = IoasidFixture.props(Constants.SERVICE_RANKING, 1);
         core.bindAllocator(a, p);
         p.put(Constants.SERVICE_RANKING, 7);
         core.bindAllocator(a, p);
@@ -538,7 +539,7 @@ class CustomAllocatorTest {
         core.free(h); // level-sensitive: nothing
         assertEquals(1, h.refCount());
         assertTrue(core.put(h));
-        assertEquals(Errno.EINVAL, Fixture.expect(EINVAL, () -> core.get(h)).errno());
+        assertEquals(Errno.EINVAL, Expect.errno(EINVAL, () -> core.get(h)).errno());
     }
 
     @Test

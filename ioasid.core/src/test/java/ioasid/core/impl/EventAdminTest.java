@@ -19,8 +19,8 @@ import ioasid.api.IoasidSet;
 import ioasid.api.IoasidTopics;
 import ioasid.api.TokenType;
 import ioasid.api.iommu.DomainType;
-import ioasid.core.impl.Fixture.SpaceAllocator;
-import ioasid.core.impl.Fixture.SpaceAllocator.Helpers;
+import ioasid.core.impl.IoasidFixture.SpaceAllocator;
+import ioasid.core.impl.IoasidFixture.SpaceAllocator.Helpers;
 import ioasid.core.iommu.IommuCore;
 
 /** Monitoring through Event Admin: IOASID events and allocator and backend changes. */
@@ -47,7 +47,7 @@ class EventAdminTest {
     @Test
     @DisplayName("every IOASID event is posted on its topic, after a replay of what existed")
     void ioasidEvents() {
-        Fixture fx = new Fixture();
+        IoasidFixture fx = new IoasidFixture();
         IoasidSet s = fx.core.createSet(TokenType.NONE, "vm", 10);
         IoasidHandle before = fx.core.alloc(s, 1, 10, null);
         fx.core.bindEventAdmin(recorder);
@@ -70,7 +70,7 @@ class EventAdminTest {
     @DisplayName("allocator changes are posted: added, switched, ranking, rejected, removed, "
             + "stand-in, revoked")
     void allocatorChanges() {
-        Fixture fx = new Fixture();
+        IoasidFixture fx = new IoasidFixture();
         fx.core.bindEventAdmin(recorder);
         IoasidSet s = fx.core.createSet(TokenType.NONE, "vm", 10);
         SpaceAllocator a = new SpaceAllocator(new Helpers("hostA", 50), "a");

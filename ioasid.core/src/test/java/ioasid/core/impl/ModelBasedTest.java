@@ -31,9 +31,9 @@ import ioasid.api.TokenType;
 import ioasid.api.spi.EventType;
 import ioasid.api.spi.IoasidEvent;
 import ioasid.api.spi.IoasidListener;
-import ioasid.core.impl.Fixture.Recorder;
-import ioasid.core.impl.Fixture.SpaceAllocator;
-import ioasid.core.impl.Fixture.SpaceAllocator.Helpers;
+import ioasid.core.impl.IoasidFixture.Recorder;
+import ioasid.core.impl.IoasidFixture.SpaceAllocator;
+import ioasid.core.impl.IoasidFixture.SpaceAllocator.Helpers;
 
 /**
  * Seeded random operation sequences, each step checked against a small sequential reference
@@ -149,7 +149,7 @@ class ModelBasedTest {
     private static final class Run {
         final long seed;
         final Random rnd;
-        final Fixture fx = new Fixture(BITS, 60_000);
+        final IoasidFixture fx = new IoasidFixture(BITS, 60_000);
         final IoasidCore core = fx.core;
 
         // model state

@@ -30,11 +30,11 @@ import ioasid.api.dto.ListenerDTO;
 import ioasid.api.spi.EventType;
 import ioasid.api.spi.IoasidEvent;
 import ioasid.api.spi.IoasidListener;
-import ioasid.core.impl.Fixture.Recorder;
+import ioasid.core.impl.IoasidFixture.Recorder;
 
 /** Notifier chains: rules 78-86; decisions D12-D15. */
 class NotificationTest {
-    private final Fixture fx = new Fixture(20, 200);
+    private final IoasidFixture fx = new IoasidFixture(20, 200);
     private final IoasidCore core = fx.core;
     private final List<String> log = Collections.synchronizedList(new ArrayList<>());
 

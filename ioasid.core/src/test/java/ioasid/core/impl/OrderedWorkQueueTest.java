@@ -22,7 +22,8 @@ import ioasid.api.IoasidSet;
 import ioasid.api.IoasidState;
 import ioasid.api.TokenType;
 import ioasid.api.spi.EventType;
-import ioasid.core.impl.Fixture.Recorder;
+import ioasid.core.impl.IoasidFixture.Recorder;
+import ioasid.testkit.Expect;
 
 /** Rule 84: the ordered work queue, and deferring work out of a notification (D14). */
 class OrderedWorkQueueTest {
@@ -81,9 +82,9 @@ class OrderedWorkQueueTest {
     @Test
     @DisplayName("rule 84: null work is EINVAL; a shut-down queue is ENODEV")
     void errors() throws Exception {
-        assertEquals(Errno.EINVAL, Fixture.expect(Errno.EINVAL, () -> wq.submit(null)).errno());
+        assertEquals(Errno.EINVAL, Expect.errno(Errno.EINVAL, () -> wq.submit(null)).errno());
         wq.close();
-        Fixture.expect(Errno.ENODEV, () -> wq.submit(() -> { }));
+        Expect.errno(Errno.ENODEV, () -> wq.submit(() -> { }));
         wq.flush(); // returns: nothing can be queued any more
     }
 
@@ -105,7 +106,7 @@ class OrderedWorkQueueTest {
     @Timeout(10)
     @DisplayName("rule 84, D14: a FREE handler defers detach_spid and put to the queue, in order")
     void deferFromFreeHandler() throws Exception {
-        Fixture fx = new Fixture();
+        IoasidFixture fx = new IoasidFixture();
         IoasidCore core = fx.core;
         IoasidSet s = core.createSet(TokenType.NONE, "vm", 10);
         Recorder kvm = new Recorder("kvm");

@@ -18,11 +18,11 @@ import ioasid.api.IoasidHandle;
 import ioasid.api.IoasidSet;
 import ioasid.api.IoasidState;
 import ioasid.api.TokenType;
-import ioasid.core.impl.Fixture.Recorder;
+import ioasid.core.impl.IoasidFixture.Recorder;
 
 /** References and states: rules 66-72, 85-87; decision D10. */
 class ReferenceAndStateTest {
-    private final Fixture fx = new Fixture();
+    private final IoasidFixture fx = new IoasidFixture();
     private final IoasidCore core = fx.core;
     private final IoasidSet set = core.createSet(TokenType.NONE, "vm1", 100);
     private final IoasidSet other = core.createSet(TokenType.NONE, "vm2", 100);
@@ -72,8 +72,8 @@ class ReferenceAndStateTest {
     @Test
     @DisplayName("D7: snapshots mark revoked IDs")
     void idsDtoRevoked() {
-        Fixture.SpaceAllocator a = new Fixture.SpaceAllocator(
-                new Fixture.SpaceAllocator.Helpers("host", 50), "a");
+        IoasidFixture.SpaceAllocator a = new IoasidFixture.SpaceAllocator(
+                new IoasidFixture.SpaceAllocator.Helpers("host", 50), "a");
         long sid = fx.register(a);
         IoasidHandle h = core.alloc(set, 1, 100, null);
         core.get(h);

@@ -23,7 +23,7 @@ import ioasid.api.TokenType;
 
 /** System capacity and sets: rules 60-66, 77, 88; decisions D8, D9. */
 class SetAndCapacityTest {
-    private final Fixture fx = new Fixture();
+    private final IoasidFixture fx = new IoasidFixture();
     private final IoasidCore core = fx.core;
 
     @Test

@@ -19,11 +19,11 @@ import ioasid.api.IoasidSet;
 import ioasid.api.IoasidState;
 import ioasid.api.TokenType;
 import ioasid.api.spi.IoasidListener;
-import ioasid.core.impl.Fixture.Recorder;
+import ioasid.core.impl.IoasidFixture.Recorder;
 
 /** Set-private IDs and private data: rules 5, 8, 73-76; decisions D10, D11. */
 class SpidAndDataTest {
-    private final Fixture fx = new Fixture();
+    private final IoasidFixture fx = new IoasidFixture();
     private final IoasidCore core = fx.core;
     private final IoasidSet vm1 = core.createSet(TokenType.NONE, "vm1", 100);
     private final IoasidSet vm2 = core.createSet(TokenType.NONE, "vm2", 100);

@@ -25,9 +25,10 @@ import ioasid.api.TokenType;
 import ioasid.api.dto.AllocatorDTO;
 import ioasid.api.spi.IoasidAllocator;
 import ioasid.api.spi.IoasidListener;
-import ioasid.core.impl.Fixture.Recorder;
-import ioasid.core.impl.Fixture.SpaceAllocator;
-import ioasid.core.impl.Fixture.SpaceAllocator.Helpers;
+import ioasid.core.impl.IoasidFixture.Recorder;
+import ioasid.core.impl.IoasidFixture.SpaceAllocator;
+import ioasid.core.impl.IoasidFixture.SpaceAllocator.Helpers;
+import ioasid.testkit.Expect;
 
 /**
  * The five use cases of seed 000 (Jacob Pan, 2019): native; a guest with one vIOMMU; two vIOMMUs
@@ -101,7 +102,7 @@ class UseCaseScenariosTest {
     @Test
     @DisplayName("use case 1 (native): the default allocator serves the IOMMU and device drivers")
     void native1() {
-        Fixture host = new Fixture();
+        IoasidFixture host = new IoasidFixture();
         Recorder iommu = new Recorder("iommu");
         host.register(iommu, Constants.SERVICE_RANKING, IoasidListener.PRIORITY_IOMMU);
         IoasidSet sva = host.core.createSet(TokenType.MM, "process-1", 1000);
@@ -120,10 +121,10 @@ class UseCaseScenariosTest {
     @Test
     @DisplayName("use case 2 (one vIOMMU): the guest's PASIDs are system-wide IDs from the host")
     void oneViommu() {
-        Fixture host = new Fixture();
+        IoasidFixture host = new IoasidFixture();
         IoasidSet vm = host.core.createSet(TokenType.NONE, "vm-1", 100);
         host.core.alloc(host.core.createSet(TokenType.NONE, "native", 10), 1, 10, null); // ID 1 on host
-        Fixture guest = new Fixture();
+        IoasidFixture guest = new IoasidFixture();
         HostChannel channel = new HostChannel(host.core, vm);
         guest.register(new VcmdAllocator(channel, "viommu0"));
         IoasidSet gset = guest.core.createSet(TokenType.MM, "guest-process", 0);
@@ -132,16 +133,16 @@ class UseCaseScenariosTest {
         IoasidHandle onHost = host.core.find(vm, 2);
         assertSame(vm, onHost.set());
         guest.core.free(g);
-        assertEquals(Errno.ENOENT, Fixture.expect(Errno.ENOENT, () -> host.core.find(null, 2)).errno(),
+        assertEquals(Errno.ENOENT, Expect.errno(Errno.ENOENT, () -> host.core.find(null, 2)).errno(),
                 "freed through to the host");
     }
 
     @Test
     @DisplayName("use case 3 (two vIOMMUs, shared backend): same helpers, one ID space, one host set")
     void twoViommusSharing() {
-        Fixture host = new Fixture();
+        IoasidFixture host = new IoasidFixture();
         IoasidSet vm = host.core.createSet(TokenType.NONE, "vm-1", 100);
-        Fixture guest = new Fixture();
+        IoasidFixture guest = new IoasidFixture();
         HostChannel channel = new HostChannel(host.core, vm);
         long s0 = guest.register(new VcmdAllocator(channel, "viommu0"));
         long s1 = guest.register(new VcmdAllocator(channel, "viommu1"));
@@ -159,7 +160,7 @@ class UseCaseScenariosTest {
     @Test
     @DisplayName("use case 4 (two vIOMMUs, guest-wide IDs): separate spaces, one active at a time")
     void twoViommusGuestWide() {
-        Fixture guest = new Fixture();
+        IoasidFixture guest = new IoasidFixture();
         Helpers space0 = new Helpers("viommu0-space", 100);
         Helpers space1 = new Helpers("viommu1-space", 5000);
         SpaceAllocator a0 = new SpaceAllocator(space0, "viommu0");
@@ -182,9 +183,9 @@ class UseCaseScenariosTest {
     @DisplayName("use case 5 (hot-plug): removing a vIOMMU falls back along the registration list; "
             + "shared IDs survive, unshared ones are revoked, none is orphaned")
     void hotPlug() {
-        Fixture host = new Fixture();
+        IoasidFixture host = new IoasidFixture();
         IoasidSet vm = host.core.createSet(TokenType.NONE, "vm-1", 100);
-        Fixture guest = new Fixture();
+        IoasidFixture guest = new IoasidFixture();
         Recorder iommu = new Recorder("guest-iommu");
         guest.register(iommu);
         HostChannel channel = new HostChannel(host.core, vm);

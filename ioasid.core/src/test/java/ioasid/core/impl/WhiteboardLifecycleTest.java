@@ -32,13 +32,14 @@ import ioasid.api.dto.ListenerDTO;
 import ioasid.api.spi.EventType;
 import ioasid.api.spi.IoasidAllocator;
 import ioasid.api.spi.IoasidListener;
-import ioasid.core.impl.Fixture.Recorder;
-import ioasid.core.impl.Fixture.SpaceAllocator;
-import ioasid.core.impl.Fixture.SpaceAllocator.Helpers;
+import ioasid.core.impl.IoasidFixture.Recorder;
+import ioasid.core.impl.IoasidFixture.SpaceAllocator;
+import ioasid.core.impl.IoasidFixture.SpaceAllocator.Helpers;
+import ioasid.testkit.Expect;
 
 /** How the core behaves as a DS component with whiteboards that change under it. */
 class WhiteboardLifecycleTest {
-    private final Fixture fx = new Fixture(20, 200);
+    private final IoasidFixture fx = new IoasidFixture(20, 200);
     private final IoasidCore core = fx.core;
     private final List<String> log = Collections.synchronizedList(new ArrayList<>());
 
@@ -85,7 +86,7 @@ class WhiteboardLifecycleTest {
         Recorder r = new Recorder("r");
         long sid = fx.register(r, IoasidListener.SCOPE, "set", IoasidListener.SET_TOKEN, "a");
         assertEquals(List.of("ALLOC* 1"), r.seen());
-        Map<String, Object> p = Fixture.props(IoasidListener.SCOPE, "set",
+        Map<String, Object> p = IoasidFixture.props(IoasidListener.SCOPE, "set",
                 IoasidListener.SET_TOKEN, "b");
         p.put(Constants.SERVICE_ID, sid);
         core.updatedListener(r, p);
@@ -200,7 +201,7 @@ class WhiteboardLifecycleTest {
     @Test
     @DisplayName("allocator fault: a free that throws is counted; the ID is reclaimed regardless")
     void allocatorFreeThrows() {
-        fx.register(Fixture.allocator("flaky", (min, max) -> 321, id -> {
+        fx.register(IoasidFixture.allocator("flaky", (min, max) -> 321, id -> {
             throw new IllegalStateException("host gone");
         }));
         IoasidSet s = core.createSet(TokenType.NONE, "vm", 10);
@@ -215,7 +216,7 @@ class WhiteboardLifecycleTest {
     @DisplayName("allocator fault: a negative ID other than INVALID is EIO and not given back")
     void allocatorNegative() {
         List<Integer> freed = new ArrayList<>();
-        fx.register(Fixture.allocator("neg", (min, max) -> -5, freed::add));
+        fx.register(IoasidFixture.allocator("neg", (min, max) -> -5, freed::add));
         IoasidSet s = core.createSet(TokenType.NONE, "vm", 10);
         fx.unchanged(Errno.EIO, () -> core.alloc(s, 1, 1000, null));
         assertEquals(List.of(), freed);
@@ -226,7 +227,7 @@ class WhiteboardLifecycleTest {
     @DisplayName("rule 65: a set freed while a custom allocation is in flight: that allocation is "
             + "EBUSY, given back, and the set goes")
     void setFreedDuringAllocation() throws Exception {
-        Fixture.BlockingAllocator slow = new Fixture.BlockingAllocator(400);
+        IoasidFixture.BlockingAllocator slow = new IoasidFixture.BlockingAllocator(400);
         fx.register(slow);
         core.installCapacity(100);
         IoasidSet s = core.createSet(TokenType.NONE, "vm", 30);
@@ -263,7 +264,7 @@ class WhiteboardLifecycleTest {
         core.freeSet(s);
         assertSame(s, core.findSet(s.id()));
         assertSame(s, core.findSet(TokenType.NONE, "vm"));
-        Fixture.expect(Errno.EEXIST, () -> core.createSet(TokenType.NONE, "vm", 1));
+        Expect.errno(Errno.EEXIST, () -> core.createSet(TokenType.NONE, "vm", 1));
     }
 
     @Test
@@ -275,9 +276,9 @@ class WhiteboardLifecycleTest {
         configured.modified(config(16, 800)); // the width waits for a restart; the timeout applies
         assertEquals(12, configured.capacity().idBits);
         configured.close();
-        Fixture.expect(Errno.EINVAL, () -> new IoasidCore(0, 100));
-        Fixture.expect(Errno.EINVAL, () -> new IoasidCore(21, 100));
-        Fixture.expect(Errno.EINVAL, () -> new IoasidCore(20, 0));
+        Expect.errno(Errno.EINVAL, () -> new IoasidCore(0, 100));
+        Expect.errno(Errno.EINVAL, () -> new IoasidCore(21, 100));
+        Expect.errno(Errno.EINVAL, () -> new IoasidCore(20, 0));
     }
 
     private static IoasidCore.Config config(int bits, long stall) {

@@ -1,10 +1,10 @@
 package ioasid.backend.smmuv3.impl;
 
-import static ioasid.backend.smmuv3.impl.Fx.DISK;
-import static ioasid.backend.smmuv3.impl.Fx.GPU;
-import static ioasid.backend.smmuv3.impl.Fx.K4;
-import static ioasid.backend.smmuv3.impl.Fx.NIC;
-import static ioasid.backend.smmuv3.impl.Fx.RW;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.DISK;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.GPU;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.K4;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.NIC;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.RW;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -22,7 +22,7 @@ import ioasid.api.iommu.spi.Walk;
 
 /** Stream table entries per domain type and the attach rules. */
 class AttachTest {
-    private final Fx fx = new Fx();
+    private final Smmuv3Fixture fx = new Smmuv3Fixture();
 
     @Test
     @DisplayName("section 2 SMMUv3: IDENTITY is a bypass STE, then CFGI_STE and CMD_SYNC; DMA "
@@ -145,12 +145,12 @@ class AttachTest {
     @DisplayName("decision D2: attach errors leave every table as it was")
     void attachErrors() {
         Smmuv3Domain d = fx.attachedPaging(GPU);
-        Fx other = new Fx();
+        Smmuv3Fixture other = new Smmuv3Fixture();
         Smmuv3Domain foreign = other.paging();
         fx.unchanged(Errno.ENODEV, () -> fx.b.attachDev("nope", d));
         fx.unchanged(Errno.EINVAL, () -> fx.b.attachDev(NIC, foreign));
         fx.unchanged(Errno.EINVAL, () -> fx.b.attachDev(NIC, null));
-        Smmuv3Domain sva = (Smmuv3Domain) fx.b.svaDomainAlloc(new Fx.Mm(9));
+        Smmuv3Domain sva = (Smmuv3Domain) fx.b.svaDomainAlloc(new Smmuv3Fixture.Mm(9));
         fx.unchanged(Errno.EINVAL, () -> fx.b.attachDev(NIC, sva));
         Smmuv3Domain dead = fx.paging();
         dead.free();

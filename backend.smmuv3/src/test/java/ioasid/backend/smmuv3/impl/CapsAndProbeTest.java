@@ -1,8 +1,8 @@
 package ioasid.backend.smmuv3.impl;
 
-import static ioasid.backend.smmuv3.impl.Fx.DISK;
-import static ioasid.backend.smmuv3.impl.Fx.GPU;
-import static ioasid.backend.smmuv3.impl.Fx.NIC;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.DISK;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.GPU;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.NIC;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -23,6 +23,7 @@ import ioasid.api.iommu.Translation;
 import ioasid.api.iommu.spi.DeviceInfo;
 import ioasid.api.iommu.spi.IommuCaps;
 import ioasid.api.iommu.spi.Walk;
+import ioasid.testkit.Expect;
 
 /** ID registers as configuration, probing, the stream table layout. */
 class CapsAndProbeTest {
@@ -31,23 +32,23 @@ class CapsAndProbeTest {
     @ValueSource(ints = {1, 5, 8, 16, 20})
     @DisplayName("known bug 10: maxPasids is 1 << SSIDSIZE, not SSIDSIZE")
     void maxPasidsIsPowerOfTwo(int bits) {
-        Fx fx = new Fx(Smmuv3Params.DEFAULTS.withSsidBits(bits));
+        Smmuv3Fixture fx = new Smmuv3Fixture(Smmuv3Params.DEFAULTS.withSsidBits(bits));
         assertEquals(1 << bits, fx.b.caps().maxPasids());
     }
 
     @Test
     @DisplayName("section 2 SMMUv3: SSIDSIZE 0 means no substreams, reported as 0 PASIDs")
     void noSubstreams() {
-        Fx fx = new Fx(Smmuv3Params.DEFAULTS.withSsidBits(0));
+        Smmuv3Fixture fx = new Smmuv3Fixture(Smmuv3Params.DEFAULTS.withSsidBits(0));
         assertEquals(0, fx.b.caps().maxPasids());
         assertEquals(0, fx.master(GPU).ssidBits);
-        Fx.expect(Errno.EOPNOTSUPP, () -> fx.b.svaDomainAlloc(new Fx.Mm(3)));
+        Expect.errno(Errno.EOPNOTSUPP, () -> fx.b.svaDomainAlloc(new Smmuv3Fixture.Mm(3)));
     }
 
     @Test
     @DisplayName("rule 57: caps give 4K|2M|1G pages, IAS/OAS, nesting, every non-SVA type")
     void caps() {
-        Fx fx = new Fx(Smmuv3Params.DEFAULTS.withAddressBits(44, 40).withNesting(false));
+        Smmuv3Fixture fx = new Smmuv3Fixture(Smmuv3Params.DEFAULTS.withAddressBits(44, 40).withNesting(false));
         IommuCaps caps = fx.b.caps();
         assertEquals("smmuv3", caps.vendor());
         assertEquals((1L << 12) | (1L << 21) | (1L << 30), caps.pgsizeBitmap());
@@ -69,18 +70,18 @@ class CapsAndProbeTest {
     @DisplayName("section 2 SMMUv3: a master gets min(SSIDSIZE, its PASID bits) SSID bits, "
             + "at most 10 without CD2L")
     void masterSsidBits() {
-        Fx fx = new Fx(Smmuv3Params.DEFAULTS.withSsidBits(8));
+        Smmuv3Fixture fx = new Smmuv3Fixture(Smmuv3Params.DEFAULTS.withSsidBits(8));
         assertEquals(8, fx.master(GPU).ssidBits);
         assertEquals(5, fx.master(NIC).ssidBits);
         assertEquals(0, fx.master(DISK).ssidBits);
-        Fx noCd2l = new Fx(Smmuv3Params.DEFAULTS.withCd2l(false));
+        Smmuv3Fixture noCd2l = new Smmuv3Fixture(Smmuv3Params.DEFAULTS.withCd2l(false));
         assertEquals(Cd.LINEAR_CDMAX, noCd2l.master(GPU).ssidBits);
     }
 
     @Test
     @DisplayName("D16: devices come from the configuration in DeviceInfo.parse form, in order")
     void devicesFromConfig() {
-        Fx fx = new Fx(Smmuv3Params.DEFAULTS, "a;group=g", "b;group=g;pasid=8",
+        Smmuv3Fixture fx = new Smmuv3Fixture(Smmuv3Params.DEFAULTS, "a;group=g", "b;group=g;pasid=8",
                 "c;sid=0x40");
         List<DeviceInfo> devs = fx.b.devices();
         assertEquals(3, devs.size());
@@ -112,7 +113,7 @@ class CapsAndProbeTest {
     @DisplayName("section 2 SMMUv3: SIDSIZE above 8 gives a two-level stream table whose spans "
             + "are allocated per probed device and filled with abort STEs")
     void twoLevelStreamTable() {
-        Fx fx = new Fx();
+        Smmuv3Fixture fx = new Smmuv3Fixture();
         Smmu hw = fx.smmu;
         assertTrue(hw.twoLevelStrtab());
         // sids 0x10, 0x11 and 0x20 share span 0: one L1 descriptor, Span 9 (256 STEs).
@@ -132,7 +133,7 @@ class CapsAndProbeTest {
     @Test
     @DisplayName("section 2 SMMUv3: SIDSIZE up to 8 gives a linear stream table of abort STEs")
     void linearStreamTable() {
-        Fx fx = new Fx(Smmuv3Params.DEFAULTS.withSidBits(6));
+        Smmuv3Fixture fx = new Smmuv3Fixture(Smmuv3Params.DEFAULTS.withSidBits(6));
         Smmu hw = fx.smmu;
         assertFalse(hw.twoLevelStrtab());
         assertEquals(hw.strtabBase() + 0x20 * Ste.BYTES, hw.steAddress(0x20));
@@ -143,7 +144,7 @@ class CapsAndProbeTest {
     @Test
     @DisplayName("D18: a probed device starts on an abort STE, DMA is refused without an event")
     void probedDeviceAborts() {
-        Fx fx = new Fx();
+        Smmuv3Fixture fx = new Smmuv3Fixture();
         Walk w = fx.read(GPU, 0x1000);
         assertEquals(Translation.Outcome.FAULT, w.outcome());
         assertEquals(Smmu.STE_ABORT, w.fault());
@@ -155,7 +156,7 @@ class CapsAndProbeTest {
     @DisplayName("D17: a device dropped from the configuration is released: PASIDs cleared, "
             + "abort STE, CD table freed, then ENODEV; a new one is probed")
     void modifiedDeviceList() {
-        Fx fx = new Fx();
+        Smmuv3Fixture fx = new Smmuv3Fixture();
         Smmuv3Domain d = fx.attachedPaging(GPU);
         Smmuv3Domain p = fx.paging();
         fx.b.setDevPasid(GPU, 7, p);
@@ -170,7 +171,7 @@ class CapsAndProbeTest {
         assertTrue(fx.smmu.mem.used() < used, "the CD table went back");
         assertTrue(d.attachments.isEmpty());
         assertTrue(p.attachments.isEmpty());
-        Fx.expect(Errno.ENODEV, () -> fx.b.attachDev(GPU, d));
+        Expect.errno(Errno.ENODEV, () -> fx.b.attachDev(GPU, d));
         fx.b.attachDev("new", d);
         assertSame(d, fx.read("new", 0).domain());
     }
@@ -179,7 +180,7 @@ class CapsAndProbeTest {
     @DisplayName("decision D2: changed hardware parameters are kept until restart, a bad device "
             + "list keeps the old one")
     void modifiedHardwareKept() {
-        Fx fx = new Fx();
+        Smmuv3Fixture fx = new Smmuv3Fixture();
         fx.b.modified(config(new String[] {"x;sid=1"}, 5));
         assertEquals(1 << 16, fx.b.caps().maxPasids());
         assertEquals(List.of("x"), fx.b.devices().stream().map(DeviceInfo::name).toList());
@@ -190,10 +191,10 @@ class CapsAndProbeTest {
     @Test
     @DisplayName("D17: after deactivation every call is ENODEV")
     void deactivated() {
-        Fx fx = new Fx();
+        Smmuv3Fixture fx = new Smmuv3Fixture();
         fx.b.deactivate();
-        Fx.expect(Errno.ENODEV, () -> fx.b.domainAlloc(DomainType.IDENTITY, false));
-        Fx.expect(Errno.ENODEV, () -> fx.read(GPU, 0));
+        Expect.errno(Errno.ENODEV, () -> fx.b.domainAlloc(DomainType.IDENTITY, false));
+        Expect.errno(Errno.ENODEV, () -> fx.read(GPU, 0));
     }
 
     static Smmuv3Backend.Config config(String... devices) {

@@ -1,6 +1,6 @@
 package ioasid.backend.smmuv3.impl;
 
-import static ioasid.backend.smmuv3.impl.Fx.GPU;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.GPU;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -56,7 +56,7 @@ class CommandQueueTest {
     @DisplayName("section 2 SMMUv3: every command lands in the ring as two dwords, and "
             + "commandLog() shows the same commands in order")
     void ringAndLog() {
-        Fx fx = new Fx();
+        Smmuv3Fixture fx = new Smmuv3Fixture();
         fx.attachedPaging(GPU);
         CommandQueue q = fx.smmu.cmdq;
         List<Command> all = q.since(0);
@@ -74,7 +74,7 @@ class CommandQueueTest {
     @Test
     @DisplayName("decision D2: the log is bounded and keeps the most recent commands")
     void boundedLog() {
-        Fx fx = new Fx(Smmuv3Params.DEFAULTS.withCommandLogSize(5));
+        Smmuv3Fixture fx = new Smmuv3Fixture(Smmuv3Params.DEFAULTS.withCommandLogSize(5));
         for (int i = 0; i < 4; i++) {
             fx.smmu.cmdq.submit(List.of(Command.tlbiNhAsid(i)));
         }

@@ -1,10 +1,10 @@
 package ioasid.backend.smmuv3.impl;
 
-import static ioasid.backend.smmuv3.impl.Fx.G1;
-import static ioasid.backend.smmuv3.impl.Fx.GPU;
-import static ioasid.backend.smmuv3.impl.Fx.K4;
-import static ioasid.backend.smmuv3.impl.Fx.NIC;
-import static ioasid.backend.smmuv3.impl.Fx.RW;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.G1;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.GPU;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.K4;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.NIC;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.RW;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -30,7 +30,7 @@ class ConcurrencyTest {
     @DisplayName("decision D18/IommuBackend contract: map, unmap, sync and translate from many "
             + "threads keep every thread's view exact")
     void parallelMapUnmapTranslate() throws Exception {
-        Fx fx = new Fx();
+        Smmuv3Fixture fx = new Smmuv3Fixture();
         Smmuv3Domain d = fx.attachedPaging(GPU);
         d.mapPages(10 * G1, 0x77_0000_0000L, K4, 1, RW); // a page that never changes
         int threads = 4;
@@ -89,7 +89,7 @@ class ConcurrencyTest {
     @DisplayName("decision D16/IommuBackend contract: an SVA walk calls the process outside the "
             + "instance lock")
     void svaWalkOutsideLock() throws Exception {
-        Fx fx = new Fx();
+        Smmuv3Fixture fx = new Smmuv3Fixture();
         fx.attachedPaging(GPU);
         CountDownLatch inside = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);

@@ -1,10 +1,10 @@
 package ioasid.backend.smmuv3.impl;
 
-import static ioasid.backend.smmuv3.impl.Fx.DISK;
-import static ioasid.backend.smmuv3.impl.Fx.GPU;
-import static ioasid.backend.smmuv3.impl.Fx.K4;
-import static ioasid.backend.smmuv3.impl.Fx.NIC;
-import static ioasid.backend.smmuv3.impl.Fx.RW;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.DISK;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.GPU;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.K4;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.NIC;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.RW;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -23,10 +23,11 @@ import ioasid.api.iommu.Access;
 import ioasid.api.iommu.DomainType;
 import ioasid.api.iommu.Translation;
 import ioasid.api.iommu.spi.Walk;
+import ioasid.testkit.Expect;
 
 /** Context descriptors, CD tables and per-PASID attach (rules 98, 99). */
 class ContextDescriptorTest {
-    private final Fx fx = new Fx();
+    private final Smmuv3Fixture fx = new Smmuv3Fixture();
 
     @Test
     @DisplayName("rule 98: install writes dwords 1-3, CFGI_CD, then dword 0 with V=1, CFGI_CD; "
@@ -58,7 +59,7 @@ class ContextDescriptorTest {
     @DisplayName("section 2 SMMUv3: CD dword 0 fields (T0SZ, TG0, IRGN0/ORGN0/SH0, EPD1, V, IPS, "
             + "AA64, R, A, ASET, ASID), TTB0 in dword 1, MAIR in dword 3")
     void cdFields() {
-        Fx f = new Fx(Smmuv3Params.DEFAULTS.withAddressBits(39, 40));
+        Smmuv3Fixture f = new Smmuv3Fixture(Smmuv3Params.DEFAULTS.withAddressBits(39, 40));
         Smmuv3Domain d = f.attachedPaging(GPU);
         long[] cd = f.cd(GPU, 0);
         long d0 = cd[0];
@@ -87,7 +88,7 @@ class ContextDescriptorTest {
     @DisplayName("section 2 SMMUv3: up to 1024 contexts the CD table is linear, beyond it two "
             + "levels of 8-byte L1CDs and 1024-CD leaves")
     void tableShapes() {
-        Fx f10 = new Fx(Smmuv3Params.DEFAULTS.withSsidBits(10));
+        Smmuv3Fixture f10 = new Smmuv3Fixture(Smmuv3Params.DEFAULTS.withSsidBits(10));
         f10.attachedPaging(GPU);
         CdTable linear = f10.master(GPU).cdTable;
         assertTrue(linear.linear);
@@ -95,7 +96,7 @@ class ContextDescriptorTest {
         assertEquals(Ste.S1FMT_LINEAR, Ste.s1fmt(f10.ste(GPU)));
         assertEquals(10, Ste.s1cdmax(f10.ste(GPU)));
 
-        Fx f11 = new Fx(Smmuv3Params.DEFAULTS.withSsidBits(11));
+        Smmuv3Fixture f11 = new Smmuv3Fixture(Smmuv3Params.DEFAULTS.withSsidBits(11));
         f11.attachedPaging(GPU);
         CdTable twoLevel = f11.master(GPU).cdTable;
         assertFalse(twoLevel.linear);
@@ -157,7 +158,7 @@ class ContextDescriptorTest {
     @DisplayName("rule 98: without CD2L a master is capped at a 1024-CD linear table; SSID 1024 "
             + "is E2BIG although caps() allows 2^16")
     void noCd2lCap() {
-        Fx f = new Fx(Smmuv3Params.DEFAULTS.withCd2l(false));
+        Smmuv3Fixture f = new Smmuv3Fixture(Smmuv3Params.DEFAULTS.withCd2l(false));
         assertEquals(1 << 16, f.b.caps().maxPasids());
         f.attachedPaging(GPU);
         Smmuv3Domain p = f.paging();
@@ -303,7 +304,7 @@ class ContextDescriptorTest {
         assertEquals(0x3000, fx.read(DISK, 0).physAddr());
         assertSame(dd, fx.read(DISK, 0).domain());
         assertSame(d, fx.read(NIC, 0).domain()); // an unmapped address names the domain
-        Fx.expect(Errno.EINVAL, () -> fx.tr(GPU, -1, 0, Access.READ));
+        Expect.errno(Errno.EINVAL, () -> fx.tr(GPU, -1, 0, Access.READ));
     }
 
     @Test

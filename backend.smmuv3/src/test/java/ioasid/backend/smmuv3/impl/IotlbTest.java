@@ -1,10 +1,10 @@
 package ioasid.backend.smmuv3.impl;
 
-import static ioasid.backend.smmuv3.impl.Fx.GPU;
-import static ioasid.backend.smmuv3.impl.Fx.K4;
-import static ioasid.backend.smmuv3.impl.Fx.M2;
-import static ioasid.backend.smmuv3.impl.Fx.NIC;
-import static ioasid.backend.smmuv3.impl.Fx.RW;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.GPU;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.K4;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.M2;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.NIC;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.RW;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -22,7 +22,7 @@ import ioasid.api.iommu.spi.Walk;
 
 /** The TLB model and the invalidations the driver sends (rules 58, 99). */
 class IotlbTest {
-    private final Fx fx = new Fx();
+    private final Smmuv3Fixture fx = new Smmuv3Fixture();
     private final Smmuv3Domain d = fx.attachedPaging(GPU);
 
     @Test
@@ -138,7 +138,7 @@ class IotlbTest {
     @DisplayName("section 2 SMMUv3: ASIDs are allocated lowest-free in 8 bits without ASID16; "
             + "exhaustion is ENOSPC")
     void asid8() {
-        Fx f = new Fx(Smmuv3Params.DEFAULTS.withAsid16(false));
+        Smmuv3Fixture f = new Smmuv3Fixture(Smmuv3Params.DEFAULTS.withAsid16(false));
         List<Smmuv3Domain> all = new ArrayList<>();
         for (int i = 1; i < 256; i++) {
             Smmuv3Domain x = f.paging();

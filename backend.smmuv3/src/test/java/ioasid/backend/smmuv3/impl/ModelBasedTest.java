@@ -1,10 +1,10 @@
 package ioasid.backend.smmuv3.impl;
 
-import static ioasid.backend.smmuv3.impl.Fx.G1;
-import static ioasid.backend.smmuv3.impl.Fx.GPU;
-import static ioasid.backend.smmuv3.impl.Fx.K4;
-import static ioasid.backend.smmuv3.impl.Fx.M2;
-import static ioasid.backend.smmuv3.impl.Fx.RW;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.G1;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.GPU;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.K4;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.M2;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.RW;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -197,7 +197,7 @@ class ModelBasedTest {
 
     private void runSequence(long seed, int steps) {
         Random rnd = new Random(seed);
-        Fx fx = new Fx();
+        Smmuv3Fixture fx = new Smmuv3Fixture();
         Smmuv3Domain blocked = fx.alloc(DomainType.BLOCKED);
         long memBefore = fx.smmu.mem.used();
         Smmuv3Domain d = fx.paging();
@@ -268,7 +268,7 @@ class ModelBasedTest {
         return r < 6 ? K4 : r < 9 ? M2 : G1;
     }
 
-    private static void check(Fx fx, Smmuv3Domain d, Ref ref, long va, int step) {
+    private static void check(Smmuv3Fixture fx, Smmuv3Domain d, Ref ref, long va, int step) {
         long want = ref.lookup(va);
         assertEquals(want < 0 ? 0 : want, d.iovaToPhys(va), "iova_to_phys " + Long.toHexString(va)
                 + " after step " + step);

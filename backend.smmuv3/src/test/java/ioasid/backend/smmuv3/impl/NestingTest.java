@@ -1,9 +1,9 @@
 package ioasid.backend.smmuv3.impl;
 
-import static ioasid.backend.smmuv3.impl.Fx.DISK;
-import static ioasid.backend.smmuv3.impl.Fx.GPU;
-import static ioasid.backend.smmuv3.impl.Fx.K4;
-import static ioasid.backend.smmuv3.impl.Fx.NIC;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.DISK;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.GPU;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.K4;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.NIC;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,10 +19,11 @@ import ioasid.api.iommu.DomainType;
 import ioasid.api.iommu.Prot;
 import ioasid.api.iommu.spi.BackendVdevice;
 import ioasid.api.iommu.spi.Walk;
+import ioasid.testkit.Expect;
 
 /** Stage-2 nesting parents, vIOMMUs and their vSID tables (rules 89-92). */
 class NestingTest {
-    private final Fx fx = new Fx();
+    private final Smmuv3Fixture fx = new Smmuv3Fixture();
 
     @Test
     @DisplayName("rule 89: a nesting parent is a stage-2 domain: STE Config S2 with VMID, VTCR, "
@@ -76,7 +77,7 @@ class NestingTest {
     @DisplayName("rule 89: without nesting a nesting parent and a vIOMMU are EOPNOTSUPP; a "
             + "vIOMMU on a stage-1 domain is EINVAL")
     void viommuPreconditions() {
-        Fx off = new Fx(Smmuv3Params.DEFAULTS.withNesting(false));
+        Smmuv3Fixture off = new Smmuv3Fixture(Smmuv3Params.DEFAULTS.withNesting(false));
         off.unchanged(Errno.EOPNOTSUPP, () -> off.b.domainAlloc(DomainType.UNMANAGED, true));
         Smmuv3Domain s1 = off.paging();
         off.unchanged(Errno.EOPNOTSUPP, () -> off.b.viommuAlloc(s1));
@@ -121,7 +122,7 @@ class NestingTest {
         vd.destroy();
         v.destroy();
         fx.unchanged(Errno.EINVAL, v::destroy);
-        Fx.expect(Errno.ENODEV, () -> v.vdeviceInit(GPU, 2));
+        Expect.errno(Errno.ENODEV, () -> v.vdeviceInit(GPU, 2));
         s2.free();
     }
 

@@ -1,10 +1,10 @@
 package ioasid.backend.smmuv3.impl;
 
-import static ioasid.backend.smmuv3.impl.Fx.G1;
-import static ioasid.backend.smmuv3.impl.Fx.GPU;
-import static ioasid.backend.smmuv3.impl.Fx.K4;
-import static ioasid.backend.smmuv3.impl.Fx.M2;
-import static ioasid.backend.smmuv3.impl.Fx.RW;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.G1;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.GPU;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.K4;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.M2;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.RW;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,7 +23,7 @@ import ioasid.api.iommu.spi.IotlbGather;
 
 /** The ARMv8 LPAE stage-1 format and io-pgtable-arm's map/unmap rules (rules 57, 58). */
 class PageTableTest {
-    private final Fx fx = new Fx();
+    private final Smmuv3Fixture fx = new Smmuv3Fixture();
     private final Smmuv3Domain d = fx.paging();
     private final PhysMem mem = fx.smmu.mem;
 
@@ -211,12 +211,12 @@ class PageTableTest {
     @DisplayName("section 2: IAS 39 gives three levels starting at level 1; IAS 44 a 32-entry "
             + "level-0 table")
     void startLevels() {
-        Fx f39 = new Fx(Smmuv3Params.DEFAULTS.withAddressBits(39, 48));
+        Smmuv3Fixture f39 = new Smmuv3Fixture(Smmuv3Params.DEFAULTS.withAddressBits(39, 48));
         Smmuv3Domain d39 = f39.paging();
         assertEquals(1, d39.pgtable.startLevel);
         d39.mapPages((1L << 39) - K4, 0x1000, K4, 1, RW);
         assertEquals(0x1000, d39.iovaToPhys((1L << 39) - K4));
-        Fx f44 = new Fx(Smmuv3Params.DEFAULTS.withAddressBits(44, 48));
+        Smmuv3Fixture f44 = new Smmuv3Fixture(Smmuv3Params.DEFAULTS.withAddressBits(44, 48));
         Smmuv3Domain d44 = f44.paging();
         assertEquals(0, d44.pgtable.startLevel);
         assertEquals(32 * 8, f44.smmu.mem.region(d44.pgtable.ttb()).bytes());

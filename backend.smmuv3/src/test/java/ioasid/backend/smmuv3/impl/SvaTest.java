@@ -1,9 +1,9 @@
 package ioasid.backend.smmuv3.impl;
 
-import static ioasid.backend.smmuv3.impl.Fx.GPU;
-import static ioasid.backend.smmuv3.impl.Fx.K4;
-import static ioasid.backend.smmuv3.impl.Fx.NIC;
-import static ioasid.backend.smmuv3.impl.Fx.RW;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.GPU;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.K4;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.NIC;
+import static ioasid.backend.smmuv3.impl.Smmuv3Fixture.RW;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -25,13 +25,13 @@ import ioasid.api.iommu.spi.Walk;
 
 /** SVA: CDs sharing the CPU's ASID and page table (rule 98, known bug 12). */
 class SvaTest {
-    private final Fx fx = new Fx();
+    private final Smmuv3Fixture fx = new Smmuv3Fixture();
 
     @Test
     @DisplayName("section 2 SMMUv3: an SVA CD carries the CPU ASID, TTB0 of the process, TBI0 and "
             + "no ASET; DMA walks the process page table")
     void svaCd() {
-        Fx.Mm mm = new Fx.Mm(7).map(0x7000_1000L, 0x3_0000_0000L, true)
+        Smmuv3Fixture.Mm mm = new Smmuv3Fixture.Mm(7).map(0x7000_1000L, 0x3_0000_0000L, true)
                 .map(0x7000_2000L, 0x3_0000_5000L, false);
         fx.attachedPaging(GPU);
         Smmuv3Domain sva = (Smmuv3Domain) fx.b.svaDomainAlloc(mm);
@@ -72,7 +72,7 @@ class SvaTest {
         List<Integer> oldAsidEntriesAtEachCommand = new ArrayList<>();
         fx.smmu.cmdq.observer(c -> oldAsidEntriesAtEachCommand.add(fx.smmu.tlbCount(1)));
         long m = fx.mark();
-        Smmuv3Domain sva = (Smmuv3Domain) fx.b.svaDomainAlloc(new Fx.Mm(1));
+        Smmuv3Domain sva = (Smmuv3Domain) fx.b.svaDomainAlloc(new Smmuv3Fixture.Mm(1));
         assertEquals(List.of("CFGI_CD sid=0x10 ssid=0 leaf=1", "CFGI_CD sid=0x11 ssid=3 leaf=1",
                 "CMD_SYNC", "TLBI_NH_ASID asid=1", "CMD_SYNC"), fx.cmds(m));
         // Until the TLBI both ASIDs tag the traffic: old-ASID entries survive the CD change.
@@ -97,7 +97,7 @@ class SvaTest {
     @DisplayName("known bug 12: bind, unbind, bind the same mm reuses its ASID with a refcount "
             + "of one")
     void bindUnbindBind() {
-        Fx.Mm mm = new Fx.Mm(42).map(0x1000, 0x9000, true);
+        Smmuv3Fixture.Mm mm = new Smmuv3Fixture.Mm(42).map(0x1000, 0x9000, true);
         fx.attachedPaging(GPU);
         Smmuv3Domain a = (Smmuv3Domain) fx.b.svaDomainAlloc(mm);
         fx.b.setDevPasid(GPU, 5, a);
@@ -120,7 +120,7 @@ class SvaTest {
     @DisplayName("known bug 12: a bind before the old domain's delayed release shares its ASID "
             + "entry; the release drops one reference and keeps the ASID")
     void bindBeforeRelease() {
-        Fx.Mm mm = new Fx.Mm(42).map(0x1000, 0x9000, true);
+        Smmuv3Fixture.Mm mm = new Smmuv3Fixture.Mm(42).map(0x1000, 0x9000, true);
         fx.attachedPaging(GPU);
         Smmuv3Domain a = (Smmuv3Domain) fx.b.svaDomainAlloc(mm);
         fx.b.setDevPasid(GPU, 5, a);
@@ -144,31 +144,31 @@ class SvaTest {
     @DisplayName("rule 36/decision D2: SVA errors (foreign mm on the ASID, not DMA compatible, "
             + "ASID out of range, no SVA) change nothing")
     void svaErrors() {
-        Fx.Mm mm = new Fx.Mm(9);
+        Smmuv3Fixture.Mm mm = new Smmuv3Fixture.Mm(9);
         fx.b.svaDomainAlloc(mm);
-        fx.unchanged(Errno.EINVAL, () -> fx.b.svaDomainAlloc(new Fx.Mm(9)));
-        Fx.Mm incompatible = new Fx.Mm(10);
+        fx.unchanged(Errno.EINVAL, () -> fx.b.svaDomainAlloc(new Smmuv3Fixture.Mm(9)));
+        Smmuv3Fixture.Mm incompatible = new Smmuv3Fixture.Mm(10);
         incompatible.compatible = false;
         fx.unchanged(Errno.EBUSY, () -> fx.b.svaDomainAlloc(incompatible));
-        fx.unchanged(Errno.EINVAL, () -> fx.b.svaDomainAlloc(new Fx.Mm(0)));
-        fx.unchanged(Errno.EINVAL, () -> fx.b.svaDomainAlloc(new Fx.Mm(1 << 16)));
+        fx.unchanged(Errno.EINVAL, () -> fx.b.svaDomainAlloc(new Smmuv3Fixture.Mm(0)));
+        fx.unchanged(Errno.EINVAL, () -> fx.b.svaDomainAlloc(new Smmuv3Fixture.Mm(1 << 16)));
         fx.unchanged(Errno.EINVAL, () -> fx.b.svaDomainAlloc(null));
         fx.unchanged(Errno.EOPNOTSUPP, () -> fx.b.domainAlloc(DomainType.SVA, false));
-        Fx narrow = new Fx(Smmuv3Params.DEFAULTS.withAsid16(false));
-        narrow.unchanged(Errno.EINVAL, () -> narrow.b.svaDomainAlloc(new Fx.Mm(300)));
-        Fx off = new Fx(Smmuv3Params.DEFAULTS.withSva(false));
-        off.unchanged(Errno.EOPNOTSUPP, () -> off.b.svaDomainAlloc(new Fx.Mm(3)));
+        Smmuv3Fixture narrow = new Smmuv3Fixture(Smmuv3Params.DEFAULTS.withAsid16(false));
+        narrow.unchanged(Errno.EINVAL, () -> narrow.b.svaDomainAlloc(new Smmuv3Fixture.Mm(300)));
+        Smmuv3Fixture off = new Smmuv3Fixture(Smmuv3Params.DEFAULTS.withSva(false));
+        off.unchanged(Errno.EOPNOTSUPP, () -> off.b.svaDomainAlloc(new Smmuv3Fixture.Mm(3)));
     }
 
     @Test
     @DisplayName("rule 98/arm_smmu_share_asid: no ASID left for the private domain is ENOSPC, "
             + "and the private domain keeps its ASID")
     void shareAsidEnospc() {
-        Fx f = new Fx(Smmuv3Params.DEFAULTS.withAsid16(false));
+        Smmuv3Fixture f = new Smmuv3Fixture(Smmuv3Params.DEFAULTS.withAsid16(false));
         for (int i = 1; i < 256; i++) {
             f.paging();
         }
-        f.unchanged(Errno.ENOSPC, () -> f.b.svaDomainAlloc(new Fx.Mm(5)));
+        f.unchanged(Errno.ENOSPC, () -> f.b.svaDomainAlloc(new Smmuv3Fixture.Mm(5)));
         assertInstanceOf(Smmuv3Domain.class, f.drv.asidHolder(5));
     }
 
@@ -178,7 +178,7 @@ class SvaTest {
     void svaAndPagingSideBySide() {
         Smmuv3Domain p = fx.attachedPaging(GPU);
         p.mapPages(0x1000, 0x11000, K4, 1, RW);
-        Smmuv3Domain sva = (Smmuv3Domain) fx.b.svaDomainAlloc(new Fx.Mm(77).map(0x1000, 0x22000,
+        Smmuv3Domain sva = (Smmuv3Domain) fx.b.svaDomainAlloc(new Smmuv3Fixture.Mm(77).map(0x1000, 0x22000,
                 true));
         fx.b.setDevPasid(GPU, 1, sva);
         assertEquals(0x11000, fx.read(GPU, 0x1000).physAddr());

@@ -1,15 +1,14 @@
 package ioasid.backend.virtio.impl;
 
-import static ioasid.backend.virtio.impl.Support.GPU;
-import static ioasid.backend.virtio.impl.Support.GPU_SID;
-import static ioasid.backend.virtio.impl.Support.MSI;
-import static ioasid.backend.virtio.impl.Support.NIC;
-import static ioasid.backend.virtio.impl.Support.RW;
-import static ioasid.backend.virtio.impl.Support.assertBypass;
-import static ioasid.backend.virtio.impl.Support.assertFault;
-import static ioasid.backend.virtio.impl.Support.expect;
-import static ioasid.backend.virtio.impl.Support.paging;
-import static ioasid.backend.virtio.impl.Support.write;
+import static ioasid.backend.virtio.impl.VirtioFixture.GPU;
+import static ioasid.backend.virtio.impl.VirtioFixture.GPU_SID;
+import static ioasid.backend.virtio.impl.VirtioFixture.MSI;
+import static ioasid.backend.virtio.impl.VirtioFixture.NIC;
+import static ioasid.backend.virtio.impl.VirtioFixture.RW;
+import static ioasid.backend.virtio.impl.VirtioFixture.assertBypass;
+import static ioasid.backend.virtio.impl.VirtioFixture.assertFault;
+import static ioasid.backend.virtio.impl.VirtioFixture.paging;
+import static ioasid.backend.virtio.impl.VirtioFixture.write;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -26,6 +25,7 @@ import org.junit.jupiter.api.Test;
 import ioasid.api.Errno;
 import ioasid.api.iommu.DomainType;
 import ioasid.api.iommu.spi.DeviceInfo;
+import ioasid.testkit.Expect;
 
 /** Configuration space, features, probing, capabilities and live reconfiguration. */
 class ConfigTest {
@@ -33,7 +33,7 @@ class ConfigTest {
     /** A configuration as Config Admin would hand it over, with QEMU's defaults. */
     static class Cfg implements VirtioIommuBackend.Config {
         String name = "viommu1";
-        String[] devices = {Support.GPU_SPEC, Support.NIC_SPEC};
+        String[] devices = {VirtioFixture.GPU_SPEC, VirtioFixture.NIC_SPEC};
         String mask = "0x40201000";
         String input = "0x0-0xffffffffff";
         String domains = "1-0xffff";
@@ -144,7 +144,7 @@ class ConfigTest {
                 p.devices);
         assertEquals("ch", p.pasidChannel);
         assertEquals(5, p.allocatorRanking);
-        VirtioIommuBackend b = Support.backend(p);
+        VirtioIommuBackend b = VirtioFixture.backend(p);
         assertEquals("virtio", b.caps().vendor());
         assertEquals(0x4020_1000L, b.caps().pgsizeBitmap());
         assertEquals(40, b.caps().iasBits());
@@ -186,13 +186,13 @@ class ConfigTest {
     @DisplayName("S17 features: the driver negotiates Linux's table; without MAP_UNMAP it refuses "
             + "the device (ENODEV), with an empty page_size_mask EINVAL")
     void featureNegotiation() {
-        VirtioIommuBackend b = Support.backend(Support.params().features(
+        VirtioIommuBackend b = VirtioFixture.backend(VirtioFixture.params().features(
                 Feature.QEMU_DEVICE | Feature.BYPASS.mask()));
         assertEquals(Feature.QEMU_DEVICE, b.driver().negotiatedFeatures(),
                 "BYPASS is not in the table");
-        expect(Errno.ENODEV, () -> Support.backend(Support.params().features(
+        Expect.errno(Errno.ENODEV, () -> VirtioFixture.backend(VirtioFixture.params().features(
                 Feature.QEMU_DEVICE & ~Feature.MAP_UNMAP.mask())));
-        expect(Errno.EINVAL, () -> Support.backend(Support.params().pageSizeMask(0)));
+        Expect.errno(Errno.EINVAL, () -> VirtioFixture.backend(VirtioFixture.params().pageSizeMask(0)));
         assertEquals(List.of("INPUT_RANGE", "MAP_UNMAP"), Feature.names(
                 Feature.INPUT_RANGE.mask() | Feature.MAP_UNMAP.mask()));
         assertEquals(List.of(0, 1, 2, 3, 4, 5, 6), java.util.Arrays.stream(Feature.values())
@@ -203,7 +203,7 @@ class ConfigTest {
     @DisplayName("S17: without INPUT_RANGE and DOMAIN_RANGE the driver assumes a 64-bit aperture "
             + "and 32-bit domain IDs from 0, and the device checks neither range")
     void withoutRangeFeatures() {
-        VirtioIommuBackend b = Support.backend(Support.params().domainRange(10, 20)
+        VirtioIommuBackend b = VirtioFixture.backend(VirtioFixture.params().domainRange(10, 20)
                 .features(Feature.MAP_UNMAP.mask() | Feature.PROBE.mask()));
         assertEquals(64, b.caps().iasBits());
         VirtioIommuDomain d = paging(b);
@@ -211,23 +211,23 @@ class ConfigTest {
         b.attachDev(GPU, d);
         assertEquals(0, d.domainId(), "the device does not check a range it did not advertise");
         d.mapPages(1L << 60, 0x1000, 0x1000, 1, RW);
-        assertEquals(0x1000, Support.read(b, GPU, 1L << 60).physAddr());
-        VirtioIommuBackend ranged = Support.backend(Support.params().inputRange(0, 0xffff_ffffL));
+        assertEquals(0x1000, VirtioFixture.read(b, GPU, 1L << 60).physAddr());
+        VirtioIommuBackend ranged = VirtioFixture.backend(VirtioFixture.params().inputRange(0, 0xffff_ffffL));
         VirtioIommuDomain r = paging(ranged);
         ranged.attachDev(GPU, r);
         assertEquals(0xffff_ffffL, r.apertureEnd());
         assertEquals(32, ranged.caps().iasBits());
-        Support.unchanged(ranged, Errno.EINVAL, () -> r.mapPages(1L << 32, 0, 0x1000, 1, RW), r);
+        VirtioFixture.unchanged(ranged, Errno.EINVAL, () -> r.mapPages(1L << 32, 0, 0x1000, 1, RW), r);
     }
 
     @Test
     @DisplayName("S17: without PROBE the driver never learns the reserved regions: it maps into "
             + "them, and the device still applies them")
     void withoutProbe() {
-        VirtioIommuParams p = Support.params().features(Feature.QEMU_DEVICE & ~Feature.PROBE.mask())
+        VirtioIommuParams p = VirtioFixture.params().features(Feature.QEMU_DEVICE & ~Feature.PROBE.mask())
                 .reservedRegions(new ResvRegion(ResvRegion.MSI, MSI, 0xfeef_ffffL),
                         new ResvRegion(ResvRegion.RESERVED, 0x10_0000, 0x10_ffff));
-        VirtioIommuBackend b = Support.backend(p);
+        VirtioIommuBackend b = VirtioFixture.backend(p);
         assertEquals(List.of(), b.commandLog(), "no PROBE sent");
         assertEquals(List.of(), b.driver().reservedRegions(GPU));
         VirtioIommuDomain d = paging(b);
@@ -241,47 +241,47 @@ class ConfigTest {
     @Test
     @DisplayName("S17: an endpoint whose PROBE fails is not offered to the core")
     void failedProbe() {
-        VirtioIommuParams p = Support.params().reservedRegions(
+        VirtioIommuParams p = VirtioFixture.params().reservedRegions(
                 new ResvRegion(ResvRegion.MSI, MSI, 0xfeef_ffffL),
                 new ResvRegion(ResvRegion.RESERVED, 0, 0xfff)).probeSize(24);
-        VirtioIommuBackend b = Support.backend(p);
+        VirtioIommuBackend b = VirtioFixture.backend(p);
         assertEquals(List.of(), b.devices());
         assertEquals("PROBE endpoint=0x18 : INVAL", b.commandLog().get(0));
-        expect(Errno.ENODEV, () -> b.attachDev(GPU, paging(b)));
+        Expect.errno(Errno.ENODEV, () -> b.attachDev(GPU, paging(b)));
     }
 
     @Test
     @DisplayName("@Modified: a changed endpoint list applies live (removed ones detached, new ones "
             + "probed); other changes wait for a restart")
     void modifiedDevices() {
-        VirtioIommuBackend b = Support.backend(VirtioIommuParams.defaults("viommu0")
-                .devices(Support.GPU_SPEC, Support.NIC_SPEC));
+        VirtioIommuBackend b = VirtioFixture.backend(VirtioIommuParams.defaults("viommu0")
+                .devices(VirtioFixture.GPU_SPEC, VirtioFixture.NIC_SPEC));
         VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         b.attachDev(NIC, d);
         d.mapPages(0x1000, 0x80000, 0x1000, 1, RW);
         int n = b.commandLog().size();
-        b.reconfigure(b.driver().params().devices(Support.NIC_SPEC, Support.SSD_SPEC)
+        b.reconfigure(b.driver().params().devices(VirtioFixture.NIC_SPEC, VirtioFixture.SSD_SPEC)
                 .pageSizeMask(0x3000));
         assertEquals(List.of("DETACH domain=0 endpoint=0x18 : OK",
                 "PROBE endpoint=0x28 : OK resv_mem msi [0xfee00000,0xfeefffff]"),
-                Support.since(b, n));
-        assertEquals(List.of(Support.NIC, Support.SSD), b.devices().stream()
+                VirtioFixture.since(b, n));
+        assertEquals(List.of(VirtioFixture.NIC, VirtioFixture.SSD), b.devices().stream()
                 .map(DeviceInfo::name).toList());
         assertEquals(0x1000, b.caps().pgsizeBitmap(), "hardware changes wait for a restart");
         assertEquals(0x1000, b.driver().params().pageSizeMask);
         assertEquals(1, b.driver().endpointCount(d));
         assertFalse(b.driver().device().knowsEndpoint(GPU_SID), "the endpoint left the bus");
-        expect(Errno.ENODEV, () -> Support.read(b, GPU, 0));
-        b.attachDev(Support.SSD, d);
-        assertEquals(0x80000, Support.read(b, Support.SSD, 0x1000).physAddr());
+        Expect.errno(Errno.ENODEV, () -> VirtioFixture.read(b, GPU, 0));
+        b.attachDev(VirtioFixture.SSD, d);
+        assertEquals(0x80000, VirtioFixture.read(b, VirtioFixture.SSD, 0x1000).physAddr());
     }
 
     @Test
     @DisplayName("@Modified: an endpoint whose stream ID changed is released and probed again")
     void modifiedStreamId() {
-        VirtioIommuBackend b = Support.backend(VirtioIommuParams.defaults("viommu0")
-                .devices(Support.GPU_SPEC));
+        VirtioIommuBackend b = VirtioFixture.backend(VirtioIommuParams.defaults("viommu0")
+                .devices(VirtioFixture.GPU_SPEC));
         VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         b.reconfigure(b.driver().params().devices(GPU + ";sid=0x30"));
@@ -327,13 +327,13 @@ class ConfigTest {
         Cfg changed = new Cfg();
         changed.name = c.name;
         changed.pasid = c.pasid;
-        changed.devices = new String[] {Support.NIC_SPEC};
+        changed.devices = new String[] {VirtioFixture.NIC_SPEC};
         b.modified(changed);
         assertEquals(List.of(NIC), b.devices().stream().map(DeviceInfo::name).toList());
         b.deactivate();
         assertTrue(unregistered[0]);
         assertEquals(0, HostChannels.SHARED.users("ch"));
-        expect(Errno.ENODEV, () -> b.domainAlloc(DomainType.DMA, false));
+        Expect.errno(Errno.ENODEV, () -> b.domainAlloc(DomainType.DMA, false));
     }
 
     private static void assertSame(Object expected, Object actual) {

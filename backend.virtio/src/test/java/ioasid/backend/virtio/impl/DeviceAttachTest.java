@@ -1,7 +1,7 @@
 package ioasid.backend.virtio.impl;
 
-import static ioasid.backend.virtio.impl.Support.GPU_SID;
-import static ioasid.backend.virtio.impl.Support.NIC_SID;
+import static ioasid.backend.virtio.impl.VirtioFixture.GPU_SID;
+import static ioasid.backend.virtio.impl.VirtioFixture.NIC_SID;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 /** The device's ATTACH and DETACH (rule 101), driven with raw requests. */
 class DeviceAttachTest {
 
-    private final VirtioIommuDevice dev = Support.device(Support.params());
+    private final VirtioIommuDevice dev = VirtioFixture.device(VirtioFixture.params());
 
     private int send(Request r) {
         return dev.process(r).status();
@@ -92,7 +92,7 @@ class DeviceAttachTest {
     @DisplayName("rule 101 OBSERVED: in QEMU's order a bypass-mismatched ATTACH has already detached "
             + "the endpoint and destroyed its old domain with its mappings")
     void qemuOrderLosesTheOldDomain() {
-        VirtioIommuDevice qemu = Support.device(Support.params().qemuAttachOrder(true));
+        VirtioIommuDevice qemu = VirtioFixture.device(VirtioFixture.params().qemuAttachOrder(true));
         assertEquals(VirtioIommuDevice.AttachOrder.QEMU, qemu.attachOrder());
         qemu.process(new Request.Attach(1, GPU_SID, 0));
         qemu.process(new Request.Map(1, 0x1000, 0x1fff, 0x80000, Request.MAP_F_READ));
@@ -123,7 +123,7 @@ class DeviceAttachTest {
             + "flag gets it re-created, in both orders")
     void sameDomainOtherFlagRecreates() {
         for (boolean qemuOrder : new boolean[] {false, true}) {
-            VirtioIommuDevice d = Support.device(Support.params().qemuAttachOrder(qemuOrder));
+            VirtioIommuDevice d = VirtioFixture.device(VirtioFixture.params().qemuAttachOrder(qemuOrder));
             d.process(new Request.Attach(1, GPU_SID, 0));
             d.process(new Request.Map(1, 0x1000, 0x1fff, 0x80000, Request.MAP_F_READ));
             assertEquals(Status.OK.code, d.process(new Request.Attach(1, GPU_SID,
@@ -164,7 +164,7 @@ class DeviceAttachTest {
     @DisplayName("virtio spec (SHOULD, not in QEMU): an ATTACH to a domain ID outside domain_range "
             + "is RANGE")
     void domainRange() {
-        VirtioIommuDevice d = Support.device(Support.params().domainRange(1, 8));
+        VirtioIommuDevice d = VirtioFixture.device(VirtioFixture.params().domainRange(1, 8));
         String before = d.state();
         assertEquals(Status.RANGE.code, d.process(new Request.Attach(9, GPU_SID, 0)).status());
         assertEquals(Status.RANGE.code, d.process(new Request.Attach(0, GPU_SID, 0)).status());

@@ -1,6 +1,6 @@
 package ioasid.backend.virtio.impl;
 
-import static ioasid.backend.virtio.impl.Support.GPU_SID;
+import static ioasid.backend.virtio.impl.VirtioFixture.GPU_SID;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -14,12 +14,12 @@ import org.junit.jupiter.api.Test;
 class DeviceMapTest {
     private static final int RW = Request.MAP_F_READ | Request.MAP_F_WRITE;
 
-    private final VirtioIommuDevice dev = Support.device(Support.params());
+    private final VirtioIommuDevice dev = VirtioFixture.device(VirtioFixture.params());
 
     @BeforeEach
     void attach() {
         assertEquals(Status.OK.code, dev.process(new Request.Attach(1, GPU_SID, 0)).status());
-        assertEquals(Status.OK.code, dev.process(new Request.Attach(2, Support.NIC_SID,
+        assertEquals(Status.OK.code, dev.process(new Request.Attach(2, VirtioFixture.NIC_SID,
                 Request.ATTACH_F_BYPASS)).status());
     }
 
@@ -125,12 +125,12 @@ class DeviceMapTest {
         assertEquals(List.of(new ResvRegion(ResvRegion.MSI, 0xfee00000L, 0xfeefffffL)),
                 r.properties());
         assertEquals(Status.NOENT.code, send(new Request.Probe(0x99)));
-        VirtioIommuParams two = Support.params().reservedRegions(
+        VirtioIommuParams two = VirtioFixture.params().reservedRegions(
                 new ResvRegion(ResvRegion.MSI, 0xfee00000L, 0xfeefffffL),
                 new ResvRegion(ResvRegion.RESERVED, 0x0, 0xfff)).probeSize(47);
-        assertEquals(Status.INVAL.code, Support.device(two).process(new Request.Probe(GPU_SID))
+        assertEquals(Status.INVAL.code, VirtioFixture.device(two).process(new Request.Probe(GPU_SID))
                 .status(), "48 bytes of properties do not fit 47");
-        assertEquals(2, Support.device(two.probeSize(48)).process(new Request.Probe(GPU_SID))
+        assertEquals(2, VirtioFixture.device(two.probeSize(48)).process(new Request.Probe(GPU_SID))
                 .properties().size());
     }
 

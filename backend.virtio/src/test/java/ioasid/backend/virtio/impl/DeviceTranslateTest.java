@@ -1,7 +1,7 @@
 package ioasid.backend.virtio.impl;
 
-import static ioasid.backend.virtio.impl.Support.GPU_SID;
-import static ioasid.backend.virtio.impl.Support.NIC_SID;
+import static ioasid.backend.virtio.impl.VirtioFixture.GPU_SID;
+import static ioasid.backend.virtio.impl.VirtioFixture.NIC_SID;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -35,12 +35,12 @@ class DeviceTranslateTest {
     @DisplayName("rule 103: an endpoint never attached faults UNKNOWN with its address, unless "
             + "bypass is allowed")
     void unknownEndpoint() {
-        VirtioIommuDevice d = Support.device(Support.params());
+        VirtioIommuDevice d = VirtioFixture.device(VirtioFixture.params());
         VirtioIommuDevice.DeviceWalk w = read(d, GPU_SID, 0x1234);
         fault(w, "UNKNOWN", Fault.R_UNKNOWN, 0);
         assertEquals(List.of(new Fault(Fault.R_UNKNOWN, Fault.F_ADDRESS, GPU_SID, 0x1234)),
                 d.faults(), "queued on the event queue");
-        VirtioIommuDevice open = Support.device(Support.params().bootBypass(true));
+        VirtioIommuDevice open = VirtioFixture.device(VirtioFixture.params().bootBypass(true));
         assertEquals(Translation.Outcome.BYPASS, read(open, GPU_SID, 0x1234).outcome());
         assertEquals(0x1234, read(open, GPU_SID, 0x1234).phys());
         assertEquals(List.of(), open.faults());
@@ -50,13 +50,13 @@ class DeviceTranslateTest {
     @DisplayName("rule 103: an endpoint with no domain faults DOMAIN, unless config.bypass lets it "
             + "through (a driver write, BYPASS_CONFIG only)")
     void noDomain() {
-        VirtioIommuDevice d = Support.device(Support.params());
+        VirtioIommuDevice d = VirtioFixture.device(VirtioFixture.params());
         d.process(new Request.Attach(1, GPU_SID, 0));
         d.process(new Request.Detach(1, GPU_SID));
         fault(read(d, GPU_SID, 0x5000), "DOMAIN", Fault.R_DOMAIN, 0);
         d.writeConfigBypass(true);
         assertEquals(Translation.Outcome.BYPASS, read(d, GPU_SID, 0x5000).outcome());
-        VirtioIommuDevice legacy = Support.device(Support.params().features(
+        VirtioIommuDevice legacy = VirtioFixture.device(VirtioFixture.params().features(
                 Feature.MAP_UNMAP.mask()));
         assertThrows(IllegalStateException.class, () -> legacy.writeConfigBypass(true),
                 "QEMU: cannot set config.bypass");
@@ -66,7 +66,7 @@ class DeviceTranslateTest {
     @DisplayName("rule 103: no mapping faults MAPPING; a read of a write-only or a write of a "
             + "read-only mapping faults MAPPING with READ or WRITE")
     void mappingFaults() {
-        VirtioIommuDevice d = Support.device(Support.params());
+        VirtioIommuDevice d = VirtioFixture.device(VirtioFixture.params());
         d.process(new Request.Attach(1, GPU_SID, 0));
         d.process(new Request.Map(1, 0x1000, 0x1fff, 0x80000, Request.MAP_F_READ));
         d.process(new Request.Map(1, 0x2000, 0x2fff, 0x90000, Request.MAP_F_WRITE));
@@ -84,10 +84,10 @@ class DeviceTranslateTest {
     @DisplayName("rule 103: an address in an MSI region passes through; one in another reserved "
             + "region faults, even over a mapping")
     void reservedRegions() {
-        VirtioIommuParams p = Support.params().reservedRegions(
+        VirtioIommuParams p = VirtioFixture.params().reservedRegions(
                 new ResvRegion(ResvRegion.MSI, 0xfee00000L, 0xfeefffffL),
                 new ResvRegion(ResvRegion.RESERVED, 0x10000, 0x1ffff));
-        VirtioIommuDevice d = Support.device(p);
+        VirtioIommuDevice d = VirtioFixture.device(p);
         d.process(new Request.Attach(1, GPU_SID, 0));
         d.process(new Request.Map(1, 0x10000, 0x10fff, 0x80000, Request.MAP_F_READ));
         VirtioIommuDevice.DeviceWalk msi = write(d, GPU_SID, 0xfee00040L);
@@ -101,9 +101,9 @@ class DeviceTranslateTest {
     @DisplayName("rule 103: a bypass domain passes everything through, reserved regions included "
             + "(QEMU switches the endpoint to its bypass region)")
     void bypassDomain() {
-        VirtioIommuParams p = Support.params().reservedRegions(
+        VirtioIommuParams p = VirtioFixture.params().reservedRegions(
                 new ResvRegion(ResvRegion.RESERVED, 0x0, 0xffff));
-        VirtioIommuDevice d = Support.device(p);
+        VirtioIommuDevice d = VirtioFixture.device(p);
         d.process(new Request.Attach(5, NIC_SID, Request.ATTACH_F_BYPASS));
         VirtioIommuDevice.DeviceWalk w = write(d, NIC_SID, 0x100);
         assertEquals(Translation.Outcome.BYPASS, w.outcome());
@@ -116,7 +116,7 @@ class DeviceTranslateTest {
             + "unattached endpoint through; negotiated it would")
     void legacyBypassFeature() {
         long offered = Feature.MAP_UNMAP.mask() | Feature.BYPASS.mask();
-        VirtioIommuDevice d = Support.device(Support.params().features(offered));
+        VirtioIommuDevice d = VirtioFixture.device(VirtioFixture.params().features(offered));
         d.negotiate(Feature.LINUX_DRIVER);
         assertEquals(Feature.MAP_UNMAP.mask(), d.negotiatedFeatures());
         assertEquals("UNKNOWN", read(d, GPU_SID, 0).reason());
@@ -127,7 +127,7 @@ class DeviceTranslateTest {
     @Test
     @DisplayName("rule 103: the event queue keeps the newest faults when the driver falls behind")
     void eventQueueBounded() {
-        VirtioIommuDevice d = Support.device(Support.params());
+        VirtioIommuDevice d = VirtioFixture.device(VirtioFixture.params());
         for (int i = 0; i < VirtioIommuDevice.EVENT_QUEUE_SIZE + 10; i++) {
             read(d, GPU_SID, (long) i << 12);
         }

@@ -1,22 +1,21 @@
 package ioasid.backend.virtio.impl;
 
-import static ioasid.backend.virtio.impl.Support.GPU;
-import static ioasid.backend.virtio.impl.Support.GPU_SID;
-import static ioasid.backend.virtio.impl.Support.MSI;
-import static ioasid.backend.virtio.impl.Support.NIC;
-import static ioasid.backend.virtio.impl.Support.NIC_SID;
-import static ioasid.backend.virtio.impl.Support.PROBE_GPU;
-import static ioasid.backend.virtio.impl.Support.PROBE_NIC;
-import static ioasid.backend.virtio.impl.Support.RW;
-import static ioasid.backend.virtio.impl.Support.assertBypass;
-import static ioasid.backend.virtio.impl.Support.assertFault;
-import static ioasid.backend.virtio.impl.Support.assertTranslated;
-import static ioasid.backend.virtio.impl.Support.expect;
-import static ioasid.backend.virtio.impl.Support.paging;
-import static ioasid.backend.virtio.impl.Support.read;
-import static ioasid.backend.virtio.impl.Support.since;
-import static ioasid.backend.virtio.impl.Support.unchanged;
-import static ioasid.backend.virtio.impl.Support.write;
+import static ioasid.backend.virtio.impl.VirtioFixture.GPU;
+import static ioasid.backend.virtio.impl.VirtioFixture.GPU_SID;
+import static ioasid.backend.virtio.impl.VirtioFixture.MSI;
+import static ioasid.backend.virtio.impl.VirtioFixture.NIC;
+import static ioasid.backend.virtio.impl.VirtioFixture.NIC_SID;
+import static ioasid.backend.virtio.impl.VirtioFixture.PROBE_GPU;
+import static ioasid.backend.virtio.impl.VirtioFixture.PROBE_NIC;
+import static ioasid.backend.virtio.impl.VirtioFixture.RW;
+import static ioasid.backend.virtio.impl.VirtioFixture.assertBypass;
+import static ioasid.backend.virtio.impl.VirtioFixture.assertFault;
+import static ioasid.backend.virtio.impl.VirtioFixture.assertTranslated;
+import static ioasid.backend.virtio.impl.VirtioFixture.paging;
+import static ioasid.backend.virtio.impl.VirtioFixture.read;
+import static ioasid.backend.virtio.impl.VirtioFixture.since;
+import static ioasid.backend.virtio.impl.VirtioFixture.unchanged;
+import static ioasid.backend.virtio.impl.VirtioFixture.write;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -32,6 +31,7 @@ import ioasid.api.Errno;
 import ioasid.api.iommu.Access;
 import ioasid.api.iommu.DomainType;
 import ioasid.api.iommu.spi.IotlbGather;
+import ioasid.testkit.Expect;
 
 /** The driver's attach, detach and domain types, seen through the request log and translation. */
 class DriverAttachTest {
@@ -40,7 +40,7 @@ class DriverAttachTest {
     @DisplayName("rule 101: install: PROBE at discovery, then on first attach ATTACH and the "
             + "domain's mappings replayed as MAP")
     void installSequence() {
-        VirtioIommuBackend b = Support.backend();
+        VirtioIommuBackend b = VirtioFixture.backend();
         assertEquals(List.of(PROBE_GPU, PROBE_NIC,
                 "PROBE endpoint=0x28 : OK resv_mem msi [0xfee00000,0xfeefffff]"), b.commandLog());
         VirtioIommuDomain d = paging(b);
@@ -58,7 +58,7 @@ class DriverAttachTest {
     @DisplayName("rule 100: domain change: ATTACH to the new domain; the device drops the emptied "
             + "old one, the driver keeps its tree and replays it when it comes back")
     void domainChange() {
-        VirtioIommuBackend b = Support.backend();
+        VirtioIommuBackend b = VirtioFixture.backend();
         VirtioIommuDomain d1 = paging(b);
         VirtioIommuDomain d2 = paging(b);
         b.attachDev(GPU, d1);
@@ -86,7 +86,7 @@ class DriverAttachTest {
     @DisplayName("rule 101: teardown: detachDev sends DETACH, the device destroys the domain, DMA "
             + "faults DOMAIN; the freed ID is reused")
     void teardown() {
-        VirtioIommuBackend b = Support.backend();
+        VirtioIommuBackend b = VirtioFixture.backend();
         VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         d.mapPages(0x4000, 0x100000, 0x1000, 4, RW);
@@ -107,7 +107,7 @@ class DriverAttachTest {
     @DisplayName("rule 44: attaching a device to the domain it is on succeeds and keeps its "
             + "translations: the device re-creates the domain and the driver replays it")
     void reattachSameDomain() {
-        VirtioIommuBackend b = Support.backend();
+        VirtioIommuBackend b = VirtioFixture.backend();
         VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         d.mapPages(0x1000, 0x80000, 0x1000, 2, RW);
@@ -130,8 +130,8 @@ class DriverAttachTest {
     @DisplayName("rule 100 (newer kernels): a domain of another virtio-iommu instance is refused "
             + "with EINVAL and nothing is sent")
     void foreignDomain() {
-        VirtioIommuBackend b1 = Support.backend();
-        VirtioIommuBackend b2 = Support.backend(Support.params().devices(Support.GPU_SPEC)
+        VirtioIommuBackend b1 = VirtioFixture.backend();
+        VirtioIommuBackend b2 = VirtioFixture.backend(VirtioFixture.params().devices(VirtioFixture.GPU_SPEC)
                 .pasid(VirtioIommuParams.PasidMode.NONE, "x", "vm", 0));
         VirtioIommuDomain foreign = paging(b2);
         VirtioIommuDomain own = paging(b1);
@@ -146,7 +146,7 @@ class DriverAttachTest {
     @DisplayName("rule 101 (fixed): a failed ATTACH leaves the endpoint on its old domain on both "
             + "sides and the new domain unfinalised")
     void failedAttachChangesNothing() {
-        VirtioIommuBackend b = Support.backend();
+        VirtioIommuBackend b = VirtioFixture.backend();
         VirtioIommuDomain d1 = paging(b);
         VirtioIommuDomain d2 = paging(b);
         b.attachDev(GPU, d1);
@@ -162,17 +162,17 @@ class DriverAttachTest {
 
     /** A request went out and failed: everything but the log is as it was. */
     private static void unchangedButLog(VirtioIommuBackend b, Errno errno,
-            org.junit.jupiter.api.function.Executable call, VirtioIommuDomain... ds) {
-        String before = Support.state(b, ds);
-        expect(errno, call);
-        assertEquals(before, Support.state(b, ds));
+            Expect.Call call, VirtioIommuDomain... ds) {
+        String before = VirtioFixture.state(b, ds);
+        Expect.errno(errno, call);
+        assertEquals(before, VirtioFixture.state(b, ds));
     }
 
     @Test
     @DisplayName("decision D18: a failed replay puts the endpoint back on its old domain, whose "
             + "mappings are replayed too")
     void failedReplayRestores() {
-        VirtioIommuBackend b = Support.backend();
+        VirtioIommuBackend b = VirtioFixture.backend();
         VirtioIommuDomain d1 = paging(b);
         VirtioIommuDomain d2 = paging(b);
         b.attachDev(GPU, d1);
@@ -193,17 +193,17 @@ class DriverAttachTest {
     @DisplayName("viommu_domain_finalise: IDs are lowest-free in domain_range on first attach, "
             + "ENOSPC when none is left, and return with the domain")
     void domainIds() {
-        VirtioIommuBackend b = Support.backend(Support.params().domainRange(5, 6));
+        VirtioIommuBackend b = VirtioFixture.backend(VirtioFixture.params().domainRange(5, 6));
         VirtioIommuDomain a = paging(b);
         VirtioIommuDomain c = paging(b);
         VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, a);
         b.attachDev(NIC, c);
         assertEquals(List.of(5L, 6L), List.of(a.domainId(), c.domainId()));
-        unchanged(b, Errno.ENOSPC, () -> b.attachDev(Support.SSD, d), a, c, d);
+        unchanged(b, Errno.ENOSPC, () -> b.attachDev(VirtioFixture.SSD, d), a, c, d);
         b.detachDev(GPU);
         a.free();
-        b.attachDev(Support.SSD, d);
+        b.attachDev(VirtioFixture.SSD, d);
         assertEquals(5, d.domainId());
     }
 
@@ -211,7 +211,7 @@ class DriverAttachTest {
     @DisplayName("viommu_domain_finalise: a granule larger than the kernel's 4 KiB page is ENODEV "
             + "at attach, nothing sent")
     void granuleTooLarge() {
-        VirtioIommuBackend b = Support.backend(Support.params().pageSizeMask(0x10000));
+        VirtioIommuBackend b = VirtioFixture.backend(VirtioFixture.params().pageSizeMask(0x10000));
         VirtioIommuDomain d = paging(b);
         unchanged(b, Errno.ENODEV, () -> b.attachDev(GPU, d), d);
     }
@@ -219,7 +219,7 @@ class DriverAttachTest {
     @Test
     @DisplayName("IDENTITY with BYPASS_CONFIG: ATTACH with ATTACH_F_BYPASS; DMA passes through")
     void identityBypass() {
-        VirtioIommuBackend b = Support.backend();
+        VirtioIommuBackend b = VirtioFixture.backend();
         VirtioIommuDomain id = (VirtioIommuDomain) b.domainAlloc(DomainType.IDENTITY, false);
         b.attachDev(GPU, id);
         assertEquals("ATTACH domain=0 endpoint=0x18 flags=bypass : OK",
@@ -235,7 +235,7 @@ class DriverAttachTest {
     @DisplayName("IDENTITY without BYPASS_CONFIG: the driver identity-maps the aperture around the "
             + "endpoint's reserved regions and replays it as MAP requests")
     void identityMapped() {
-        VirtioIommuBackend b = Support.backend(Support.params()
+        VirtioIommuBackend b = VirtioFixture.backend(VirtioFixture.params()
                 .features(Feature.QEMU_DEVICE & ~Feature.BYPASS_CONFIG.mask())
                 .inputRange(0, 0xffff_ffffL));
         VirtioIommuDomain id = (VirtioIommuDomain) b.domainAlloc(DomainType.IDENTITY, false);
@@ -253,7 +253,7 @@ class DriverAttachTest {
     @DisplayName("BLOCKED: an attached empty domain; DMA faults MAPPING even with config.bypass on, "
             + "only the MSI doorbell passes")
     void blocked() {
-        VirtioIommuBackend b = Support.backend(Support.params().bootBypass(true));
+        VirtioIommuBackend b = VirtioFixture.backend(VirtioFixture.params().bootBypass(true));
         VirtioIommuDomain blocked = (VirtioIommuDomain) b.domainAlloc(DomainType.BLOCKED, false);
         b.attachDev(GPU, blocked);
         assertEquals("ATTACH domain=0 endpoint=0x18 flags=0 : OK",
@@ -272,7 +272,7 @@ class DriverAttachTest {
             + "with it on, which is why BLOCKED is an empty domain and not a DETACH")
     void detachVersusBypass() {
         for (boolean bypass : new boolean[] {false, true}) {
-            VirtioIommuBackend b = Support.backend(Support.params().bootBypass(bypass));
+            VirtioIommuBackend b = VirtioFixture.backend(VirtioFixture.params().bootBypass(bypass));
             VirtioIommuDomain d = paging(b);
             b.attachDev(GPU, d);
             b.detachDev(GPU);
@@ -288,7 +288,7 @@ class DriverAttachTest {
     @DisplayName("rule 44: a device never attached is on the NULL domain: detachDev of it sends "
             + "nothing, and its DMA faults UNKNOWN")
     void detachUnattached() {
-        VirtioIommuBackend b = Support.backend();
+        VirtioIommuBackend b = VirtioFixture.backend();
         int n = b.commandLog().size();
         b.detachDev(NIC);
         assertEquals(n, b.commandLog().size());
@@ -301,7 +301,7 @@ class DriverAttachTest {
     @DisplayName("known bug 1: freeing an attached domain is EBUSY; a freed domain cannot be "
             + "attached; free twice is harmless")
     void freeRules() {
-        VirtioIommuBackend b = Support.backend();
+        VirtioIommuBackend b = VirtioFixture.backend();
         VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         d.mapPages(0x1000, 0x80000, 0x1000, 1, RW);
@@ -309,8 +309,8 @@ class DriverAttachTest {
         b.detachDev(GPU);
         d.free();
         d.free();
-        expect(Errno.EINVAL, () -> b.attachDev(GPU, d));
-        expect(Errno.EINVAL, () -> d.mapPages(0x1000, 0x80000, 0x1000, 1, RW));
+        Expect.errno(Errno.EINVAL, () -> b.attachDev(GPU, d));
+        Expect.errno(Errno.EINVAL, () -> d.mapPages(0x1000, 0x80000, 0x1000, 1, RW));
         assertEquals(0, d.iovaToPhys(0x1000));
     }
 
@@ -318,7 +318,7 @@ class DriverAttachTest {
     @DisplayName("rule 38/S17: no PASID support: maxPasids 0; setDevPasid, removeDevPasid, SVA, "
             + "nesting and vIOMMUs are EOPNOTSUPP; PASID-tagged DMA faults")
     void noPasids() {
-        VirtioIommuBackend b = Support.backend();
+        VirtioIommuBackend b = VirtioFixture.backend();
         VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         assertEquals(0, b.caps().maxPasids());
@@ -330,28 +330,28 @@ class DriverAttachTest {
         unchanged(b, Errno.EOPNOTSUPP, () -> b.domainAlloc(DomainType.UNMANAGED, true), d);
         unchanged(b, Errno.EOPNOTSUPP, () -> b.domainAlloc(DomainType.SVA, false), d);
         assertFault(b.translate(GPU, 1, 0x1000, Access.READ), "UNKNOWN");
-        expect(Errno.EINVAL, () -> b.translate(GPU, -1, 0x1000, Access.READ));
+        Expect.errno(Errno.EINVAL, () -> b.translate(GPU, -1, 0x1000, Access.READ));
     }
 
     @Test
     @DisplayName("decision D2: a device not behind this instance is ENODEV for attach, detach and "
             + "translate; a closed instance answers ENODEV")
     void unknownDevice() {
-        VirtioIommuBackend b = Support.backend();
+        VirtioIommuBackend b = VirtioFixture.backend();
         VirtioIommuDomain d = paging(b);
         unchanged(b, Errno.ENODEV, () -> b.attachDev("0000:09:00.0", d), d);
         unchanged(b, Errno.ENODEV, () -> b.detachDev("0000:09:00.0"), d);
-        expect(Errno.ENODEV, () -> read(b, "0000:09:00.0", 0));
+        Expect.errno(Errno.ENODEV, () -> read(b, "0000:09:00.0", 0));
         b.close();
-        expect(Errno.ENODEV, () -> b.attachDev(GPU, d));
-        expect(Errno.ENODEV, () -> b.domainAlloc(DomainType.DMA, false));
+        Expect.errno(Errno.ENODEV, () -> b.attachDev(GPU, d));
+        Expect.errno(Errno.ENODEV, () -> b.domainAlloc(DomainType.DMA, false));
     }
 
     @Test
     @DisplayName("rule 101: two endpoints on one domain share its mappings; the domain survives on "
             + "the device until the last one leaves")
     void sharedDomain() {
-        VirtioIommuBackend b = Support.backend();
+        VirtioIommuBackend b = VirtioFixture.backend();
         VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         b.attachDev(NIC, d);

@@ -1,16 +1,16 @@
 package ioasid.backend.virtio.impl;
 
-import static ioasid.backend.virtio.impl.Support.GPU;
-import static ioasid.backend.virtio.impl.Support.MSI;
-import static ioasid.backend.virtio.impl.Support.NIC;
-import static ioasid.backend.virtio.impl.Support.RW;
-import static ioasid.backend.virtio.impl.Support.assertFault;
-import static ioasid.backend.virtio.impl.Support.assertTranslated;
-import static ioasid.backend.virtio.impl.Support.paging;
-import static ioasid.backend.virtio.impl.Support.read;
-import static ioasid.backend.virtio.impl.Support.since;
-import static ioasid.backend.virtio.impl.Support.unchanged;
-import static ioasid.backend.virtio.impl.Support.write;
+import static ioasid.backend.virtio.impl.VirtioFixture.GPU;
+import static ioasid.backend.virtio.impl.VirtioFixture.MSI;
+import static ioasid.backend.virtio.impl.VirtioFixture.NIC;
+import static ioasid.backend.virtio.impl.VirtioFixture.RW;
+import static ioasid.backend.virtio.impl.VirtioFixture.assertFault;
+import static ioasid.backend.virtio.impl.VirtioFixture.assertTranslated;
+import static ioasid.backend.virtio.impl.VirtioFixture.paging;
+import static ioasid.backend.virtio.impl.VirtioFixture.read;
+import static ioasid.backend.virtio.impl.VirtioFixture.since;
+import static ioasid.backend.virtio.impl.VirtioFixture.unchanged;
+import static ioasid.backend.virtio.impl.VirtioFixture.write;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -22,11 +22,12 @@ import org.junit.jupiter.api.Test;
 import ioasid.api.Errno;
 import ioasid.api.iommu.Prot;
 import ioasid.api.iommu.spi.IotlbGather;
+import ioasid.testkit.Expect;
 
 /** mapPages, unmapPages, iovaToPhys and the request queue. */
 class DriverMapTest {
 
-    private final VirtioIommuBackend b = Support.backend(Support.params()
+    private final VirtioIommuBackend b = VirtioFixture.backend(VirtioFixture.params()
             .pageSizeMask(0x4020_1000L));
     private final VirtioIommuDomain d = paging(b);
 
@@ -115,7 +116,7 @@ class DriverMapTest {
                 b.commandLog().get(b.commandLog().size() - 1));
         assertEquals(Request.MAP_F_MMIO | Request.MAP_F_READ | Request.MAP_F_WRITE,
                 b.driver().device().mappings(0).get(0).value().flags());
-        VirtioIommuBackend noMmio = Support.backend(Support.params()
+        VirtioIommuBackend noMmio = VirtioFixture.backend(VirtioFixture.params()
                 .features(Feature.QEMU_DEVICE & ~Feature.MMIO.mask()));
         VirtioIommuDomain nd = paging(noMmio);
         noMmio.attachDev(GPU, nd);
@@ -224,9 +225,9 @@ class DriverMapTest {
     void failedMapRollsBack() {
         attached();
         b.driver().device().injectStatus(Request.T_MAP, Status.RANGE.code);
-        String before = Support.state(b, d);
-        Support.expect(Errno.ERANGE, () -> d.mapPages(0x1000, 0x80000, 0x1000, 1, RW));
-        assertEquals(before, Support.state(b, d));
+        String before = VirtioFixture.state(b, d);
+        Expect.errno(Errno.ERANGE, () -> d.mapPages(0x1000, 0x80000, 0x1000, 1, RW));
+        assertEquals(before, VirtioFixture.state(b, d));
         assertEquals(0, d.iovaToPhys(0x1000));
     }
 
@@ -243,6 +244,6 @@ class DriverMapTest {
         assertEquals(n, b.commandLog().size());
         b.attachDev(NIC, d);
         assertEquals(List.of(), b.driver().device().mappings(0), "nothing left to replay");
-        assertEquals(0, b.driver().device().endpointDomain(Support.NIC_SID));
+        assertEquals(0, b.driver().device().endpointDomain(VirtioFixture.NIC_SID));
     }
 }

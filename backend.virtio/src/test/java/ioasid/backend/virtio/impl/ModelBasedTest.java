@@ -1,7 +1,7 @@
 package ioasid.backend.virtio.impl;
 
-import static ioasid.backend.virtio.impl.Support.GPU;
-import static ioasid.backend.virtio.impl.Support.NIC;
+import static ioasid.backend.virtio.impl.VirtioFixture.GPU;
+import static ioasid.backend.virtio.impl.VirtioFixture.NIC;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -94,12 +94,12 @@ class ModelBasedTest {
 
     private static void runSeed(long seed, int steps) {
         Random rnd = new Random(seed);
-        VirtioIommuBackend b = Support.backend(VirtioIommuParams.defaults("viommu0")
-                .devices(Support.GPU_SPEC, Support.NIC_SPEC));
+        VirtioIommuBackend b = VirtioFixture.backend(VirtioIommuParams.defaults("viommu0")
+                .devices(VirtioFixture.GPU_SPEC, VirtioFixture.NIC_SPEC));
         Model model = new Model();
         List<VirtioIommuDomain> domains = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            domains.add(Support.paging(b));
+            domains.add(VirtioFixture.paging(b));
             model.trees.add(new TreeMap<>());
         }
         for (int step = 0; step < steps; step++) {
@@ -111,13 +111,13 @@ class ModelBasedTest {
             long count = 1 + rnd.nextInt(4);
             if (op < 4) {
                 long phys = (long) rnd.nextInt(1 << 16) * PAGE;
-                int prot = rnd.nextBoolean() ? Support.RW : Prot.READ;
+                int prot = rnd.nextBoolean() ? VirtioFixture.RW : Prot.READ;
                 boolean clash = model.overlaps(d, page, page + count - 1);
                 try {
                     dom.mapPages(page * PAGE, phys, PAGE, count, prot);
                     assertEquals(false, clash, "mapped over an existing mapping");
                     model.trees.get(d).put(page, new long[] {page + count - 1, phys,
-                        prot == Support.RW ? 3 : 1});
+                        prot == VirtioFixture.RW ? 3 : 1});
                 } catch (IoasidException e) {
                     assertEquals(true, clash, e.toString());
                     assertEquals(ioasid.api.Errno.EEXIST, e.errno());
@@ -187,9 +187,9 @@ class ModelBasedTest {
     @DisplayName("BackendDomain contract: concurrent map, unmap, sync and translate from several "
             + "threads leave the driver's and the device's trees equal")
     void concurrentPageTableCalls() throws Exception {
-        VirtioIommuBackend b = Support.backend(VirtioIommuParams.defaults("viommu0")
-                .devices(Support.GPU_SPEC, Support.NIC_SPEC));
-        VirtioIommuDomain d = Support.paging(b);
+        VirtioIommuBackend b = VirtioFixture.backend(VirtioIommuParams.defaults("viommu0")
+                .devices(VirtioFixture.GPU_SPEC, VirtioFixture.NIC_SPEC));
+        VirtioIommuDomain d = VirtioFixture.paging(b);
         b.attachDev(GPU, d);
         b.attachDev(NIC, d);
         int threads = 4;
@@ -207,7 +207,7 @@ class ModelBasedTest {
                     long iova = base + (long) rnd.nextInt(64) * PAGE;
                     if (rnd.nextBoolean()) {
                         try {
-                            d.mapPages(iova, iova, PAGE, 1, Support.RW);
+                            d.mapPages(iova, iova, PAGE, 1, VirtioFixture.RW);
                             mapped++;
                         } catch (IoasidException e) {
                             assertEquals(ioasid.api.Errno.EEXIST, e.errno());

@@ -28,6 +28,7 @@ import ioasid.api.TokenType;
 import ioasid.api.dto.AllocatorDTO;
 import ioasid.backend.virtio.impl.VirtioIommuParams.PasidMode;
 import ioasid.core.impl.IoasidCore;
+import ioasid.testkit.Expect;
 
 /**
  * Guest PASIDs from the host (seed 000's use cases 3-5): each virtio-iommu's allocator is wired
@@ -101,7 +102,7 @@ class PasidAllocatorTest {
         assertSame(vm, host.find(null, a.id()).set());
         guest.free(a);
         assertEquals(1, vm.size(), "freed back to the host");
-        Support.expect(Errno.ENOENT, () -> host.find(null, a.id()));
+        Expect.errno(Errno.ENOENT, () -> host.find(null, a.id()));
         assertEquals(List.of("viommu0: alloc [1," + Ioasid.MAX_ID + "] -> 2",
                 "viommu0: alloc [1," + Ioasid.MAX_ID + "] -> 3", "viommu0: free 2"),
                 v0.pasidAllocator().channel.calls(), "calls go to the group's first member");
@@ -168,7 +169,7 @@ class PasidAllocatorTest {
                 .pasid(PasidMode.HOST_SHARED, "lonely", "vm-1", 100), channels);
         bind(v);
         IoasidSet g = guest.createSet(TokenType.NONE, "g", 0);
-        Support.expect(Errno.ENOSPC, () -> guest.alloc(g, 1, 100, null));
+        Expect.errno(Errno.ENOSPC, () -> guest.alloc(g, 1, 100, null));
         assertEquals(List.of("viommu0: alloc [1,100] -> INVALID (no host)"),
                 v.pasidAllocator().channel.calls());
         v.bindHost(host);
@@ -189,7 +190,7 @@ class PasidAllocatorTest {
         bind(v);
         IoasidSet g = guest.createSet(TokenType.NONE, "g", 0);
         guest.alloc(g, 1, 100, null);
-        Support.expect(Errno.ENOSPC, () -> guest.alloc(g, 1, 100, null));
+        Expect.errno(Errno.ENOSPC, () -> guest.alloc(g, 1, 100, null));
         assertEquals(1, v.pasidAllocator().channel.outstanding());
         assertTrue(v.pasidAllocator().channel.calls().get(1).endsWith("INVALID (ENOSPC)"));
     }

@@ -1,9 +1,9 @@
 package ioasid.backend.virtio.impl;
 
-import static ioasid.backend.virtio.impl.Support.GPU;
-import static ioasid.backend.virtio.impl.Support.NIC;
-import static ioasid.backend.virtio.impl.Support.RW;
-import static ioasid.backend.virtio.impl.Support.paging;
+import static ioasid.backend.virtio.impl.VirtioFixture.GPU;
+import static ioasid.backend.virtio.impl.VirtioFixture.NIC;
+import static ioasid.backend.virtio.impl.VirtioFixture.RW;
+import static ioasid.backend.virtio.impl.VirtioFixture.paging;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
@@ -14,6 +14,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 import ioasid.api.Errno;
+import ioasid.testkit.Expect;
 
 /** Rule 100: the status the device writes decides the errno the driver throws. */
 class StatusMappingTest {
@@ -51,35 +52,35 @@ class StatusMappingTest {
     @DisplayName("rule 100: a failed MAP throws the mapped errno for every status, and leaves the "
             + "driver's tree and the device as they were")
     void mapFailures() {
-        VirtioIommuBackend b = Support.backend();
+        VirtioIommuBackend b = VirtioFixture.backend();
         VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         for (Map.Entry<Integer, Errno> e : expected().entrySet()) {
             b.driver().device().injectStatus(Request.T_MAP, e.getKey());
-            String before = Support.state(b, d);
-            Support.expect(e.getValue(), () -> d.mapPages(0x1000, 0x80000, 0x1000, 1, RW));
-            assertEquals(before, Support.state(b, d));
+            String before = VirtioFixture.state(b, d);
+            Expect.errno(e.getValue(), () -> d.mapPages(0x1000, 0x80000, 0x1000, 1, RW));
+            assertEquals(before, VirtioFixture.state(b, d));
             assertEquals("MAP domain=0 [0x1000,0x1fff] -> 0x80000 rw : " + Status.name(e.getKey()),
                     b.commandLog().get(b.commandLog().size() - 1));
         }
         d.mapPages(0x1000, 0x80000, 0x1000, 1, RW);
-        assertEquals(0x80000, Support.read(b, GPU, 0x1000).physAddr());
+        assertEquals(0x80000, VirtioFixture.read(b, GPU, 0x1000).physAddr());
     }
 
     @Test
     @DisplayName("rule 100: ATTACH and DETACH failures carry the mapped errno too; the driver's "
             + "view stays as it was")
     void attachDetachFailures() {
-        VirtioIommuBackend b = Support.backend();
+        VirtioIommuBackend b = VirtioFixture.backend();
         VirtioIommuDomain d = paging(b);
         b.driver().device().injectStatus(Request.T_ATTACH, Status.NOENT.code);
-        Support.expect(Errno.ENOENT, () -> b.attachDev(NIC, d));
+        Expect.errno(Errno.ENOENT, () -> b.attachDev(NIC, d));
         assertNull(b.driver().attachedDomain(NIC));
         b.attachDev(NIC, d);
         b.driver().device().injectStatus(Request.T_DETACH, Status.DEVERR.code);
-        String before = Support.state(b, d);
-        Support.expect(Errno.EIO, () -> b.detachDev(NIC));
-        assertEquals(before, Support.state(b, d));
+        String before = VirtioFixture.state(b, d);
+        Expect.errno(Errno.EIO, () -> b.detachDev(NIC));
+        assertEquals(before, VirtioFixture.state(b, d));
         b.detachDev(NIC);
         assertNull(b.driver().attachedDomain(NIC));
     }
@@ -88,7 +89,7 @@ class StatusMappingTest {
     @DisplayName("rule 58: a queued UNMAP's failure is not read back by the driver (as in Linux); "
             + "the device's log keeps it")
     void queuedStatusNotRead() {
-        VirtioIommuBackend b = Support.backend();
+        VirtioIommuBackend b = VirtioFixture.backend();
         VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         d.mapPages(0x1000, 0x80000, 0x1000, 1, RW);
@@ -98,14 +99,14 @@ class StatusMappingTest {
         assertEquals(1, b.driver().unreadFailures());
         assertEquals("UNMAP domain=0 [0x1000,0x1fff] : IOERR",
                 b.commandLog().get(b.commandLog().size() - 1));
-        assertEquals(0x80000, Support.read(b, GPU, 0x1000).physAddr(),
+        assertEquals(0x80000, VirtioFixture.read(b, GPU, 0x1000).physAddr(),
                 "the device kept a mapping the driver forgot");
     }
 
     @Test
     @DisplayName("S17: commandLog is bounded to the newest 4096 requests")
     void logBounded() {
-        VirtioIommuBackend b = Support.backend();
+        VirtioIommuBackend b = VirtioFixture.backend();
         VirtioIommuDomain d = paging(b);
         b.attachDev(GPU, d);
         for (int i = 0; i < 2100; i++) {

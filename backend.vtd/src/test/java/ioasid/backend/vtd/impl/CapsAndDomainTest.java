@@ -1,10 +1,10 @@
 package ioasid.backend.vtd.impl;
 
-import static ioasid.backend.vtd.impl.Rig.G1;
-import static ioasid.backend.vtd.impl.Rig.GPU;
-import static ioasid.backend.vtd.impl.Rig.K4;
-import static ioasid.backend.vtd.impl.Rig.M2;
-import static ioasid.backend.vtd.impl.Rig.NIC;
+import static ioasid.backend.vtd.impl.VtdFixture.G1;
+import static ioasid.backend.vtd.impl.VtdFixture.GPU;
+import static ioasid.backend.vtd.impl.VtdFixture.K4;
+import static ioasid.backend.vtd.impl.VtdFixture.M2;
+import static ioasid.backend.vtd.impl.VtdFixture.NIC;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import ioasid.api.Errno;
 import ioasid.api.iommu.DomainType;
 import ioasid.api.iommu.spi.IommuCaps;
+import ioasid.testkit.Expect;
 
 /** Capability registers and what the driver makes of them; domain allocation and its errors. */
 class CapsAndDomainTest {
@@ -28,25 +29,25 @@ class CapsAndDomainTest {
     @DisplayName("section 2 (VT-d): maxPasids is 2 << ECAP.PSS: PSS 19 gives 20 bits, QEMU's PSS 7 "
             + "gives 8 bits")
     void maxPasidsFromPss() {
-        Rig host = new Rig(Rig.bare().build());
+        VtdFixture host = new VtdFixture(VtdFixture.bare().build());
         assertEquals(19, host.unit.pss());
         assertEquals(19L, (host.unit.ecap >>> 35) & 0x1f, "ECAP bits 39:35");
         assertEquals(1 << 20, host.backend.caps().maxPasids());
-        Rig qemu = new Rig(Rig.guest().pss(7).build());
+        VtdFixture qemu = new VtdFixture(VtdFixture.guest().pss(7).build());
         assertEquals(256, qemu.backend.caps().maxPasids());
         assertEquals(7L, (qemu.unit.ecap >>> 35) & 0x1f);
         for (int pss = 0; pss <= 19; pss++) {
-            assertEquals(2 << pss, new Rig(Rig.bare().pss(pss).build()).backend.caps().maxPasids(),
+            assertEquals(2 << pss, new VtdFixture(VtdFixture.bare().pss(pss).build()).backend.caps().maxPasids(),
                     "a value of N in PSS means N+1 bits");
         }
-        Rig.expect(Errno.EINVAL, () -> Rig.bare().pss(20).build());
+        Expect.errno(Errno.EINVAL, () -> VtdFixture.bare().pss(20).build());
     }
 
     @Test
     @DisplayName("section 2 (VT-d): CAP, ECAP and VCCAP carry caching mode, scalable mode, first "
             + "and second level, pass-through, nesting, VCS and PAS at their bit positions")
     void registerBits() {
-        VtdParams all = Rig.guest().nesting(true).vcmd(true).build();
+        VtdParams all = VtdFixture.guest().nesting(true).vcmd(true).build();
         long cap = all.cap();
         long ecap = all.ecap();
         assertTrue((cap & (1L << 7)) != 0, "CAP.CM bit 7");
@@ -60,7 +61,7 @@ class CapsAndDomainTest {
         assertTrue((ecap & (1L << 26)) != 0, "ECAP.NEST bit 26");
         assertTrue((ecap & (1L << 44)) != 0, "ECAP.VCS bit 44");
         assertEquals(1L, all.vccap(), "VCCAP.PAS bit 0");
-        VtdParams none = Rig.bare().scalableMode(false).passThrough(false).ats(false)
+        VtdParams none = VtdFixture.bare().scalableMode(false).passThrough(false).ats(false)
                 .coherent(false).build();
         assertEquals(0, none.cap() & (1L << 7));
         assertEquals(0, none.ecap() & ((1L << 43) | (1L << 47) | (1L << 46) | (1L << 6)
@@ -72,7 +73,7 @@ class CapsAndDomainTest {
     @DisplayName("D16: caps name the vendor, page sizes 4K|2M|1G, 48-bit IOVAs, and the domain "
             + "types ECAP.PT and ECAP.SLTS allow")
     void capsShape() {
-        IommuCaps caps = new Rig(Rig.bare().build()).backend.caps();
+        IommuCaps caps = new VtdFixture(VtdFixture.bare().build()).backend.caps();
         assertEquals("vtd", caps.vendor());
         assertEquals(K4 | M2 | G1, caps.pgsizeBitmap());
         assertEquals(48, caps.iasBits());
@@ -81,11 +82,11 @@ class CapsAndDomainTest {
                 DomainType.DMA, DomainType.DMA_FQ), caps.domainTypes());
         assertTrue(caps.defaultDomains());
         assertFalse(caps.nesting());
-        IommuCaps noPt = new Rig(Rig.bare().passThrough(false).superpages(1).build()).backend.caps();
+        IommuCaps noPt = new VtdFixture(VtdFixture.bare().passThrough(false).superpages(1).build()).backend.caps();
         assertFalse(noPt.supports(DomainType.IDENTITY));
         assertEquals(K4 | M2, noPt.pgsizeBitmap());
-        assertTrue(new Rig(Rig.bare().nesting(true).build()).backend.caps().nesting());
-        IommuCaps legacy = new Rig(Rig.bare().scalableMode(false).build()).backend.caps();
+        assertTrue(new VtdFixture(VtdFixture.bare().nesting(true).build()).backend.caps().nesting());
+        IommuCaps legacy = new VtdFixture(VtdFixture.bare().scalableMode(false).build()).backend.caps();
         assertEquals(0, legacy.maxPasids(), "no PASIDs without scalable mode");
         assertTrue(legacy.supports(DomainType.DMA), "legacy mode translates second-level");
     }
@@ -94,26 +95,26 @@ class CapsAndDomainTest {
     @DisplayName("D2: domainAlloc refuses what the hardware lacks with EOPNOTSUPP and an SVA type "
             + "with EINVAL, changing nothing")
     void domainAllocErrors() {
-        Rig noPt = new Rig(Rig.bare().passThrough(false).build());
+        VtdFixture noPt = new VtdFixture(VtdFixture.bare().passThrough(false).build());
         noPt.unchanged(Errno.EOPNOTSUPP, () -> noPt.backend.domainAlloc(DomainType.IDENTITY, false));
         noPt.unchanged(Errno.EOPNOTSUPP, () -> noPt.backend.domainAlloc(DomainType.UNMANAGED, true));
         noPt.unchanged(Errno.EOPNOTSUPP, () -> noPt.backend.domainAlloc(DomainType.BLOCKED, true));
         noPt.unchanged(Errno.EINVAL, () -> noPt.backend.domainAlloc(DomainType.SVA, false));
         noPt.unchanged(Errno.EINVAL, () -> noPt.backend.domainAlloc(null, false));
-        Rig noSl = new Rig(Rig.bare().secondLevel(false).build());
+        VtdFixture noSl = new VtdFixture(VtdFixture.bare().secondLevel(false).build());
         noSl.unchanged(Errno.EOPNOTSUPP, () -> noSl.backend.domainAlloc(DomainType.DMA, false));
-        Rig noFl = new Rig(Rig.bare().firstLevel(false).build());
-        noFl.unchanged(Errno.EOPNOTSUPP, () -> noFl.backend.svaDomainAlloc(new Rig.Process(1)));
+        VtdFixture noFl = new VtdFixture(VtdFixture.bare().firstLevel(false).build());
+        noFl.unchanged(Errno.EOPNOTSUPP, () -> noFl.backend.svaDomainAlloc(new VtdFixture.Process(1)));
         noFl.unchanged(Errno.EINVAL, () -> noFl.backend.svaDomainAlloc(null));
-        Rig legacy = new Rig(Rig.bare().scalableMode(false).build());
-        legacy.unchanged(Errno.EOPNOTSUPP, () -> legacy.backend.svaDomainAlloc(new Rig.Process(1)));
+        VtdFixture legacy = new VtdFixture(VtdFixture.bare().scalableMode(false).build());
+        legacy.unchanged(Errno.EOPNOTSUPP, () -> legacy.backend.svaDomainAlloc(new VtdFixture.Process(1)));
     }
 
     @Test
     @DisplayName("D2: each domain gets its own DID from 2 up (0 and FLPT_DEFAULT_DID 1 reserved); "
             + "CAP.ND exhausted is ENOSPC; a freed DID is reused")
     void domainIds() {
-        Rig r = new Rig(Rig.bare().nd(0).build()); // 16 domain IDs
+        VtdFixture r = new VtdFixture(VtdFixture.bare().nd(0).build()); // 16 domain IDs
         assertEquals(16, r.unit.domainIds());
         Set<Integer> dids = new HashSet<>();
         VtdDomain first = null;
@@ -134,7 +135,7 @@ class CapsAndDomainTest {
     @DisplayName("known bug 1, D17: a domain still installed cannot be freed (EBUSY), one freed is "
             + "refused by attach (EINVAL) and its page tables are gone")
     void freeRules() {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         VtdDomain d = r.paging();
         d.mapPages(0, 0x8000_0000L, K4, 4, 3);
         r.backend.attachDev(GPU, d);
@@ -145,9 +146,9 @@ class CapsAndDomainTest {
         d.free();
         assertTrue(r.unit.mem.livePages() < live, "page-table pages freed");
         r.unchanged(Errno.EINVAL, () -> r.backend.attachDev(NIC, d));
-        Rig.expect(Errno.ENODEV, () -> d.mapPages(0, 0, K4, 1, 3));
+        Expect.errno(Errno.ENODEV, () -> d.mapPages(0, 0, K4, 1, 3));
         d.free(); // a second free finds nothing to do
-        Rig other = new Rig(Rig.bare().build());
+        VtdFixture other = new VtdFixture(VtdFixture.bare().build());
         VtdDomain foreign = other.paging();
         r.unchanged(Errno.EINVAL, () -> r.backend.attachDev(GPU, foreign));
         r.unchanged(Errno.EINVAL, () -> r.driver.freeDomain(foreign));
@@ -157,7 +158,7 @@ class CapsAndDomainTest {
     @Test
     @DisplayName("rule 44: detachDev is EOPNOTSUPP (default domains); an unknown device is ENODEV")
     void detachAndUnknown() {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         VtdDomain d = r.paging();
         r.unchanged(Errno.EOPNOTSUPP, () -> r.backend.detachDev(GPU));
         r.unchanged(Errno.ENODEV, () -> r.backend.detachDev("0000:09:00.0"));

@@ -25,6 +25,8 @@ import ioasid.api.iommu.Access;
 import ioasid.api.iommu.DomainType;
 import ioasid.api.iommu.spi.DeviceInfo;
 import ioasid.api.spi.IoasidAllocator;
+import ioasid.testkit.ComponentConfig;
+import ioasid.testkit.Expect;
 
 /** The DS component: configuration, live device changes, the allocator service's lifetime. */
 class ComponentTest {
@@ -37,19 +39,7 @@ class ComponentTest {
         for (int i = 0; i < kv.length; i += 2) {
             set.put((String) kv[i], kv[i + 1]);
         }
-        return (VtdBackend.Config) Proxy.newProxyInstance(ComponentTest.class.getClassLoader(),
-                new Class<?>[] {VtdBackend.Config.class}, (proxy, m, args) -> {
-                    if (set.containsKey(m.getName())) {
-                        return set.get(m.getName());
-                    }
-                    if (m.getDefaultValue() != null) {
-                        return m.getDefaultValue();
-                    }
-                    if (m.getName().equals("annotationType")) {
-                        return VtdBackend.Config.class;
-                    }
-                    throw new UnsupportedOperationException(m.getName());
-                });
+        return ComponentConfig.of(VtdBackend.Config.class, set);
     }
 
     /** Records what is registered through it, as a framework would. */
@@ -103,13 +93,13 @@ class ComponentTest {
         assertEquals(256, b.caps().maxPasids());
         assertTrue(b.driver().unit().cachingMode());
         assertNull(b.guestAllocator(), "no virtual commands configured");
-        Rig.expect(Errno.EINVAL, () -> new VtdBackend(null, config("devices",
+        Expect.errno(Errno.EINVAL, () -> new VtdBackend(null, config("devices",
                 new String[] {"a;sid=0x10", "b;sid=0x10"}), null));
-        Rig.expect(Errno.EINVAL, () -> new VtdBackend(null, config("devices",
+        Expect.errno(Errno.EINVAL, () -> new VtdBackend(null, config("devices",
                 new String[] {"a;sid=0x10000"}), null));
-        Rig.expect(Errno.EINVAL, () -> new VtdBackend(null, config("devices",
+        Expect.errno(Errno.EINVAL, () -> new VtdBackend(null, config("devices",
                 new String[] {"a;colour=blue"}), null));
-        Rig.expect(Errno.EINVAL, () -> new VtdBackend(null, config("pss", 25), null));
+        Expect.errno(Errno.EINVAL, () -> new VtdBackend(null, config("pss", 25), null));
     }
 
     @Test
@@ -139,12 +129,12 @@ class ComponentTest {
         assertEquals(1, a.attachments.size(), "only the NIC is left on the domain");
         assertTrue(c.attachments.isEmpty());
         assertTrue(driver.unit().mem.livePages() < live - 1, "directory and PASID tables freed");
-        Rig.expect(Errno.ENODEV, () -> b.translate(GPU, 0, 0, Access.READ));
+        Expect.errno(Errno.ENODEV, () -> b.translate(GPU, 0, 0, Access.READ));
         assertFalse(driver.unit().cachingMode(), "hardware parameters kept until restart");
         c.free();
         b.modified(config("devices", new String[] {NIC, GPU + ";sid=0x30;pasid=8"}));
         assertEquals(256, driver.device(GPU).table.maxPasid(), "a new table for the new device");
-        Rig.expect(Errno.EINVAL, () -> b.modified(config("devices",
+        Expect.errno(Errno.EINVAL, () -> b.modified(config("devices",
                 new String[] {NIC, "x;sid=0x28"})));
         assertEquals(2, b.devices().size(), "a bad list leaves the old one");
     }
@@ -197,7 +187,7 @@ class ComponentTest {
             assertSame(set, host.find(null, first).set());
             assertSame(set, host.find(null, second).set());
             b.deactivate();
-            Rig.expect(Errno.ENOENT, () -> host.findSet(ioasid.api.TokenType.NONE, "vcmd:vm-bound"));
+            Expect.errno(Errno.ENOENT, () -> host.findSet(ioasid.api.TokenType.NONE, "vcmd:vm-bound"));
             assertEquals(0, host.ids(null, 10).length, "nothing of the VM left on the host");
         } finally {
             host.close();

@@ -1,8 +1,8 @@
 package ioasid.backend.vtd.impl;
 
-import static ioasid.backend.vtd.impl.Rig.GPU;
-import static ioasid.backend.vtd.impl.Rig.GPU_RID;
-import static ioasid.backend.vtd.impl.Rig.NIC;
+import static ioasid.backend.vtd.impl.VtdFixture.GPU;
+import static ioasid.backend.vtd.impl.VtdFixture.GPU_RID;
+import static ioasid.backend.vtd.impl.VtdFixture.NIC;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -26,7 +26,7 @@ class InvalidationSequenceTest {
     @DisplayName("rule 95: in caching mode the first attach flushes context-cache and domain 0, "
             + "then each new entry gets a PASID-cache invalidation and a PASID-based IOTLB flush")
     void setupCachingMode() {
-        Rig r = new Rig(Rig.guest().build());
+        VtdFixture r = new VtdFixture(VtdFixture.guest().build());
         VtdDomain a = r.paging();
         long m = r.mark();
         r.backend.attachDev(GPU, a);
@@ -56,7 +56,7 @@ class InvalidationSequenceTest {
     @DisplayName("rule 95: without caching mode setup only flushes the write buffer (nothing at "
             + "all without CAP.RWBF)")
     void setupBareMetal() {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         VtdDomain a = r.paging();
         long m = r.mark();
         r.backend.attachDev(GPU, a);
@@ -65,7 +65,7 @@ class InvalidationSequenceTest {
         r.backend.setDevPasid(GPU, 5, r.paging());
         assertEquals(List.of("WBF"), r.seq(m));
         assertEquals(0, r.since(m).get(0).op().type, "not a queued descriptor");
-        Rig quiet = new Rig(Rig.bare().rwbf(false).build());
+        VtdFixture quiet = new VtdFixture(VtdFixture.bare().rwbf(false).build());
         long qm = quiet.mark();
         quiet.backend.attachDev(GPU, quiet.paging());
         assertEquals(List.of(), quiet.seq(qm));
@@ -75,7 +75,7 @@ class InvalidationSequenceTest {
     @DisplayName("rule 96: bare-metal teardown of a second-level entry: clear, PASID-cache "
             + "(PASID), domain-selective IOTLB, PASID-tagged device-TLB")
     void teardownSecondLevelBareMetal() {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         r.backend.attachDev(GPU, r.paging());
         VtdDomain b = r.paging();
         r.backend.setDevPasid(GPU, 5, b);
@@ -97,7 +97,7 @@ class InvalidationSequenceTest {
     @Test
     @DisplayName("rule 96: in caching mode the teardown skips the device-TLB flush")
     void teardownCachingMode() {
-        Rig r = new Rig(Rig.guest().build());
+        VtdFixture r = new VtdFixture(VtdFixture.guest().build());
         r.backend.attachDev(GPU, r.paging());
         VtdDomain b = r.paging();
         r.backend.setDevPasid(GPU, 5, b);
@@ -111,10 +111,10 @@ class InvalidationSequenceTest {
     @DisplayName("rule 96: first-level-only and pass-through entries are flushed PASID-based, not "
             + "domain-selective")
     void teardownFirstLevelAndPassThrough() {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         r.backend.attachDev(GPU, r.paging());
         VtdDomain id = r.alloc(DomainType.IDENTITY); // did 3
-        VtdDomain sva = (VtdDomain) r.backend.svaDomainAlloc(new Rig.Process(9)); // did 4
+        VtdDomain sva = (VtdDomain) r.backend.svaDomainAlloc(new VtdFixture.Process(9)); // did 4
         r.backend.setDevPasid(GPU, 4, id);
         r.backend.setDevPasid(GPU, 6, sva);
         long m = r.mark();
@@ -132,7 +132,7 @@ class InvalidationSequenceTest {
     @DisplayName("rule 96, rule 44: switching PASID 0 tears down (non-PASID device-TLB form for "
             + "RID2PASID) then sets up; attaching the current domain again sends nothing")
     void domainSwitchOfRidPasid() {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         VtdDomain a = r.paging();
         VtdDomain b = r.paging();
         r.backend.attachDev(GPU, a);
@@ -149,7 +149,7 @@ class InvalidationSequenceTest {
         m = r.mark();
         r.backend.attachDev(GPU, b);
         assertEquals(List.of(), r.seq(m), "rule 44: no-op");
-        Rig cm = new Rig(Rig.guest().build());
+        VtdFixture cm = new VtdFixture(VtdFixture.guest().build());
         VtdDomain ca = cm.paging();
         VtdDomain cb = cm.paging();
         cm.backend.attachDev(GPU, ca);
@@ -165,7 +165,7 @@ class InvalidationSequenceTest {
     @DisplayName("rule 96: with fault_ignore the cleared entry keeps FPD=1 (faults not reported); "
             + "the probe still faults")
     void faultIgnoreKeepsFpd() {
-        Rig r = new Rig(Rig.bare().faultIgnore(true).build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().faultIgnore(true).build());
         r.backend.attachDev(GPU, r.paging());
         VtdDomain b = r.paging();
         r.backend.setDevPasid(GPU, 5, b);
@@ -183,7 +183,7 @@ class InvalidationSequenceTest {
     @DisplayName("rule 96, rule 95: a unit that does not snoop table walks gets a clflush of the "
             + "entry before the invalidations (and of new PASID tables and context entries)")
     void clflushWhenNotCoherent() {
-        Rig r = new Rig(Rig.bare().coherent(false).build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().coherent(false).build());
         long m = r.mark();
         r.backend.attachDev(GPU, r.paging());
         List<Command> attach = r.since(m);
@@ -209,7 +209,7 @@ class InvalidationSequenceTest {
     @Test
     @DisplayName("rule 96: tearing down an entry that is not present returns without a command")
     void teardownNotPresent() {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         VtdDomain a = r.paging();
         r.backend.attachDev(GPU, a);
         long m = r.mark();
@@ -224,9 +224,9 @@ class InvalidationSequenceTest {
     @DisplayName("rule 96, D17: attaching the blocking domain tears RID_PASID down; DMA then faults "
             + "in the blocking domain")
     void blockedAttach() {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         VtdDomain a = r.paging();
-        a.mapPages(0x1000, 0x9000, Rig.K4, 1, 3);
+        a.mapPages(0x1000, 0x9000, VtdFixture.K4, 1, 3);
         r.backend.attachDev(NIC, a);
         assertEquals(Translation.Outcome.TRANSLATED,
                 r.backend.translate(NIC, 0, 0x1000, Access.READ).outcome());
@@ -246,7 +246,7 @@ class InvalidationSequenceTest {
     @DisplayName("section 2 (VT-d): legacy mode clears and reprograms the context entry: "
             + "context-cache (device, old DID), domain-selective IOTLB, device-TLB")
     void legacyModeSequences() {
-        Rig r = new Rig(Rig.bare().scalableMode(false).build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().scalableMode(false).build());
         VtdDomain a = r.paging();
         VtdDomain b = r.paging();
         r.backend.attachDev(GPU, a);
@@ -261,7 +261,7 @@ class InvalidationSequenceTest {
                 "IOTLB_INV did=2 gran=DOMAIN", W,
                 "DEV_TLB_INV sid=0x0010 pfsid=0x0010 qdep=0 addr=ALL", W, "WBF"), r.seq(m));
         assertEquals(128, r.unit.queue.descriptorBits());
-        assertEquals(256, new Rig(Rig.bare().build()).unit.queue.descriptorBits());
+        assertEquals(256, new VtdFixture(VtdFixture.bare().build()).unit.queue.descriptorBits());
         VtdDomain id = r.alloc(DomainType.IDENTITY);
         r.backend.attachDev(NIC, id);
         assertEquals(Translation.Outcome.BYPASS,
@@ -274,7 +274,7 @@ class InvalidationSequenceTest {
     @DisplayName("section 2 (VT-d): the queue is a 256-slot ring in unit memory; the unit decodes "
             + "the raw ring words, each wait writes QI_DONE to its status address, the tail wraps")
     void queueRing() {
-        Rig r = new Rig(Rig.guest().build());
+        VtdFixture r = new VtdFixture(VtdFixture.guest().build());
         InvalidationQueue q = r.unit.queue;
         VtdDomain a = r.paging();
         r.backend.attachDev(GPU, a);
@@ -304,7 +304,7 @@ class InvalidationSequenceTest {
     @DisplayName("section 2 (VT-d): commandLog gives the operator's strings, oldest first, the "
             + "last 4096")
     void commandLogStrings() {
-        Rig r = new Rig(Rig.guest().build());
+        VtdFixture r = new VtdFixture(VtdFixture.guest().build());
         r.backend.attachDev(GPU, r.paging());
         VtdDomain b = r.paging();
         r.backend.setDevPasid(GPU, 5, b);

@@ -1,8 +1,8 @@
 package ioasid.backend.vtd.impl;
 
-import static ioasid.backend.vtd.impl.Rig.G1;
-import static ioasid.backend.vtd.impl.Rig.K4;
-import static ioasid.backend.vtd.impl.Rig.M2;
+import static ioasid.backend.vtd.impl.VtdFixture.G1;
+import static ioasid.backend.vtd.impl.VtdFixture.K4;
+import static ioasid.backend.vtd.impl.VtdFixture.M2;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,7 +19,7 @@ import ioasid.api.iommu.spi.IotlbGather;
 
 /** Second-level page tables in the x86 4-level format: map, unmap, their errors. */
 class PageTableTest {
-    private final Rig r = new Rig(Rig.bare().build());
+    private final VtdFixture r = new VtdFixture(VtdFixture.bare().build());
     private final VtdDomain d = r.paging();
 
     @Test
@@ -125,7 +125,7 @@ class PageTableTest {
         long seed = Long.getLong("ioasid.vtd.seed", System.nanoTime());
         Random rnd = new Random(seed);
         for (int round = 0; round < 30; round++) {
-            Rig rig = new Rig(Rig.bare().build());
+            VtdFixture rig = new VtdFixture(VtdFixture.bare().build());
             VtdDomain dom = rig.paging();
             TreeMap<Long, long[]> model = new TreeMap<>(); // base -> {size, pa}
             for (int op = 0; op < 200; op++) {

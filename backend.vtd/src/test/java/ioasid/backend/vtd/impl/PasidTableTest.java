@@ -1,10 +1,10 @@
 package ioasid.backend.vtd.impl;
 
-import static ioasid.backend.vtd.impl.Rig.ACC;
-import static ioasid.backend.vtd.impl.Rig.ACC_RID;
-import static ioasid.backend.vtd.impl.Rig.GPU;
-import static ioasid.backend.vtd.impl.Rig.GPU_RID;
-import static ioasid.backend.vtd.impl.Rig.NIC;
+import static ioasid.backend.vtd.impl.VtdFixture.ACC;
+import static ioasid.backend.vtd.impl.VtdFixture.ACC_RID;
+import static ioasid.backend.vtd.impl.VtdFixture.GPU;
+import static ioasid.backend.vtd.impl.VtdFixture.GPU_RID;
+import static ioasid.backend.vtd.impl.VtdFixture.NIC;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -32,7 +32,7 @@ class PasidTableTest {
             + "points to a 4 KiB table of 64 entries of 64 bytes; dir index pasid >> 6, table "
             + "index pasid & 0x3F")
     void layout() {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         PasidTable t = r.driver.device(GPU).table;
         assertEquals(1 << 20, t.maxPasid());
         assertEquals((1 << 20) >> 3, t.dirEntries() * Long.BYTES, "directory bytes");
@@ -60,7 +60,7 @@ class PasidTableTest {
     @DisplayName("rule 95: a PASID table is published with compare-and-set; the thread that loses "
             + "the race frees its page and retries with the winner's")
     void tableAllocationRace() throws Exception {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         PasidTable t = r.driver.device(GPU).table;
         CyclicBarrier bothAllocated = new CyclicBarrier(2);
         t.beforePublish = () -> {
@@ -95,7 +95,7 @@ class PasidTableTest {
     @DisplayName("rule 95: programming a present PASID entry is EBUSY, even for the same domain, "
             + "and changes nothing")
     void presentIsBusy() {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         VtdDomain a = r.paging();
         VtdDomain b = r.paging();
         r.backend.attachDev(GPU, a);
@@ -111,7 +111,7 @@ class PasidTableTest {
     @DisplayName("rule 95: a PASID past the device's table is ENODEV (no entry), PASID 0 and "
             + "negative ones are EINVAL, legacy mode is EOPNOTSUPP; no table page appears")
     void pasidRange() {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         VtdDomain d = r.paging();
         r.backend.attachDev(ACC, d);
         r.unchanged(Errno.ENODEV, () -> r.backend.setDevPasid(ACC, 256, d));
@@ -121,7 +121,7 @@ class PasidTableTest {
         r.unchanged(Errno.ENODEV, () -> r.backend.removeDevPasid(ACC, 300, d));
         r.backend.setDevPasid(ACC, 255, d);
         assertTrue(PasidEntry.present(r.driver.pasidEntry(ACC, 255)));
-        Rig legacy = new Rig(Rig.bare().scalableMode(false).build());
+        VtdFixture legacy = new VtdFixture(VtdFixture.bare().scalableMode(false).build());
         VtdDomain ld = legacy.paging();
         legacy.unchanged(Errno.EOPNOTSUPP, () -> legacy.backend.setDevPasid(GPU, 1, ld));
     }
@@ -130,7 +130,7 @@ class PasidTableTest {
     @DisplayName("section 2 (VT-d): a paging domain's entry is second-level only: P, AW 2, PGTT 2, "
             + "SLPTPTR the table root, DID at bits 79:64, PWSNP with snooped walks")
     void secondLevelEntryFields() {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         VtdDomain d = r.paging();
         r.backend.attachDev(GPU, d);
         r.backend.setDevPasid(GPU, 9, d);
@@ -145,7 +145,7 @@ class PasidTableTest {
         assertTrue((e[1] & (1L << 23)) != 0, "PWSNP bit 87");
         assertFalse(PasidEntry.pgsnp(e));
         assertEquals(0, e[2], "no first-level fields");
-        Rig nc = new Rig(Rig.bare().coherent(false).build());
+        VtdFixture nc = new VtdFixture(VtdFixture.bare().coherent(false).build());
         VtdDomain d2 = nc.paging();
         nc.backend.attachDev(GPU, d2);
         assertFalse(PasidEntry.pwsnp(nc.driver.pasidEntry(GPU, 0)), "no snoop without SMPWC");
@@ -155,8 +155,8 @@ class PasidTableTest {
     @DisplayName("section 2 (VT-d): SVA is first-level only (PGTT 1, FLPTPTR at 191:140, FLPM 0); "
             + "identity is pass-through (PGTT 4) with its own DID")
     void firstLevelAndPassThroughFields() {
-        Rig r = new Rig(Rig.bare().build());
-        VtdDomain sva = (VtdDomain) r.backend.svaDomainAlloc(new Rig.Process(5));
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
+        VtdDomain sva = (VtdDomain) r.backend.svaDomainAlloc(new VtdFixture.Process(5));
         VtdDomain id = r.alloc(DomainType.IDENTITY);
         r.backend.attachDev(GPU, id);
         r.backend.setDevPasid(GPU, 3, sva);
@@ -179,7 +179,7 @@ class PasidTableTest {
             + "with PDTS, DTE and PASIDE, RID_PASID 0; devfn >= 0x80 uses the root entry's upper "
             + "half")
     void contextEntry() {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         VtdDomain d = r.paging();
         assertNull(r.driver.contextEntry(GPU), "no context table before the first attach");
         r.backend.attachDev(GPU, d);

@@ -1,11 +1,11 @@
 package ioasid.backend.vtd.impl;
 
-import static ioasid.backend.vtd.impl.Rig.ACC;
-import static ioasid.backend.vtd.impl.Rig.G1;
-import static ioasid.backend.vtd.impl.Rig.GPU;
-import static ioasid.backend.vtd.impl.Rig.GPU_RID;
-import static ioasid.backend.vtd.impl.Rig.K4;
-import static ioasid.backend.vtd.impl.Rig.NIC;
+import static ioasid.backend.vtd.impl.VtdFixture.ACC;
+import static ioasid.backend.vtd.impl.VtdFixture.G1;
+import static ioasid.backend.vtd.impl.VtdFixture.GPU;
+import static ioasid.backend.vtd.impl.VtdFixture.GPU_RID;
+import static ioasid.backend.vtd.impl.VtdFixture.K4;
+import static ioasid.backend.vtd.impl.VtdFixture.NIC;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -30,6 +30,7 @@ import ioasid.api.iommu.Prot;
 import ioasid.api.iommu.Translation;
 import ioasid.api.iommu.spi.IotlbGather;
 import ioasid.api.iommu.spi.Walk;
+import ioasid.testkit.Expect;
 
 /** The translation probe against the tables and caches (D18, rules 57, 58). */
 class TranslateTest {
@@ -51,7 +52,7 @@ class TranslateTest {
     @DisplayName("D18: the walk goes root, context, PASID directory, PASID entry, second level; "
             + "each missing level faults with its own reason")
     void walkAndFaults() {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         faulted(r.backend.translate(GPU, 0, 0, Access.READ), "SCT_ROOT_NOT_PRESENT", null);
         VtdDomain a = r.paging();
         a.mapPages(0x1000, 0xabc000, K4, 1, Prot.READ | Prot.WRITE);
@@ -75,14 +76,14 @@ class TranslateTest {
         faulted(r.backend.translate(NIC, 3, 0x1000, Access.READ), "SCT_PASID_DISABLED", null);
         b.mapPages(0x2000, 0x556000, K4, 1, Prot.WRITE);
         faulted(r.backend.translate(GPU, 7, 0x2000, Access.READ), "SSL_READ_DENIED", b);
-        Rig.expect(Errno.EINVAL, () -> r.backend.translate(GPU, -1, 0, Access.READ));
+        Expect.errno(Errno.EINVAL, () -> r.backend.translate(GPU, -1, 0, Access.READ));
     }
 
     @Test
     @DisplayName("rule 58: after unmapFast without a sync the IOTLB still translates; iotlbSync "
             + "sends a page-selective IOTLB and device-TLB invalidation, then the DMA faults")
     void iotlbStaleUntilSync() {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         VtdDomain a = r.paging();
         a.mapPages(0x4000, 0x77000, K4, 2, Prot.READ);
         r.backend.attachDev(GPU, a);
@@ -109,7 +110,7 @@ class TranslateTest {
             + "PASID the domain is installed at gets its device-TLB form; flushIotlbAll flushes "
             + "the DID; an unattached domain sends nothing")
     void flushShapes() {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         VtdDomain a = r.paging();
         a.mapPages(0, 0, G1, 1, Prot.READ);
         IotlbGather unattached = new IotlbGather();
@@ -144,14 +145,14 @@ class TranslateTest {
     @DisplayName("rule 57: after a map, caching mode flushes the IOTLB range (it may cache misses); "
             + "bare metal flushes the write buffer")
     void syncMap() {
-        Rig cm = new Rig(Rig.guest().build());
+        VtdFixture cm = new VtdFixture(VtdFixture.guest().build());
         VtdDomain a = cm.paging();
         cm.backend.attachDev(GPU, a);
         a.mapPages(0x10000, 0x200000, K4, 4, Prot.READ);
         long m = cm.mark();
         a.iotlbSyncMap(0x10000, 4 * K4);
         assertEquals(List.of("IOTLB_INV did=2 gran=PAGE addr=0x10000 am=2 ih=0", W), cm.seq(m));
-        Rig bare = new Rig(Rig.bare().build());
+        VtdFixture bare = new VtdFixture(VtdFixture.bare().build());
         VtdDomain b = bare.paging();
         bare.backend.attachDev(GPU, b);
         b.mapPages(0x10000, 0x200000, K4, 4, Prot.READ);
@@ -164,7 +165,7 @@ class TranslateTest {
     @DisplayName("section 2 (VT-d): a PASID entry changed without a PASID-cache invalidation is "
             + "still used; an invalidation for another DID leaves it; the right one drops it")
     void stalePasidCache() {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         r.backend.attachDev(GPU, r.paging());
         VtdDomain b = r.paging();
         b.mapPages(0x1000, 0x31000, K4, 2, Prot.READ);
@@ -188,7 +189,7 @@ class TranslateTest {
     @Test
     @DisplayName("D18: a pass-through entry (identity domain) lets DMA through, naming the domain")
     void passThrough() {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         VtdDomain id = r.alloc(DomainType.IDENTITY);
         r.backend.attachDev(NIC, id);
         Walk w = r.backend.translate(NIC, 0, 0xdead000, Access.WRITE);
@@ -204,9 +205,9 @@ class TranslateTest {
     @DisplayName("rule 36: an SVA domain is walked first-level through the process page table, "
             + "and sees the process's changes at once")
     void sva() {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         r.backend.attachDev(GPU, r.paging()); // DID 2
-        Rig.Process mm = new Rig.Process(42).map(0x7000, 0x123000, true).map(0x8000, 0x124000, false);
+        VtdFixture.Process mm = new VtdFixture.Process(42).map(0x7000, 0x123000, true).map(0x8000, 0x124000, false);
         VtdDomain sva = (VtdDomain) r.backend.svaDomainAlloc(mm); // DID 3
         assertEquals(DomainType.SVA, sva.type());
         assertEquals(0, sva.pgsizeBitmap());
@@ -217,7 +218,7 @@ class TranslateTest {
         faulted(r.backend.translate(GPU, 11, 0x9000, Access.READ), "SFL_NOT_PRESENT", sva);
         mm.map(0x9000, 0x200000, false);
         translated(r.backend.translate(GPU, 11, 0x9000, Access.READ), 0x200000, sva);
-        Rig.expect(Errno.EINVAL, () -> sva.mapPages(0, 0, K4, 1, Prot.READ));
+        Expect.errno(Errno.EINVAL, () -> sva.mapPages(0, 0, K4, 1, Prot.READ));
         r.unchanged(Errno.EINVAL, () -> r.backend.attachDev(NIC, sva));
         long m = r.mark();
         sva.flushIotlbAll();
@@ -232,7 +233,7 @@ class TranslateTest {
     @DisplayName("D18: concurrent map, unmap, sync and translate on separate ranges never see a "
             + "translation after its sync nor a fault while mapped and cached")
     void concurrentProbes() throws Exception {
-        Rig r = new Rig(Rig.bare().build());
+        VtdFixture r = new VtdFixture(VtdFixture.bare().build());
         VtdDomain a = r.paging();
         r.backend.attachDev(GPU, a);
         ExecutorService pool = Executors.newFixedThreadPool(4);

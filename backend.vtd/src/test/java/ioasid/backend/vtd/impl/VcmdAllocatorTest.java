@@ -29,6 +29,7 @@ import ioasid.api.dto.AllocatorDTO;
 import ioasid.api.dto.IdSpaceDTO;
 import ioasid.api.spi.IoasidAllocator;
 import ioasid.core.impl.IoasidCore;
+import ioasid.testkit.Expect;
 
 /** The guest's PASID allocator over virtual commands: rules 30, 31, 97; known bugs 7 and 8. */
 class VcmdAllocatorTest {
@@ -54,10 +55,10 @@ class VcmdAllocatorTest {
 
     /** A guest's vIOMMU with virtual commands and 20-bit PASIDs. */
     private static VtdParams guestVcmd() {
-        return Rig.guest().vcmd(true).build();
+        return VtdFixture.guest().vcmd(true).build();
     }
 
-    private VcmdAllocator allocator(Rig r) {
+    private VcmdAllocator allocator(VtdFixture r) {
         IoasidAllocator a = r.backend.guestAllocator();
         assertNotNull(a, "a guest vIOMMU with virtual commands registers an allocator");
         return (VcmdAllocator) a;
@@ -68,13 +69,13 @@ class VcmdAllocatorTest {
             + "gets the VCMD allocator")
     void registrationConditions() {
         VcmdHost vm = new VcmdHost("vm", 0);
-        assertNotNull(new Rig(Rig.guest().vcmd(true).build(), vm).backend.guestAllocator());
-        assertNull(new Rig(Rig.bare().vcmd(true).build(), vm).backend.guestAllocator(),
+        assertNotNull(new VtdFixture(VtdFixture.guest().vcmd(true).build(), vm).backend.guestAllocator());
+        assertNull(new VtdFixture(VtdFixture.bare().vcmd(true).build(), vm).backend.guestAllocator(),
                 "a host unit allocates from the host space itself");
-        assertNull(new Rig(Rig.guest().vcmd(true).scalableMode(false).build(), vm).backend
+        assertNull(new VtdFixture(VtdFixture.guest().vcmd(true).scalableMode(false).build(), vm).backend
                 .guestAllocator(), "VT-d Scalable Mode not enabled, no PASID allocation");
-        assertNull(new Rig(Rig.guest().build(), vm).backend.guestAllocator(), "no VCS/PAS");
-        Rig g = new Rig(Rig.guest().vcmd(true).build(), vm);
+        assertNull(new VtdFixture(VtdFixture.guest().build(), vm).backend.guestAllocator(), "no VCS/PAS");
+        VtdFixture g = new VtdFixture(VtdFixture.guest().vcmd(true).build(), vm);
         assertTrue(g.driver.guestAllocator());
         assertSame(vm.helpers(), g.backend.guestAllocator().helpers(), "the VMM session's helpers");
         assertSame(g.driver, ((VcmdAllocator) g.backend.guestAllocator()).driver(),
@@ -85,7 +86,7 @@ class VcmdAllocatorTest {
     @DisplayName("rule 30: alloc outside [1, max PASID ID] is INVALID without any virtual command "
             + "(\"always uses the full 20 bit PASID range\")")
     void rangeCheck() {
-        Rig r = new Rig(Rig.guest().pss(7).vcmd(true).build(), new VcmdHost("vm", 0)); // QEMU
+        VtdFixture r = new VtdFixture(VtdFixture.guest().pss(7).vcmd(true).build(), new VcmdHost("vm", 0)); // QEMU
         VcmdAllocator a = allocator(r);
         assertEquals(255, r.driver.maxPasidId());
         assertEquals(Ioasid.INVALID, a.alloc(0, 100));
@@ -102,7 +103,7 @@ class VcmdAllocatorTest {
     void allocProtocol() {
         VcmdHost vm = new VcmdHost(hostCore, "vm-a", 100);
         vm.latency(3);
-        Rig r = new Rig(guestVcmd(), vm);
+        VtdFixture r = new VtdFixture(guestVcmd(), vm);
         VcmdAllocator a = allocator(r);
         IoasidHandle hostOther = hostCore.alloc(hostCore.createSet(TokenType.NONE, "host", 10), 1,
                 10, null); // the host's own PASID 1
@@ -121,12 +122,12 @@ class VcmdAllocatorTest {
             + "and the guest core reports ENOSPC")
     void noPasidIsEnospc() {
         VcmdHost vm = new VcmdHost(hostCore, "vm-small", 2);
-        Rig r = new Rig(guestVcmd(), vm);
+        VtdFixture r = new VtdFixture(guestVcmd(), vm);
         VcmdAllocator a = allocator(r);
         guestCore.bindAllocator(a, props());
         guestCore.alloc(guestSet, 1, Ioasid.MAX_ID, null);
         guestCore.alloc(guestSet, 1, Ioasid.MAX_ID, null);
-        Rig.expect(Errno.ENOSPC, () -> guestCore.alloc(guestSet, 1, Ioasid.MAX_ID, null));
+        Expect.errno(Errno.ENOSPC, () -> guestCore.alloc(guestSet, 1, Ioasid.MAX_ID, null));
         assertEquals(1, a.noPasidAnswers());
         assertEquals(2, vm.outstanding());
         assertTrue(vm.log().contains("alloc -> ENOSPC"), vm.log().toString());
@@ -137,13 +138,13 @@ class VcmdAllocatorTest {
             + "fails as an error (ENODEV from the driver, EIO from the core), not ENOSPC")
     void otherStatusIsAnError() {
         VcmdHost vm = new VcmdHost(hostCore, "vm-b", 100);
-        Rig r = new Rig(guestVcmd(), vm);
+        VtdFixture r = new VtdFixture(guestVcmd(), vm);
         VcmdAllocator a = allocator(r);
         vm.forceNextStatus(1);
-        Rig.expect(Errno.ENODEV, () -> a.alloc(1, 100));
+        Expect.errno(Errno.ENODEV, () -> a.alloc(1, 100));
         guestCore.bindAllocator(a, props());
         vm.forceNextStatus(3);
-        IoasidException e = Rig.expect(Errno.EIO, () -> guestCore.alloc(guestSet, 1, 100, null));
+        IoasidException e = Expect.errno(Errno.EIO, () -> guestCore.alloc(guestSet, 1, 100, null));
         IoasidException cause = assertInstanceOf(IoasidException.class, e.getCause());
         assertEquals(Errno.ENODEV, cause.errno());
         assertEquals(0, vm.outstanding(), "nothing was allocated on the host");
@@ -155,7 +156,7 @@ class VcmdAllocatorTest {
             + "never thrown")
     void freeProtocol() {
         VcmdHost vm = new VcmdHost(hostCore, "vm-c", 100);
-        Rig r = new Rig(guestVcmd(), vm);
+        VtdFixture r = new VtdFixture(guestVcmd(), vm);
         VcmdAllocator a = allocator(r);
         int id = a.alloc(1, 1000);
         a.free(id);
@@ -171,7 +172,7 @@ class VcmdAllocatorTest {
             + "the host PASID; the VM's host set ends empty")
     void freeWithPrivateDataDoesNotLeak() {
         VcmdHost vm = new VcmdHost(hostCore, "vm-d", 100);
-        Rig r = new Rig(guestVcmd(), vm);
+        VtdFixture r = new VtdFixture(guestVcmd(), vm);
         guestCore.bindAllocator(allocator(r), props());
         IoasidHandle h = guestCore.alloc(guestSet, 1, Ioasid.MAX_ID, "svm bond");
         assertEquals("svm bond", h.privateData());
@@ -179,7 +180,7 @@ class VcmdAllocatorTest {
         guestCore.free(h);
         assertEquals(0, vm.set().size(), "the kernel refused here and leaked the host PASID");
         assertEquals(0, vm.outstanding());
-        Rig.expect(Errno.ENOENT, () -> hostCore.find(null, h.id()));
+        Expect.errno(Errno.ENOENT, () -> hostCore.find(null, h.id()));
     }
 
     @Test
@@ -187,8 +188,8 @@ class VcmdAllocatorTest {
             + "the first keeps its PASIDs and allocation and free go on through the second")
     void sharedHelpersAndHotUnplug() {
         VcmdHost vm = new VcmdHost(hostCore, "vm-e", 100);
-        Rig v1 = new Rig("dmar0", guestVcmd(), vm);
-        Rig v2 = new Rig("dmar1", guestVcmd(), vm);
+        VtdFixture v1 = new VtdFixture("dmar0", guestVcmd(), vm);
+        VtdFixture v2 = new VtdFixture("dmar1", guestVcmd(), vm);
         VcmdAllocator a1 = allocator(v1);
         VcmdAllocator a2 = allocator(v2);
         assertSame(a1.helpers(), a2.helpers());
@@ -224,13 +225,13 @@ class VcmdAllocatorTest {
             + "panics: DMAR hardware is malfunctioning)")
     void unansweredCommand() {
         VcmdHost vm = new VcmdHost("vm-f", 0);
-        Rig r = new Rig(guestVcmd(), vm);
+        VtdFixture r = new VtdFixture(guestVcmd(), vm);
         VcmdAllocator a = allocator(r);
         vm.latency(VcmdAllocator.MAX_POLLS + 1);
-        Rig.expect(Errno.EIO, () -> a.alloc(1, 10));
+        Expect.errno(Errno.EIO, () -> a.alloc(1, 10));
         vm.latency(0);
         r.unit.vcmd.connect(null);
-        Rig.expect(Errno.EIO, () -> a.alloc(1, 10));
+        Expect.errno(Errno.EIO, () -> a.alloc(1, 10));
         r.unit.vcmd.connect(vm);
         assertEquals(2, a.alloc(1, 10), "the first command did complete on the host");
     }
@@ -244,16 +245,16 @@ class VcmdAllocatorTest {
         assertSame(h1, again);
         VcmdHost h2 = VcmdHost.acquire(hostCore, "vm-h", 100);
         assertNotEquals(h1.set().id(), h2.set().id());
-        Rig g1 = new Rig("dmar0", guestVcmd(), h1);
-        Rig g2 = new Rig("dmar0", guestVcmd(), h2);
+        VtdFixture g1 = new VtdFixture("dmar0", guestVcmd(), h1);
+        VtdFixture g2 = new VtdFixture("dmar0", guestVcmd(), h2);
         int a = allocator(g1).alloc(1, 100);
         int b = allocator(g2).alloc(1, 100);
         assertNotEquals(a, b, "one system-wide host space");
         h1.release();
         assertSame(h1.set(), hostCore.findSet(TokenType.NONE, "vcmd:vm-g"), "one user left");
         h1.release();
-        Rig.expect(Errno.ENOENT, () -> hostCore.findSet(TokenType.NONE, "vcmd:vm-g"));
-        Rig.expect(Errno.ENOENT, () -> hostCore.find(null, a));
+        Expect.errno(Errno.ENOENT, () -> hostCore.findSet(TokenType.NONE, "vcmd:vm-g"));
+        Expect.errno(Errno.ENOENT, () -> hostCore.find(null, a));
         h2.release();
         assertEquals(0, hostCore.ids(null, 100).length);
     }

@@ -1,6 +1,5 @@
 package ioasid.integration.fuzz;
 
-import java.lang.reflect.Proxy;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -27,6 +26,7 @@ import ioasid.backend.virtio.impl.VirtioIommuBackend;
 import ioasid.backend.vtd.impl.VtdBackend;
 import ioasid.core.impl.IoasidCore;
 import ioasid.core.iommu.IommuCore;
+import ioasid.testkit.ComponentConfig;
 
 /**
  * The IOMMU core over the real backends, wired by hand as SCR would (as BackendsWithCoreIT does):
@@ -34,7 +34,7 @@ import ioasid.core.iommu.IommuCore;
  * virtio-iommu. Backends can leave and come back (a new instance, as after a bundle update).
  * Only for the plain JUnit suites: it names the backends' classes.
  */
-final class IommuBench {
+final class BackendsFixture {
     static final String SMMU_DEV = "0000:00:01.0";
     static final String SMMU_PAIR_A = "0000:00:02.0";
     static final String SMMU_PAIR_B = "0000:00:03.0";
@@ -53,7 +53,7 @@ final class IommuBench {
     private final Map<String, Map<String, Object>> props = new HashMap<>();
     private long nextId = 1;
 
-    IommuBench() {
+    BackendsFixture() {
         Map<String, Object> lp = new HashMap<>();
         lp.put(Constants.SERVICE_ID, 999L);
         lp.put(Constants.SERVICE_RANKING, IoasidListener.PRIORITY_IOMMU);
@@ -67,20 +67,20 @@ final class IommuBench {
     static IommuBackend make(String name) {
         switch (name) {
             case "smmu0":
-                return new Smmuv3Backend(config(Smmuv3Backend.Config.class, Map.of(
+                return new Smmuv3Backend(ComponentConfig.of(Smmuv3Backend.Config.class, Map.of(
                         "ioasid_iommu_name", name, "devices", new String[] {
                             SMMU_DEV + ";sid=0x8;pasid=16", SMMU_PAIR_A + ";sid=0x10;pasid=16;group=g2",
                             SMMU_PAIR_B + ";sid=0x18;pasid=16;group=g2"})));
             case "smmu1":
-                return new Smmuv3Backend(config(Smmuv3Backend.Config.class, Map.of(
+                return new Smmuv3Backend(ComponentConfig.of(Smmuv3Backend.Config.class, Map.of(
                         "ioasid_iommu_name", name, "devices", new String[] {
                             SMMU1_DEV + ";sid=0x8;pasid=16"})));
             case "dmar0":
-                return new VtdBackend(null, config(VtdBackend.Config.class, Map.of(
+                return new VtdBackend(null, ComponentConfig.of(VtdBackend.Config.class, Map.of(
                         "ioasid_iommu_name", name, "nesting", true, "devices", new String[] {
                             VTD_DEV + ";pasid=20"})), null);
             default:
-                return new VirtioIommuBackend(config(VirtioIommuBackend.Config.class, Map.of(
+                return new VirtioIommuBackend(ComponentConfig.of(VirtioIommuBackend.Config.class, Map.of(
                         "ioasid_iommu_name", name, "devices", new String[] {VIRTIO_DEV + ";sid=1"})),
                         null);
         }
@@ -176,26 +176,5 @@ final class IommuBench {
         public String toString() {
             return "mm " + name;
         }
-    }
-
-    /** Builds a DS configuration annotation as SCR would: overrides by method name, else defaults. */
-    static <A> A config(Class<A> type, Map<String, Object> values) {
-        Object proxy = Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type},
-                (self, method, args) -> {
-                    switch (method.getName()) {
-                        case "annotationType":
-                            return type;
-                        case "toString":
-                            return type.getSimpleName() + values;
-                        case "hashCode":
-                            return System.identityHashCode(self);
-                        case "equals":
-                            return self == args[0];
-                        default:
-                            Object v = values.get(method.getName());
-                            return v != null ? v : method.getDefaultValue();
-                    }
-                });
-        return type.cast(proxy);
     }
 }

@@ -18,9 +18,10 @@ import ioasid.api.iommu.ProcessAddressSpace;
 import ioasid.api.iommu.Prot;
 import ioasid.api.iommu.spi.IotlbGather;
 import ioasid.api.iommu.spi.Walk;
+import ioasid.testkit.Expect;
 
 /** Builds an SMMU with a few devices and reads its tables and queue for the tests. */
-final class Fx {
+final class Smmuv3Fixture {
     static final String GPU = "0000:00:03.0"; // sid 0x10, 20 PASID bits
     static final String NIC = "0000:00:04.0"; // sid 0x11, 5 PASID bits
     static final String DISK = "0000:00:05.0"; // sid 0x20, no PASID
@@ -33,18 +34,18 @@ final class Fx {
     final Smmuv3Driver drv;
     final Smmu smmu;
 
-    Fx(Smmuv3Params hw, String... devices) {
+    Smmuv3Fixture(Smmuv3Params hw, String... devices) {
         b = new Smmuv3Backend("smmu0", List.of(devices), hw);
         drv = b.driver;
         smmu = drv.smmu;
     }
 
-    Fx(Smmuv3Params hw) {
+    Smmuv3Fixture(Smmuv3Params hw) {
         this(hw, GPU + ";sid=0x10;pasid=20;group=gpu", NIC + ";sid=0x11;pasid=5",
                 DISK + ";sid=0x20");
     }
 
-    Fx() {
+    Smmuv3Fixture() {
         this(Smmuv3Params.DEFAULTS);
     }
 
@@ -122,16 +123,10 @@ final class Fx {
 
     // ------------------------------------------------------------------ errors
 
-    static IoasidException expect(Errno errno, Executable call) {
-        IoasidException e = assertThrows(IoasidException.class, call);
-        assertEquals(errno, e.errno(), e.getMessage());
-        return e;
-    }
-
     /** Expects the errno and that tables, caches, ASIDs, memory and the queue are unchanged. */
-    IoasidException unchanged(Errno errno, Executable call) {
+    IoasidException unchanged(Errno errno, Expect.Call call) {
         String before = drv.state();
-        IoasidException e = expect(errno, call);
+        IoasidException e = Expect.errno(errno, call);
         assertEquals(before, drv.state(), "state changed by a failed call: " + e.getMessage());
         return e;
     }

@@ -14,9 +14,10 @@ import ioasid.api.iommu.Access;
 import ioasid.api.iommu.DomainType;
 import ioasid.api.iommu.Translation;
 import ioasid.api.iommu.spi.Walk;
+import ioasid.testkit.Expect;
 
 /** Builders and checks shared by the tests. */
-final class Support {
+final class VirtioFixture {
     static final String GPU = "0000:00:03.0";
     static final String NIC = "0000:00:04.0";
     static final String SSD = "0000:00:05.0";
@@ -31,7 +32,7 @@ final class Support {
     static final String PROBE_NIC = "PROBE endpoint=0x20 : OK resv_mem msi [0xfee00000,0xfeefffff]";
     static final int RW = ioasid.api.iommu.Prot.READ | ioasid.api.iommu.Prot.WRITE;
 
-    private Support() {
+    private VirtioFixture() {
     }
 
     /** QEMU's defaults with three endpoints. */
@@ -60,12 +61,6 @@ final class Support {
         return (VirtioIommuDomain) b.domainAlloc(DomainType.DMA, false);
     }
 
-    static IoasidException expect(Errno errno, Executable call) {
-        IoasidException e = assertThrows(IoasidException.class, call);
-        assertEquals(errno, e.errno(), e.getMessage());
-        return e;
-    }
-
     /** Everything both halves hold, but the device's log: what a refused call must not change. */
     static String state(VirtioIommuBackend b, VirtioIommuDomain... domains) {
         StringBuilder s = new StringBuilder(b.driver().device().state());
@@ -87,11 +82,11 @@ final class Support {
     }
 
     /** Expects the errno, and neither half nor the request log changed. */
-    static IoasidException unchanged(VirtioIommuBackend b, Errno errno, Executable call,
+    static IoasidException unchanged(VirtioIommuBackend b, Errno errno, Expect.Call call,
             VirtioIommuDomain... domains) {
         String before = state(b, domains);
         List<String> log = b.commandLog();
-        IoasidException e = expect(errno, call);
+        IoasidException e = Expect.errno(errno, call);
         assertEquals(before, state(b, domains), "state changed by a failed call: " + e);
         assertEquals(log, b.commandLog(), "a request went out: " + e);
         return e;

@@ -28,19 +28,20 @@ import ioasid.api.spi.EventType;
 import ioasid.api.spi.IoasidAllocator;
 import ioasid.api.spi.IoasidEvent;
 import ioasid.api.spi.IoasidListener;
+import ioasid.testkit.Expect;
 
 /** Wires allocators and listeners into a core the way SCR does, with fresh service IDs. */
-final class Fixture implements AutoCloseable {
+final class IoasidFixture implements AutoCloseable {
     private static final AtomicLong SERVICE_IDS = new AtomicLong(100);
 
     final IoasidCore core;
     private final Map<Object, Map<String, Object>> registered = new HashMap<>();
 
-    Fixture() {
+    IoasidFixture() {
         this(20, 10_000);
     }
 
-    Fixture(int bits, long stallMillis) {
+    IoasidFixture(int bits, long stallMillis) {
         core = new IoasidCore(bits, stallMillis);
     }
 
@@ -60,17 +61,8 @@ final class Fixture implements AutoCloseable {
     }
 
     /** Expects the call to fail with the errno and to leave the state as it was. */
-    IoasidException unchanged(Errno errno, Executable call) {
-        String before = state();
-        IoasidException e = expect(errno, call);
-        assertEquals(before, state(), "state changed by a failed call: " + e.getMessage());
-        return e;
-    }
-
-    static IoasidException expect(Errno errno, Executable call) {
-        IoasidException e = assertThrows(IoasidException.class, call);
-        assertEquals(errno, e.errno(), e.getMessage());
-        return e;
+    IoasidException unchanged(Errno errno, Expect.Call call) {
+        return Expect.unchanged(errno, this::state, call);
     }
 
     static Map<String, Object> props(Object... kv) {

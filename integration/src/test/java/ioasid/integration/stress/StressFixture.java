@@ -27,7 +27,7 @@ import ioasid.api.dto.AllocatorDTO;
 import ioasid.api.dto.IdSpaceDTO;
 import ioasid.api.dto.ListenerDTO;
 import ioasid.api.spi.IoasidListener;
-import ioasid.integration.osgi.Support;
+import ioasid.integration.osgi.FrameworkFixture;
 import ioasid.integration.osgi.TinyBundles;
 import ioasid.integration.stress.tiny.ForwardingAllocatorActivator;
 import ioasid.integration.stress.tiny.JournalListenerActivator;
@@ -39,13 +39,13 @@ import ioasid.integration.stress.tiny.JournalListenerActivator;
  * (default 1,000,000), split evenly over its tests; {@code -Dioasid.stress.seed=S} replays the
  * random choices of every thread (thread interleavings are not replayable).
  */
-final class StressSupport {
+final class StressFixture {
     /** The helper identity of the test-built allocator bundles (one shared ID space). */
     static final String HELPERS = "stress-space";
     static final long TOTAL_OPS = Long.getLong("ioasid.stress.ops", 1_000_000L);
     static final long SEED = Long.getLong("ioasid.stress.seed", System.nanoTime());
 
-    private StressSupport() {
+    private StressFixture() {
     }
 
     /** This test's share of the group's operations. */
@@ -93,7 +93,7 @@ final class StressSupport {
 
     /** Waits until the test-built allocators' shared space is the active one. */
     static void awaitActive(IoasidService ioasid) {
-        Support.await("the allocator active", () -> {
+        FrameworkFixture.await("the allocator active", () -> {
             IdSpaceDTO s = space(ioasid, HELPERS);
             return s != null && s.active;
         });
@@ -142,7 +142,7 @@ final class StressSupport {
         FrameworkWiring fw = ctx.getBundle(0).adapt(FrameworkWiring.class);
         CountDownLatch done = new CountDownLatch(1);
         fw.refreshBundles(List.of(b), e -> done.countDown());
-        if (!done.await(Support.TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
+        if (!done.await(FrameworkFixture.TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
             throw new AssertionError("refresh of " + b.getSymbolicName() + " did not finish");
         }
     }

@@ -27,10 +27,10 @@ import ioasid.api.iommu.IommuService;
 import ioasid.api.iommu.dto.BackendDTO;
 
 /** Waiting, configuring and looking up, for the suites running inside Felix. */
-public final class Support {
+public final class FrameworkFixture {
     public static final long TIMEOUT_MS = 15_000;
 
-    private Support() {
+    private FrameworkFixture() {
     }
 
     /** Polls until the condition holds; fails with the message after the timeout. */

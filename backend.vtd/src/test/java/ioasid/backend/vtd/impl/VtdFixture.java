@@ -16,9 +16,10 @@ import ioasid.api.iommu.Access;
 import ioasid.api.iommu.DomainType;
 import ioasid.api.iommu.ProcessAddressSpace;
 import ioasid.api.iommu.spi.DeviceInfo;
+import ioasid.testkit.Expect;
 
 /** One VT-d unit built without a framework, with helpers to read its queue and state. */
-final class Rig {
+final class VtdFixture {
     /** PASID-capable, 20 bits, RID 00:02.0. */
     static final String GPU = "0000:00:02.0";
     /** No PASID capability, RID 00:03.0. */
@@ -37,15 +38,15 @@ final class Rig {
     final VtdDriver driver;
     final DmarUnit unit;
 
-    Rig(VtdParams params) {
+    VtdFixture(VtdParams params) {
         this(params, null);
     }
 
-    Rig(VtdParams params, VcmdHost host) {
+    VtdFixture(VtdParams params, VcmdHost host) {
         this("dmar0", params, host);
     }
 
-    Rig(String name, VtdParams params, VcmdHost host) {
+    VtdFixture(String name, VtdParams params, VcmdHost host) {
         this.backend = new VtdBackend(name, devices(), params, host);
         this.driver = backend.driver();
         this.unit = driver.unit();
@@ -95,18 +96,12 @@ final class Rig {
     }
 
     /** Expects the call to fail with the errno and to leave tables, caches and queue alone. */
-    IoasidException unchanged(Errno errno, Executable call) {
+    IoasidException unchanged(Errno errno, Expect.Call call) {
         String before = state();
         long mark = mark();
-        IoasidException e = expect(errno, call);
+        IoasidException e = Expect.errno(errno, call);
         assertEquals(List.of(), seq(mark), "commands sent by a failed call: " + e.getMessage());
         assertEquals(before, state(), "state changed by a failed call: " + e.getMessage());
-        return e;
-    }
-
-    static IoasidException expect(Errno errno, Executable call) {
-        IoasidException e = assertThrows(IoasidException.class, call);
-        assertEquals(errno, e.errno(), e.getMessage());
         return e;
     }
 
