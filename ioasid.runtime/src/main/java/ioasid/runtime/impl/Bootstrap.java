@@ -11,17 +11,22 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Enumeration;
 import java.util.List;
+import java.util.logging.Level;
 import java.util.logging.LogManager;
+import java.util.logging.Logger;
 
 import org.osgi.framework.BundleActivator;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleEvent;
+import org.osgi.framework.SynchronousBundleListener;
 
 /**
  * First start of the runtime: when the deploy folder FileInstall watches does not exist yet, it
  * is created and filled with the three backend bundles and a default configuration for each, so
  * that a newcomer sees a working platform at once. An existing folder is the operator's and is
  * left alone. It also gives the platform's java.util.logging output one line per record, unless
- * the operator configured logging.
+ * the operator configured logging, and keeps an orderly shutdown quiet: when the framework stops,
+ * every backend leaves because everything does, which is no news worth a line each.
  */
 public final class Bootstrap implements BundleActivator {
     static final String DIR_PROPERTY = "felix.fileinstall.dir";
@@ -31,6 +36,12 @@ public final class Bootstrap implements BundleActivator {
             + ".level=INFO\n"
             + "java.util.logging.SimpleFormatter.format=%4$s: %5$s%6$s%n\n";
 
+    /** The platform's loggers, named by the bundles that log. */
+    static final String PLATFORM_LOGGERS = "ioasid";
+
+    /** Holds the platform's logger while it is quietened: JUL keeps loggers weakly. */
+    private Logger quietened;
+
     @Override
     public void start(BundleContext context) throws IOException {
         if (System.getProperty("java.util.logging.config.file") == null
@@ -38,6 +49,12 @@ public final class Bootstrap implements BundleActivator {
             LogManager.getLogManager().readConfiguration(
                     new ByteArrayInputStream(LOGGING.getBytes(StandardCharsets.UTF_8)));
         }
+        context.addBundleListener((SynchronousBundleListener) e -> {
+            if (e.getType() == BundleEvent.STOPPING && e.getBundle().getBundleId() == 0) {
+                quietened = Logger.getLogger(PLATFORM_LOGGERS);
+                quietened.setLevel(Level.WARNING);
+            }
+        });
         String dir = context.getProperty(DIR_PROPERTY);
         Path deploy = Paths.get(dir != null ? dir : "deploy");
         if (Files.exists(deploy)) {
