@@ -1,6 +1,9 @@
 package ioasid.console.impl;
 
 import java.io.BufferedReader;
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -108,9 +111,14 @@ public final class Console implements Callable<Integer> {
     }
 
     private int script(Launch launch) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        try (CommandSession session = processor.createSession(System.in, out, err)) {
+        // the process's own streams: System.out is Gogo's per-thread stream by now, and a session
+        // writing to it would write into itself
+        PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true,
+                StandardCharsets.UTF_8);
+        PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true,
+                StandardCharsets.UTF_8);
+        InputStream in = new FileInputStream(FileDescriptor.in);
+        try (CommandSession session = processor.createSession(in, out, err)) {
             ScriptRunner runner = new ScriptRunner(session, out, err);
             int failures;
             if (launch.mode == Launch.Mode.COMMANDS) {
@@ -125,7 +133,7 @@ public final class Console implements Callable<Integer> {
                 }
                 failures = runner.run(text, () -> exit != null);
             } else {
-                failures = lines(runner, System.in);
+                failures = lines(runner, in);
             }
             return exit != null ? exit : failures == 0 ? OK : FAILED;
         }
@@ -149,7 +157,7 @@ public final class Console implements Callable<Integer> {
                 failures += runner.run(pending, () -> exit != null);
             }
         } catch (IOException e) {
-            System.err.println("ioasid: standard input: " + e.getMessage());
+            runner.error("ioasid: standard input: " + e.getMessage());
             return FAILED;
         }
         return failures == 0 ? OK : FAILED;

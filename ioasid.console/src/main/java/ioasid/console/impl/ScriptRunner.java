@@ -1,6 +1,7 @@
 package ioasid.console.impl;
 
 import java.io.PrintStream;
+import java.lang.reflect.InvocationTargetException;
 import java.util.List;
 
 import org.apache.felix.gogo.runtime.CommandNotFoundException;
@@ -27,6 +28,12 @@ final class ScriptRunner {
         this.session = session;
         this.out = out;
         this.err = err;
+    }
+
+    /** Reports a failure of the console itself, as a command's would be. */
+    void error(String line) {
+        err.println(line);
+        err.flush();
     }
 
     /** Whether the text is a whole program, or lacks its end (an open quote or brace). */
@@ -106,6 +113,9 @@ final class ScriptRunner {
 
     /** The one line an operator sees for a failure: never a stack trace. */
     static String oneLine(Throwable e) {
+        while (e instanceof InvocationTargetException && e.getCause() != null) {
+            e = e.getCause();
+        }
         if (e instanceof IoasidException || e instanceof ConsoleException) {
             return e.getMessage();
         }
