@@ -15,4 +15,11 @@ public class BackendDTO extends DTO {
     public String[] devices;
     /** Devices it declared that the platform refused (a name another backend serves). */
     public String[] rejectedDevices;
+    /** "ACTIVE", or "FAILED" when its configuration was refused and it serves nothing. */
+    public String state;
+    /**
+     * Why it is FAILED, or the last configuration change it refused while ACTIVE; null when
+     * nothing was refused.
+     */
+    public String problem;
 }

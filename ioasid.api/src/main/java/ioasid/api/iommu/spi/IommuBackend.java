@@ -61,6 +61,29 @@ public interface IommuBackend {
     String VENDOR = "ioasid.iommu.vendor";
 
     /**
+     * Why this instance does not serve, or null when it does. An instance whose configuration
+     * is refused (a value outside its Metatype range, a device listed twice, parameters the
+     * hardware cannot have) is still registered, so that operators see it and the reason; the
+     * core lists it as FAILED and calls nothing else on it. When its configuration is mended
+     * the service properties change and the core probes it as if it had just arrived.
+     *
+     * <p>Read when the service is bound and each time its properties change, under the core's
+     * lock; must not block or call back.
+     */
+    default String failure() {
+        return null;
+    }
+
+    /**
+     * The last configuration change this instance refused, or null. A running instance keeps
+     * its previous configuration when a change is refused; this says why, until a change is
+     * accepted. Read like {@link #failure()}.
+     */
+    default String refusedChange() {
+        return null;
+    }
+
+    /**
      * What this instance can do. Read once when the service is bound and kept while it stays
      * bound; a change of service properties does not read it again. A throw is logged and the
      * service ignored.
