@@ -15,7 +15,13 @@ final class BackendEntry {
     final String name;
     /** Dropped when the backend leaves, so dead handles do not keep its classes reachable. */
     volatile IommuBackend backend;
-    final IommuCaps caps;
+    /** Read once when it first serves; null while it is FAILED from the start. */
+    volatile IommuCaps caps;
+    final String vendor;
+    /** Why it does not serve (IommuBackend.failure), or null. */
+    volatile String failure;
+    /** The last configuration change it refused, or null. */
+    volatile String refused;
     /**
      * Read-held by calls that reach the hardware without the mutex (translate, page tables);
      * write-held while the backend or one of its domains dies, so no such call runs into a dead
@@ -26,15 +32,17 @@ final class BackendEntry {
     final List<String> rejected = new ArrayList<>();
     volatile boolean gone;
 
-    BackendEntry(long serviceId, String name, IommuBackend backend, IommuCaps caps) {
+    BackendEntry(long serviceId, String name, String vendor, IommuBackend backend,
+            IommuCaps caps) {
         this.serviceId = serviceId;
         this.name = name;
+        this.vendor = vendor;
         this.backend = backend;
         this.caps = caps;
     }
 
     @Override
     public String toString() {
-        return name + " (" + caps.vendor() + ", service " + serviceId + ")";
+        return name + " (" + vendor + ", service " + serviceId + ")";
     }
 }

@@ -59,19 +59,24 @@ final class Backends {
         this.viommus = viommus;
     }
 
-    /** A backend service arrives: its devices are probed into groups. */
+    /**
+     * A backend service arrives: its devices are probed into groups. One that reports a failure
+     * (its configuration was refused) is listed and not probed until it serves.
+     */
     void bind(IommuBackend backend, Map<String, Object> props) {
         long sid = serviceId(props);
-        IommuCaps caps;
-        try {
-            caps = backend.caps();
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "IOMMU backend service " + sid
-                    + " failed to report its capabilities; ignored", e);
-            return;
+        String failure = failureOf(backend, sid);
+        IommuCaps caps = null;
+        if (failure == null) {
+            caps = capsOf(backend, sid);
+            if (caps == null) {
+                return;
+            }
         }
+        Object v = props.get(IommuBackend.VENDOR);
+        String vendor = caps != null ? caps.vendor() : v != null ? v.toString() : "unknown";
         Object n = props.get(IommuBackend.NAME);
-        String name = n != null ? n.toString() : caps.vendor() + "-" + sid;
+        String name = n != null ? n.toString() : vendor + "-" + sid;
         state.lock();
         try {
             if (state.closed || state.backends.containsKey(sid)) {
@@ -84,7 +89,8 @@ final class Backends {
                     return;
                 }
             }
-            BackendEntry be = new BackendEntry(sid, name, backend, caps);
+            BackendEntry be = new BackendEntry(sid, name, vendor, backend, caps);
+            be.failure = failure;
             state.backends.put(sid, be);
             probe(be);
             notice(IoasidTopics.BACKEND_ADDED, be, "devices",
@@ -94,19 +100,58 @@ final class Backends {
         }
     }
 
-    /** A backend's service properties changed: its device list is probed again. */
+    /**
+     * A backend's service properties changed: its device list is probed again. A FAILED one
+     * whose configuration was mended serves from now on.
+     */
     void updated(Map<String, Object> props) {
         long sid = serviceId(props);
+        BackendEntry known;
+        state.lock();
+        try {
+            known = state.backends.get(sid);
+        } finally {
+            state.unlock();
+        }
+        if (known == null) {
+            return;
+        }
+        IommuBackend backend = known.backend;
+        String failure = backend == null ? null : failureOf(backend, sid);
+        IommuCaps caps = known.caps == null && backend != null && failure == null
+                ? capsOf(backend, sid) : known.caps;
         state.lock();
         try {
             BackendEntry be = state.backends.get(sid);
-            if (be != null) {
+            if (be == known) {
+                be.failure = caps == null ? failure != null ? failure
+                        : "its capabilities could not be read" : failure;
+                be.caps = caps;
                 probe(be); // its device list may have changed
                 notice(IoasidTopics.BACKEND_MODIFIED, be, "devices",
                         be.devices.keySet().toArray(new String[0]));
             }
         } finally {
             state.unlock();
+        }
+    }
+
+    /** caps(), or null after logging why the service is ignored. Called without the mutex. */
+    private static IommuCaps capsOf(IommuBackend backend, long sid) {
+        try {
+            return backend.caps();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "IOMMU backend service " + sid
+                    + " failed to report its capabilities; ignored", e);
+            return null;
+        }
+    }
+
+    private static String failureOf(IommuBackend backend, long sid) {
+        try {
+            return backend.failure();
+        } catch (RuntimeException e) {
+            return "service " + sid + " could not say whether it serves: " + e;
         }
     }
 
@@ -190,9 +235,14 @@ final class Backends {
 
     /** Reads the backend's devices and brings groups and domains in line (rules 41, 55). */
     private void probe(BackendEntry be) {
+        try {
+            be.refused = be.backend.refusedChange();
+        } catch (RuntimeException e) {
+            be.refused = null;
+        }
         List<DeviceInfo> infos;
         try {
-            infos = List.copyOf(be.backend.devices());
+            infos = be.failure != null ? List.of() : List.copyOf(be.backend.devices());
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "IOMMU backend " + be + " failed to list devices",
                     e);
@@ -300,7 +350,7 @@ final class Backends {
         }
         Map<String, Object> props = new LinkedHashMap<>();
         props.put("backend", be.name);
-        props.put("vendor", be.caps.vendor());
+        props.put("vendor", be.vendor);
         props.put(key, value);
         state.actions.add(() -> m.post(topic, props));
     }

@@ -14,6 +14,7 @@ import ioasid.api.iommu.dto.DomainDTO;
 import ioasid.api.iommu.dto.GroupDTO;
 import ioasid.api.iommu.dto.PasidDTO;
 import ioasid.api.iommu.dto.ViommuDTO;
+import ioasid.api.iommu.spi.IommuCaps;
 
 /*
  * What operators and tests see: DTO copies of the tables, each taken under the mutex so it is one
@@ -36,10 +37,13 @@ final class Snapshots {
             for (BackendEntry be : state.backends.values()) {
                 BackendDTO d = new BackendDTO();
                 d.name = be.name;
-                d.vendor = be.caps.vendor();
+                d.vendor = be.vendor;
                 d.serviceId = be.serviceId;
-                d.caps = be.caps.toString();
-                d.maxPasids = be.caps.maxPasids();
+                IommuCaps caps = be.caps;
+                d.caps = caps == null ? null : caps.toString();
+                d.maxPasids = caps == null ? 0 : caps.maxPasids();
+                d.state = be.failure == null ? "ACTIVE" : "FAILED";
+                d.problem = be.failure != null ? be.failure : be.refused;
                 d.devices = be.devices.keySet().toArray(new String[0]);
                 d.rejectedDevices = be.rejected.toArray(new String[0]);
                 out.add(d);

@@ -23,6 +23,7 @@ import ioasid.api.iommu.Prot;
 import ioasid.api.iommu.SvaHandle;
 import ioasid.api.iommu.Translation;
 import ioasid.api.iommu.Viommu;
+import ioasid.api.iommu.dto.BackendDTO;
 import ioasid.api.iommu.dto.GroupDTO;
 
 /** Several backends, and backends that come and go: D16, D17. */
@@ -161,6 +162,36 @@ class BackendLifecycleTest {
         assertEquals(1, p.refCount(), "the PASID was detached with its device");
         assertTrue(fx.events.contains("UNBIND " + p.id()));
         assertEquals(2, fx.iommu.groups().length);
+    }
+
+    @Test
+    @DisplayName("a backend whose configuration was refused is listed FAILED with the reason, "
+            + "not probed, and serves once its configuration is mended")
+    void failedBackend() {
+        TestBackend be = new TestBackend("dmar9", 64).device("a", "ga", 6);
+        be.failure = "pss=99 is not in [0, 19]";
+        fx.bind(be);
+        BackendDTO d = fx.iommu.backends()[0];
+        assertEquals("FAILED", d.state);
+        assertEquals("pss=99 is not in [0, 19]", d.problem);
+        assertEquals(0, d.devices.length);
+        assertEquals(0, fx.iommu.groups().length, "nothing probed");
+        fx.unchanged(ENODEV, () -> fx.iommu.group("a"));
+        assertEquals(List.of(), be.violations, "nothing but failure() was called");
+
+        be.failure = null;
+        fx.update(be);
+        d = fx.iommu.backends()[0];
+        assertEquals("ACTIVE", d.state);
+        assertEquals(null, d.problem);
+        assertEquals("dmar9", fx.iommu.group("a").backend());
+
+        be.refused = "device x: RID 00:05.0 used twice";
+        fx.update(be);
+        d = fx.iommu.backends()[0];
+        assertEquals("ACTIVE", d.state, "a refused change leaves it serving");
+        assertEquals("device x: RID 00:05.0 used twice", d.problem);
+        assertEquals("dmar9", fx.iommu.group("a").backend());
     }
 
     @Test

@@ -53,6 +53,9 @@ class TestBackend implements IommuBackend {
     boolean failVdevice;
     /** Set by a test once the core let the backend go: any call after that is a violation. */
     volatile boolean departed;
+    /** What failure() and refusedChange() answer. */
+    volatile String failure;
+    volatile String refused;
     final List<String> violations = Collections.synchronizedList(new ArrayList<>());
 
     private void checkPresent(String what) {
@@ -195,11 +198,27 @@ class TestBackend implements IommuBackend {
 
     @Override
     public IommuCaps caps() {
+        if (failure != null) {
+            violations.add("caps() of a failed backend");
+        }
         return caps;
     }
 
     @Override
+    public String failure() {
+        return failure;
+    }
+
+    @Override
+    public String refusedChange() {
+        return refused;
+    }
+
+    @Override
     public List<DeviceInfo> devices() {
+        if (failure != null) {
+            violations.add("devices() of a failed backend");
+        }
         return List.copyOf(devices);
     }
 
