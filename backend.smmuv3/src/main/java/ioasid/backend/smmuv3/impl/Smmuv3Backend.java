@@ -2,6 +2,7 @@ package ioasid.backend.smmuv3.impl;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 import org.osgi.service.component.annotations.Activate;
@@ -13,9 +14,12 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
+import ioasid.api.Errno;
+import ioasid.api.IoasidException;
 import ioasid.api.iommu.Access;
 import ioasid.api.iommu.DomainType;
 import ioasid.api.iommu.ProcessAddressSpace;
+import ioasid.api.iommu.spi.BackendConfigurations;
 import ioasid.api.iommu.spi.BackendDomain;
 import ioasid.api.iommu.spi.BackendViommu;
 import ioasid.api.iommu.spi.DeviceInfo;
@@ -108,11 +112,33 @@ public final class Smmuv3Backend implements IommuBackend {
 
     private static final System.Logger LOG = System.getLogger("ioasid.backend.smmuv3");
 
-    final Smmuv3Driver driver;
+    /** Null while the instance is FAILED: its configuration was refused. */
+    volatile Smmuv3Driver driver;
+    private final String source;
+    private volatile String failure;
+    private volatile String refused;
 
     @Activate
+    public Smmuv3Backend(Config config, Map<String, Object> properties) {
+        this.source = BackendConfigurations.source(properties);
+        String problem = BackendConfigurations.problem(properties);
+        if (problem == null) {
+            try {
+                driver = start(config.ioasid_iommu_name(), Arrays.asList(config.devices()),
+                        Smmuv3Params.from(config));
+                return;
+            } catch (IllegalArgumentException e) {
+                problem = e.getMessage();
+            }
+        }
+        failure = problem;
+        LOG.log(System.Logger.Level.WARNING, source + ": " + problem + "; SMMU "
+                + config.ioasid_iommu_name() + " not started");
+    }
+
+    /** Builds an instance from its configuration alone, as outside a framework. */
     public Smmuv3Backend(Config config) {
-        this(config.ioasid_iommu_name(), Arrays.asList(config.devices()), Smmuv3Params.from(config));
+        this(config, Map.of());
     }
 
     /**
@@ -122,15 +148,49 @@ public final class Smmuv3Backend implements IommuBackend {
      * @throws IllegalArgumentException for bad device entries
      */
     Smmuv3Backend(String name, List<String> devices, Smmuv3Params params) {
-        this.driver = new Smmuv3Driver(Objects.requireNonNull(name, "name"),
-                Objects.requireNonNull(params, "params"));
-        driver.setDevices(devices);
+        this.source = "SMMU " + name;
+        this.driver = start(name, devices, params);
     }
 
+    private static Smmuv3Driver start(String name, List<String> devices, Smmuv3Params params) {
+        Smmuv3Driver d = new Smmuv3Driver(Objects.requireNonNull(name, "name"),
+                Objects.requireNonNull(params, "params"));
+        d.setDevices(devices);
+        return d;
+    }
+
+    /**
+     * A mended configuration starts a FAILED instance; on a running one a refused change keeps
+     * the previous configuration, with one line saying why.
+     */
     @Modified
-    void modified(Config config) {
-        String name = driver.name;
-        Smmuv3Params hw = driver.params;
+    void modified(Config config, Map<String, Object> properties) {
+        String problem = BackendConfigurations.problem(properties);
+        Smmuv3Driver d = driver;
+        if (d == null) {
+            if (problem == null) {
+                try {
+                    driver = start(config.ioasid_iommu_name(), Arrays.asList(config.devices()),
+                            Smmuv3Params.from(config));
+                    failure = null;
+                    LOG.log(System.Logger.Level.INFO, source + ": SMMU "
+                            + config.ioasid_iommu_name() + " started");
+                    return;
+                } catch (IllegalArgumentException e) {
+                    problem = e.getMessage();
+                }
+            }
+            failure = problem;
+            LOG.log(System.Logger.Level.WARNING, source + ": " + problem + "; SMMU "
+                    + config.ioasid_iommu_name() + " not started");
+            return;
+        }
+        String name = d.name;
+        if (problem != null) {
+            refuse(name, problem);
+            return;
+        }
+        Smmuv3Params hw = d.params;
         try {
             Smmuv3Params next = Smmuv3Params.from(config);
             if (!next.equals(hw)) {
@@ -138,85 +198,115 @@ public final class Smmuv3Backend implements IommuBackend {
                         + next + ") take effect when the component restarts; still " + hw);
             }
         } catch (IllegalArgumentException e) {
-            LOG.log(System.Logger.Level.WARNING, "SMMU " + name + ": hardware parameters "
-                    + "rejected (" + e.getMessage() + "); still " + hw);
+            refuse(name, e.getMessage());
+            return;
         }
         if (!config.ioasid_iommu_name().equals(name)) {
             LOG.log(System.Logger.Level.WARNING, "SMMU " + name + " renamed to "
                     + config.ioasid_iommu_name() + "; the service property follows at once");
         }
         try {
-            driver.setDevices(Arrays.asList(config.devices()));
+            d.setDevices(Arrays.asList(config.devices()));
         } catch (IllegalArgumentException e) {
-            LOG.log(System.Logger.Level.WARNING, "SMMU " + name + ": device list rejected, "
-                    + "keeping the old one: " + e.getMessage());
+            refuse(name, e.getMessage());
+            return;
         }
+        refused = null;
+    }
+
+    private void refuse(String name, String problem) {
+        refused = problem;
+        LOG.log(System.Logger.Level.WARNING, source + ": " + problem + "; SMMU " + name
+                + " keeps its configuration");
     }
 
     @Deactivate
     void deactivate() {
-        driver.close();
+        Smmuv3Driver d = driver;
+        if (d != null) {
+            d.close();
+        }
+    }
+
+    private Smmuv3Driver live() {
+        Smmuv3Driver d = driver;
+        if (d == null) {
+            throw new IoasidException(Errno.ENODEV, source + " was refused: " + failure);
+        }
+        return d;
+    }
+
+    @Override
+    public String failure() {
+        return failure;
+    }
+
+    @Override
+    public String refusedChange() {
+        return refused;
     }
 
     // ------------------------------------------------------------------ IommuBackend
 
     @Override
     public IommuCaps caps() {
-        return driver.caps();
+        return live().caps();
     }
 
     @Override
     public List<DeviceInfo> devices() {
-        return driver.devices();
+        return live().devices();
     }
 
     @Override
     public BackendDomain domainAlloc(DomainType type, boolean nestingParent) {
-        return driver.domainAlloc(type, nestingParent);
+        return live().domainAlloc(type, nestingParent);
     }
 
     @Override
     public BackendDomain svaDomainAlloc(ProcessAddressSpace mm) {
-        return driver.svaDomainAlloc(mm);
+        return live().svaDomainAlloc(mm);
     }
 
     @Override
     public void attachDev(String device, BackendDomain domain) {
-        driver.attachDev(device, domain);
+        live().attachDev(device, domain);
     }
 
     @Override
     public void detachDev(String device) {
-        driver.detachDev(device);
+        live().detachDev(device);
     }
 
     @Override
     public void setDevPasid(String device, int pasid, BackendDomain domain) {
-        driver.setDevPasid(device, pasid, domain);
+        live().setDevPasid(device, pasid, domain);
     }
 
     @Override
     public void removeDevPasid(String device, int pasid, BackendDomain domain) {
-        driver.removeDevPasid(device, pasid, domain);
+        live().removeDevPasid(device, pasid, domain);
     }
 
     @Override
     public Walk translate(String device, int pasid, long iova, Access access) {
-        return driver.translate(device, pasid, iova, access);
+        return live().translate(device, pasid, iova, access);
     }
 
     @Override
     public BackendViommu viommuAlloc(BackendDomain nestingParent) {
-        return driver.viommuAlloc(nestingParent);
+        return live().viommuAlloc(nestingParent);
     }
 
     @Override
     public List<String> commandLog() {
-        return driver.commandLog();
+        return live().commandLog();
     }
 
     @Override
     public String toString() {
-        return "SMMUv3 " + driver.name + " " + driver.params;
+        Smmuv3Driver d = driver;
+        return d == null ? "SMMUv3 (" + source + ", FAILED: " + failure + ")"
+                : "SMMUv3 " + d.name + " " + d.params;
     }
 }

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -20,6 +21,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import ioasid.api.Errno;
 import ioasid.api.iommu.DomainType;
 import ioasid.api.iommu.Translation;
+import ioasid.api.iommu.spi.BackendConfigurations;
 import ioasid.api.iommu.spi.DeviceInfo;
 import ioasid.api.iommu.spi.IommuCaps;
 import ioasid.api.iommu.spi.Walk;
@@ -162,7 +164,7 @@ class CapsAndProbeTest {
         fx.b.setDevPasid(GPU, 7, p);
         long used = fx.smmu.mem.used();
         long m = fx.mark();
-        fx.b.modified(config(NIC + ";sid=0x11;pasid=5", "new;sid=0x30"));
+        fx.b.modified(config(NIC + ";sid=0x11;pasid=5", "new;sid=0x30"), Map.of());
         assertEquals(List.of(NIC, "new"), fx.b.devices().stream().map(DeviceInfo::name).toList());
         assertEquals(List.of("CFGI_CD sid=0x10 ssid=7 leaf=1", "CMD_SYNC",
                 "CFGI_STE sid=0x10 leaf=1", "CMD_SYNC",
@@ -181,11 +183,31 @@ class CapsAndProbeTest {
             + "list keeps the old one")
     void modifiedHardwareKept() {
         Smmuv3Fixture fx = new Smmuv3Fixture();
-        fx.b.modified(config(new String[] {"x;sid=1"}, 5));
+        fx.b.modified(config(new String[] {"x;sid=1"}, 5), Map.of());
         assertEquals(1 << 16, fx.b.caps().maxPasids());
         assertEquals(List.of("x"), fx.b.devices().stream().map(DeviceInfo::name).toList());
-        fx.b.modified(config("y;sid=1", "z;sid=1"));
+        fx.b.modified(config("y;sid=1", "z;sid=1"), Map.of());
         assertEquals(List.of("x"), fx.b.devices().stream().map(DeviceInfo::name).toList());
+    }
+
+    @Test
+    @DisplayName("a refused configuration leaves the SMMU FAILED with its reason, not a failed "
+            + "activation; every call is ENODEV; a mended configuration starts it")
+    void failedInstance() {
+        Smmuv3Backend b = new Smmuv3Backend(config("y;sid=1", "z;sid=1"), Map.of());
+        assertEquals("StreamID 0x1 of z already taken (arm_smmu_insert_master: EEXIST)",
+                b.failure());
+        Expect.errno(Errno.ENODEV, b::devices);
+        Smmuv3Backend checked = new Smmuv3Backend(config("x;sid=1"),
+                Map.of(BackendConfigurations.PROBLEM, "ssid.bits=99 is not in [0, 20]"));
+        assertEquals("ssid.bits=99 is not in [0, 20]", checked.failure());
+        b.modified(config("y;sid=1", "z;sid=2"), Map.of());
+        assertEquals(null, b.failure());
+        assertEquals(List.of("y", "z"), b.devices().stream().map(DeviceInfo::name).toList());
+        b.modified(config("y;sid=1", "w;sid=1"), Map.of());
+        assertTrue(b.refusedChange() != null, "a refused change is kept as the reason");
+        assertEquals(List.of("y", "z"), b.devices().stream().map(DeviceInfo::name).toList());
+        b.deactivate();
     }
 
     @Test

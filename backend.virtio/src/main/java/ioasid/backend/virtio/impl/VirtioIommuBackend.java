@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
+import java.util.Map;
 
 import org.osgi.annotation.bundle.Capability;
 import org.osgi.framework.BundleContext;
@@ -23,10 +24,13 @@ import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.osgi.service.metatype.annotations.Option;
 
+import ioasid.api.Errno;
+import ioasid.api.IoasidException;
 import ioasid.api.IoasidService;
 import ioasid.api.iommu.Access;
 import ioasid.api.iommu.DomainType;
 import ioasid.api.iommu.ProcessAddressSpace;
+import ioasid.api.iommu.spi.BackendConfigurations;
 import ioasid.api.iommu.spi.BackendDomain;
 import ioasid.api.iommu.spi.BackendViommu;
 import ioasid.api.iommu.spi.DeviceInfo;
@@ -136,56 +140,142 @@ public final class VirtioIommuBackend implements IommuBackend {
         String host_target() default DEFAULT_HOST_TARGET;
     }
 
-    private final VirtioIommuDriver driver;
-    private final VirtioIommuParams params;
+    private static final System.Logger LOG = System.getLogger("ioasid.backend.virtio");
+
     private final HostChannels channels;
-    private final HostChannel channel;
-    private final HostPasidAllocator allocator;
+    private final BundleContext context;
+    private final String source;
+    /** Null while the instance is FAILED (its configuration was refused), as the rest below. */
+    private volatile VirtioIommuDriver driver;
+    private volatile VirtioIommuParams params;
+    private volatile HostChannel channel;
+    private volatile HostPasidAllocator allocator;
+    private volatile String failure;
+    private volatile String refused;
 
     /** Host services bound, guarded by itself (bind and unbind do not take the driver lock). */
     private final List<IoasidService> hosts = new ArrayList<>();
 
     private ServiceRegistration<IoasidAllocator> allocatorRegistration;
 
+    /**
+     * DS activation. A refused configuration leaves the instance FAILED, registered with the
+     * reason, instead of failing the activation.
+     */
     @Activate
+    public VirtioIommuBackend(Config config, BundleContext context,
+            Map<String, Object> properties) {
+        this.channels = HostChannels.SHARED;
+        this.context = context;
+        this.source = BackendConfigurations.source(properties);
+        startOrFail(config, properties, false);
+    }
+
+    /**
+     * Builds the instance from its configuration outside a framework; a refused configuration
+     * throws.
+     *
+     * @throws IllegalArgumentException for a value the instance cannot take
+     */
     public VirtioIommuBackend(Config config, BundleContext context) {
-        this(VirtioIommuParams.from(config), HostChannels.SHARED);
-        if (allocator != null) {
+        this.channels = HostChannels.SHARED;
+        this.context = context;
+        this.source = "virtio-iommu " + config.ioasid_iommu_name();
+        start(VirtioIommuParams.from(config));
+    }
+
+    /** Builds the instance without a framework: the driver over its device, then the channel. */
+    VirtioIommuBackend(VirtioIommuParams p, HostChannels channels) {
+        this.channels = channels;
+        this.context = null;
+        this.source = "virtio-iommu " + p.name;
+        start(p);
+    }
+
+    private void startOrFail(Config config, Map<String, ?> properties, boolean again) {
+        String problem = BackendConfigurations.problem(properties);
+        if (problem == null) {
+            try {
+                start(VirtioIommuParams.from(config));
+                failure = null;
+                if (again) {
+                    LOG.log(System.Logger.Level.INFO, source + ": " + params.name + " started");
+                }
+                return;
+            } catch (IllegalArgumentException e) {
+                problem = e.getMessage();
+            }
+        }
+        failure = problem;
+        LOG.log(System.Logger.Level.WARNING, source + ": " + problem + "; "
+                + config.ioasid_iommu_name() + " not started");
+    }
+
+    /** The driver over its device, then the channel and the allocator service. */
+    private void start(VirtioIommuParams p) {
+        VirtioIommuDriver d = new VirtioIommuDriver(p);
+        HostChannel ch;
+        switch (p.pasidMode) {
+            case HOST_SHARED:
+                ch = channels.acquire(p.pasidChannel, p.vmToken, p.vmQuota);
+                break;
+            case HOST_PRIVATE:
+                ch = new HostChannel(p.name + "-private", p.vmToken, p.vmQuota);
+                break;
+            default:
+                ch = null;
+        }
+        params = p;
+        channel = ch;
+        allocator = ch != null ? new HostPasidAllocator(ch, p.name) : null;
+        driver = d;
+        if (ch != null) {
+            for (IoasidService h : hostsSnapshot()) {
+                ch.offerHost(this, h);
+            }
+        }
+        if (allocator != null && context != null) {
             Dictionary<String, Object> props = new Hashtable<>();
-            props.put(IoasidAllocator.NAME, "virtio-iommu " + params.name);
-            props.put(Constants.SERVICE_RANKING, params.allocatorRanking);
-            props.put(IommuBackend.NAME, params.name);
+            props.put(IoasidAllocator.NAME, "virtio-iommu " + p.name);
+            props.put(Constants.SERVICE_RANKING, p.allocatorRanking);
+            props.put(IommuBackend.NAME, p.name);
             allocatorRegistration = context.registerService(IoasidAllocator.class, allocator,
                     props);
         }
     }
 
-    /** Builds the instance without a framework: the driver over its device, then the channel. */
-    VirtioIommuBackend(VirtioIommuParams p, HostChannels channels) {
-        this.params = p;
-        this.channels = channels;
-        this.driver = new VirtioIommuDriver(p);
-        switch (p.pasidMode) {
-            case HOST_SHARED:
-                channel = channels.acquire(p.pasidChannel, p.vmToken, p.vmQuota);
-                break;
-            case HOST_PRIVATE:
-                channel = new HostChannel(p.name + "-private", p.vmToken, p.vmQuota);
-                break;
-            default:
-                channel = null;
-        }
-        allocator = channel != null ? new HostPasidAllocator(channel, p.name) : null;
-    }
-
+    /**
+     * A changed endpoint list applies live. A mended configuration starts a FAILED instance; a
+     * refused change leaves a running one as it was, with one line saying why.
+     */
     @Modified
-    void modified(Config config) {
-        reconfigure(VirtioIommuParams.from(config));
+    void modified(Config config, Map<String, Object> properties) {
+        if (driver == null) {
+            startOrFail(config, properties, true);
+            return;
+        }
+        String problem = BackendConfigurations.problem(properties);
+        VirtioIommuParams np = null;
+        if (problem == null) {
+            try {
+                np = VirtioIommuParams.from(config);
+            } catch (IllegalArgumentException e) {
+                problem = e.getMessage();
+            }
+        }
+        if (problem != null) {
+            refused = problem;
+            LOG.log(System.Logger.Level.WARNING, source + ": " + problem + "; " + params.name
+                    + " keeps its configuration");
+            return;
+        }
+        reconfigure(np);
+        refused = null;
     }
 
     /** What @Modified does, without a framework: a changed endpoint list applies live. */
     void reconfigure(VirtioIommuParams np) {
-        driver.reconfigure(np);
+        live().reconfigure(np);
     }
 
     @Deactivate
@@ -204,17 +294,37 @@ public final class VirtioIommuBackend implements IommuBackend {
 
     /** Stops the instance: later calls fail with ENODEV; a shared channel loses a user. */
     void close() {
-        if (!driver.close()) {
+        VirtioIommuDriver d = driver;
+        if (d == null || !d.close()) {
             return;
         }
-        if (channel != null) {
+        HostChannel ch = channel;
+        if (ch != null) {
             for (IoasidService h : hostsSnapshot()) {
-                channel.withdrawHost(this, h);
+                ch.withdrawHost(this, h);
             }
             if (params.pasidMode == VirtioIommuParams.PasidMode.HOST_SHARED) {
-                channels.release(channel);
+                channels.release(ch);
             }
         }
+    }
+
+    private VirtioIommuDriver live() {
+        VirtioIommuDriver d = driver;
+        if (d == null) {
+            throw new IoasidException(Errno.ENODEV, source + " was refused: " + failure);
+        }
+        return d;
+    }
+
+    @Override
+    public String failure() {
+        return failure;
+    }
+
+    @Override
+    public String refusedChange() {
+        return refused;
     }
 
     // ------------------------------------------------------------------ host reference
@@ -229,8 +339,9 @@ public final class VirtioIommuBackend implements IommuBackend {
             }
             hosts.add(host);
         }
-        if (channel != null) {
-            channel.offerHost(this, host);
+        HostChannel ch = channel;
+        if (ch != null) {
+            ch.offerHost(this, host);
         }
     }
 
@@ -238,8 +349,9 @@ public final class VirtioIommuBackend implements IommuBackend {
         synchronized (hosts) {
             hosts.remove(host);
         }
-        if (channel != null) {
-            channel.withdrawHost(this, host);
+        HostChannel ch = channel;
+        if (ch != null) {
+            ch.withdrawHost(this, host);
         }
     }
 
@@ -253,57 +365,57 @@ public final class VirtioIommuBackend implements IommuBackend {
 
     @Override
     public IommuCaps caps() {
-        return driver.caps();
+        return live().caps();
     }
 
     @Override
     public List<DeviceInfo> devices() {
-        return driver.devices();
+        return live().devices();
     }
 
     @Override
     public BackendDomain domainAlloc(DomainType type, boolean nestingParent) {
-        return driver.domainAlloc(type, nestingParent);
+        return live().domainAlloc(type, nestingParent);
     }
 
     @Override
     public BackendDomain svaDomainAlloc(ProcessAddressSpace mm) {
-        return driver.svaDomainAlloc(mm);
+        return live().svaDomainAlloc(mm);
     }
 
     @Override
     public void attachDev(String device, BackendDomain domain) {
-        driver.attachDev(device, domain);
+        live().attachDev(device, domain);
     }
 
     @Override
     public void detachDev(String device) {
-        driver.detachDev(device);
+        live().detachDev(device);
     }
 
     @Override
     public void setDevPasid(String device, int pasid, BackendDomain domain) {
-        driver.setDevPasid(device, pasid, domain);
+        live().setDevPasid(device, pasid, domain);
     }
 
     @Override
     public void removeDevPasid(String device, int pasid, BackendDomain domain) {
-        driver.removeDevPasid(device, pasid, domain);
+        live().removeDevPasid(device, pasid, domain);
     }
 
     @Override
     public Walk translate(String device, int pasid, long iova, Access access) {
-        return driver.translate(device, pasid, iova, access);
+        return live().translate(device, pasid, iova, access);
     }
 
     @Override
     public BackendViommu viommuAlloc(BackendDomain nestingParent) {
-        return driver.viommuAlloc(nestingParent);
+        return live().viommuAlloc(nestingParent);
     }
 
     @Override
     public List<String> commandLog() {
-        return driver.commandLog();
+        return live().commandLog();
     }
 
     // ------------------------------------------------------------------ for tests and operators
@@ -323,6 +435,8 @@ public final class VirtioIommuBackend implements IommuBackend {
 
     @Override
     public String toString() {
-        return driver.toString();
+        VirtioIommuDriver d = driver;
+        return d == null ? "virtio-iommu (" + source + ", FAILED: " + failure + ")"
+                : d.toString();
     }
 }

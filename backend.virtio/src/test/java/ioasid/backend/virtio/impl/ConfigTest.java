@@ -18,12 +18,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.lang.annotation.Annotation;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 import ioasid.api.Errno;
 import ioasid.api.iommu.DomainType;
+import ioasid.api.iommu.spi.BackendConfigurations;
 import ioasid.api.iommu.spi.DeviceInfo;
 import ioasid.testkit.Expect;
 
@@ -328,12 +330,33 @@ class ConfigTest {
         changed.name = c.name;
         changed.pasid = c.pasid;
         changed.devices = new String[] {VirtioFixture.NIC_SPEC};
-        b.modified(changed);
+        b.modified(changed, Map.of());
         assertEquals(List.of(NIC), b.devices().stream().map(DeviceInfo::name).toList());
         b.deactivate();
         assertTrue(unregistered[0]);
         assertEquals(0, HostChannels.SHARED.users("ch"));
         Expect.errno(Errno.ENODEV, () -> b.domainAlloc(DomainType.DMA, false));
+    }
+
+    @Test
+    @DisplayName("a refused configuration leaves the instance FAILED with its reason, not a "
+            + "failed activation; every call is ENODEV; a mended configuration starts it")
+    void failedInstance() {
+        Cfg bad = new Cfg();
+        bad.name = "viommu-bad-" + System.nanoTime();
+        bad.domains = "9-8";
+        VirtioIommuBackend b = new VirtioIommuBackend(bad, null, Map.of());
+        assertEquals("domain range [9, 8] is not a 32-bit range", b.failure());
+        Expect.errno(Errno.ENODEV, b::devices);
+        VirtioIommuBackend checked = new VirtioIommuBackend(new Cfg(), null,
+                Map.of(BackendConfigurations.PROBLEM, "pasid.vm.quota=-1 is below its minimum 0"));
+        assertEquals("pasid.vm.quota=-1 is below its minimum 0", checked.failure());
+        Cfg good = new Cfg();
+        good.name = bad.name;
+        b.modified(good, Map.of());
+        assertEquals(null, b.failure());
+        assertEquals(2, b.devices().size());
+        b.deactivate();
     }
 
     private static void assertSame(Object expected, Object actual) {

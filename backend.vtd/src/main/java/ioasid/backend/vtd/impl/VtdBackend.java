@@ -2,6 +2,7 @@ package ioasid.backend.vtd.impl;
 
 import java.util.Hashtable;
 import java.util.List;
+import java.util.Map;
 
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
@@ -17,10 +18,13 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
+import ioasid.api.Errno;
+import ioasid.api.IoasidException;
 import ioasid.api.IoasidService;
 import ioasid.api.iommu.Access;
 import ioasid.api.iommu.DomainType;
 import ioasid.api.iommu.ProcessAddressSpace;
+import ioasid.api.iommu.spi.BackendConfigurations;
 import ioasid.api.iommu.spi.BackendDomain;
 import ioasid.api.iommu.spi.BackendViommu;
 import ioasid.api.iommu.spi.DeviceInfo;
@@ -138,27 +142,45 @@ public final class VtdBackend implements IommuBackend {
 
     private static final System.Logger LOG = System.getLogger("ioasid.backend.vtd");
 
-    private final VtdDriver driver;
-    private final VcmdHost vcmdHost;
-    private final VcmdAllocator allocator;
+    private final BundleContext context;
+    private final IoasidService host;
+    private final String source;
+    /** Null while the unit is FAILED: its configuration was refused. */
+    private volatile VtdDriver driver;
+    private volatile VcmdHost vcmdHost;
+    private volatile VcmdAllocator allocator;
     private ServiceRegistration<IoasidAllocator> allocatorRegistration;
+    private volatile String failure;
+    private volatile String refused;
 
     /**
      * DS activation. The optional host service answers the guest's virtual commands; without it
-     * the VMM model uses a PASID space of its own.
+     * the VMM model uses a PASID space of its own. A refused configuration leaves the unit
+     * FAILED, registered with the reason, instead of failing the activation.
      */
     @Activate
-    public VtdBackend(BundleContext context, Config config,
+    public VtdBackend(BundleContext context, Config config, Map<String, Object> properties,
             @Reference(name = "host", cardinality = ReferenceCardinality.OPTIONAL,
                     policyOption = ReferencePolicyOption.GREEDY,
                     target = "(" + VCMD_HOST + "=true)") IoasidService host) {
-        this(config.ioasid_iommu_name(), VtdDevice.parse(config.devices()), VtdParams.from(config),
-                null, host, config.vcmd_vm(), config.vcmd_quota());
-        if (allocator != null && context != null) {
-            Hashtable<String, Object> props = new Hashtable<>();
-            props.put(IoasidAllocator.NAME, allocator.toString());
-            allocatorRegistration = context.registerService(IoasidAllocator.class, allocator, props);
-        }
+        this.context = context;
+        this.host = host;
+        this.source = BackendConfigurations.source(properties);
+        startOrFail(config, properties, false);
+    }
+
+    /**
+     * Builds a unit from its configuration outside a framework (no properties of a
+     * configuration, so nothing refused before it); a refused configuration throws.
+     *
+     * @throws ioasid.api.IoasidException EINVAL for a bad device list
+     * @throws IllegalArgumentException for hardware parameters out of range
+     */
+    public VtdBackend(BundleContext context, Config config, IoasidService host) {
+        this.context = context;
+        this.host = host;
+        this.source = "VT-d " + config.ioasid_iommu_name();
+        start(config);
     }
 
     /**
@@ -168,41 +190,101 @@ public final class VtdBackend implements IommuBackend {
      *     {@code vm} from {@code host} (or from the VMM's own space when {@code host} is null)
      */
     VtdBackend(String name, List<DeviceInfo> devices, VtdParams params, VcmdHost vcmdHost) {
-        this(name, devices, params, vcmdHost, null, "vm0", 0);
+        this.context = null;
+        this.host = null;
+        this.source = "VT-d " + name;
+        start(name, devices, params, vcmdHost, "vm0", 0);
     }
 
-    private VtdBackend(String name, List<DeviceInfo> devices, VtdParams params, VcmdHost given,
-            IoasidService host, String vm, int quota) {
-        this.driver = new VtdDriver(name, params, devices);
-        if (driver.guestAllocator()) {
-            this.vcmdHost = given != null ? given : VcmdHost.acquire(host, vm, quota);
-            driver.unit().vcmd.connect(vcmdHost);
-            this.allocator = new VcmdAllocator(driver, vcmdHost.helpers());
-            LOG.log(System.Logger.Level.INFO, name + ": registering the VCMD PASID allocator ("
-                    + vcmdHost + ")");
-        } else {
-            if (params.cachingMode && params.vcmd && !params.scalableMode) {
-                LOG.log(System.Logger.Level.WARNING, name + ": VT-d Scalable Mode not enabled, "
-                        + "no PASID allocation");
+    private void startOrFail(Config config, Map<String, ?> properties, boolean again) {
+        String problem = BackendConfigurations.problem(properties);
+        if (problem == null) {
+            try {
+                start(config);
+                failure = null;
+                if (again) {
+                    LOG.log(System.Logger.Level.INFO, source + ": " + config.ioasid_iommu_name()
+                            + " started");
+                }
+                return;
+            } catch (IllegalArgumentException | IoasidException e) {
+                problem = message(e);
             }
-            this.vcmdHost = null;
-            this.allocator = null;
         }
+        failure = problem;
+        LOG.log(System.Logger.Level.WARNING, source + ": " + problem + "; "
+                + config.ioasid_iommu_name() + " not started");
+    }
+
+    private void start(Config config) {
+        start(config.ioasid_iommu_name(), VtdDevice.parse(config.devices()),
+                VtdParams.from(config), null, config.vcmd_vm(), config.vcmd_quota());
+        if (allocator != null && context != null) {
+            Hashtable<String, Object> props = new Hashtable<>();
+            props.put(IoasidAllocator.NAME, allocator.toString());
+            allocatorRegistration = context.registerService(IoasidAllocator.class, allocator, props);
+        }
+    }
+
+    private void start(String name, List<DeviceInfo> devices, VtdParams params, VcmdHost given,
+            String vm, int quota) {
+        VtdDriver d = new VtdDriver(name, params, devices);
+        if (d.guestAllocator()) {
+            VcmdHost h = given != null ? given : VcmdHost.acquire(host, vm, quota);
+            d.unit().vcmd.connect(h);
+            vcmdHost = h;
+            allocator = new VcmdAllocator(d, h.helpers());
+            LOG.log(System.Logger.Level.INFO, name + ": registering the VCMD PASID allocator ("
+                    + h + ")");
+        } else if (params.cachingMode && params.vcmd && !params.scalableMode) {
+            LOG.log(System.Logger.Level.WARNING, name + ": VT-d Scalable Mode not enabled, "
+                    + "no PASID allocation");
+        }
+        driver = d;
+    }
+
+    /** An IoasidException's message without its errno: the operator's line names the key. */
+    private static String message(RuntimeException e) {
+        String m = e.getMessage();
+        return e instanceof IoasidException ? m.substring(m.indexOf(": ") + 2) : m;
     }
 
     /**
      * A new device list applies at once (DS then republishes the service properties and the core
-     * probes again); new hardware parameters wait for a restart.
+     * probes again); new hardware parameters wait for a restart. A mended configuration starts a
+     * FAILED unit; a refused change leaves a running one as it was, with one line saying why.
      */
     @Modified
-    void modified(Config config) {
-        VtdParams next = VtdParams.from(config);
-        if (!next.sameHardware(driver.params())) {
-            LOG.log(System.Logger.Level.WARNING, driver.name() + ": hardware parameters changed to "
-                    + next + "; still " + driver.params() + " until the unit restarts");
+    void modified(Config config, Map<String, Object> properties) {
+        VtdDriver d = driver;
+        if (d == null) {
+            startOrFail(config, properties, true);
+            return;
         }
-        driver.rename(config.ioasid_iommu_name());
-        driver.setDevices(VtdDevice.parse(config.devices()));
+        String problem = BackendConfigurations.problem(properties);
+        List<DeviceInfo> devices = null;
+        if (problem == null) {
+            try {
+                VtdParams next = VtdParams.from(config);
+                devices = VtdDevice.parse(config.devices());
+                if (!next.sameHardware(d.params())) {
+                    LOG.log(System.Logger.Level.WARNING, d.name() + ": hardware parameters "
+                            + "changed to " + next + "; still " + d.params()
+                            + " until the unit restarts");
+                }
+            } catch (IllegalArgumentException | IoasidException e) {
+                problem = message(e);
+            }
+        }
+        if (problem != null) {
+            refused = problem;
+            LOG.log(System.Logger.Level.WARNING, source + ": " + problem + "; " + d.name()
+                    + " keeps its configuration");
+            return;
+        }
+        d.rename(config.ioasid_iommu_name());
+        d.setDevices(devices);
+        refused = null;
     }
 
     @Deactivate
@@ -215,66 +297,85 @@ public final class VtdBackend implements IommuBackend {
             }
             allocatorRegistration = null;
         }
-        if (vcmdHost != null) {
-            vcmdHost.release();
+        VcmdHost h = vcmdHost;
+        if (h != null) {
+            h.release();
         }
+    }
+
+    private VtdDriver live() {
+        VtdDriver d = driver;
+        if (d == null) {
+            throw new IoasidException(Errno.ENODEV, source + " was refused: " + failure);
+        }
+        return d;
+    }
+
+    @Override
+    public String failure() {
+        return failure;
+    }
+
+    @Override
+    public String refusedChange() {
+        return refused;
     }
 
     // ------------------------------------------------------------------ IommuBackend
 
     @Override
     public IommuCaps caps() {
-        return driver.caps();
+        return live().caps();
     }
 
     @Override
     public List<DeviceInfo> devices() {
-        return driver.devices();
+        return live().devices();
     }
 
     @Override
     public BackendDomain domainAlloc(DomainType type, boolean nestingParent) {
-        return driver.domainAlloc(type, nestingParent);
+        return live().domainAlloc(type, nestingParent);
     }
 
     @Override
     public BackendDomain svaDomainAlloc(ProcessAddressSpace mm) {
-        return driver.svaDomainAlloc(mm);
+        return live().svaDomainAlloc(mm);
     }
 
     @Override
     public void attachDev(String device, BackendDomain domain) {
-        driver.attachDev(device, domain);
+        live().attachDev(device, domain);
     }
 
     @Override
     public void detachDev(String device) {
-        driver.detachDev(device);
+        live().detachDev(device);
     }
 
     @Override
     public void setDevPasid(String device, int pasid, BackendDomain domain) {
-        driver.setDevPasid(device, pasid, domain);
+        live().setDevPasid(device, pasid, domain);
     }
 
     @Override
     public void removeDevPasid(String device, int pasid, BackendDomain domain) {
-        driver.removeDevPasid(device, pasid, domain);
+        live().removeDevPasid(device, pasid, domain);
     }
 
     @Override
     public Walk translate(String device, int pasid, long iova, Access access) {
-        return driver.translate(device, pasid, iova, access);
+        return live().translate(device, pasid, iova, access);
     }
 
     @Override
     public BackendViommu viommuAlloc(BackendDomain nestingParent) {
-        return driver.viommuAlloc(nestingParent);
+        return live().viommuAlloc(nestingParent);
     }
 
     @Override
     public List<String> commandLog() {
-        return driver.unit().queue.strings();
+        return live().unit().queue.strings();
     }
 
     // ------------------------------------------------------------------ for tests and operators
@@ -298,6 +399,7 @@ public final class VtdBackend implements IommuBackend {
 
     @Override
     public String toString() {
-        return "VT-d " + driver;
+        VtdDriver d = driver;
+        return d == null ? "VT-d (" + source + ", FAILED: " + failure + ")" : "VT-d " + d;
     }
 }

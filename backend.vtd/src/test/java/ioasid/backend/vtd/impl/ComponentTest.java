@@ -23,6 +23,7 @@ import ioasid.api.Errno;
 import ioasid.api.Ioasid;
 import ioasid.api.iommu.Access;
 import ioasid.api.iommu.DomainType;
+import ioasid.api.iommu.spi.BackendConfigurations;
 import ioasid.api.iommu.spi.DeviceInfo;
 import ioasid.api.spi.IoasidAllocator;
 import ioasid.testkit.ComponentConfig;
@@ -103,6 +104,31 @@ class ComponentTest {
     }
 
     @Test
+    @DisplayName("a refused configuration leaves the unit FAILED with its reason, not a failed "
+            + "activation; every call is ENODEV; a mended configuration starts it")
+    void failedUnit() {
+        Map<String, Object> props = Map.of(BackendConfigurations.FILE,
+                "file:" + System.getProperty("user.dir") + "/deploy/ioasid.backend.vtd-dmar9.config");
+        VtdBackend b = new VtdBackend(null, config("ioasid_iommu_name", "dmar9", "devices",
+                new String[] {"a;sid=0x10", "b;sid=0x10"}), props, null);
+        assertEquals("device b: RID 00:02.0 used twice", b.failure());
+        Expect.errno(Errno.ENODEV, b::devices);
+        Expect.errno(Errno.ENODEV, b::caps);
+        assertTrue(b.toString().contains("deploy/ioasid.backend.vtd-dmar9.config"), b.toString());
+
+        // the checker's verdict is a refusal too, before the unit reads anything
+        VtdBackend checked = new VtdBackend(null, config("ioasid_iommu_name", "dmar8"),
+                Map.of(BackendConfigurations.PROBLEM, "pss=99 is not in [0, 19]"), null);
+        assertEquals("pss=99 is not in [0, 19]", checked.failure());
+
+        b.modified(config("ioasid_iommu_name", "dmar9", "devices",
+                new String[] {"a;sid=0x10", "b;sid=0x11"}), props);
+        assertNull(b.failure());
+        assertEquals(2, b.devices().size());
+        b.deactivate();
+    }
+
+    @Test
     @DisplayName("D17: a device dropped by @Modified loses its PASID entries (rule 96 sequence), its "
             + "context entry and its tables; new hardware parameters wait for a restart")
     void modifiedDevices() {
@@ -117,7 +143,7 @@ class ComponentTest {
         b.setDevPasid(GPU, 5, c);
         long live = driver.unit().mem.livePages();
         long m = driver.unit().queue.mark();
-        b.modified(config("devices", new String[] {NIC}, "caching_mode", true));
+        b.modified(config("devices", new String[] {NIC}, "caching_mode", true), Map.of());
         assertEquals(List.of(NIC), b.devices().stream().map(DeviceInfo::name).toList());
         List<String> cmds = driver.unit().queue.since(m).stream()
                 .filter(x -> x.op() != Command.Op.INV_WAIT).map(Command::toString).toList();
@@ -132,11 +158,14 @@ class ComponentTest {
         Expect.errno(Errno.ENODEV, () -> b.translate(GPU, 0, 0, Access.READ));
         assertFalse(driver.unit().cachingMode(), "hardware parameters kept until restart");
         c.free();
-        b.modified(config("devices", new String[] {NIC, GPU + ";sid=0x30;pasid=8"}));
+        b.modified(config("devices", new String[] {NIC, GPU + ";sid=0x30;pasid=8"}), Map.of());
         assertEquals(256, driver.device(GPU).table.maxPasid(), "a new table for the new device");
-        Expect.errno(Errno.EINVAL, () -> b.modified(config("devices",
-                new String[] {NIC, "x;sid=0x28"})));
+        // a refused change is one line and a reason to read, never an exception to SCR
+        b.modified(config("devices", new String[] {NIC, "x;sid=0x28"}), Map.of());
         assertEquals(2, b.devices().size(), "a bad list leaves the old one");
+        assertEquals("device x: RID 00:05.0 used twice", b.refusedChange());
+        b.modified(config("devices", new String[] {NIC}), Map.of());
+        assertEquals(null, b.refusedChange(), "an accepted change clears the refusal");
     }
 
     @Test
