@@ -36,12 +36,15 @@ public final class IommuCommands {
     @Reference
     IommuService iommu;
 
-    @Descriptor("list the IOMMU backends (one per hardware instance) and their devices")
+    @Descriptor("list the IOMMU backends (one per hardware instance), their state and devices")
     public Reply backends() {
-        Table t = new Table("NAME", "VENDOR", "SERVICE", "PASIDS", "DEVICES", "REFUSED");
+        Table t = new Table("NAME", "VENDOR", "STATE", "SERVICE", "PASIDS", "DEVICES", "REFUSED",
+                "PROBLEM");
         for (BackendDTO b : iommu.backends()) {
-            t.row(b.name, b.vendor, b.serviceId, b.maxPasids, String.join(" ", b.devices),
-                    b.rejectedDevices.length == 0 ? null : String.join(" ", b.rejectedDevices));
+            t.row(b.name, b.vendor, b.state, b.serviceId, b.maxPasids,
+                    b.devices.length == 0 ? null : String.join(" ", b.devices),
+                    b.rejectedDevices.length == 0 ? null : String.join(" ", b.rejectedDevices),
+                    b.problem);
         }
         return Reply.text(t.size() == 0 ? "no IOMMU backend" : t.toString());
     }
