@@ -85,7 +85,8 @@ class BundleManifestIT {
             assertEquals(Set.of("OSGI-INF/ioasid.core.impl.IoasidCore.xml",
                     "OSGI-INF/ioasid.core.impl.OrderedWorkQueue.xml",
                     "OSGI-INF/ioasid.core.iommu.IommuCore.xml",
-                    "OSGI-INF/ioasid.core.impl.HostIoasidSpace.xml"), components);
+                    "OSGI-INF/ioasid.core.impl.HostIoasidSpace.xml",
+                    "OSGI-INF/ioasid.core.config.ConfigurationChecker.xml"), components);
             for (String c : components) {
                 assertNotNull(jar.getEntry(c), c);
             }

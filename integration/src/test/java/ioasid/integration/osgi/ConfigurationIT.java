@@ -3,7 +3,6 @@ package ioasid.integration.osgi;
 import static ioasid.integration.osgi.FrameworkFixture.await;
 import static ioasid.integration.osgi.FrameworkFixture.hasBackend;
 import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 
@@ -95,15 +94,20 @@ public class ConfigurationIT {
     }
 
     @Test
-    public void aBadDeviceListActivatesNothingUntilFixed() throws Exception {
+    public void aBadDeviceListServesNothingUntilFixed() throws Exception {
         org.osgi.service.cm.Configuration c = FrameworkFixture.smmu(ca, "smmu8", "dev;color=red");
-        Thread.sleep(300);
-        assertFalse(hasBackend(iommu, "smmu8"));
+        // listed as FAILED with the reason (it used to be absent, and SCR showed a stack trace)
+        await("smmu8 FAILED", () -> hasBackend(iommu, "smmu8")
+                && "FAILED".equals(FrameworkFixture.backend(iommu, "smmu8").state));
+        assertTrue(FrameworkFixture.backend(iommu, "smmu8").problem.contains("color"));
+        assertEquals(0, FrameworkFixture.backend(iommu, "smmu8").devices.length);
         Dictionary<String, Object> p = new Hashtable<>();
         p.put("ioasid.iommu.name", "smmu8");
         p.put("devices", new String[] {"dev;sid=0x1"});
         c.update(p);
-        await("smmu8 once fixed", () -> hasBackend(iommu, "smmu8"));
+        await("smmu8 once fixed", () -> "ACTIVE".equals(FrameworkFixture.backend(iommu, "smmu8")
+                .state));
+        assertEquals(List.of("dev"), devices("smmu8"));
     }
 
     @Test
