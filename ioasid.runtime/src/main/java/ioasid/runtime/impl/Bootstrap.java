@@ -3,29 +3,35 @@ package ioasid.runtime.impl;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.net.URL;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Enumeration;
+import java.util.Hashtable;
 import java.util.List;
 import java.util.logging.Level;
 import java.util.logging.LogManager;
 import java.util.logging.Logger;
 
+import org.apache.felix.fileinstall.ArtifactInstaller;
 import org.osgi.framework.BundleActivator;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleEvent;
+import org.osgi.framework.Constants;
 import org.osgi.framework.SynchronousBundleListener;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.util.tracker.ServiceTracker;
 
 /**
  * First start of the runtime: when the deploy folder FileInstall watches does not exist yet, it
  * is created and filled with the three backend bundles and a default configuration for each, so
  * that a newcomer sees a working platform at once. An existing folder is the operator's and is
  * left alone. It also gives the platform's java.util.logging output one line per record, unless
- * the operator configured logging, and keeps an orderly shutdown quiet: when the framework stops,
+ * the operator configured logging, reads deploy/*.config strictly in FileInstall's place
+ * ({@link ConfigFiles}), and keeps an orderly shutdown quiet: when the framework stops,
  * every backend leaves because everything does, which is no news worth a line each.
  */
 public final class Bootstrap implements BundleActivator {
@@ -41,6 +47,7 @@ public final class Bootstrap implements BundleActivator {
 
     /** Holds the platform's logger while it is quietened: JUL keeps loggers weakly. */
     private Logger quietened;
+    private ServiceTracker<ConfigurationAdmin, ConfigurationAdmin> admins;
 
     @Override
     public void start(BundleContext context) throws IOException {
@@ -55,6 +62,13 @@ public final class Bootstrap implements BundleActivator {
                 quietened.setLevel(Level.WARNING);
             }
         });
+        // ahead of FileInstall's own reader of .config files, before its first scan
+        admins = new ServiceTracker<>(context, ConfigurationAdmin.class, null);
+        admins.open();
+        Hashtable<String, Object> ranking = new Hashtable<>();
+        ranking.put(Constants.SERVICE_RANKING, 100);
+        context.registerService(ArtifactInstaller.class, new ConfigFiles(admins::getService),
+                ranking);
         String dir = context.getProperty(DIR_PROPERTY);
         Path deploy = Paths.get(dir != null ? dir : "deploy");
         if (Files.exists(deploy)) {
@@ -71,6 +85,9 @@ public final class Bootstrap implements BundleActivator {
 
     @Override
     public void stop(BundleContext context) {
+        if (admins != null) {
+            admins.close();
+        }
     }
 
     /** Creates the folder and copies the entries into it; returns the file names written. */

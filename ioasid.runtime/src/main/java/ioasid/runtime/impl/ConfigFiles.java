@@ -1,0 +1,176 @@
+package ioasid.runtime.impl;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Dictionary;
+import java.util.Enumeration;
+import java.util.Hashtable;
+import java.util.Objects;
+
+import org.apache.felix.fileinstall.ArtifactInstaller;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+
+/**
+ * The {@code *.config} files of deploy/, in FileInstall's place: FileInstall reads a file that
+ * does not parse as Java properties instead, and applies it with quote marks in its values. Here
+ * a file is read strictly ({@link ConfigFile}); one that does not parse is reported with its line
+ * and column, and nothing of it is applied (a running instance keeps what it had). A factory
+ * configuration without its instance name takes the one in the file's name
+ * ({@code <pid>-<name>.config}), so an empty file does not come up as the default name and
+ * collide. Values are checked against the Metatype definitions by the core, not here.
+ */
+final class ConfigFiles implements ArtifactInstaller {
+    /** The property FileInstall sets, which the core reads to name the file in its lines. */
+    static final String FILENAME = "felix.fileinstall.filename";
+
+    private static final System.Logger LOG = System.getLogger("ioasid.runtime");
+
+    /** ConfigurationAdmin, found when a file arrives; null if there is none. */
+    interface Admin {
+        ConfigurationAdmin get();
+    }
+
+    private final Admin admin;
+
+    ConfigFiles(Admin admin) {
+        this.admin = admin;
+    }
+
+    @Override
+    public boolean canHandle(File artifact) {
+        return artifact.getName().endsWith(".config");
+    }
+
+    @Override
+    public void install(File artifact) {
+        apply(artifact);
+    }
+
+    @Override
+    public void update(File artifact) {
+        apply(artifact);
+    }
+
+    @Override
+    public void uninstall(File artifact) {
+        ConfigurationAdmin ca = admin.get();
+        if (ca == null) {
+            return;
+        }
+        try {
+            Configuration c = existing(ca, key(artifact));
+            if (c != null) {
+                c.delete();
+            }
+        } catch (IOException | InvalidSyntaxException e) {
+            LOG.log(System.Logger.Level.WARNING, shown(artifact) + ": not removed: " + e);
+        }
+    }
+
+    private void apply(File artifact) {
+        Hashtable<String, Object> props;
+        try {
+            props = ConfigFile.parse(Files.readString(artifact.toPath(), StandardCharsets.UTF_8));
+        } catch (ConfigFile.SyntaxError e) {
+            LOG.log(System.Logger.Level.WARNING, shown(artifact) + ": " + e.getMessage()
+                    + "; nothing applied");
+            return;
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, shown(artifact) + ": cannot be read (" + e
+                    + "); nothing applied");
+            return;
+        }
+        ConfigurationAdmin ca = admin.get();
+        if (ca == null) {
+            LOG.log(System.Logger.Level.WARNING, shown(artifact) + ": no Config Admin to apply "
+                    + "it to");
+            return;
+        }
+        String[] pid = pid(artifact.getName());
+        String nameKey = nameKey(pid[0]);
+        if (pid[1] != null && nameKey != null && !props.containsKey(nameKey)) {
+            props.put(nameKey, pid[1]);
+        }
+        props.put(FILENAME, key(artifact));
+        try {
+            Configuration c = existing(ca, key(artifact));
+            if (c == null) {
+                c = pid[1] != null ? ca.getFactoryConfiguration(pid[0], pid[1], "?")
+                        : ca.getConfiguration(pid[0], "?");
+            }
+            if (!same(props, c.getProperties())) {
+                c.update(props);
+            }
+        } catch (IOException | InvalidSyntaxException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, shown(artifact) + ": not applied: " + e);
+        }
+    }
+
+    /** {pid, name} of {@code <pid>-<name>.config}, or {pid, null} of {@code <pid>.config}. */
+    static String[] pid(String fileName) {
+        String base = fileName.substring(0, fileName.lastIndexOf('.'));
+        int dash = base.indexOf('-');
+        return dash > 0 ? new String[] {base.substring(0, dash), base.substring(dash + 1)}
+                : new String[] {base, null};
+    }
+
+    /** The property that names an instance of the platform's factory PIDs. */
+    static String nameKey(String factoryPid) {
+        if (factoryPid.startsWith("ioasid.backend.")) {
+            return "ioasid.iommu.name";
+        }
+        return factoryPid.equals("ioasid.host") ? "name" : null;
+    }
+
+    private static Configuration existing(ConfigurationAdmin ca, String key)
+            throws IOException, InvalidSyntaxException {
+        Configuration[] found = ca.listConfigurations("(" + FILENAME + "=" + escape(key) + ")");
+        return found == null || found.length == 0 ? null : found[0];
+    }
+
+    private static boolean same(Dictionary<String, Object> want, Dictionary<String, Object> have) {
+        if (have == null) {
+            return false;
+        }
+        int n = 0;
+        for (Enumeration<String> keys = have.keys(); keys.hasMoreElements();) {
+            String k = keys.nextElement();
+            if (k.equals("service.pid") || k.equals("service.factoryPid")
+                    || k.equals("service.bundleLocation")) {
+                continue;
+            }
+            n++;
+            if (!Objects.deepEquals(want.get(k), have.get(k))) {
+                return false;
+            }
+        }
+        return n == want.size();
+    }
+
+    private static String key(File artifact) {
+        return artifact.getAbsoluteFile().toURI().toString();
+    }
+
+    /** The path an operator typed: relative to the working directory when below it. */
+    static String shown(File artifact) {
+        Path cwd = Path.of("").toAbsolutePath();
+        Path p = artifact.toPath().toAbsolutePath();
+        return p.startsWith(cwd) ? cwd.relativize(p).toString() : p.toString();
+    }
+
+    private static String escape(String value) {
+        StringBuilder sb = new StringBuilder();
+        for (char c : value.toCharArray()) {
+            if (c == '\\' || c == '(' || c == ')' || c == '*') {
+                sb.append('\\');
+            }
+            sb.append(c);
+        }
+        return sb.toString();
+    }
+}
