@@ -24,26 +24,52 @@ import ioasid.api.dto.StatsDTO;
 @ProviderType
 public interface IoasidService {
 
-    // ---- sets (rules 62-65, D8, D9)
+    // ---- sets (rules 62-65, D8, D9, D19)
 
     /**
-     * Creates a set and charges its quota to the system capacity.
+     * Creates a set and charges its quota to the system capacity. Anyone may free it. The set's
+     * number is never given to another set, even after this one is freed (D19).
      *
      * @param quota how many IDs the set may hold; 0 takes all the capacity still available
      * @throws IoasidException EINVAL for a null type, an MM set without a token or a negative
      *     quota; EEXIST when a set of that type already has the token; ENOSPC when the quota
-     *     exceeds the capacity available
+     *     exceeds the capacity available, or when every set number has been used
      */
     IoasidSet createSet(TokenType type, Object token, int quota);
 
     /**
-     * Frees a set. An empty set goes at once and its quota returns to the capacity (D9). A set
-     * that still holds IDs becomes FREE_PENDING and goes with its last ID (rule 65).
+     * Creates a set that a component of the platform owns for its own use (D19), such as the
+     * IOMMU core's set of global PASIDs: snapshots show it with its owner's label
+     * ({@link SetDTO#owner}), and only {@link #freeSet(IoasidSet, SetOwner)} given the same
+     * {@code owner} object frees it. Otherwise the same as {@link #createSet(TokenType, Object,
+     * int)}.
+     *
+     * @param owner the owner, kept by its component; null makes a set anyone may free
+     * @throws IoasidException as {@link #createSet(TokenType, Object, int)}
+     */
+    IoasidSet createSet(TokenType type, Object token, int quota, SetOwner owner);
+
+    /**
+     * Frees a set that no platform component owns; the same as {@code freeSet(set, null)}.
      *
      * @return true when the set was freed now, false when it is FREE_PENDING
-     * @throws IoasidException EINVAL for a set not of this service or already freed
+     * @throws IoasidException EINVAL for a set not of this service or already freed; EPERM for a
+     *     set the platform owns (D19)
      */
     boolean freeSet(IoasidSet set);
+
+    /**
+     * Frees a set as {@code owner}. An empty set goes at once and its quota returns to the
+     * capacity (D9). A set that still holds IDs becomes FREE_PENDING and goes with its last ID
+     * (rule 65). A set without an owner is freed whoever asks; an owned one only by its owner
+     * (D19).
+     *
+     * @param owner the object the set was created with, or null for a caller that owns nothing
+     * @return true when the set was freed now, false when it is FREE_PENDING
+     * @throws IoasidException EINVAL for a set not of this service or already freed; EPERM for a
+     *     set owned by another owner, or by one when {@code owner} is null (D19)
+     */
+    boolean freeSet(IoasidSet set, SetOwner owner);
 
     /**
      * @return the live set with this token
@@ -52,8 +78,9 @@ public interface IoasidService {
     IoasidSet findSet(TokenType type, Object token);
 
     /**
-     * @return the live set with this ID
-     * @throws IoasidException ENOENT when there is none
+     * @return the live set with this ID, FREE_PENDING ones included
+     * @throws IoasidException ENOENT when there is none: never created, or freed (a freed set's
+     *     number stays unused, D19)
      */
     IoasidSet findSet(int setId);
 

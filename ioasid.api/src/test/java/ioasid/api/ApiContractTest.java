@@ -206,6 +206,20 @@ class ApiContractTest {
     }
 
     @Test
+    @DisplayName("D19: a set owner has a label fit for a table column and is known by identity")
+    void setOwner() {
+        SetOwner o = new SetOwner("iommu-core");
+        assertEquals("iommu-core", o.label());
+        assertEquals("iommu-core", o.toString());
+        assertFalse(o.equals(new SetOwner("iommu-core")), "the key is the object, not its label");
+        for (String bad : new String[] {null, "", "iommu core", "tab\tbed", "line\n", "\u0007"}) {
+            IoasidException e = assertThrows(IoasidException.class, () -> new SetOwner(bad),
+                    String.valueOf(bad));
+            assertSame(Errno.EINVAL, e.errno());
+        }
+    }
+
+    @Test
     @DisplayName("DTOs are plain copies with readable text")
     void dtos() {
         CapacityDTO c = new CapacityDTO();

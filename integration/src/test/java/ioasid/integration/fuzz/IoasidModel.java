@@ -43,6 +43,8 @@ final class IoasidModel {
         final Object token;
         final int quota;
         final IoasidSet real;
+        /** The label of the platform component that alone may free the set (D19), or null. */
+        String owner;
         int size;
         SetState state = SetState.ACTIVE;
         final Map<Integer, MId> spids = new TreeMap<>();
@@ -87,6 +89,8 @@ final class IoasidModel {
     boolean installed;
     /** Live sets (ACTIVE, FREE_PENDING) by ID. */
     final TreeMap<Integer, MSet> sets = new TreeMap<>();
+    /** The highest set number seen: a new set gets a higher one, never a freed one (D19). */
+    int highestSetId;
     /** Every set ever created, by the real object. */
     final Map<IoasidSet, MSet> setsByReal = new IdentityHashMap<>();
     /** Live IDs by number. */
@@ -106,7 +110,9 @@ final class IoasidModel {
         for (SetDTO s : service.sets()) { // sets made before the model (the IOMMU's PASID set)
             IoasidSet real = service.findSet(s.id);
             MSet m = new MSet(s.id, TokenType.valueOf(s.tokenType), real.token(), s.quota, real);
+            m.owner = s.owner;
             sets.put(s.id, m);
+            highestSetId = Math.max(highestSetId, s.id);
             setsByReal.put(real, m);
         }
     }
@@ -154,11 +160,10 @@ final class IoasidModel {
 
     void created(IoasidSet real, TokenType type, Object token, int quota) {
         int q = quota == 0 ? available : quota;
-        int id = 1;
-        while (sets.containsKey(id)) {
-            id++;
-        }
-        Fuzz.same(id, real.id(), "createSet: the lowest free set ID");
+        int id = real.id();
+        Fuzz.check(id > highestSetId, "createSet: set number " + id + " was never used before, "
+                + "above " + highestSetId + " (D19)");
+        highestSetId = id;
         Fuzz.same(q, real.quota(), "createSet: the quota granted");
         MSet m = new MSet(id, type, token, q, real);
         available -= q;
@@ -169,7 +174,8 @@ final class IoasidModel {
 
     EnumSet<Errno> freeSetErrors(IoasidSet s) {
         MSet m = set(s);
-        return m == null || m.state == SetState.FREED ? errs(EINVAL) : errs();
+        return m == null || m.state == SetState.FREED ? errs(EINVAL)
+                : m.owner != null ? errs(EPERM) : errs();
     }
 
     boolean freeSet(IoasidSet s) {
@@ -475,6 +481,7 @@ final class IoasidModel {
             String where = "set " + m.id + " " + d;
             Fuzz.same(m.id, d.id, where);
             Fuzz.same(m.quota, d.quota, where);
+            Fuzz.same(m.owner, d.owner, where);
             Fuzz.same(m.size, d.size, where);
             Fuzz.same(m.spids.size(), d.spids, where);
             Fuzz.same(m.state.name(), d.state, where);

@@ -10,6 +10,11 @@ public class SetDTO extends DTO {
     public String tokenType;
     /** The token's string form, null for an anonymous set. */
     public String token;
+    /**
+     * The label of the platform component that owns the set and alone may free it (decision
+     * D19), null for a set anyone may free.
+     */
+    public String owner;
     public int quota;
     /** IDs held, FREE_PENDING ones included. */
     public int size;

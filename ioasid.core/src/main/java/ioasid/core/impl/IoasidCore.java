@@ -31,6 +31,7 @@ import ioasid.api.IoasidException;
 import ioasid.api.IoasidHandle;
 import ioasid.api.IoasidService;
 import ioasid.api.IoasidSet;
+import ioasid.api.SetOwner;
 import ioasid.api.SetState;
 import ioasid.api.TokenType;
 import ioasid.api.dto.AllocatorDTO;
@@ -208,11 +209,16 @@ public final class IoasidCore implements IoasidService {
 
     @Override
     public IoasidSet createSet(TokenType type, Object token, int quota) {
+        return createSet(type, token, quota, null);
+    }
+
+    @Override
+    public IoasidSet createSet(TokenType type, Object token, int quota, SetOwner owner) {
         SetRegistry.checkNew(type, token, quota);
         lock.lock();
         try {
             checkOpen();
-            SetImpl s = sets.create(this, type, token, quota);
+            SetImpl s = sets.create(this, type, token, quota, owner);
             chains.setCreated(s);
             return s;
         } finally {
@@ -222,10 +228,15 @@ public final class IoasidCore implements IoasidService {
 
     @Override
     public boolean freeSet(IoasidSet set) {
+        return freeSet(set, null);
+    }
+
+    @Override
+    public boolean freeSet(IoasidSet set, SetOwner owner) {
         SetImpl s = own(set);
         lock.lock();
         try {
-            boolean now = sets.free(s);
+            boolean now = sets.free(s, owner);
             if (now) {
                 chains.setFreed(s);
             }

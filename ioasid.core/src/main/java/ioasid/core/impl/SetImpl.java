@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 import ioasid.api.IoasidSet;
+import ioasid.api.SetOwner;
 import ioasid.api.SetState;
 import ioasid.api.TokenType;
 
@@ -26,6 +27,8 @@ final class SetImpl implements IoasidSet {
     final TokenType type;
     final Object token;
     final int quota;
+    /** The platform component that alone may free the set (D19); null when anyone may. */
+    final SetOwner ownedBy;
     /** Live IDs, FREE_PENDING ones included. Written under the core lock, read by size(). */
     int size;
     /** Allocations in flight through a custom allocator; they count against the quota. */
@@ -38,12 +41,14 @@ final class SetImpl implements IoasidSet {
     /** Union of the event masks of {@link #chain}: an event nobody wants is never made. */
     int chainMask;
 
-    SetImpl(IoasidCore owner, int id, TokenType type, Object token, int quota) {
+    SetImpl(IoasidCore owner, int id, TokenType type, Object token, int quota,
+            SetOwner ownedBy) {
         this.owner = owner;
         this.id = id;
         this.type = type;
         this.token = token;
         this.quota = quota;
+        this.ownedBy = ownedBy;
     }
 
     Map<Integer, HandleImpl> spids() {
@@ -90,6 +95,7 @@ final class SetImpl implements IoasidSet {
     @Override
     public String toString() {
         return "IOASID set " + id + " [" + type + (token != null ? " " + token : "") + ", quota "
-                + quota + ", size " + size + ", " + state + "]";
+                + quota + ", size " + size + ", " + state
+                + (ownedBy != null ? ", owned by " + ownedBy : "") + "]";
     }
 }

@@ -5,8 +5,8 @@ import static ioasid.api.Errno.EEXIST;
 import static ioasid.api.Errno.EINVAL;
 import static ioasid.api.Errno.ENOENT;
 import static ioasid.api.Errno.ENOSPC;
+import static ioasid.api.Errno.EPERM;
 
-import java.util.BitSet;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -14,6 +14,7 @@ import java.util.Map;
 
 import ioasid.api.Errno;
 import ioasid.api.IoasidException;
+import ioasid.api.SetOwner;
 import ioasid.api.SetState;
 import ioasid.api.TokenType;
 
@@ -23,7 +24,9 @@ import ioasid.api.TokenType;
  * The core's invariant this class enforces (C1-C10, numbered with IoasidCore's):
  *  C9. A set charges its quota to the system capacity and gives it back when freed; a set that
  *     still holds IDs is freed with its last one.
- * Tokens are unique within their type and a quota of 0 takes all that is available (D8).
+ * Tokens are unique within their type and a quota of 0 takes all that is available (D8). A set
+ * a platform component owns is freed by that owner alone, and set numbers are never reused, so
+ * a number or an IoasidSet kept from a freed set can never reach a newer one (D19).
  *
  * Its state is guarded by the core lock. Finding sets and changing the capacity take the lock
  * here; creating and freeing a set run under the caller's lock, which also updates the set's
@@ -36,13 +39,20 @@ final class SetRegistry {
     private int available;
     private boolean capacityInstalled;
     private final Map<Integer, SetImpl> sets = new LinkedHashMap<>();
-    private final BitSet setIds = new BitSet();
+    /** The next set number; numbers are handed out once (D19), up to Integer.MAX_VALUE. */
+    private long nextId;
     private final Map<TokenKey, SetImpl> setsByToken = new HashMap<>();
 
     SetRegistry(CoreLock lock, int bits) {
+        this(lock, bits, 1);
+    }
+
+    /** A registry whose first set gets number {@code firstId}. */
+    SetRegistry(CoreLock lock, int bits, int firstId) {
         this.lock = lock;
         this.bits = bits;
         this.capacity = this.available = 1 << bits;
+        this.nextId = firstId;
     }
 
     private static IoasidException err(Errno errno, String message) {
@@ -63,7 +73,7 @@ final class SetRegistry {
     }
 
     /** Under the caller's lock. */
-    SetImpl create(IoasidCore owner, TokenType type, Object token, int quota) {
+    SetImpl create(IoasidCore owner, TokenType type, Object token, int quota, SetOwner ownedBy) {
         TokenKey key = token == null ? null : new TokenKey(type, token);
         if (key != null && setsByToken.containsKey(key)) {
             throw err(EEXIST, "a " + type + " set with token " + token + " exists");
@@ -72,10 +82,12 @@ final class SetRegistry {
         if (q == 0 || q > available) {
             throw err(ENOSPC, "quota " + q + " exceeds the available capacity " + available);
         }
-        int id = setIds.nextClearBit(1);
-        SetImpl s = new SetImpl(owner, id, type, token, q);
+        if (nextId > Integer.MAX_VALUE) {
+            throw err(ENOSPC, "every set number up to " + Integer.MAX_VALUE + " has been used");
+        }
+        int id = (int) nextId++;
+        SetImpl s = new SetImpl(owner, id, type, token, q, ownedBy);
         available -= q;
-        setIds.set(id);
         sets.put(id, s);
         if (key != null) {
             setsByToken.put(key, s);
@@ -86,10 +98,16 @@ final class SetRegistry {
     /**
      * Frees a set now, or marks it to go with its last ID; returns whether it went now. Under the
      * caller's lock.
+     *
+     * @param by the caller's owner object, null for a caller that owns nothing
      */
-    boolean free(SetImpl s) {
+    boolean free(SetImpl s, SetOwner by) {
         if (s.state == SetState.FREED) {
             throw err(EINVAL, "set " + s.id + " was freed already");
+        }
+        if (s.ownedBy != null && s.ownedBy != by) {
+            throw err(EPERM, "set " + s.id + " belongs to " + s.ownedBy.label()
+                    + ", which alone may free it");
         }
         if (s.size > 0 || s.inFlight > 0) {
             s.state = SetState.FREE_PENDING; // rule 65: goes with its last ID
@@ -104,7 +122,6 @@ final class SetRegistry {
         s.state = SetState.FREED;
         available += s.quota; // D9
         sets.remove(s.id);
-        setIds.clear(s.id);
         if (s.token != null) {
             setsByToken.remove(new TokenKey(s.type, s.token));
         }
@@ -131,7 +148,8 @@ final class SetRegistry {
         try {
             SetImpl s = sets.get(setId);
             if (s == null) {
-                throw err(ENOENT, "no set " + setId);
+                throw err(ENOENT, setId >= 1 && setId < nextId ? "set " + setId + " was freed"
+                        : "no set " + setId);
             }
             return s;
         } finally {

@@ -138,6 +138,7 @@ final class Snapshots {
                 d.id = s.id;
                 d.tokenType = s.type.name();
                 d.token = s.token == null ? null : String.valueOf(s.token);
+                d.owner = s.ownedBy == null ? null : s.ownedBy.label();
                 d.quota = s.quota;
                 d.size = s.size;
                 d.spids = s.spidCount();
