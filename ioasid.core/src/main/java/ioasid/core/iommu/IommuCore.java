@@ -66,8 +66,8 @@ import ioasid.core.impl.EventAdminPoster;
  *     attachments first, then the SVA binds and private PASIDs that used it (S6).
  *  2. A global PASID is freed after it is detached everywhere; freeing one allocGlobalPasid did
  *     not hand out is EINVAL.
- *  3. Closing lets every backend leave as if its service went away (D17), and refuses backends
- *     that arrive afterwards.
+ *  3. Closing lets every backend leave as if its service went away (D17), refuses backends
+ *     that arrive afterwards, and frees the PASID set, which the core alone may free (D19).
  */
 @Component(service = {IommuService.class, IoasidListener.class}, immediate = true,
         configurationPid = IommuCore.PID,
@@ -171,6 +171,7 @@ public final class IommuCore implements IommuService, IoasidListener {
         for (BackendEntry be : all) {
             unbindBackend(be.backend, Map.of(Constants.SERVICE_ID, be.serviceId));
         }
+        state.freePasidSet();
     }
 
     /** Event Admin, typed as Object so the core needs its classes only when one is bound. */

@@ -21,6 +21,7 @@ import ioasid.api.IoasidException;
 import ioasid.api.IoasidHandle;
 import ioasid.api.IoasidService;
 import ioasid.api.IoasidSet;
+import ioasid.api.SetOwner;
 import ioasid.api.TokenType;
 import ioasid.api.iommu.DomainType;
 import ioasid.api.iommu.IommuDomain;
@@ -44,6 +45,8 @@ final class IommuState {
     private static final System.Logger LOG = System.getLogger("ioasid.iommu");
 
     final IoasidService ioasid;
+    /** The key to {@link #pasidSet}: no one else may free the set the core's PASIDs need (D19). */
+    private final SetOwner pasidSetOwner = new SetOwner("iommu-core");
     /** The set global and private PASIDs come from. */
     final IoasidSet pasidSet;
     private final ReentrantLock mutex = new ReentrantLock();
@@ -78,16 +81,28 @@ final class IommuState {
         this.ioasid = ioasid;
         IoasidSet set;
         try {
-            set = ioasid.createSet(TokenType.NONE, null, pasidQuota);
+            set = ioasid.createSet(TokenType.NONE, null, pasidQuota, pasidSetOwner);
         } catch (IoasidException e) {
             if (e.errno() != ENOSPC) {
                 throw e;
             }
             LOG.log(System.Logger.Level.WARNING, "IOMMU PASID quota " + pasidQuota
                     + " exceeds the IOASID capacity; taking what is available");
-            set = ioasid.createSet(TokenType.NONE, null, 0);
+            set = ioasid.createSet(TokenType.NONE, null, 0, pasidSetOwner);
         }
         this.pasidSet = set;
+    }
+
+    /**
+     * Frees the PASID set as its owner, when the core closes; PASIDs still held keep it
+     * FREE_PENDING until the last one goes (rule 65), and then its quota returns (D9).
+     */
+    void freePasidSet() {
+        try {
+            ioasid.freeSet(pasidSet, pasidSetOwner);
+        } catch (IoasidException e) {
+            LOG.log(System.Logger.Level.WARNING, "freeing the IOMMU PASID set: " + e.getMessage());
+        }
     }
 
     static IoasidException err(Errno errno, String message) {

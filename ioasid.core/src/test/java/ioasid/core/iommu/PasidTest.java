@@ -6,7 +6,9 @@ import static ioasid.api.Errno.ENODEV;
 import static ioasid.api.Errno.ENOMEM;
 import static ioasid.api.Errno.ENOSPC;
 import static ioasid.api.Errno.EOPNOTSUPP;
+import static ioasid.api.Errno.EPERM;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,14 +22,17 @@ import ioasid.api.IoasidException;
 import ioasid.api.IoasidHandle;
 import ioasid.api.IoasidSet;
 import ioasid.api.IoasidState;
+import ioasid.api.SetState;
 import ioasid.api.TokenType;
+import ioasid.api.dto.SetDTO;
 import ioasid.api.iommu.Access;
 import ioasid.api.iommu.IommuDomain;
 import ioasid.api.iommu.Prot;
 import ioasid.api.iommu.Translation;
 import ioasid.api.iommu.dto.PasidDTO;
+import ioasid.testkit.Expect;
 
-/** Per-PASID attach: rules 33-39; S6 BIND/UNBIND; known bug 9. */
+/** Per-PASID attach: rules 33-39; S6 BIND/UNBIND; known bug 9; the core's own set (D19). */
 class PasidTest {
     private final IommuFixture fx = new IommuFixture();
     private final TestBackend be = fx.bind(new TestBackend("t0", 64)
@@ -227,5 +232,43 @@ class PasidTest {
                 () -> fx.iommu.translate("a", -1, 0, ioasid.api.iommu.Access.READ));
         assertEquals(EINVAL, e.errno());
         assertEquals("NO_PASID_ENTRY", fx.probe("a", 5, 0).fault(), "PASID 5 is not attached");
+    }
+
+    /** The IOASID set the IOMMU core's PASIDs come from, as the service lists it. */
+    private IoasidSet pasidSet() {
+        SetDTO[] sets = fx.ioasid.sets();
+        assertEquals(1, sets.length);
+        assertEquals("iommu-core", sets[0].owner, "D19: labelled as the IOMMU core's");
+        return fx.ioasid.findSet(sets[0].id);
+    }
+
+    @Test
+    @DisplayName("D19: no one but the IOMMU core frees its PASID set (EPERM), and global PASIDs "
+            + "are still allocated from it afterwards")
+    void pasidSetIsTheCoresOwn() {
+        IoasidSet set = pasidSet();
+        IoasidHandle before = fx.iommu.allocGlobalPasid("a");
+        Expect.errno(EPERM, () -> fx.ioasid.freeSet(set));
+        assertEquals(SetState.ACTIVE, set.state());
+        IoasidHandle after = fx.iommu.allocGlobalPasid("a");
+        assertSame(set, after.set());
+        assertEquals(before.id() + 1, after.id());
+        assertEquals(IoasidState.IDLE, before.state());
+        assertSame(set, fx.iommu.privatePasidAlloc("a").pasid().set(), "private PASIDs too");
+    }
+
+    @Test
+    @DisplayName("D19, rule 65, D9: closing the IOMMU core frees its PASID set as the owner; a "
+            + "PASID still held keeps it FREE_PENDING until the PASID goes")
+    void closeFreesThePasidSet() {
+        int available = fx.ioasid.capacity().available;
+        IoasidSet set = pasidSet();
+        IoasidHandle p = fx.iommu.allocGlobalPasid("a");
+        fx.iommu.close();
+        assertEquals(SetState.FREE_PENDING, set.state());
+        fx.ioasid.free(p);
+        assertEquals(SetState.FREED, set.state());
+        assertEquals(available + set.quota(), fx.ioasid.capacity().available);
+        assertEquals(0, fx.ioasid.sets().length);
     }
 }
