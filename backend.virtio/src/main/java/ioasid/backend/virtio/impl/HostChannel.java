@@ -15,6 +15,7 @@ import ioasid.api.IoasidException;
 import ioasid.api.IoasidHandle;
 import ioasid.api.IoasidService;
 import ioasid.api.IoasidSet;
+import ioasid.api.SetOwner;
 import ioasid.api.SetState;
 import ioasid.api.TokenType;
 
@@ -30,7 +31,8 @@ import ioasid.api.TokenType;
  * Rules:
  *  1. The host is offered by the instances using the channel (each binds its own host reference);
  *     the first offer still standing is used.
- *  2. The VM's set is found on the host by its token, or created with the configured quota.
+ *  2. The VM's set is found on the host by its token, or created with the configured quota, as
+ *     a set this bundle owns: it outlives channels, and no one else may free it (D19).
  *  3. alloc returns INVALID when there is no host or the host refuses (rule 20): the allocator
  *     API has no errno.
  *  4. free returns an ID to the host that granted it, even if another host is used by now; an ID
@@ -40,6 +42,8 @@ import ioasid.api.TokenType;
 final class HostChannel {
     private static final System.Logger LOG = System.getLogger("ioasid.backend.virtio");
     static final int CALLS_MAX = 4096;
+    /** The owner of the VM sets the channels create; the channels never free them. */
+    static final SetOwner VM_SET_OWNER = new SetOwner("virtio-iommu");
 
     private record Grant(IoasidService host, IoasidHandle handle) {
         @Override
@@ -145,7 +149,7 @@ final class HostChannel {
                 throw e;
             }
             try {
-                s = host.createSet(TokenType.NONE, vmToken, vmQuota);
+                s = host.createSet(TokenType.NONE, vmToken, vmQuota, VM_SET_OWNER);
             } catch (IoasidException raced) {
                 if (raced.errno() != Errno.EEXIST) {
                     throw raced;

@@ -209,4 +209,19 @@ class PasidAllocatorTest {
         assertEquals(1, channels.users("ch"));
         assertNotNull(v.pasidAllocator().toString());
     }
+
+    @Test
+    @DisplayName("D19: the VM's host set a channel creates is the bundle's own: freeing it "
+            + "otherwise is EPERM and the guest goes on allocating from it")
+    void vmSetIsOwned() {
+        VirtioIommuBackend v0 = viommu("viommu0", PasidMode.HOST_SHARED, "ch-owned");
+        bind(v0);
+        IoasidSet g = guest.createSet(TokenType.NONE, "g", 0);
+        guest.alloc(g, 1, 100, null);
+        IoasidSet vm = host.findSet(TokenType.NONE, "vm-1");
+        assertEquals("virtio-iommu", host.sets()[0].owner);
+        Expect.errno(Errno.EPERM, () -> host.freeSet(vm));
+        guest.alloc(g, 1, 100, null);
+        assertEquals(2, vm.size());
+    }
 }

@@ -13,6 +13,7 @@ import ioasid.api.IoasidException;
 import ioasid.api.IoasidHandle;
 import ioasid.api.IoasidService;
 import ioasid.api.IoasidSet;
+import ioasid.api.SetOwner;
 import ioasid.api.TokenType;
 
 /**
@@ -40,6 +41,8 @@ public final class VcmdHost {
     private final String vm;
     private final IoasidService service;
     private final IoasidSet set;
+    /** The key to {@link #set}: the VM's PASIDs live there, so no one else may free it (D19). */
+    private final SetOwner setOwner = new SetOwner("vtd-vcmd");
     private final int maxPasid;
     private final Map<Integer, IoasidHandle> held = new HashMap<>();
     private final BitSet local;
@@ -64,7 +67,7 @@ public final class VcmdHost {
     public VcmdHost(IoasidService host, String vm, int quota) {
         this.vm = vm;
         this.service = host;
-        this.set = host.createSet(TokenType.NONE, "vcmd:" + vm, quota);
+        this.set = host.createSet(TokenType.NONE, "vcmd:" + vm, quota, setOwner);
         this.maxPasid = Ioasid.MAX_ID;
         this.local = null;
         this.localQuota = 0;
@@ -110,7 +113,7 @@ public final class VcmdHost {
                     service.free(h);
                 }
                 held.clear();
-                service.freeSet(set);
+                service.freeSet(set, setOwner);
             }
         }
     }

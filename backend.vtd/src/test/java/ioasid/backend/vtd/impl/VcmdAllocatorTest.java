@@ -258,4 +258,19 @@ class VcmdAllocatorTest {
         h2.release();
         assertEquals(0, hostCore.ids(null, 100).length);
     }
+
+    @Test
+    @DisplayName("D19: a VM's host set is the VMM's own: no one else frees it (EPERM) while the "
+            + "guest allocates from it, and the VMM still frees it when the last vIOMMU leaves")
+    void vmSetIsTheVmmsOwn() {
+        VcmdHost vmm = VcmdHost.acquire(hostCore, "vm-i", 100);
+        assertEquals("vtd-vcmd", hostCore.sets()[0].owner);
+        Expect.errno(Errno.EPERM, () -> hostCore.freeSet(vmm.set()));
+        VtdFixture g = new VtdFixture("dmar0", guestVcmd(), vmm);
+        int pasid = allocator(g).alloc(1, 100);
+        assertSame(vmm.set(), hostCore.find(null, pasid).set());
+        vmm.release();
+        Expect.errno(Errno.ENOENT, () -> hostCore.findSet(TokenType.NONE, "vcmd:vm-i"));
+        assertEquals(0, hostCore.sets().length);
+    }
 }
