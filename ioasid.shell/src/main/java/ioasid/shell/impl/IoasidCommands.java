@@ -54,12 +54,14 @@ public final class IoasidCommands {
         return ioasid.find(null, n.value());
     }
 
-    @Descriptor("list the IOASID sets: number, token, quota, size, SPIDs, state, listeners")
+    @Descriptor("list the IOASID sets: number, token, owner (the platform component that alone "
+            + "may free it), quota, size, SPIDs, state, listeners")
     public Reply sets() {
-        Table t = new Table("SET", "TYPE", "TOKEN", "QUOTA", "SIZE", "SPIDS", "STATE",
+        Table t = new Table("SET", "TYPE", "TOKEN", "OWNER", "QUOTA", "SIZE", "SPIDS", "STATE",
                 "LISTENERS");
         for (SetDTO s : ioasid.sets()) {
-            t.row(s.id, s.tokenType, s.token, s.quota, s.size, s.spids, s.state, s.listeners);
+            t.row(s.id, s.tokenType, s.token, s.owner, s.quota, s.size, s.spids, s.state,
+                    s.listeners);
         }
         return Reply.text(t.toString());
     }
@@ -99,7 +101,8 @@ public final class IoasidCommands {
         return Reply.of(text, s.id());
     }
 
-    @Descriptor("free a set; one that still holds IDs goes with its last ID")
+    @Descriptor("free a set; one that still holds IDs goes with its last ID, and one the "
+            + "platform owns is refused (EPERM)")
     public Reply rmset(@Descriptor(SET) SetNumber set) {
         IoasidSet s = set(set);
         return ioasid.freeSet(s) ? Reply.text("set " + s.id() + " freed")

@@ -21,6 +21,7 @@ import org.osgi.framework.Constants;
 
 import ioasid.api.Errno;
 import ioasid.api.IoasidException;
+import ioasid.api.IoasidHandle;
 import ioasid.api.iommu.DomainType;
 import ioasid.api.iommu.IommuDomain;
 import ioasid.api.iommu.Prot;
@@ -211,6 +212,29 @@ class CommandsTest {
         assertEquals("EINVAL: token 'a b' has white space or control characters",
                 fails(Errno.EINVAL, "ioasid:mkset 'a b'"));
         fails(Errno.ENOENT, "ioasid:rmset 42");
+    }
+
+    @Test
+    @DisplayName("D19: sets labels the IOMMU core's own set, rmset refuses it in one line, and "
+            + "global PASIDs still come from it")
+    void platformOwnedSet() throws Exception {
+        String[] lines = run("ioasid:sets").split("\n");
+        assertTrue(lines[0].matches("SET +TYPE +TOKEN +OWNER +QUOTA +SIZE .*"), lines[0]);
+        assertTrue(lines[1].matches("1 +NONE +- +iommu-core +64 +0 .*"), lines[1]);
+        assertEquals("EPERM: set 1 belongs to iommu-core, which alone may free it",
+                fails(Errno.EPERM, "ioasid:rmset 1"));
+        IoasidHandle p = iommu.allocGlobalPasid("0000:00:01.0");
+        assertEquals(1, p.set().id());
+        assertEquals("1", run("ioasid:ids").split("\n")[1].split(" +")[1], "in set 1");
+
+        String vm = mkset("vm1", "10");
+        String sets = run("ioasid:sets");
+        assertTrue(sets.matches("(?s).*\n" + vm + " +NONE +vm1 +- +10 .*"), "no owner: " + sets);
+        assertEquals("set " + vm + " freed\n", run("ioasid:rmset " + vm));
+        assertEquals(String.valueOf(Integer.parseInt(vm) + 1), mkset("vm2", "10"),
+                "D19: a freed set's number is not given again");
+        assertEquals("ENOENT: set " + vm + " was freed",
+                fails(Errno.ENOENT, "ioasid:rmset " + vm));
     }
 
     @Test
