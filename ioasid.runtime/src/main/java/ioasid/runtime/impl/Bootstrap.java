@@ -21,8 +21,10 @@ import org.osgi.framework.BundleActivator;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleEvent;
 import org.osgi.framework.Constants;
+import org.osgi.framework.ServiceReference;
 import org.osgi.framework.SynchronousBundleListener;
 import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.log.LogReaderService;
 import org.osgi.util.tracker.ServiceTracker;
 
 /**
@@ -31,7 +33,8 @@ import org.osgi.util.tracker.ServiceTracker;
  * that a newcomer sees a working platform at once. An existing folder is the operator's and is
  * left alone. It also gives the platform's java.util.logging output one line per record, unless
  * the operator configured logging, reads deploy/*.config strictly in FileInstall's place
- * ({@link ConfigFiles}), and keeps an orderly shutdown quiet: when the framework stops,
+ * ({@link ConfigFiles}), prints what the framework's bundles log as one line per entry
+ * ({@link OsgiLog}), and keeps an orderly shutdown quiet: when the framework stops,
  * every backend leaves because everything does, which is no news worth a line each.
  */
 public final class Bootstrap implements BundleActivator {
@@ -48,6 +51,8 @@ public final class Bootstrap implements BundleActivator {
     /** Holds the platform's logger while it is quietened: JUL keeps loggers weakly. */
     private Logger quietened;
     private ServiceTracker<ConfigurationAdmin, ConfigurationAdmin> admins;
+    private ServiceTracker<LogReaderService, LogReaderService> logs;
+    private volatile boolean stopping;
 
     @Override
     public void start(BundleContext context) throws IOException {
@@ -58,10 +63,28 @@ public final class Bootstrap implements BundleActivator {
         }
         context.addBundleListener((SynchronousBundleListener) e -> {
             if (e.getType() == BundleEvent.STOPPING && e.getBundle().getBundleId() == 0) {
+                stopping = true;
                 quietened = Logger.getLogger(PLATFORM_LOGGERS);
                 quietened.setLevel(Level.WARNING);
             }
         });
+        OsgiLog osgiLog = new OsgiLog(() -> stopping);
+        logs = new ServiceTracker<>(context, LogReaderService.class, null) {
+            @Override
+            public LogReaderService addingService(ServiceReference<LogReaderService> ref) {
+                LogReaderService r = super.addingService(ref);
+                r.addLogListener(osgiLog);
+                return r;
+            }
+
+            @Override
+            public void removedService(ServiceReference<LogReaderService> ref,
+                    LogReaderService r) {
+                r.removeLogListener(osgiLog);
+                super.removedService(ref, r);
+            }
+        };
+        logs.open();
         // ahead of FileInstall's own reader of .config files, before its first scan
         admins = new ServiceTracker<>(context, ConfigurationAdmin.class, null);
         admins.open();
@@ -87,6 +110,9 @@ public final class Bootstrap implements BundleActivator {
     public void stop(BundleContext context) {
         if (admins != null) {
             admins.close();
+        }
+        if (logs != null) {
+            logs.close();
         }
     }
 

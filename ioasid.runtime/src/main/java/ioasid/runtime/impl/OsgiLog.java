@@ -1,0 +1,59 @@
+package ioasid.runtime.impl;
+
+import java.util.function.BooleanSupplier;
+
+import org.osgi.service.log.LogEntry;
+import org.osgi.service.log.LogLevel;
+import org.osgi.service.log.LogListener;
+
+/**
+ * What the framework's own bundles (SCR, Config Admin, Event Admin, FileInstall) log through
+ * the OSGi Log Service, printed as the platform prints: one line per entry, warnings and errors
+ * only, an exception as its message and causes rather than a stack trace (unless
+ * {@code -Dioasid.log.stacktraces=true}). While the framework stops in order only errors are
+ * printed: Event Admin, stopped under events still in flight, warns of nothing that matters then.
+ */
+final class OsgiLog implements LogListener {
+    static final String STACK_TRACES = "ioasid.log.stacktraces";
+
+    private final BooleanSupplier stopping;
+
+    OsgiLog(BooleanSupplier stopping) {
+        this.stopping = stopping;
+    }
+
+    @Override
+    public void logged(LogEntry entry) {
+        String line = line(entry, stopping.getAsBoolean());
+        if (line != null) {
+            System.err.println(line);
+            if (entry.getException() != null && Boolean.getBoolean(STACK_TRACES)) {
+                entry.getException().printStackTrace();
+            }
+        }
+    }
+
+    /** The line to print for the entry, or null when it is not printed. */
+    static String line(LogEntry entry, boolean stopping) {
+        LogLevel level = entry.getLogLevel();
+        if (level != LogLevel.ERROR && (level != LogLevel.WARN || stopping)) {
+            return null;
+        }
+        StringBuilder sb = new StringBuilder(level == LogLevel.ERROR ? "ERROR: " : "WARNING: ");
+        String bsn = entry.getBundle() == null ? null : entry.getBundle().getSymbolicName();
+        if (bsn != null) {
+            sb.append(bsn).append(": ");
+        }
+        sb.append(entry.getMessage());
+        for (Throwable t = entry.getException(); t != null; t = t.getCause()) {
+            sb.append(t == entry.getException() ? ": " : "; caused by ").append(t);
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        if (entry.getException() != null && !Boolean.getBoolean(STACK_TRACES)) {
+            sb.append(" (-D" + STACK_TRACES + "=true prints the stack trace)");
+        }
+        return sb.toString();
+    }
+}

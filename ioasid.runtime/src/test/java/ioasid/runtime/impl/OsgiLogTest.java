@@ -1,0 +1,54 @@
+package ioasid.runtime.impl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.lang.reflect.Proxy;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.osgi.framework.Bundle;
+import org.osgi.service.log.LogEntry;
+import org.osgi.service.log.LogLevel;
+
+/** The framework's log entries as an operator reads them. */
+class OsgiLogTest {
+    private static LogEntry entry(LogLevel level, String message, Throwable t) {
+        Bundle b = (Bundle) Proxy.newProxyInstance(Bundle.class.getClassLoader(),
+                new Class<?>[] {Bundle.class}, (p, m, a) -> m.getName().equals("getSymbolicName")
+                        ? "org.apache.felix.eventadmin" : null);
+        return (LogEntry) Proxy.newProxyInstance(LogEntry.class.getClassLoader(),
+                new Class<?>[] {LogEntry.class}, (p, m, a) -> {
+                    switch (m.getName()) {
+                        case "getLogLevel": return level;
+                        case "getMessage": return message;
+                        case "getException": return t;
+                        case "getBundle": return b;
+                        default: return null;
+                    }
+                });
+    }
+
+    @Test
+    @DisplayName("warnings and errors are one line with the bundle; exceptions as their causes")
+    void lines() {
+        assertEquals("WARNING: org.apache.felix.eventadmin: handler slow",
+                OsgiLog.line(entry(LogLevel.WARN, "handler slow", null), false));
+        assertEquals("ERROR: org.apache.felix.eventadmin: failed: java.lang.IllegalStateException:"
+                + " outer; caused by java.io.IOException: inner (-Dioasid.log.stacktraces=true "
+                + "prints the stack trace)", OsgiLog.line(entry(LogLevel.ERROR, "failed",
+                        new IllegalStateException("outer", new java.io.IOException("inner"))),
+                        false));
+        assertNull(OsgiLog.line(entry(LogLevel.INFO, "started", null), false));
+        assertNull(OsgiLog.line(entry(LogLevel.DEBUG, "details", null), false));
+    }
+
+    @Test
+    @DisplayName("while the framework stops in order, only errors are printed")
+    void stopping() {
+        assertNull(OsgiLog.line(entry(LogLevel.WARN, "Event Task Processing Interrupted", null),
+                true));
+        assertEquals("ERROR: org.apache.felix.eventadmin: broken",
+                OsgiLog.line(entry(LogLevel.ERROR, "broken", null), true));
+    }
+}
