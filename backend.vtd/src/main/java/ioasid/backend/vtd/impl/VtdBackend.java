@@ -44,7 +44,10 @@ import ioasid.api.spi.IoasidAllocator;
  * mode, scalable mode, ECAP.VCS, VCCAP.PAS; rule 30), the component also registers an
  * {@link IoasidAllocator} service for its own lifetime. Every instance's allocator shares one
  * helper identity, so hot-unplugging one vIOMMU leaves the PASIDs it handed out with the others
- * (rules 25, 32).
+ * (rules 25, 32). Only such a unit binds a host IOASID service (the {@code host} reference): it is
+ * rebuilt when its host arrives or leaves, and every other unit's configuration is given a host
+ * target that matches nothing, so that a host coming or going leaves it alone ({@link
+ * VtdHostTarget}).
  *
  * <p>Records: every record of this bundle declares equals, hashCode and toString itself (equals
  * and hashCode compute what the generated ones would). The generated ones are linked through
@@ -136,7 +139,8 @@ public final class VtdBackend implements IommuBackend {
 
         @AttributeDefinition(name = "Host IOASID service filter",
                 description = "Target of the host reference; a service matching it answers virtual "
-                        + "commands (never the guest's own IOASID service)")
+                        + "commands (never the guest's own IOASID service). Used only with caching "
+                        + "mode, scalable mode and VCMD: any other unit binds no host.")
         String host_target() default "(" + VCMD_HOST + "=true)";
     }
 
@@ -155,8 +159,10 @@ public final class VtdBackend implements IommuBackend {
 
     /**
      * DS activation. The optional host service answers the guest's virtual commands; without it
-     * the VMM model uses a PASID space of its own. A refused configuration leaves the unit
-     * FAILED, registered with the reason, instead of failing the activation.
+     * the VMM model uses a PASID space of its own. The reference is static on purpose, and
+     * {@link VtdHostTarget} keeps it empty on a unit without virtual commands. A refused
+     * configuration leaves the unit FAILED, registered with the reason, instead of failing the
+     * activation.
      */
     @Activate
     public VtdBackend(BundleContext context, Config config, Map<String, Object> properties,
