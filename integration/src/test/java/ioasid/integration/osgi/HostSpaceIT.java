@@ -1,0 +1,248 @@
+package ioasid.integration.osgi;
+
+import static ioasid.integration.osgi.FrameworkFixture.await;
+import static ioasid.integration.osgi.FrameworkFixture.backend;
+import static ioasid.integration.osgi.FrameworkFixture.hasBackend;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Map;
+
+import javax.inject.Inject;
+
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.ExamFactory;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerMethod;
+import org.ops4j.pax.exam.util.Filter;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.cm.ConfigurationAdmin;
+
+import ioasid.api.Ioasid;
+import ioasid.api.IoasidException;
+import ioasid.api.IoasidHandle;
+import ioasid.api.IoasidService;
+import ioasid.api.TokenType;
+import ioasid.api.iommu.Access;
+import ioasid.api.iommu.IommuDomain;
+import ioasid.api.iommu.IommuService;
+import ioasid.api.iommu.Prot;
+import ioasid.api.spi.IoasidAllocator;
+import ioasid.api.spi.IoasidEvent;
+import ioasid.api.spi.IoasidListener;
+
+/**
+ * A host IOASID space (PID {@code ioasid.host}) coming and going touches only the IOMMU instances
+ * that allocate from it: a VT-d unit with virtual commands is rebuilt around it, a virtio-iommu
+ * with a host-shared allocator takes it and lets it go; every other instance keeps its service,
+ * its domains and its PASIDs, and sends no UNBIND.
+ */
+@RunWith(PaxExam.class)
+@ExamFactory(IsolatedContainerFactory.class)
+@ExamReactorStrategy(PerMethod.class)
+public class HostSpaceIT {
+    static final String VTD_DEV = "0000:01:00.0";
+    static final String GUEST_DEV = "0000:02:00.0";
+    static final String VIRTIO_DEV = "ep1";
+    static final String HOST_FILTER = "(ioasid.role=host)";
+    /** How long an instance must stay as it was once the host has settled. */
+    static final long SETTLE_MS = 300;
+
+    @Inject
+    BundleContext ctx;
+
+    @Inject
+    ConfigurationAdmin ca;
+
+    @Inject
+    @Filter("(!(ioasid.role=host))")
+    IoasidService ioasid;
+
+    @Inject
+    IommuService iommu;
+
+    private final List<String> unbinds = Collections.synchronizedList(new ArrayList<>());
+
+    @Configuration
+    public Option[] config() {
+        return new Option[] {Platform.withBackends()};
+    }
+
+    private void recordUnbinds() {
+        Hashtable<String, Object> p = new Hashtable<>();
+        p.put(IoasidListener.EVENTS, new String[] {"UNBIND"});
+        ctx.registerService(IoasidListener.class,
+                (IoasidEvent e) -> unbinds.add(e.type() + " " + e.id()), p);
+    }
+
+    /** A VT-d vIOMMU that allocates its PASIDs through virtual commands. */
+    private void vcmdUnit(String name, String device, Object... more) throws Exception {
+        List<Object> kv = new ArrayList<>(List.of("ioasid.iommu.name", name,
+                "devices", new String[] {device + ";pasid=20"}, "caching.mode", Boolean.TRUE,
+                "vcmd", Boolean.TRUE, "vcmd.vm", "vm0"));
+        kv.addAll(Arrays.asList(more));
+        FrameworkFixture.factory(ca, "ioasid.backend.vtd", name, kv.toArray());
+    }
+
+    /** A caller domain on the device with one page mapped at 0x1000, returned live. */
+    private IommuDomain mapped(String device, long pa) {
+        IommuDomain d = iommu.domainAlloc(device, false);
+        iommu.attachGroup(d, iommu.group(device));
+        iommu.map(d, 0x1000, pa, 0x1000, Prot.READ);
+        assertEquals(pa, iommu.translate(device, 0, 0x1000, Access.READ).physAddr());
+        return d;
+    }
+
+    /** A global PASID attached to a fresh domain of the device. */
+    private IoasidHandle attachedPasid(String device) {
+        IoasidHandle pasid = iommu.allocGlobalPasid(device);
+        iommu.attachDevicePasid(iommu.domainAlloc(device, false), device, pasid);
+        assertTrue(attached(device, pasid));
+        return pasid;
+    }
+
+    private boolean attached(String device, IoasidHandle pasid) {
+        return Arrays.stream(iommu.pasids())
+                .anyMatch(p -> p.device.equals(device) && p.pasid == pasid.id());
+    }
+
+    private Map<String, Long> serviceIds(String... names) {
+        Map<String, Long> ids = new HashMap<>();
+        for (String n : names) {
+            ids.put(n, backend(iommu, n).serviceId);
+        }
+        return ids;
+    }
+
+    private void awaitRebuilt(String name, long before) {
+        await(name + " rebuilt", () -> hasBackend(iommu, name)
+                && backend(iommu, name).serviceId != before);
+    }
+
+    /** The instances keep their services for a while after the host settled. */
+    private void assertUntouched(Map<String, Long> ids) throws InterruptedException {
+        long end = System.nanoTime() + SETTLE_MS * 1_000_000;
+        do {
+            assertEquals("same backend services", ids,
+                    serviceIds(ids.keySet().toArray(new String[0])));
+            Thread.sleep(20);
+        } while (System.nanoTime() < end);
+    }
+
+    private boolean hostSpaceRegistered() {
+        try {
+            return !ctx.getServiceReferences(IoasidService.class, HOST_FILTER).isEmpty();
+        } catch (InvalidSyntaxException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private boolean hasSet(IoasidService space, String token) {
+        try {
+            space.findSet(TokenType.NONE, token);
+            return true;
+        } catch (IoasidException e) {
+            return false;
+        }
+    }
+
+    private IoasidAllocator allocatorOf(String instance) throws Exception {
+        ServiceReference<IoasidAllocator> ref = ctx.getServiceReferences(IoasidAllocator.class,
+                "(ioasid.iommu.name=" + instance + ")").iterator().next();
+        return ctx.getService(ref);
+    }
+
+    @Test
+    public void hostComingAndGoingTouchesOnlyItsUsers() throws Exception {
+        recordUnbinds();
+        FrameworkFixture.vtd(ca, "dmar0", VTD_DEV + ";pasid=20");
+        FrameworkFixture.virtio(ca, "viommu0", VIRTIO_DEV + ";sid=0x1");
+        await("dmar0 and viommu0", () -> hasBackend(iommu, "dmar0")
+                && hasBackend(iommu, "viommu0"));
+        IommuDomain vtdDom = mapped(VTD_DEV, 0x5000);
+        IommuDomain virtioDom = mapped(VIRTIO_DEV, 0x7000);
+        // from the default space, before any guest allocator: a host leaving revokes nothing here
+        IoasidHandle pasid = attachedPasid(VTD_DEV);
+        vcmdUnit("dmar-g0", GUEST_DEV);
+        FrameworkFixture.factory(ca, "ioasid.backend.virtio", "viommu-h", "ioasid.iommu.name",
+                "viommu-h", "devices", new String[] {"ep2;sid=0x1"}, "pasid.allocator",
+                "host-shared", "host.target", HOST_FILTER);
+        await("four backends", () -> iommu.backends().length == 4);
+        IoasidHandle guestPasid = attachedPasid(GUEST_DEV);
+        // the guest allocators wait behind the default space, which holds dmar0's PASID, so the
+        // host-shared one is asked directly where its host went
+        IoasidAllocator shared = allocatorOf("viommu-h");
+        assertEquals("no host yet", Ioasid.INVALID, shared.alloc(1, 0xFFFFF));
+        Map<String, Long> untouched = serviceIds("dmar0", "viommu0", "viommu-h");
+        long guest = backend(iommu, "dmar-g0").serviceId;
+
+        org.osgi.service.cm.Configuration host = FrameworkFixture.host(ca);
+        IoasidService space = FrameworkFixture.hostSpace(ctx);
+        awaitRebuilt("dmar-g0", guest);
+        assertTrue("the VCMD unit answers from the host", hasSet(space, "vcmd:vm0"));
+        await("the VCMD unit's PASID detached by its rebuild",
+                () -> unbinds.contains("UNBIND " + guestPasid.id()));
+        int id = shared.alloc(1, 0xFFFFF);
+        assertNotEquals("the host-shared allocator reaches the host", Ioasid.INVALID, id);
+        assertEquals(1, space.findSet(TokenType.NONE, "vm").size());
+        shared.free(id);
+        assertUntouched(untouched);
+        assertEquals(List.of("UNBIND " + guestPasid.id()), unbinds);
+        assertTrue(attached(VTD_DEV, pasid));
+        assertTrue(vtdDom.live() && virtioDom.live());
+
+        guest = backend(iommu, "dmar-g0").serviceId;
+        host.delete();
+        await("the host space to leave", () -> !hostSpaceRegistered());
+        awaitRebuilt("dmar-g0", guest);
+        assertEquals("the host-shared allocator let the host go", Ioasid.INVALID,
+                shared.alloc(1, 0xFFFFF));
+        assertUntouched(untouched);
+        assertEquals("nothing else unbound", List.of("UNBIND " + guestPasid.id()), unbinds);
+        assertTrue(attached(VTD_DEV, pasid));
+        assertEquals(0x5000, iommu.translate(VTD_DEV, 0, 0x1000, Access.READ).physAddr());
+        assertEquals(0x7000, iommu.translate(VIRTIO_DEV, 0, 0x1000, Access.READ).physAddr());
+    }
+
+    @Test
+    public void copiedTargetsAndOtherHostsLeaveInstancesAlone() throws Exception {
+        recordUnbinds();
+        // a host line copied onto instances that do not allocate from a host: the VT-d unit
+        // binds nothing, the virtio-iommu binds it (dynamically) and has no use for it
+        FrameworkFixture.factory(ca, "ioasid.backend.vtd", "dmar0", "ioasid.iommu.name", "dmar0",
+                "devices", new String[] {VTD_DEV + ";pasid=20"}, "host.target", HOST_FILTER);
+        FrameworkFixture.factory(ca, "ioasid.backend.virtio", "viommu0", "ioasid.iommu.name",
+                "viommu0", "devices", new String[] {VIRTIO_DEV + ";sid=0x1"}, "host.target",
+                HOST_FILTER);
+        // a VCMD unit keeps its own target: another host than this one
+        vcmdUnit("dmar-g1", GUEST_DEV, "host.target", "(ioasid.host.name=other)");
+        await("three backends", () -> iommu.backends().length == 3);
+        IoasidHandle pasid = attachedPasid(VTD_DEV);
+        IoasidHandle guestPasid = attachedPasid(GUEST_DEV);
+        Map<String, Long> untouched = serviceIds("dmar0", "viommu0", "dmar-g1");
+
+        org.osgi.service.cm.Configuration host = FrameworkFixture.host(ca);
+        IoasidService space = FrameworkFixture.hostSpace(ctx);
+        assertUntouched(untouched);
+        assertFalse("dmar-g1 answers from its own VMM", hasSet(space, "vcmd:vm0"));
+        host.delete();
+        await("the host space to leave", () -> !hostSpaceRegistered());
+        assertUntouched(untouched);
+        assertEquals(List.of(), unbinds);
+        assertTrue(attached(VTD_DEV, pasid) && attached(GUEST_DEV, guestPasid));
+    }
+}
