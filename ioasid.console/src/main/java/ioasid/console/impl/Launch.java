@@ -25,10 +25,11 @@ final class Launch {
     }
 
     static final String USAGE = String.join("\n",
-            "usage: java -jar ioasid.jar [-c COMMANDS | SCRIPT | --help]",
+            "usage: java -jar ioasid.jar [-c COMMANDS | SCRIPT | --serve | --help]",
             "  no argument    a console on a terminal; commands read line by line from a pipe",
             "  -c COMMANDS    run the commands, then shut down",
             "  SCRIPT         run the script file's commands, then shut down",
+            "  --serve        no console: run until stopped (SIGTERM, or stop 0 from elsewhere)",
             "exit codes: 0 shut down normally or every command succeeded, 1 a command failed,",
             "  2 bad arguments or an unreadable script, 3 another runtime uses this directory,",
             "  117 the framework was stopped (stop 0)");
@@ -68,6 +69,13 @@ final class Launch {
         String first = words.get(0);
         if (first.equals("-h") || first.equals("--help")) {
             return new Launch(Mode.HELP, null);
+        }
+        if (first.equals("--serve")) {
+            if (words.size() > 1) {
+                throw new IllegalArgumentException("--serve takes nothing after it, not "
+                        + words.subList(1, words.size()));
+            }
+            return new Launch(Mode.SERVE, null);
         }
         if (first.equals("-c") || first.equals("--command")) {
             if (words.size() < 2) {

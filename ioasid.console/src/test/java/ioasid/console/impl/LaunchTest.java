@@ -28,6 +28,8 @@ class LaunchTest {
         assertEquals(Mode.FILE, f.mode);
         assertEquals("setup.gosh", f.text);
         assertEquals(Mode.HELP, Launch.of(new String[] {"--help"}, null, true).mode);
+        assertEquals(Mode.SERVE, Launch.of(new String[] {"--serve"}, null, false).mode,
+                "a service with no terminal and no input serves until stopped");
     }
 
     @Test
@@ -51,6 +53,9 @@ class LaunchTest {
         e = assertThrows(IllegalArgumentException.class,
                 () -> Launch.of(new String[] {"a.gosh", "b.gosh"}, null, true));
         assertTrue(e.getMessage().startsWith("one script at a time"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> Launch.of(new String[] {"--serve", "x"}, null, true));
+        assertTrue(e.getMessage().startsWith("--serve takes nothing"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
                 () -> Launch.of(NONE, "-c 'unclosed", true));
         assertTrue(e.getMessage().startsWith("unclosed '"), e.getMessage());
