@@ -31,10 +31,11 @@ import org.osgi.util.tracker.ServiceTracker;
  * First start of the runtime: when the deploy folder FileInstall watches does not exist yet, it
  * is created and filled with the three backend bundles and a default configuration for each, so
  * that a newcomer sees a working platform at once. An existing folder is the operator's and is
- * left alone. It also gives the platform's java.util.logging output one line per record, unless
- * the operator configured logging, reads deploy/*.config strictly in FileInstall's place
- * ({@link ConfigFiles}), prints what the framework's bundles log as one line per entry
- * ({@link OsgiLog}), and keeps an orderly shutdown quiet: when the framework stops,
+ * left alone. It registers the installer FileInstall hands the folder's jars to
+ * ({@link BundleInstaller}) and reads deploy/*.config strictly in FileInstall's place
+ * ({@link ConfigFiles}). It also gives the platform's java.util.logging output one line per
+ * record, unless the operator configured logging, prints what the framework's bundles log as one
+ * line per entry ({@link OsgiLog}), and keeps an orderly shutdown quiet: when the framework stops,
  * every backend leaves because everything does, which is no news worth a line each.
  */
 public final class Bootstrap implements BundleActivator {
@@ -94,6 +95,8 @@ public final class Bootstrap implements BundleActivator {
                 ranking);
         String dir = context.getProperty(DIR_PROPERTY);
         Path deploy = Paths.get(dir != null ? dir : "deploy");
+        context.registerService(ArtifactInstaller.class,
+                new BundleInstaller(context, deploy, deploy.toString()), null);
         if (Files.exists(deploy)) {
             return;
         }

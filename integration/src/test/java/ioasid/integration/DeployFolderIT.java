@@ -1,0 +1,300 @@
+package ioasid.integration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.jar.JarEntry;
+import java.util.jar.JarInputStream;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * deploy/ as an operator uses it with the runtime jar: a backend jar replaced while the runtime
+ * runs, and a jar that is not a bundle.
+ */
+class DeployFolderIT {
+    private static final Path JAR = Path.of(System.getProperty("ioasid.runtime.jar"));
+    private static final String VTD = "backend.vtd.jar";
+    private static final Pattern LEFT =
+            Pattern.compile("IOMMU backend dmar0 \\(vtd, service (\\d+)\\) left");
+    private static final Pattern DMAR0 = Pattern.compile("^dmar0\\s+vtd\\s+(\\d+)\\s");
+    private static final Pattern VTD_BUNDLE =
+            Pattern.compile("^\\s*(\\d+)\\|(\\w+)\\s*\\|\\s*\\d+\\|backend\\.vtd \\(([^)]+)\\)");
+
+    private static List<String> command(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+                JAR.toString()));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    /** A runtime run to its end: exit code, stdout and stderr. */
+    private static final class Run {
+        final int exit;
+        final String out;
+        final String err;
+
+        Run(Path dir, String... args) throws Exception {
+            Process p = new ProcessBuilder(command(args)).directory(dir.toFile()).start();
+            p.getOutputStream().close();
+            ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
+            Thread drain = new Thread(() -> {
+                try {
+                    p.getErrorStream().transferTo(errBytes);
+                } catch (IOException e) {
+                    // the process went away
+                }
+            });
+            drain.start();
+            out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the runtime exits: " + out);
+            drain.join();
+            exit = p.exitValue();
+            err = errBytes.toString(StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public String toString() {
+            return "exit " + exit + "\nstdout:\n" + out + "\nstderr:\n" + err;
+        }
+    }
+
+    /**
+     * Event Admin's own shutdown race (its pool is closed while it still delivers the framework's
+     * last bundle events) can print this after any backend restart; it belongs to the orderly
+     * stop, not to deploy/, and is left out here.
+     */
+    private static final String EVENT_ADMIN_STOP = "WARNING: EventAdmin: Event Task Processing "
+            + "Interrupted";
+
+    private static void assertQuiet(String output) {
+        String all = String.join("\n", output.lines()
+                .filter(l -> !l.startsWith(EVENT_ADMIN_STOP)).toList());
+        assertFalse(all.contains("\tat "), "no stack trace: " + all);
+        assertFalse(all.contains("Exception"), "no exception: " + all);
+        assertFalse(all.contains("WARNING"), "no warning: " + all);
+        assertFalse(all.contains("ERROR"), "no error: " + all);
+    }
+
+    /** The jar with another Bundle-Version: still a valid bundle, and another build. */
+    static byte[] withVersion(byte[] jar, String version) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (JarInputStream in = new JarInputStream(new ByteArrayInputStream(jar))) {
+            Manifest m = new Manifest(in.getManifest());
+            m.getMainAttributes().putValue("Bundle-Version", version);
+            try (JarOutputStream out = new JarOutputStream(bytes, m)) {
+                for (JarEntry e; (e = in.getNextJarEntry()) != null;) {
+                    out.putNextEntry(new JarEntry(e.getName()));
+                    in.transferTo(out);
+                    out.closeEntry();
+                }
+            }
+        }
+        return bytes.toByteArray();
+    }
+
+    @Test
+    @Timeout(180)
+    @DisplayName("a backend jar replaced in deploy/ while the runtime runs is one departure and "
+            + "one return of the backend, in place and quietly, each time, also when the copy "
+            + "pauses half way")
+    void replacedJar(@TempDir Path dir) throws Exception {
+        Session s = new Session(dir);
+        try {
+            s.send("iommu:await 3");
+            s.await(l -> l.contains("3 backends ready"), 1);
+            String[] bundle = s.vtdBundle();
+            List<String> services = new ArrayList<>(List.of(s.dmar0Service()));
+            Path jar = dir.resolve("deploy").resolve(VTD);
+            byte[] own = Files.readAllBytes(jar);
+            int swaps = 3;
+            for (int i = 1; i <= swaps; i++) {
+                // written over in place, as cp does: the watcher can see it half written; the
+                // last one pauses half way, longer than the watcher's poll
+                writeInPlace(jar, withVersion(own, "1.0." + i), i == swaps ? 700 : 0);
+                s.await(l -> LEFT.matcher(l).find(), i);
+                s.send("iommu:await 3");
+                s.await(l -> l.contains("3 backends ready"), i + 1);
+                // a second departure, when there was one, came within milliseconds
+                Thread.sleep(1500);
+                services.add(s.dmar0Service());
+                String[] now = s.vtdBundle();
+                assertEquals(bundle[0], now[0], "updated in place, same bundle ID: " + s);
+                assertEquals("Active", now[1], s.toString());
+                assertEquals("1.0." + i, now[2], s.toString());
+            }
+            List<String> left = s.matching(LEFT);
+            assertEquals(swaps, left.size(), "one departure per replacement: " + s);
+            for (int i = 0; i < swaps; i++) {
+                assertEquals(services.get(i), left.get(i), "the backend that left was the one "
+                        + "registered before the replacement: " + s);
+                assertNotEquals(services.get(i), services.get(i + 1),
+                        "it returned as a new service: " + s);
+            }
+            s.send("shutdown");
+        } finally {
+            s.close();
+        }
+        assertEquals(0, s.exit(), s.toString());
+        assertQuiet(s.toString());
+    }
+
+    /** Truncates the file and writes it, pausing half way when asked. */
+    private static void writeInPlace(Path file, byte[] bytes, long pauseMs) throws Exception {
+        try (OutputStream out = Files.newOutputStream(file)) {
+            int half = pauseMs > 0 ? bytes.length / 2 : bytes.length;
+            out.write(bytes, 0, half);
+            out.flush();
+            Thread.sleep(pauseMs);
+            out.write(bytes, half, bytes.length - half);
+        }
+    }
+
+    @Test
+    @Timeout(180)
+    @DisplayName("a jar in deploy/ that is not a bundle is named in one line, without a stack "
+            + "trace, and the backends come up")
+    void brokenJarOneLine(@TempDir Path dir) throws Exception {
+        Run first = new Run(dir, "-c", "iommu:await 3");
+        assertEquals(0, first.exit, first.toString());
+        Files.writeString(dir.resolve("deploy").resolve("notes.jar"), "not a jar");
+        Run r = new Run(dir, "-c", "iommu:await 3");
+        assertEquals(0, r.exit, r.toString());
+        assertEquals(List.of("WARNING: deploy/notes.jar is not a whole bundle jar (zip END header "
+                + "not found): not installed"), r.err.lines()
+                        .filter(l -> !l.startsWith(EVENT_ADMIN_STOP)).toList(), r.toString());
+        assertFalse(r.out.contains("\tat "), r.toString());
+    }
+
+    /** A runtime driven through its standard input, its output collected line by line. */
+    private static final class Session {
+        private final Process process;
+        private final Writer in;
+        private final List<String> out = Collections.synchronizedList(new ArrayList<>());
+        private final Thread reader;
+
+        Session(Path dir) throws IOException {
+            process = new ProcessBuilder(command()).directory(dir.toFile())
+                    .redirectErrorStream(true).start();
+            in = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
+            reader = new Thread(() -> {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(
+                        process.getInputStream(), StandardCharsets.UTF_8))) {
+                    for (String line; (line = r.readLine()) != null;) {
+                        out.add(line);
+                    }
+                } catch (IOException e) {
+                    out.add("reader: " + e);
+                }
+            });
+            reader.start();
+        }
+
+        void send(String command) throws IOException {
+            in.write(command + "\n");
+            in.flush();
+        }
+
+        /** Waits until at least count lines match. */
+        void await(Predicate<String> line, int count) throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (System.nanoTime() < deadline) {
+                synchronized (out) {
+                    if (out.stream().filter(line).count() >= count) {
+                        return;
+                    }
+                }
+                Thread.sleep(50);
+            }
+            throw new AssertionError("waited for " + count + " such lines in " + this);
+        }
+
+        /** Sends the command and returns the first line matching after it. */
+        Matcher ask(String command, Pattern answer) throws Exception {
+            int from = out.size();
+            send(command);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (System.nanoTime() < deadline) {
+                synchronized (out) {
+                    for (String l : out.subList(from, out.size())) {
+                        Matcher m = answer.matcher(l);
+                        if (m.find()) {
+                            return m;
+                        }
+                    }
+                }
+                Thread.sleep(50);
+            }
+            throw new AssertionError("no answer to " + command + " in " + this);
+        }
+
+        String dmar0Service() throws Exception {
+            return ask("iommu:backends", DMAR0).group(1);
+        }
+
+        /** The backend.vtd line of lb: ID, state, version. */
+        String[] vtdBundle() throws Exception {
+            Matcher m = ask("lb", VTD_BUNDLE);
+            return new String[] {m.group(1), m.group(2), m.group(3)};
+        }
+
+        /** The first group of every line matching. */
+        List<String> matching(Pattern p) {
+            List<String> found = new ArrayList<>();
+            synchronized (out) {
+                for (String l : out) {
+                    Matcher m = p.matcher(l);
+                    if (m.find()) {
+                        found.add(m.group(1));
+                    }
+                }
+            }
+            return found;
+        }
+
+        void close() throws Exception {
+            in.close();
+            if (!process.waitFor(60, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+            reader.join();
+        }
+
+        int exit() {
+            return process.exitValue();
+        }
+
+        @Override
+        public String toString() {
+            synchronized (out) {
+                return String.join("\n", out);
+            }
+        }
+    }
+}

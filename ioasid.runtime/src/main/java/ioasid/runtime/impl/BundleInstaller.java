@@ -1,0 +1,250 @@
+package ioasid.runtime.impl;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.felix.fileinstall.ArtifactInstaller;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleException;
+import org.osgi.framework.Constants;
+import org.osgi.framework.startlevel.BundleStartLevel;
+import org.osgi.framework.wiring.BundleRevision;
+import org.osgi.framework.wiring.FrameworkWiring;
+
+/*
+ * Installs, updates and uninstalls the bundles of deploy/ for FileInstall, which keeps watching
+ * the folder and calls this for every *.jar in it.
+ *
+ * FileInstall's own handling of a changed jar stops the bundle, updates it and then refreshes it
+ * from another thread. The launcher sets the start level of every bundle again when it is
+ * updated, and Felix answers that by starting the bundle on its start-level thread, between the
+ * update and the refresh: the refresh then stopped the freshly started bundle and started it
+ * again (a backend left twice), and when the two threads met on Felix's locks, one of them was
+ * interrupted and Felix logged "Unable to acquire global lock for resolve" with its stack.
+ *
+ * Rules:
+ *  1. A changed jar is one Bundle.update: Felix stops the bundle, replaces it, drops the old
+ *     revision when nothing is wired to it, and starts it again, all under the bundle's lock.
+ *     One departure, one return. A refresh follows only when another bundle still uses the old
+ *     revision, as it must then.
+ *  2. A jar that does not open whole is not acted on. While it keeps changing it is being
+ *     written and FileInstall reports it again when it is done; once it has stopped changing, it
+ *     gets one warning line, and the bundle it would replace keeps running.
+ *  3. A new jar is installed and started persistently, like FileInstall's; a bundle that cannot
+ *     start yet is named once and tried again after every later change in the folder. A bundle
+ *     the operator stopped stays stopped, through updates too.
+ *  4. Nothing here throws back into FileInstall, which would log a stack trace: every failure is
+ *     one line naming the file.
+ */
+final class BundleInstaller implements ArtifactInstaller {
+    private static final System.Logger LOG = System.getLogger("ioasid.runtime");
+    /** How long a jar that does not open must stay unchanged before it is called broken. */
+    static final long SETTLE_MS = 1000;
+    private static final long REFRESH_TIMEOUT_S = 60;
+
+    private final BundleContext context;
+    private final File folder;
+    private final String shown;
+    /** Bundle IDs installed from the folder that could not start yet (3 above). */
+    private final Set<Long> waiting = new LinkedHashSet<>();
+
+    /**
+     * @param folder the folder FileInstall watches
+     * @param shown how lines name it: "deploy"
+     */
+    BundleInstaller(BundleContext context, Path folder, String shown) {
+        this.context = context;
+        this.folder = canonical(folder.toFile());
+        this.shown = shown;
+    }
+
+    @Override
+    public boolean canHandle(File artifact) {
+        // by name only: a jar still being copied must not look like another kind of file, and
+        // FileInstall's jars of sub-folders (made elsewhere) stay FileInstall's
+        return artifact.getName().toLowerCase(Locale.ROOT).endsWith(".jar")
+                && folder.equals(canonical(artifact.getAbsoluteFile().getParentFile()));
+    }
+
+    @Override
+    public synchronized void install(File artifact) {
+        Bundle existing = find(artifact);
+        if (existing != null) {
+            update(artifact, existing);
+        } else if (whole(artifact, null)) {
+            try (InputStream in = Files.newInputStream(artifact.toPath())) {
+                Bundle b = context.installBundle(location(artifact), in);
+                start(artifact, b);
+            } catch (IOException | BundleException | RuntimeException e) {
+                warn(artifact, "was not installed: " + reason(e));
+            }
+        }
+        retryWaiting();
+    }
+
+    @Override
+    public synchronized void update(File artifact) {
+        Bundle existing = find(artifact);
+        if (existing == null) {
+            install(artifact);
+            return;
+        }
+        update(artifact, existing);
+        retryWaiting();
+    }
+
+    @Override
+    public synchronized void uninstall(File artifact) {
+        Bundle b = find(artifact);
+        if (b != null) {
+            waiting.remove(b.getBundleId());
+            try {
+                b.uninstall();
+            } catch (BundleException | RuntimeException e) {
+                warn(artifact, "could not uninstall " + b.getSymbolicName() + ": " + reason(e));
+            }
+        }
+        retryWaiting();
+    }
+
+    /** 1 above. */
+    private void update(File artifact, Bundle b) {
+        if (!whole(artifact, b)) {
+            return;
+        }
+        try (InputStream in = Files.newInputStream(artifact.toPath())) {
+            b.update(in);
+        } catch (IOException | BundleException | RuntimeException e) {
+            warn(artifact, "could not update " + b.getSymbolicName() + ": " + reason(e));
+            return;
+        }
+        FrameworkWiring wiring = context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION)
+                .adapt(FrameworkWiring.class);
+        if (wiring.getRemovalPendingBundles().contains(b)) {
+            CountDownLatch done = new CountDownLatch(1);
+            wiring.refreshBundles(List.of(b), e -> done.countDown());
+            try {
+                done.await(REFRESH_TIMEOUT_S, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (waiting.contains(b.getBundleId())) {
+            start(artifact, b);
+        }
+    }
+
+    /** 2 above: whether the jar opens whole; a broken one that has settled gets one line. */
+    private boolean whole(File artifact, Bundle replaced) {
+        Path p = artifact.toPath();
+        try {
+            JarIdentity.of(p);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            if (changing(p)) {
+                return false;
+            }
+            warn(artifact, "is not a whole bundle jar (" + reason(e) + "): "
+                    + (replaced == null ? "not installed"
+                            : replaced.getSymbolicName() + " keeps running its previous jar"));
+            return false;
+        }
+    }
+
+    /** Whether the file's size or time changes within SETTLE_MS, or it goes away. */
+    private static boolean changing(Path p) {
+        try {
+            long size = Files.size(p);
+            FileTime time = Files.getLastModifiedTime(p);
+            Thread.sleep(SETTLE_MS);
+            return Files.size(p) != size || !Files.getLastModifiedTime(p).equals(time);
+        } catch (IOException e) {
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return true;
+        }
+    }
+
+    /** 3 above. */
+    private void start(File artifact, Bundle b) {
+        if ((b.adapt(BundleRevision.class).getTypes() & BundleRevision.TYPE_FRAGMENT) != 0) {
+            return;
+        }
+        try {
+            b.start();
+            waiting.remove(b.getBundleId());
+        } catch (BundleException | RuntimeException e) {
+            if (waiting.add(b.getBundleId())) {
+                warn(artifact, b.getSymbolicName() + " is installed but cannot start yet: "
+                        + reason(e) + "; it is tried again when " + shown + "/ changes");
+            }
+        }
+    }
+
+    private void retryWaiting() {
+        for (Long id : List.copyOf(waiting)) {
+            Bundle b = context.getBundle(id);
+            if (b == null || b.getState() == Bundle.UNINSTALLED
+                    || (b.getState() & (Bundle.STARTING | Bundle.ACTIVE)) != 0
+                    || !b.adapt(BundleStartLevel.class).isPersistentlyStarted()) {
+                waiting.remove(id);
+                continue;
+            }
+            try {
+                b.start();
+                waiting.remove(id);
+            } catch (BundleException | RuntimeException e) {
+                // still waiting: it was named once already
+            }
+        }
+    }
+
+    private Bundle find(File artifact) {
+        String location = location(artifact);
+        for (Bundle b : context.getBundles()) {
+            if (location.equals(b.getLocation())) {
+                return b;
+            }
+        }
+        return null;
+    }
+
+    /** The location FileInstall would give the bundle, so it recognises it after a restart. */
+    private static String location(File artifact) {
+        return artifact.getAbsoluteFile().toURI().normalize().toString();
+    }
+
+    private void warn(File artifact, String what) {
+        LOG.log(System.Logger.Level.WARNING, shown + "/" + artifact.getName() + " " + what);
+    }
+
+    /** The first line of a failure's message: Felix's resolution errors run on. */
+    static String reason(Throwable e) {
+        String m = e.getMessage();
+        if (m == null || m.isBlank()) {
+            return e.getClass().getSimpleName();
+        }
+        int nl = m.indexOf('\n');
+        return (nl < 0 ? m : m.substring(0, nl)).strip();
+    }
+
+    private static File canonical(File f) {
+        try {
+            return f.getCanonicalFile();
+        } catch (IOException e) {
+            return f.getAbsoluteFile();
+        }
+    }
+}
