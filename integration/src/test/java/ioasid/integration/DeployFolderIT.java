@@ -1,5 +1,6 @@
 package ioasid.integration;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -35,11 +36,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * deploy/ as an operator uses it with the runtime jar: a backend jar replaced while the runtime
- * runs, and a jar that is not a bundle.
+ * runs, a jar older than the runtime's own found on start, a jar deleted to unplug a backend, and
+ * runtime:restore bringing the runtime's own contents back.
  */
 class DeployFolderIT {
     private static final Path JAR = Path.of(System.getProperty("ioasid.runtime.jar"));
     private static final String VTD = "backend.vtd.jar";
+    private static final String VTD_CONFIG = "ioasid.backend.vtd-dmar0.config";
     private static final Pattern LEFT =
             Pattern.compile("IOMMU backend dmar0 \\(vtd, service (\\d+)\\) left");
     private static final Pattern DMAR0 = Pattern.compile("^dmar0\\s+vtd\\s+(\\d+)\\s");
@@ -77,6 +80,11 @@ class DeployFolderIT {
             drain.join();
             exit = p.exitValue();
             err = errBytes.toString(StandardCharsets.UTF_8);
+        }
+
+        /** The runtime's own lines about deploy/, "ioasid: ...". */
+        List<String> notes() {
+            return out.lines().filter(l -> l.startsWith("ioasid: ")).toList();
         }
 
         @Override
@@ -190,6 +198,72 @@ class DeployFolderIT {
                 + "not found): not installed"), r.err.lines()
                         .filter(l -> !l.startsWith(EVENT_ADMIN_STOP)).toList(), r.toString());
         assertFalse(r.out.contains("\tat "), r.toString());
+    }
+
+    @Test
+    @Timeout(180)
+    @DisplayName("on start, a backend jar older than the runtime's own is replaced with one line; "
+            + "the next start has nothing to say")
+    void olderJarReplacedOnStart(@TempDir Path dir) throws Exception {
+        Run first = new Run(dir, "-c", "iommu:await 3");
+        assertEquals(0, first.exit, first.toString());
+        Path jar = dir.resolve("deploy").resolve(VTD);
+        byte[] own = Files.readAllBytes(jar);
+        Files.write(jar, withVersion(own, "0.9.0"));
+
+        Run second = new Run(dir, "-c", "iommu:await 3; lb");
+        assertEquals(0, second.exit, second.toString());
+        List<String> notes = second.notes();
+        assertEquals(1, notes.size(), second.toString());
+        assertTrue(notes.get(0).startsWith("ioasid: deploy/backend.vtd.jar held backend.vtd 0.9.0"
+                + " (build "), second.toString());
+        assertTrue(notes.get(0).contains("older than the runtime's own 1.0.0.SNAPSHOT (build "),
+                second.toString());
+        assertTrue(notes.get(0).endsWith("): replaced"), second.toString());
+        assertTrue(second.out.contains("|backend.vtd (1.0.0.SNAPSHOT)|"), second.toString());
+        assertArrayEquals(own, Files.readAllBytes(jar), "the runtime's own jar, byte for byte");
+        assertQuiet(second.out + second.err);
+
+        Run third = new Run(dir, "-c", "iommu:await 3");
+        assertEquals(0, third.exit, third.toString());
+        assertEquals(List.of(), third.notes(), third.toString());
+    }
+
+    @Test
+    @Timeout(180)
+    @DisplayName("a deleted backend jar stays deleted on start; runtime:restore writes it and its "
+            + "default configuration back, says so, and the backend comes up")
+    void missingJarRestoredOnRequest(@TempDir Path dir) throws Exception {
+        Run first = new Run(dir, "-c", "iommu:await 3");
+        assertEquals(0, first.exit, first.toString());
+        Path deploy = dir.resolve("deploy");
+        Files.delete(deploy.resolve(VTD));
+        Files.delete(deploy.resolve(VTD_CONFIG));
+
+        Run unplugged = new Run(dir, "-c", "iommu:await 2; iommu:backends");
+        assertEquals(0, unplugged.exit, unplugged.toString());
+        assertEquals(List.of(), unplugged.notes(), unplugged.toString());
+        assertFalse(unplugged.out.contains("dmar0"), unplugged.toString());
+        assertFalse(Files.exists(deploy.resolve(VTD)), "not re-added on start");
+        assertFalse(Files.exists(deploy.resolve(VTD_CONFIG)));
+
+        Run restored = new Run(dir, "-c", "help restore; runtime:restore; iommu:await 3; "
+                + "iommu:backends; runtime:restore");
+        assertEquals(0, restored.exit, restored.toString());
+        assertTrue(restored.out.contains("put the runtime's own backend jars back"),
+                restored.toString());
+        List<String> lines = restored.out.lines().toList();
+        assertTrue(lines.contains("deploy/ioasid.backend.vtd-dmar0.config: written (it was "
+                + "missing)"), restored.toString());
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("deploy/backend.vtd.jar: written "
+                + "(it was missing), backend.vtd 1.0.0.SNAPSHOT (build ")), restored.toString());
+        assertTrue(lines.contains("2 files written; 4 left as they were (the runtime's own jars, "
+                + "your configurations)"), restored.toString());
+        assertTrue(lines.stream().anyMatch(l -> DMAR0.matcher(l).find()), restored.toString());
+        assertTrue(lines.contains("nothing to restore: deploy/ holds the runtime's own backend "
+                + "jars and every default configuration"), restored.toString());
+        assertTrue(Files.isRegularFile(deploy.resolve(VTD)));
+        assertQuiet(restored.out + restored.err);
     }
 
     /** A runtime driven through its standard input, its output collected line by line. */

@@ -2,13 +2,12 @@ package ioasid.runtime.impl;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.Dictionary;
 import java.util.Enumeration;
 import java.util.Hashtable;
 import java.util.List;
@@ -28,15 +27,17 @@ import org.osgi.service.log.LogReaderService;
 import org.osgi.util.tracker.ServiceTracker;
 
 /**
- * First start of the runtime: when the deploy folder FileInstall watches does not exist yet, it
- * is created and filled with the three backend bundles and a default configuration for each, so
- * that a newcomer sees a working platform at once. An existing folder is the operator's and is
- * left alone. It registers the installer FileInstall hands the folder's jars to
- * ({@link BundleInstaller}) and reads deploy/*.config strictly in FileInstall's place
- * ({@link ConfigFiles}). It also gives the platform's java.util.logging output one line per
- * record, unless the operator configured logging, prints what the framework's bundles log as one
- * line per entry ({@link OsgiLog}), and keeps an orderly shutdown quiet: when the framework stops,
- * every backend leaves because everything does, which is no news worth a line each.
+ * Prepares deploy/ before FileInstall's first scan and runs beside it. When the folder does not
+ * exist yet, it is created and filled with the three backend bundles and a default configuration
+ * for each, so that a newcomer sees a working platform at once; an existing folder is the
+ * operator's, where only backend jars older than the runtime's own are replaced, with a line each
+ * ({@link DeployFolder}). It registers the installer FileInstall hands the folder's jars to
+ * ({@link BundleInstaller}), reads deploy/*.config strictly in FileInstall's place
+ * ({@link ConfigFiles}) and registers the {@code runtime:restore} command. It also gives the
+ * platform's java.util.logging output one line per record, unless the operator configured
+ * logging, prints what the framework's bundles log as one line per entry ({@link OsgiLog}), and
+ * keeps an orderly shutdown quiet: when the framework stops, every backend leaves because
+ * everything does, which is no news worth a line each.
  */
 public final class Bootstrap implements BundleActivator {
     static final String DIR_PROPERTY = "felix.fileinstall.dir";
@@ -95,18 +96,32 @@ public final class Bootstrap implements BundleActivator {
                 ranking);
         String dir = context.getProperty(DIR_PROPERTY);
         Path deploy = Paths.get(dir != null ? dir : "deploy");
-        context.registerService(ArtifactInstaller.class,
-                new BundleInstaller(context, deploy, deploy.toString()), null);
-        if (Files.exists(deploy)) {
-            return;
-        }
         List<URL> entries = new ArrayList<>();
         Enumeration<URL> found = context.getBundle().findEntries("deploy", "*", false);
         while (found != null && found.hasMoreElements()) {
             entries.add(found.nextElement());
         }
-        List<String> written = populate(deploy, entries);
-        System.out.println("ioasid: first start, " + deploy + "/ filled with " + written);
+        DeployFolder folder = new DeployFolder(deploy, DeployFolder.stateBeside(deploy), entries);
+        try {
+            if (!folder.exists()) {
+                System.out.println("ioasid: first start, " + deploy + "/ filled with "
+                        + folder.fill());
+            } else {
+                for (String line : folder.checkOnStart()) {
+                    System.out.println("ioasid: " + line);
+                }
+            }
+        } catch (IOException e) {
+            // the runtime still starts: the console can say what is there and restore it
+            System.out.println("ioasid: cannot prepare " + deploy + "/: "
+                    + BundleInstaller.reason(e));
+        }
+        context.registerService(ArtifactInstaller.class,
+                new BundleInstaller(context, deploy, deploy.toString()), null);
+        Dictionary<String, Object> commands = new Hashtable<>();
+        commands.put("osgi.command.scope", RuntimeCommands.SCOPE);
+        commands.put("osgi.command.function", RuntimeCommands.FUNCTIONS);
+        context.registerService(RuntimeCommands.class, new RuntimeCommands(folder), commands);
     }
 
     @Override
@@ -121,23 +136,6 @@ public final class Bootstrap implements BundleActivator {
 
     /** Creates the folder and copies the entries into it; returns the file names written. */
     static List<String> populate(Path deploy, List<URL> entries) throws IOException {
-        Files.createDirectories(deploy);
-        List<String> written = new ArrayList<>();
-        for (URL u : entries) {
-            String path = u.getPath();
-            String name = path.substring(path.lastIndexOf('/') + 1);
-            if (name.isEmpty()) {
-                continue;
-            }
-            // written under a temporary name first: FileInstall must never see half a jar
-            Path tmp = deploy.resolve("." + name + ".tmp");
-            try (InputStream in = u.openStream()) {
-                Files.copy(in, tmp);
-            }
-            Files.move(tmp, deploy.resolve(name));
-            written.add(name);
-        }
-        written.sort(null);
-        return written;
+        return new DeployFolder(deploy, DeployFolder.stateBeside(deploy), entries).fill();
     }
 }
