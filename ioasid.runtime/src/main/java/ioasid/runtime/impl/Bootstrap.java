@@ -41,6 +41,9 @@ import org.osgi.util.tracker.ServiceTracker;
  */
 public final class Bootstrap implements BundleActivator {
     static final String DIR_PROPERTY = "felix.fileinstall.dir";
+    /** The start level of deploy/'s bundles: above the platform's, so its components come first. */
+    static final String LEVEL_PROPERTY = "ioasid.deploy.startlevel";
+    static final int DEFAULT_LEVEL = 151;
 
     /** One line per record on the console: "INFO: message". */
     static final String LOGGING = "handlers=java.util.logging.ConsoleHandler\n"
@@ -116,8 +119,10 @@ public final class Bootstrap implements BundleActivator {
             System.out.println("ioasid: cannot prepare " + deploy + "/: "
                     + BundleInstaller.reason(e));
         }
-        context.registerService(ArtifactInstaller.class,
-                new BundleInstaller(context, deploy, deploy.toString()), null);
+        BundleInstaller installer =
+                new BundleInstaller(context, deploy, deploy.toString(), deployLevel(context));
+        context.addFrameworkListener(installer);
+        context.registerService(ArtifactInstaller.class, installer, null);
         Dictionary<String, Object> commands = new Hashtable<>();
         commands.put("osgi.command.scope", RuntimeCommands.SCOPE);
         commands.put("osgi.command.function", RuntimeCommands.FUNCTIONS);
@@ -132,6 +137,24 @@ public final class Bootstrap implements BundleActivator {
         if (logs != null) {
             logs.close();
         }
+    }
+
+    private static int deployLevel(BundleContext context) {
+        String v = context.getProperty(LEVEL_PROPERTY);
+        if (v == null) {
+            return DEFAULT_LEVEL;
+        }
+        try {
+            int level = Integer.parseInt(v.trim());
+            if (level > 0) {
+                return level;
+            }
+        } catch (NumberFormatException e) {
+            // named below
+        }
+        System.out.println("ioasid: " + LEVEL_PROPERTY + "=" + v + " is not a start level above 0; "
+                + DEFAULT_LEVEL + " used");
+        return DEFAULT_LEVEL;
     }
 
     /** Creates the folder and copies the entries into it; returns the file names written. */

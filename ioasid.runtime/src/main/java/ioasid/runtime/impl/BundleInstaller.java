@@ -6,9 +6,11 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -18,7 +20,10 @@ import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
+import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.FrameworkListener;
 import org.osgi.framework.startlevel.BundleStartLevel;
+import org.osgi.framework.startlevel.FrameworkStartLevel;
 import org.osgi.framework.wiring.BundleRevision;
 import org.osgi.framework.wiring.FrameworkWiring;
 
@@ -41,13 +46,17 @@ import org.osgi.framework.wiring.FrameworkWiring;
  *  2. A jar that does not open whole is not acted on. While it keeps changing it is being
  *     written and FileInstall reports it again when it is done; once it has stopped changing, it
  *     gets one warning line, and the bundle it would replace keeps running.
- *  3. A new jar is installed and started persistently, like FileInstall's; a bundle that cannot
- *     start yet is named once and tried again after every later change in the folder. A bundle
- *     the operator stopped stays stopped, through updates too.
+ *  3. A new jar is installed at the deploy start level, above the platform's, and started
+ *     persistently, like FileInstall's, but only once the framework has reached that level:
+ *     while the framework climbs to its beginning level, Felix starts at once any bundle whose
+ *     level is below the target, so a backend of the first scan (FileInstall runs at level 10)
+ *     came up before the core and took its configuration without the core's check. A bundle
+ *     that cannot start yet is named once and tried again after every later change in the
+ *     folder. A bundle the operator stopped stays stopped, through updates too.
  *  4. Nothing here throws back into FileInstall, which would log a stack trace: every failure is
  *     one line naming the file.
  */
-final class BundleInstaller implements ArtifactInstaller {
+final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
     private static final System.Logger LOG = System.getLogger("ioasid.runtime");
     /** How long a jar that does not open must stay unchanged before it is called broken. */
     static final long SETTLE_MS = 1000;
@@ -56,15 +65,20 @@ final class BundleInstaller implements ArtifactInstaller {
     private final BundleContext context;
     private final File folder;
     private final String shown;
+    private final int startLevel;
     /** Bundle IDs installed from the folder that could not start yet (3 above). */
     private final Set<Long> waiting = new LinkedHashSet<>();
+    /** Bundles installed above the framework's current start level, with their jars (3 above). */
+    private final Map<Long, File> early = new LinkedHashMap<>();
 
     /**
      * @param folder the folder FileInstall watches
      * @param shown how lines name it: "deploy"
+     * @param startLevel the start level of the bundles it installs
      */
-    BundleInstaller(BundleContext context, Path folder, String shown) {
+    BundleInstaller(BundleContext context, Path folder, String shown, int startLevel) {
         this.context = context;
+        this.startLevel = startLevel;
         this.folder = canonical(folder.toFile());
         this.shown = shown;
     }
@@ -85,7 +99,12 @@ final class BundleInstaller implements ArtifactInstaller {
         } else if (whole(artifact, null)) {
             try (InputStream in = Files.newInputStream(artifact.toPath())) {
                 Bundle b = context.installBundle(location(artifact), in);
-                start(artifact, b);
+                b.adapt(BundleStartLevel.class).setStartLevel(startLevel);
+                if (startLevel > frameworkLevel()) {
+                    early.put(b.getBundleId(), artifact);
+                } else {
+                    start(artifact, b);
+                }
             } catch (IOException | BundleException | RuntimeException e) {
                 warn(artifact, "was not installed: " + reason(e));
             }
@@ -109,6 +128,7 @@ final class BundleInstaller implements ArtifactInstaller {
         Bundle b = find(artifact);
         if (b != null) {
             waiting.remove(b.getBundleId());
+            early.remove(b.getBundleId());
             try {
                 b.uninstall();
             } catch (BundleException | RuntimeException e) {
@@ -175,6 +195,30 @@ final class BundleInstaller implements ArtifactInstaller {
             Thread.currentThread().interrupt();
             return true;
         }
+    }
+
+    /** 3 above: starts what waited for the framework's start level once it is reached. */
+    @Override
+    public synchronized void frameworkEvent(FrameworkEvent event) {
+        if (event.getType() != FrameworkEvent.STARTED
+                && event.getType() != FrameworkEvent.STARTLEVEL_CHANGED) {
+            return;
+        }
+        int level = frameworkLevel();
+        for (Map.Entry<Long, File> e : List.copyOf(early.entrySet())) {
+            Bundle b = context.getBundle(e.getKey());
+            if (b == null || b.getState() == Bundle.UNINSTALLED) {
+                early.remove(e.getKey());
+            } else if (b.adapt(BundleStartLevel.class).getStartLevel() <= level) {
+                early.remove(e.getKey());
+                start(e.getValue(), b);
+            }
+        }
+    }
+
+    private int frameworkLevel() {
+        return context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION)
+                .adapt(FrameworkStartLevel.class).getStartLevel();
     }
 
     /** 3 above. */
