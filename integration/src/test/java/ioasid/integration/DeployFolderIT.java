@@ -45,7 +45,7 @@ class DeployFolderIT {
     private static final String VTD_CONFIG = "ioasid.backend.vtd-dmar0.config";
     private static final Pattern LEFT =
             Pattern.compile("IOMMU backend dmar0 \\(vtd, service (\\d+)\\) left");
-    private static final Pattern DMAR0 = Pattern.compile("^dmar0\\s+vtd\\s+(\\d+)\\s");
+    private static final Pattern DMAR0 = Pattern.compile("^dmar0\\s+vtd\\s+ACTIVE\\s+(\\d+)\\s");
     private static final Pattern VTD_BUNDLE =
             Pattern.compile("^\\s*(\\d+)\\|(\\w+)\\s*\\|\\s*\\d+\\|backend\\.vtd \\(([^)]+)\\)");
 
