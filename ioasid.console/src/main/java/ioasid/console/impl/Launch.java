@@ -32,7 +32,7 @@ final class Launch {
             "  --serve        no console: run until stopped (SIGTERM, or stop 0 from elsewhere)",
             "exit codes: 0 shut down normally or every command succeeded, 1 a command failed,",
             "  2 bad arguments or an unreadable script, 3 another runtime uses this directory,",
-            "  117 the framework was stopped (stop 0)");
+            "  117 the framework was stopped by stop 0 at the console's prompt");
 
     final Mode mode;
     final String text;
