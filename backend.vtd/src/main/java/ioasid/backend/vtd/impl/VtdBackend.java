@@ -293,6 +293,7 @@ public final class VtdBackend implements IommuBackend {
         refused = null;
     }
 
+    /** The unit leaves: its allocator service goes, then every call is ENODEV (D17). */
     @Deactivate
     void deactivate() {
         if (allocatorRegistration != null) {
@@ -302,6 +303,10 @@ public final class VtdBackend implements IommuBackend {
                 // the framework took it down with the bundle already
             }
             allocatorRegistration = null;
+        }
+        VtdDriver d = driver;
+        if (d != null) {
+            d.close();
         }
         VcmdHost h = vcmdHost;
         if (h != null) {

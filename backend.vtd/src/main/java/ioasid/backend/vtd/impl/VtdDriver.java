@@ -42,6 +42,8 @@ import ioasid.api.iommu.spi.Walk;
  *     their own lock per domain and are never changed under this one; translate reads them
  *     lock-free, as the hardware does. The process page table of an SVA walk is called after the
  *     lock is released.
+ *  6. Once closed (the component deactivated) every configuration call and translation probe
+ *     is ENODEV: a unit that left serves nothing and changes no table (D17).
  */
 final class VtdDriver {
     /** DID 0 is reserved (caching mode tags non-present entries with it). */
@@ -60,6 +62,8 @@ final class VtdDriver {
     private final BitSet dids = new BitSet();
     private final Map<Integer, VtdDomain> byDid = new HashMap<>();
     private final Set<VtdViommu> viommus = new HashSet<>();
+    /** Guarded by the lock. */
+    private boolean closed;
 
     VtdDriver(String name, VtdParams params, List<DeviceInfo> devices) {
         this.name = name;
@@ -139,6 +143,23 @@ final class VtdDriver {
 
     List<DeviceInfo> devices() {
         return deviceInfos;
+    }
+
+    /** The unit leaves with its component: every later call is ENODEV (rule 6). */
+    void close() {
+        lock.lock();
+        try {
+            closed = true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The caller holds the lock. */
+    private void checkOpen() {
+        if (closed) {
+            throw new IoasidException(Errno.ENODEV, "DMAR unit " + name + " has stopped");
+        }
     }
 
     // ------------------------------------------------------------------ devices
@@ -225,6 +246,7 @@ final class VtdDriver {
         }
         lock.lock();
         try {
+            checkOpen();
             switch (type) {
                 case BLOCKED:
                     if (nestingParent) {
@@ -268,6 +290,7 @@ final class VtdDriver {
         }
         lock.lock();
         try {
+            checkOpen();
             if (!svaSupported()) {
                 throw new IoasidException(Errno.EOPNOTSUPP, name + " has no first-level "
                         + "translation with PASIDs (scalable mode, ECAP.FLTS, ECAP.PSS)");
@@ -332,6 +355,7 @@ final class VtdDriver {
     void attachDev(String device, BackendDomain domain) {
         lock.lock();
         try {
+            checkOpen();
             VtdDevice d = dev(device);
             VtdDomain dom = own(domain);
             if (dom.type() == DomainType.SVA) {
@@ -365,6 +389,7 @@ final class VtdDriver {
     void detachDev(String device) {
         lock.lock();
         try {
+            checkOpen();
             dev(device);
         } finally {
             lock.unlock();
@@ -377,6 +402,7 @@ final class VtdDriver {
     void setDevPasid(String device, int pasid, BackendDomain domain) {
         lock.lock();
         try {
+            checkOpen();
             VtdDevice d = dev(device);
             VtdDomain dom = own(domain);
             checkPasid(d, pasid);
@@ -407,6 +433,7 @@ final class VtdDriver {
     void removeDevPasid(String device, int pasid, BackendDomain domain) {
         lock.lock();
         try {
+            checkOpen();
             VtdDevice d = dev(device);
             VtdDomain dom = own(domain);
             checkPasid(d, pasid);
@@ -489,6 +516,7 @@ final class VtdDriver {
         VtdDomain named;
         lock.lock();
         try {
+            checkOpen();
             VtdDevice d = dev(device);
             hw = unit.translate(d.rid, pasid, iova, access);
             named = hw.did() > DID_RESERVED ? byDid.get(hw.did()) : null;
@@ -525,6 +553,7 @@ final class VtdDriver {
     VtdViommu viommuAlloc(BackendDomain nestingParent) {
         lock.lock();
         try {
+            checkOpen();
             VtdDomain dom = own(nestingParent);
             if (!nestingSupported()) {
                 throw new IoasidException(Errno.EOPNOTSUPP, name + " has no nesting (ECAP.NEST)");

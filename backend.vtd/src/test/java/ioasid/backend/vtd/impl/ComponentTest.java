@@ -129,6 +129,29 @@ class ComponentTest {
     }
 
     @Test
+    @DisplayName("D17: after deactivation every configuration call and probe is ENODEV, and "
+            + "nothing reaches the unit's tables or queue")
+    void deactivated() {
+        VtdBackend b = new VtdBackend(null, config("devices",
+                new String[] {GPU + ";pasid=20", NIC}), null);
+        VtdDomain d = (VtdDomain) b.domainAlloc(DomainType.UNMANAGED, false);
+        VtdDomain other = (VtdDomain) b.domainAlloc(DomainType.UNMANAGED, false);
+        b.attachDev(GPU, d);
+        b.setDevPasid(GPU, 3, other);
+        b.deactivate();
+        String state = b.driver().stateDigest();
+        Expect.errno(Errno.ENODEV, () -> b.domainAlloc(DomainType.IDENTITY, false));
+        Expect.errno(Errno.ENODEV, () -> b.attachDev(NIC, d));
+        Expect.errno(Errno.ENODEV, () -> b.setDevPasid(GPU, 4, d));
+        Expect.errno(Errno.ENODEV, () -> b.removeDevPasid(GPU, 3, other));
+        Expect.errno(Errno.ENODEV, () -> b.detachDev(GPU));
+        Expect.errno(Errno.ENODEV, () -> b.viommuAlloc(d));
+        Expect.errno(Errno.ENODEV, () -> b.svaDomainAlloc(new VtdFixture.Process(1)));
+        Expect.errno(Errno.ENODEV, () -> b.translate(GPU, 0, 0, Access.READ));
+        assertEquals(state, b.driver().stateDigest(), "a call after deactivation changed the unit");
+    }
+
+    @Test
     @DisplayName("D17: a device dropped by @Modified loses its PASID entries (rule 96 sequence), its "
             + "context entry and its tables; new hardware parameters wait for a restart")
     void modifiedDevices() {
