@@ -22,6 +22,10 @@ import ioasid.api.spi.IoasidAllocator;
  * <p>Unlike the kernel (rule 31, known bug 8) a free always reaches the host, even when the ID
  * still had private data: the IOASID core has dropped its entry by then, so refusing would leak
  * the host PASID.
+ *
+ * <p>The guest cannot ask the host for a range (rule 30): a PASID the host picks outside the
+ * range asked is freed back at once and the answer is INVALID, which the core reports as ENOSPC,
+ * where the kernel would have passed the number on.
  */
 final class VcmdAllocator implements IoasidAllocator {
     /** How long to poll VCRSP before giving up. */
@@ -33,6 +37,7 @@ final class VcmdAllocator implements IoasidAllocator {
     private final Object helpers;
     private final AtomicLong invalidFrees = new AtomicLong();
     private final AtomicLong noPasid = new AtomicLong();
+    private final AtomicLong outOfRange = new AtomicLong();
 
     VcmdAllocator(VtdDriver driver, Object helpers) {
         this.driver = driver;
@@ -53,7 +58,16 @@ final class VcmdAllocator implements IoasidAllocator {
         int status = (int) (res >>> 1) & 3;
         switch (status) {
             case VcmdHost.SC_SUCCESS:
-                return (int) (res >>> 8) & Ioasid.MAX_ID;
+                int id = (int) (res >>> 8) & Ioasid.MAX_ID;
+                if (id < min || id > max) {
+                    // rule 30: the host picks from its whole space. The core would refuse a
+                    // number outside the range asked as an allocator fault; it goes back to the
+                    // host, and the range counts as full.
+                    outOfRange.incrementAndGet();
+                    free(id);
+                    return Ioasid.INVALID;
+                }
+                return id;
             case VcmdHost.SC_NO_PASID_AVAIL:
                 // known bug 7: 2, not 1, means no PASID; INVALID makes the core report ENOSPC
                 noPasid.incrementAndGet();
@@ -92,6 +106,10 @@ final class VcmdAllocator implements IoasidAllocator {
 
     long noPasidAnswers() {
         return noPasid.get();
+    }
+
+    long outOfRangeAnswers() {
+        return outOfRange.get();
     }
 
     @Override

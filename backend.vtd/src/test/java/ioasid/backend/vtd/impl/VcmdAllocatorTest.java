@@ -98,6 +98,27 @@ class VcmdAllocatorTest {
     }
 
     @Test
+    @DisplayName("rule 30: a host PASID outside the range asked (a device narrower than the host "
+            + "space) goes back to the host; the guest core answers ENOSPC, with no allocator "
+            + "fault")
+    void hostPasidOutsideTheRange() {
+        VcmdHost vm = new VcmdHost(hostCore, "vm-narrow", 100);
+        VtdFixture r = new VtdFixture(guestVcmd(), vm);
+        VcmdAllocator a = allocator(r);
+        guestCore.bindAllocator(a, props());
+        for (int i = 0; i < 3; i++) {
+            guestCore.alloc(guestSet, 1, Ioasid.MAX_ID, null);
+        }
+        Expect.errno(Errno.ENOSPC, () -> guestCore.alloc(guestSet, 1, 3, null));
+        assertEquals(0, guestCore.stats().allocatorFaults, "the core refused nothing");
+        assertEquals(3, vm.outstanding(), "host PASID 4 was given back");
+        assertTrue(vm.log().contains("free 4"), vm.log().toString());
+        assertEquals(1, a.outOfRangeAnswers());
+        assertEquals(4, guestCore.alloc(guestSet, 4, Ioasid.MAX_ID, null).id(),
+                "the host's next PASID, in range this time");
+    }
+
+    @Test
     @DisplayName("rule 97: ALLOC writes command 1 and polls VCRSP until IP clears; the PASID is in "
             + "bits 27:8; it is a host PASID of the VM's set")
     void allocProtocol() {
