@@ -1,4 +1,4 @@
-package ioasid.integration.osgi;
+package ioasid.testkit.paxexam;
 
 import static org.ops4j.pax.exam.CoreOptions.frameworkProperty;
 
@@ -21,13 +21,19 @@ import org.osgi.framework.Constants;
 
 /**
  * Pax Exam's native container with one framework storage folder per start, and a framework that
- * failed to start stopped again.
+ * failed to start stopped again. Name it on every suite:
+ *
+ * <pre>{@code
+ * @RunWith(PaxExam.class)
+ * @ExamFactory(IsolatedContainerFactory.class)
+ * @ExamReactorStrategy(PerMethod.class)
+ * public class MyBackendIT { ... }
+ * }</pre>
  *
  * <p>Left alone, every container in the JVM shares one storage folder, and a framework whose start
  * fails (a bundle that cannot be installed) is never stopped and keeps the folder's lock: every
  * later container then fails with {@code OverlappingFileLockException}, which hides the first
- * cause. Every suite names it with {@code @ExamFactory}; {@code ContainerIsolationIT} checks that
- * they all do.
+ * cause. The folders are made under {@code java.io.tmpdir} and deleted when the framework stops.
  */
 public final class IsolatedContainerFactory implements TestContainerFactory {
     @Override
@@ -133,7 +139,7 @@ public final class IsolatedContainerFactory implements TestContainerFactory {
             try (Stream<Path> files = Files.walk(storage)) {
                 files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             } catch (IOException e) {
-                // what stays behind is under target/ and goes with the next clean
+                // what stays behind is in the temporary directory, left for its owner to clean
             }
             storage = null;
         }

@@ -1,4 +1,4 @@
-package ioasid.integration.osgi.tiny;
+package ioasid.testkit.tiny;
 
 import java.util.Hashtable;
 import java.util.function.Consumer;
@@ -15,9 +15,10 @@ import ioasid.api.spi.IoasidEvent;
 import ioasid.api.spi.IoasidListener;
 
 /**
- * The activator of a listener bundle built at test time: it registers an IOASID listener named
- * and ranked by its manifest, writes what it receives to the journal service, and offers a way
- * to change its ranking at runtime.
+ * The activator of a listener bundle built at test time (TinyBundles.listener): it registers an
+ * IOASID listener named and ranked by its manifest, writes what it receives to the journal
+ * service, and offers a way to change its ranking at runtime. It is copied alone into the bundle,
+ * so it uses only java.*, org.osgi.framework and ioasid.api.spi.
  */
 public class ListenerActivator implements BundleActivator {
     private ServiceRegistration<IoasidListener> registration;
@@ -43,7 +44,7 @@ public class ListenerActivator implements BundleActivator {
     }
 
     @SuppressWarnings("unchecked")
-    private static void journal(BundleContext ctx, String line) {
+    static void journal(BundleContext ctx, String line) {
         try {
             ServiceReference<?>[] refs = ctx.getServiceReferences(Consumer.class.getName(),
                     "(journal=ioasid)");
@@ -58,5 +59,6 @@ public class ListenerActivator implements BundleActivator {
 
     @Override
     public void stop(BundleContext ctx) {
+        // the framework unregisters the services with the bundle
     }
 }

@@ -1,0 +1,148 @@
+package ioasid.testkit.paxexam;
+
+import static org.ops4j.pax.exam.CoreOptions.bundle;
+import static org.ops4j.pax.exam.CoreOptions.composite;
+import static org.ops4j.pax.exam.CoreOptions.frameworkProperty;
+import static org.ops4j.pax.exam.CoreOptions.junitBundles;
+import static org.ops4j.pax.exam.CoreOptions.systemProperty;
+import static org.ops4j.pax.exam.CoreOptions.workingDirectory;
+
+import java.io.File;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.CodeSource;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.ops4j.pax.exam.Option;
+
+import ioasid.testkit.osgi.PlatformBundles;
+
+/**
+ * Pax Exam options that start the platform in Felix, for a suite's {@code @Configuration}:
+ *
+ * <pre>{@code
+ * @Configuration
+ * public Option[] config() {
+ *     return new Option[] {IoasidOptions.platform(), IoasidOptions.backends(),
+ *         IoasidOptions.bundleOf(MyBackend.class)};
+ * }
+ * }</pre>
+ *
+ * <p>Bundles are installed from the locations {@link PlatformBundles} gives: by default Maven URLs
+ * at this kit's version, which pax-url resolves from the local Maven repository and nowhere else
+ * (offline), so a suite runs exactly what its build resolved; {@code -Dmaven.repo.local}, which
+ * Maven passes on to the tests, is honoured. Any {@code org.ops4j.pax.url.mvn.*} system property
+ * already set wins over the kit's choice.
+ *
+ * <p>Run suites with the {@link IsolatedContainerFactory} and a fresh framework per test method
+ * ({@code @ExamReactorStrategy(PerMethod.class)}) when bundles come and go: Pax Exam's probe
+ * imports every package dynamically and can keep a stopped bundle's packages wired.
+ */
+public final class IoasidOptions {
+    private static final String PAX_URL = "org.ops4j.pax.url.mvn.";
+
+    private IoasidOptions() {
+    }
+
+    /**
+     * The platform without backends: JUnit inside the framework, the OSGi DS, promise and
+     * function APIs, Felix SCR, Config Admin, the Log Service and Felix Log, Metatype, Event
+     * Admin, {@code ioasid.api}, this kit, and {@code ioasid.core}; with quiet logging (Pax
+     * Exam's bundles log through SLF4J simple at WARN instead of Pax Logging, which the kit's
+     * {@code exam.properties} leaves out, and Felix's own messages below ERROR are silenced) and
+     * {@code pax.exam.osgi.unresolved.fail=true}, so that a bundle that does not resolve fails
+     * the test instead of being skipped.
+     */
+    public static Option platform() {
+        List<Option> options = new ArrayList<>();
+        options.add(systemProperty("pax.exam.osgi.unresolved.fail").value("true"));
+        options.add(systemProperty("org.ops4j.pax.logging.DefaultServiceLog.level")
+                .value("WARN"));
+        options.add(frameworkProperty("felix.log.level").value("1"));
+        options.add(workingDirectory(workingDirectoryPath()));
+        String repository = System.getProperty("maven.repo.local");
+        if (repository != null && !repository.isBlank()) {
+            options.add(paxUrl("localRepository", new File(repository).getAbsolutePath()));
+        }
+        options.add(paxUrl("offline", "true"));
+        options.add(paxUrl("useFallbackRepositories", "false"));
+        options.add(systemProperty("org.slf4j.simpleLogger.defaultLogLevel").value(
+                System.getProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn")));
+        List<String> logging = PlatformBundles.logging();
+        options.add(bundle(logging.get(0)));
+        options.add(bundle(logging.get(1)).noStart());
+        options.add(junitBundles());
+        for (String location : PlatformBundles.platform()) {
+            options.add(bundle(location));
+        }
+        return composite(options.toArray(new Option[0]));
+    }
+
+    /**
+     * The Gogo runtime, the platform's {@code ioasid:} and {@code iommu:} commands and its
+     * console (scripts only: no terminal); run scripts with
+     * {@link ioasid.testkit.osgi.Shell#script}.
+     */
+    public static Option shell() {
+        List<Option> options = new ArrayList<>();
+        for (String location : PlatformBundles.shell()) {
+            options.add(bundle(location));
+        }
+        return composite(options.toArray(new Option[0]));
+    }
+
+    /** The SMMUv3 backend bundle; its instances come from configurations. */
+    public static Option smmuv3() {
+        return bundle(PlatformBundles.location("backend.smmuv3"));
+    }
+
+    /** The VT-d backend bundle; its instances come from configurations. */
+    public static Option vtd() {
+        return bundle(PlatformBundles.location("backend.vtd"));
+    }
+
+    /** The virtio-iommu backend bundle; its instances come from configurations. */
+    public static Option virtio() {
+        return bundle(PlatformBundles.location("backend.virtio"));
+    }
+
+    /** The three backend bundles. */
+    public static Option backends() {
+        return composite(smmuv3(), vtd(), virtio());
+    }
+
+    /**
+     * The bundle jar a class comes from: the project's own bundle, when the suite runs after
+     * {@code package} (Maven Failsafe puts the jar, not the classes directory, on the class path).
+     *
+     * @throws IllegalStateException when the class does not come from a jar
+     */
+    public static Option bundleOf(Class<?> type) {
+        CodeSource source = type.getProtectionDomain().getCodeSource();
+        Path jar;
+        try {
+            jar = source == null ? null : Path.of(source.getLocation().toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(type.getName() + ": " + e.getMessage(), e);
+        }
+        if (jar == null || !Files.isRegularFile(jar)) {
+            throw new IllegalStateException(type.getName() + " comes from " + jar
+                    + ", not a bundle jar: run the suite after package (maven-failsafe-plugin)");
+        }
+        return bundle(jar.toUri().toString());
+    }
+
+    private static Option paxUrl(String key, String value) {
+        return systemProperty(PAX_URL + key).value(System.getProperty(PAX_URL + key, value));
+    }
+
+    /** Pax Exam's files: under target/ when run by Maven, else in the temporary directory. */
+    private static String workingDirectoryPath() {
+        File target = new File("target");
+        File dir = target.isDirectory() ? new File(target, "pax-exam")
+                : new File(System.getProperty("java.io.tmpdir"), "pax-exam");
+        return dir.getAbsolutePath();
+    }
+}
