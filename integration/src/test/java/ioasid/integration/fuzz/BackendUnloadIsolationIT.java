@@ -48,9 +48,10 @@ import ioasid.api.iommu.Prot;
 import ioasid.api.iommu.SvaHandle;
 import ioasid.api.iommu.Translation;
 import ioasid.api.iommu.Viommu;
-import ioasid.integration.osgi.IsolatedContainerFactory;
-import ioasid.integration.osgi.Platform;
-import ioasid.integration.osgi.FrameworkFixture;
+import ioasid.testkit.osgi.Configs;
+import ioasid.testkit.osgi.IoasidPlatform;
+import ioasid.testkit.paxexam.IoasidOptions;
+import ioasid.testkit.paxexam.IsolatedContainerFactory;
 
 /**
  * Isolation in time, in a real Felix framework: after a backend bundle has been used (domains,
@@ -78,7 +79,7 @@ public class BackendUnloadIsolationIT {
     ConfigurationAdmin ca;
 
     @Inject
-    @Filter("(!(ioasid.role=host))")
+    @Filter(IoasidPlatform.OWN_SPACE)
     IoasidService ioasid;
 
     @Inject
@@ -86,14 +87,14 @@ public class BackendUnloadIsolationIT {
 
     @Configuration
     public Option[] config() {
-        return new Option[] {Platform.withBackends()};
+        return new Option[] {IoasidOptions.platform(), IoasidOptions.backends()};
     }
 
     private void allBackends() throws Exception {
-        FrameworkFixture.smmu(ca, "smmu0", SMMU_DEV + ";sid=0x8;pasid=16");
-        FrameworkFixture.vtd(ca, "dmar0", VTD_DEV + ";pasid=20");
-        FrameworkFixture.virtio(ca, "viommu0", VIRTIO_DEV + ";sid=0x1");
-        FrameworkFixture.await("three backends", () -> iommu.backends().length == 3);
+        Configs.smmu("smmu0", SMMU_DEV + ";sid=0x8;pasid=16").create(ca);
+        Configs.vtd("dmar0", VTD_DEV + ";pasid=20").nesting(true).create(ca);
+        Configs.virtio("viommu0", VIRTIO_DEV + ";sid=0x1").create(ca);
+        IoasidPlatform.await("three backends", () -> iommu.backends().length == 3);
     }
 
     /** A process for SVA, a class of the probe (not of any backend). */
@@ -169,12 +170,12 @@ public class BackendUnloadIsolationIT {
         FrameworkWiring fw = ctx.getBundle(0).adapt(FrameworkWiring.class);
         CountDownLatch done = new CountDownLatch(1);
         fw.refreshBundles(List.of(b), e -> done.countDown());
-        assertTrue("refresh done", done.await(FrameworkFixture.TIMEOUT_MS, TimeUnit.MILLISECONDS));
+        assertTrue("refresh done", done.await(IoasidPlatform.TIMEOUT_MS, TimeUnit.MILLISECONDS));
     }
 
     /** The bundle's class loader, weakly; the bundle is uninstalled and refreshed. */
     private WeakReference<ClassLoader> uninstall(String bsn) throws Exception {
-        Bundle b = FrameworkFixture.bundle(ctx, bsn);
+        Bundle b = IoasidPlatform.bundle(ctx, bsn);
         ClassLoader loader = b.adapt(BundleWiring.class).getClassLoader();
         assertNotNull(loader);
         WeakReference<ClassLoader> ref = new WeakReference<>(loader);
@@ -207,7 +208,7 @@ public class BackendUnloadIsolationIT {
         allBackends();
         List<Object> made = use(dev, mask);
         WeakReference<ClassLoader> ref = uninstall(bsn);
-        FrameworkFixture.await(backend + " to leave", () -> !FrameworkFixture.hasBackend(iommu, backend));
+        IoasidPlatform.await(backend + " to leave", () -> !IoasidPlatform.hasBackend(iommu, backend));
         assertEquals("NO_IOMMU", iommu.translate(dev, 0, 0x1000, Access.READ).fault());
         for (Object o : made) {
             if (o instanceof IommuDomain d) {
@@ -257,12 +258,11 @@ public class BackendUnloadIsolationIT {
 
     /** A guest VT-d vIOMMU whose VCMD allocator takes the guest's PASIDs from the host space. */
     private IoasidService guestVcmd() throws Exception {
-        FrameworkFixture.host(ca);
-        IoasidService host = FrameworkFixture.hostSpace(ctx);
-        FrameworkFixture.factory(ca, "ioasid.backend.vtd", "dmar-g0", "ioasid.iommu.name", "dmar-g0",
-                "devices", new String[] {"g0-nic;pasid=20"}, "caching.mode", Boolean.TRUE,
-                "vcmd", Boolean.TRUE, "vcmd.vm", "vm0");
-        FrameworkFixture.await("the VCMD allocator", () -> active() == 1);
+        Configs.host().create(ca);
+        IoasidService host = IoasidPlatform.hostSpace(ctx);
+        Configs.vtd("dmar-g0", "g0-nic;pasid=20").cachingMode(true).vcmd(true).vcmdVm("vm0")
+                .create(ca);
+        IoasidPlatform.await("the VCMD allocator", () -> active() == 1);
         return host;
     }
 
@@ -278,7 +278,7 @@ public class BackendUnloadIsolationIT {
         // b is outstanding when the allocator's bundle goes: revoked (D7), and with no
         // reference left, reclaimed at once
         WeakReference<ClassLoader> ref = uninstall("backend.vtd");
-        FrameworkFixture.await("the allocator to leave", () -> ioasid.allocators().length == 0);
+        IoasidPlatform.await("the allocator to leave", () -> ioasid.allocators().length == 0);
         assertEquals(IoasidState.FREE, b.state());
         assertTrue(ioasid.idSpaces()[0].active);
         assertTrue("backend.vtd (guest allocator): its class loader is still reachable after "
@@ -293,7 +293,7 @@ public class BackendUnloadIsolationIT {
         IoasidHandle held = ioasid.alloc(gset, 1, 0xFFFFF, null);
         ioasid.get(held); // a device driver still holds it
         WeakReference<ClassLoader> ref = uninstall("backend.vtd");
-        FrameworkFixture.await("the allocator to leave", () -> ioasid.allocators().length == 0);
+        IoasidPlatform.await("the allocator to leave", () -> ioasid.allocators().length == 0);
         assertEquals(IoasidState.FREE_PENDING, held.state());
         assertTrue(held.revoked());
         assertTrue("a referenced revoked ID pins the departed bundle's class loader",
@@ -318,12 +318,12 @@ public class BackendUnloadIsolationIT {
         }
         probe(freed);
         for (String bsn : List.of("backend.smmuv3", "backend.vtd", "backend.virtio")) {
-            Bundle b = FrameworkFixture.bundle(ctx, bsn);
+            Bundle b = IoasidPlatform.bundle(ctx, bsn);
             b.stop();
-            FrameworkFixture.await(bsn + " to leave", () -> iommu.backends().length == 2);
+            IoasidPlatform.await(bsn + " to leave", () -> iommu.backends().length == 2);
             probe(freed);
             b.start();
-            FrameworkFixture.await(bsn + " to return", () -> iommu.backends().length == 3);
+            IoasidPlatform.await(bsn + " to return", () -> iommu.backends().length == 3);
             probe(freed);
         }
         for (String dev : List.of(SMMU_DEV, VTD_DEV, VIRTIO_DEV)) {

@@ -31,9 +31,11 @@ import org.osgi.service.cm.ConfigurationAdmin;
 import ioasid.api.Errno;
 import ioasid.api.IoasidService;
 import ioasid.api.iommu.IommuService;
-import ioasid.integration.osgi.IsolatedContainerFactory;
-import ioasid.integration.osgi.Platform;
-import ioasid.integration.osgi.FrameworkFixture;
+import ioasid.testkit.osgi.Configs;
+import ioasid.testkit.osgi.IoasidPlatform;
+import ioasid.testkit.osgi.Shell;
+import ioasid.testkit.paxexam.IoasidOptions;
+import ioasid.testkit.paxexam.IsolatedContainerFactory;
 
 /**
  * Fuzzed input in a real Felix framework: the {@code ioasid:} and {@code iommu:} Gogo commands
@@ -60,7 +62,7 @@ public class ShellFuzzIT {
     ConfigurationAdmin ca;
 
     @Inject
-    @Filter("(!(ioasid.role=host))")
+    @Filter(IoasidPlatform.OWN_SPACE)
     IoasidService ioasid;
 
     @Inject
@@ -68,20 +70,22 @@ public class ShellFuzzIT {
 
     @Configuration
     public Option[] config() {
-        return new Option[] {composite(Platform.withBackends(), Platform.shell())};
+        return new Option[] {composite(IoasidOptions.platform(), IoasidOptions.backends(),
+                IoasidOptions.shell())};
     }
 
     @Before
     public void configure() throws Exception {
-        FrameworkFixture.smmu(ca, "smmu0", "0000:00:01.0;sid=0x8;pasid=16");
-        FrameworkFixture.vtd(ca, "dmar0", "0000:01:00.0;pasid=20");
-        FrameworkFixture.virtio(ca, "viommu0", "ep1;sid=0x1");
-        FrameworkFixture.await("three backends", () -> iommu.backends().length == 3);
+        Configs.smmu("smmu0", "0000:00:01.0;sid=0x8;pasid=16").create(ca);
+        Configs.vtd("dmar0", "0000:01:00.0;pasid=20").nesting(true).create(ca);
+        Configs.virtio("viommu0", "ep1;sid=0x1").create(ca);
+        IoasidPlatform.await("three backends", () -> iommu.backends().length == 3);
     }
 
     /** Runs a script through the console; returns {stdout, stderr, summary}. */
     private String[] run(String script) throws Exception {
-        return FrameworkFixture.script(processor, script);
+        Shell.Result r = Shell.script(processor, script);
+        return new String[] {r.out(), r.err(), r.summary()};
     }
 
     private String state() {
@@ -207,8 +211,8 @@ public class ShellFuzzIT {
 
     @Test
     public void ioasidServiceInFrameworkFuzz() throws Exception {
-        FrameworkFixture.host(ca);
-        IoasidService host = FrameworkFixture.hostSpace(ctx);
+        Configs.host().create(ca);
+        IoasidService host = IoasidPlatform.hostSpace(ctx);
         int steps = Fuzz.steps(400);
         Map<String, Integer> tally = new TreeMap<>();
         IoasidFuzzRun[] previous = {null};

@@ -1,6 +1,6 @@
 package ioasid.integration.osgi;
 
-import static ioasid.integration.osgi.FrameworkFixture.await;
+import static ioasid.testkit.osgi.IoasidPlatform.await;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNull;
@@ -27,6 +27,10 @@ import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 
 import ioasid.api.iommu.IommuService;
 import ioasid.api.iommu.dto.BackendDTO;
+import ioasid.testkit.osgi.Configs;
+import ioasid.testkit.osgi.IoasidPlatform;
+import ioasid.testkit.paxexam.IoasidOptions;
+import ioasid.testkit.paxexam.IsolatedContainerFactory;
 
 /**
  * An operator's mistakes in a backend's configuration: a value outside its Metatype range, of
@@ -50,13 +54,13 @@ public class ConfigurationErrorsIT {
 
     @Configuration
     public Option[] config() {
-        return new Option[] {Platform.withBackends()};
+        return new Option[] {IoasidOptions.platform(), IoasidOptions.backends()};
     }
 
     private BackendDTO awaitBackend(String name, String state) {
         await(name + " " + state, () -> Arrays.stream(iommu.backends())
                 .anyMatch(b -> b.name.equals(name) && state.equals(b.state)));
-        return FrameworkFixture.backend(iommu, name);
+        return IoasidPlatform.backend(iommu, name);
     }
 
     /** No configuration of a backend component ended in a failed activation. */
@@ -74,8 +78,7 @@ public class ConfigurationErrorsIT {
 
     @Test
     public void aValueOutsideItsRangeFailsTheNewInstanceWithTheReason() throws Exception {
-        FrameworkFixture.factory(ca, "ioasid.backend.vtd", "dmar9", "ioasid.iommu.name",
-                "dmar9", "devices", new String[] {"0000:00:04.0"}, "pss", 99);
+        Configs.vtd("dmar9", "0000:00:04.0").pss(99).create(ca);
         BackendDTO b = awaitBackend("dmar9", "FAILED");
         assertEquals("pss=99 is not in [0, 19]", b.problem);
         assertArrayEquals(new String[0], b.devices);
@@ -84,8 +87,7 @@ public class ConfigurationErrorsIT {
 
     @Test
     public void aValueOfTheWrongTypeFailsTheNewInstanceWithTheReason() throws Exception {
-        FrameworkFixture.factory(ca, "ioasid.backend.smmuv3", "smmu9", "ioasid.iommu.name",
-                "smmu9", "devices", new String[] {"ep;sid=0x9"}, "ssid.bits", "sixteen");
+        Configs.smmu("smmu9", "ep;sid=0x9").set("ssid.bits", "sixteen").create(ca);
         assertEquals("ssid.bits=sixteen is not an Integer",
                 awaitBackend("smmu9", "FAILED").problem);
         noFailedActivation();
@@ -93,8 +95,7 @@ public class ConfigurationErrorsIT {
 
     @Test
     public void aDeviceListedTwiceFailsTheNewInstanceWithTheReason() throws Exception {
-        FrameworkFixture.factory(ca, "ioasid.backend.virtio", "viommu9", "ioasid.iommu.name",
-                "viommu9", "devices", new String[] {"ep1;sid=0x1", "ep1;sid=0x2"});
+        Configs.virtio("viommu9", "ep1;sid=0x1", "ep1;sid=0x2").create(ca);
         String problem = awaitBackend("viommu9", "FAILED").problem;
         assertTrue(problem, problem.contains("ep1"));
         noFailedActivation();
@@ -103,28 +104,24 @@ public class ConfigurationErrorsIT {
     @Test
     public void aRefusedEditKeepsTheRunningInstanceAndAMendedOneStartsAFailedInstance()
             throws Exception {
-        org.osgi.service.cm.Configuration c = FrameworkFixture.smmu(ca, "smmu0",
-                "0000:00:01.0;sid=0x8");
+        org.osgi.service.cm.Configuration c = Configs.smmu("smmu0",
+                "0000:00:01.0;sid=0x8").create(ca);
         BackendDTO before = awaitBackend("smmu0", "ACTIVE");
-        FrameworkFixture.factory(ca, "ioasid.backend.smmuv3", "smmu0", "ioasid.iommu.name",
-                "smmu0", "devices", new String[] {"0000:00:01.0;sid=0x8", "x;sid=0x8"});
-        await("the refusal", () -> FrameworkFixture.backend(iommu, "smmu0").problem != null);
-        BackendDTO after = FrameworkFixture.backend(iommu, "smmu0");
+        Configs.smmu("smmu0", "0000:00:01.0;sid=0x8", "x;sid=0x8").create(ca);
+        await("the refusal", () -> IoasidPlatform.backend(iommu, "smmu0").problem != null);
+        BackendDTO after = IoasidPlatform.backend(iommu, "smmu0");
         assertEquals("ACTIVE", after.state);
         assertEquals(before.serviceId, after.serviceId);
         assertArrayEquals(new String[] {"0000:00:01.0"}, after.devices);
 
-        FrameworkFixture.factory(ca, "ioasid.backend.smmuv3", "smmu0", "ioasid.iommu.name",
-                "smmu0", "devices", new String[] {"0000:00:01.0;sid=0x8", "x;sid=0x9"});
-        await("the accepted change", () -> FrameworkFixture.backend(iommu, "smmu0").devices
+        Configs.smmu("smmu0", "0000:00:01.0;sid=0x8", "x;sid=0x9").create(ca);
+        await("the accepted change", () -> IoasidPlatform.backend(iommu, "smmu0").devices
                 .length == 2);
-        assertNull(FrameworkFixture.backend(iommu, "smmu0").problem);
+        assertNull(IoasidPlatform.backend(iommu, "smmu0").problem);
 
-        FrameworkFixture.factory(ca, "ioasid.backend.vtd", "dmar9", "ioasid.iommu.name",
-                "dmar9", "devices", new String[] {"0000:00:04.0"}, "pss", 99);
+        Configs.vtd("dmar9", "0000:00:04.0").pss(99).create(ca);
         awaitBackend("dmar9", "FAILED");
-        FrameworkFixture.factory(ca, "ioasid.backend.vtd", "dmar9", "ioasid.iommu.name",
-                "dmar9", "devices", new String[] {"0000:00:04.0"}, "pss", 7);
+        Configs.vtd("dmar9", "0000:00:04.0").pss(7).create(ca);
         BackendDTO mended = awaitBackend("dmar9", "ACTIVE");
         assertArrayEquals(new String[] {"0000:00:04.0"}, mended.devices);
         assertEquals(256, mended.maxPasids);
@@ -134,9 +131,7 @@ public class ConfigurationErrorsIT {
 
     @Test
     public void anUnknownKeyIsIgnoredAndTheInstanceServes() throws Exception {
-        FrameworkFixture.factory(ca, "ioasid.backend.virtio", "viommu8", "ioasid.iommu.name",
-                "viommu8", "devices", new String[] {"ep8;sid=0x8"}, "devics",
-                new String[] {"typo"});
+        Configs.virtio("viommu8", "ep8;sid=0x8").set("devics", new String[] {"typo"}).create(ca);
         BackendDTO b = awaitBackend("viommu8", "ACTIVE");
         assertArrayEquals(new String[] {"ep8"}, b.devices);
         noFailedActivation();

@@ -1,7 +1,7 @@
 package ioasid.integration.osgi;
 
-import static ioasid.integration.osgi.FrameworkFixture.await;
-import static ioasid.integration.osgi.FrameworkFixture.hasBackend;
+import static ioasid.testkit.osgi.IoasidPlatform.await;
+import static ioasid.testkit.osgi.IoasidPlatform.hasBackend;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
@@ -29,6 +29,10 @@ import org.osgi.service.metatype.MetaTypeService;
 import org.osgi.service.metatype.ObjectClassDefinition;
 
 import ioasid.api.iommu.IommuService;
+import ioasid.testkit.osgi.Configs;
+import ioasid.testkit.osgi.IoasidPlatform;
+import ioasid.testkit.paxexam.IoasidOptions;
+import ioasid.testkit.paxexam.IsolatedContainerFactory;
 
 /** Backend instances follow their factory configurations: created, updated, deleted. */
 @RunWith(PaxExam.class)
@@ -49,33 +53,34 @@ public class ConfigurationIT {
 
     @Configuration
     public Option[] config() {
-        return new Option[] {Platform.withBackends()};
+        return new Option[] {IoasidOptions.platform(), IoasidOptions.backends()};
     }
 
     private List<String> devices(String backend) {
-        return List.of(FrameworkFixture.backend(iommu, backend).devices);
+        return List.of(IoasidPlatform.backend(iommu, backend).devices);
     }
 
     @Test
     public void creatingAConfigurationAddsAnInstance() throws Exception {
-        FrameworkFixture.smmu(ca, "smmu7", "a7;sid=0x70;pasid=8");
+        Configs.smmu("smmu7", "a7;sid=0x70;pasid=8").create(ca);
         await("smmu7", () -> hasBackend(iommu, "smmu7"));
         assertEquals(List.of("a7"), devices("smmu7"));
-        assertEquals("smmuv3", FrameworkFixture.backend(iommu, "smmu7").vendor);
+        assertEquals("smmuv3", IoasidPlatform.backend(iommu, "smmu7").vendor);
         assertEquals(256, iommu.maxPasids("a7"));
     }
 
     @Test
     public void updatingTheDeviceListReconfiguresInPlace() throws Exception {
-        org.osgi.service.cm.Configuration c = FrameworkFixture.vtd(ca, "dmar7", "0000:07:00.0;pasid=20");
+        org.osgi.service.cm.Configuration c = Configs.vtd("dmar7", "0000:07:00.0;pasid=20")
+                .nesting(true).create(ca);
         await("dmar7", () -> hasBackend(iommu, "dmar7"));
-        long service = FrameworkFixture.backend(iommu, "dmar7").serviceId;
+        long service = IoasidPlatform.backend(iommu, "dmar7").serviceId;
         Dictionary<String, Object> p = c.getProperties();
         p.put("devices", new String[] {"0000:07:00.0;pasid=20", "0000:08:00.0;pasid=20"});
         c.update(p);
         await("the new device", () -> devices("dmar7").size() == 2);
         assertEquals("reconfigured, not restarted", service,
-                FrameworkFixture.backend(iommu, "dmar7").serviceId);
+                IoasidPlatform.backend(iommu, "dmar7").serviceId);
         assertNotNull(iommu.group("0000:08:00.0"));
         p.put("devices", new String[] {"0000:08:00.0;pasid=20"});
         c.update(p);
@@ -85,7 +90,7 @@ public class ConfigurationIT {
 
     @Test
     public void deletingTheConfigurationRemovesTheInstance() throws Exception {
-        org.osgi.service.cm.Configuration c = FrameworkFixture.virtio(ca, "vio7", "ep7;sid=0x7");
+        org.osgi.service.cm.Configuration c = Configs.virtio("vio7", "ep7;sid=0x7").create(ca);
         await("vio7", () -> hasBackend(iommu, "vio7"));
         c.delete();
         await("vio7 to go", () -> !hasBackend(iommu, "vio7"));
@@ -95,17 +100,17 @@ public class ConfigurationIT {
 
     @Test
     public void aBadDeviceListServesNothingUntilFixed() throws Exception {
-        org.osgi.service.cm.Configuration c = FrameworkFixture.smmu(ca, "smmu8", "dev;color=red");
+        org.osgi.service.cm.Configuration c = Configs.smmu("smmu8", "dev;color=red").create(ca);
         // listed as FAILED with the reason (it used to be absent, and SCR showed a stack trace)
         await("smmu8 FAILED", () -> hasBackend(iommu, "smmu8")
-                && "FAILED".equals(FrameworkFixture.backend(iommu, "smmu8").state));
-        assertTrue(FrameworkFixture.backend(iommu, "smmu8").problem.contains("color"));
-        assertEquals(0, FrameworkFixture.backend(iommu, "smmu8").devices.length);
+                && "FAILED".equals(IoasidPlatform.backend(iommu, "smmu8").state));
+        assertTrue(IoasidPlatform.backend(iommu, "smmu8").problem.contains("color"));
+        assertEquals(0, IoasidPlatform.backend(iommu, "smmu8").devices.length);
         Dictionary<String, Object> p = new Hashtable<>();
         p.put("ioasid.iommu.name", "smmu8");
         p.put("devices", new String[] {"dev;sid=0x1"});
         c.update(p);
-        await("smmu8 once fixed", () -> "ACTIVE".equals(FrameworkFixture.backend(iommu, "smmu8")
+        await("smmu8 once fixed", () -> "ACTIVE".equals(IoasidPlatform.backend(iommu, "smmu8")
                 .state));
         assertEquals(List.of("dev"), devices("smmu8"));
     }
@@ -114,7 +119,7 @@ public class ConfigurationIT {
     public void everyBackendDescribesItsConfigurationWithMetatype() {
         for (String[] b : new String[][] {{"backend.smmuv3", "ioasid.backend.smmuv3"},
                 {"backend.vtd", "ioasid.backend.vtd"}, {"backend.virtio", "ioasid.backend.virtio"}}) {
-            Bundle bundle = FrameworkFixture.bundle(ctx, b[0]);
+            Bundle bundle = IoasidPlatform.bundle(ctx, b[0]);
             MetaTypeInformation info = metatype.getMetaTypeInformation(bundle);
             assertTrue(b[0], Arrays.asList(info.getFactoryPids()).contains(b[1]));
             ObjectClassDefinition ocd = info.getObjectClassDefinition(b[1], null);

@@ -29,6 +29,8 @@ import org.ops4j.pax.exam.spi.reactors.PerMethod;
 import ioasid.api.IoasidService;
 import ioasid.api.IoasidSet;
 import ioasid.api.TokenType;
+import ioasid.testkit.paxexam.IoasidOptions;
+import ioasid.testkit.paxexam.IsolatedContainerFactory;
 
 /**
  * A Pax Exam container that cannot start fails its own tests with its own cause, and the
@@ -91,7 +93,7 @@ class ContainerIsolationIT {
         @Configuration
         public Option[] config() {
             File missing = new File(System.getProperty("java.io.tmpdir"), MISSING);
-            return new Option[] {Platform.base(), bundle(missing.toURI().toString())};
+            return new Option[] {IoasidOptions.platform(), bundle(missing.toURI().toString())};
         }
 
         @org.junit.Test
@@ -114,7 +116,7 @@ class ContainerIsolationIT {
 
         @Configuration
         public Option[] config() {
-            return new Option[] {Platform.base()};
+            return new Option[] {IoasidOptions.platform()};
         }
 
         @org.junit.Test

@@ -1,12 +1,9 @@
 package ioasid.integration.osgi;
 
-import static ioasid.integration.osgi.FrameworkFixture.await;
+import static ioasid.testkit.osgi.IoasidPlatform.await;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.Hashtable;
 import java.util.List;
 
 import javax.inject.Inject;
@@ -24,14 +21,17 @@ import org.ops4j.pax.exam.util.Filter;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.event.Event;
-import org.osgi.service.event.EventConstants;
-import org.osgi.service.event.EventHandler;
 
 import ioasid.api.IoasidHandle;
 import ioasid.api.IoasidService;
 import ioasid.api.IoasidSet;
 import ioasid.api.IoasidTopics;
 import ioasid.api.TokenType;
+import ioasid.testkit.osgi.Configs;
+import ioasid.testkit.osgi.IoasidPlatform;
+import ioasid.testkit.osgi.TopicEvents;
+import ioasid.testkit.paxexam.IoasidOptions;
+import ioasid.testkit.paxexam.IsolatedContainerFactory;
 
 /** Monitoring through the real Event Admin: IOASID events, allocator and backend changes. */
 @RunWith(PaxExam.class)
@@ -45,27 +45,23 @@ public class EventAdminIT {
     ConfigurationAdmin ca;
 
     @Inject
-    @Filter("(!(ioasid.role=host))")
+    @Filter(IoasidPlatform.OWN_SPACE)
     IoasidService ioasid;
 
-    private final List<Event> events = Collections.synchronizedList(new ArrayList<>());
+    private TopicEvents events;
 
     @Configuration
     public Option[] config() {
-        return new Option[] {Platform.withBackends()};
+        return new Option[] {IoasidOptions.platform(), IoasidOptions.backends()};
     }
 
     @Before
     public void subscribe() {
-        Hashtable<String, Object> p = new Hashtable<>();
-        p.put(EventConstants.EVENT_TOPIC, new String[] {"ioasid/*"});
-        ctx.registerService(EventHandler.class, events::add, p);
+        events = TopicEvents.record(ctx, "ioasid/*");
     }
 
     private List<String> topics(String prefix) {
-        synchronized (events) {
-            return events.stream().map(Event::getTopic).filter(t -> t.startsWith(prefix)).toList();
-        }
+        return events.lines(prefix);
     }
 
     @Test
@@ -77,31 +73,28 @@ public class EventAdminIT {
         await("four events", () -> topics(IoasidTopics.EVENT).size() == 4);
         assertEquals(List.of(IoasidTopics.ALLOC, IoasidTopics.BIND, IoasidTopics.FREE,
                 IoasidTopics.UNBIND), topics(IoasidTopics.EVENT));
-        Event bind = events.stream().filter(e -> e.getTopic().equals(IoasidTopics.BIND))
-                .findFirst().orElseThrow();
+        Event bind = events.first(IoasidTopics.BIND);
         assertEquals(h.id(), bind.getProperty(IoasidTopics.PROP_ID));
         assertEquals(9, bind.getProperty(IoasidTopics.PROP_SPID));
     }
 
     @Test
     public void backendChangesArePosted() throws Exception {
-        org.osgi.service.cm.Configuration c = FrameworkFixture.smmu(ca, "smmu0", "d0;sid=0x1");
+        org.osgi.service.cm.Configuration c = Configs.smmu("smmu0", "d0;sid=0x1").create(ca);
         await("ADDED", () -> topics(IoasidTopics.BACKEND_ADDED).size() == 1);
         c.delete();
         await("REMOVED", () -> topics(IoasidTopics.BACKEND_REMOVED).size() == 1);
-        Event removed = events.stream().filter(e -> e.getTopic().equals(IoasidTopics.BACKEND_REMOVED))
-                .findFirst().orElseThrow();
+        Event removed = events.first(IoasidTopics.BACKEND_REMOVED);
         assertEquals("smmu0", removed.getProperty("backend"));
         assertEquals(1, removed.getProperty("groups"));
     }
 
     @Test
     public void allocatorChangesArePosted() throws Exception {
-        FrameworkFixture.host(ca);
-        FrameworkFixture.hostSpace(ctx);
-        org.osgi.service.cm.Configuration c = FrameworkFixture.factory(ca, "ioasid.backend.vtd", "g0",
-                "ioasid.iommu.name", "g0", "devices", new String[] {"nic;pasid=20"},
-                "caching.mode", Boolean.TRUE, "vcmd", Boolean.TRUE);
+        Configs.host().create(ca);
+        IoasidPlatform.hostSpace(ctx);
+        org.osgi.service.cm.Configuration c = Configs.vtd("g0", "nic;pasid=20").cachingMode(true)
+                .vcmd(true).create(ca);
         await("ADDED and SWITCHED", () -> topics(IoasidTopics.ALLOCATOR_SWITCHED).size() == 1);
         assertTrue(topics("ioasid/allocator/").contains(IoasidTopics.ALLOCATOR_ADDED));
         c.delete();

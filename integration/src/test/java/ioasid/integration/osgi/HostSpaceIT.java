@@ -1,18 +1,15 @@
 package ioasid.integration.osgi;
 
-import static ioasid.integration.osgi.FrameworkFixture.await;
-import static ioasid.integration.osgi.FrameworkFixture.backend;
-import static ioasid.integration.osgi.FrameworkFixture.hasBackend;
+import static ioasid.testkit.osgi.IoasidPlatform.await;
+import static ioasid.testkit.osgi.IoasidPlatform.backend;
+import static ioasid.testkit.osgi.IoasidPlatform.hasBackend;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertTrue;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.HashMap;
-import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
 
@@ -41,9 +38,14 @@ import ioasid.api.iommu.Access;
 import ioasid.api.iommu.IommuDomain;
 import ioasid.api.iommu.IommuService;
 import ioasid.api.iommu.Prot;
+import ioasid.api.spi.EventType;
 import ioasid.api.spi.IoasidAllocator;
-import ioasid.api.spi.IoasidEvent;
-import ioasid.api.spi.IoasidListener;
+import ioasid.testkit.osgi.Configs;
+import ioasid.testkit.osgi.IoasidEvents;
+import ioasid.testkit.osgi.IoasidPlatform;
+import ioasid.testkit.osgi.VtdConfig;
+import ioasid.testkit.paxexam.IoasidOptions;
+import ioasid.testkit.paxexam.IsolatedContainerFactory;
 
 /**
  * A host IOASID space (PID {@code ioasid.host}) coming and going touches only the IOMMU instances
@@ -58,7 +60,7 @@ public class HostSpaceIT {
     static final String VTD_DEV = "0000:01:00.0";
     static final String GUEST_DEV = "0000:02:00.0";
     static final String VIRTIO_DEV = "ep1";
-    static final String HOST_FILTER = "(ioasid.role=host)";
+    static final String HOST_FILTER = IoasidPlatform.HOST_SPACE;
     /** How long an instance must stay as it was once the host has settled. */
     static final long SETTLE_MS = 300;
 
@@ -69,33 +71,27 @@ public class HostSpaceIT {
     ConfigurationAdmin ca;
 
     @Inject
-    @Filter("(!(ioasid.role=host))")
+    @Filter(IoasidPlatform.OWN_SPACE)
     IoasidService ioasid;
 
     @Inject
     IommuService iommu;
 
-    private final List<String> unbinds = Collections.synchronizedList(new ArrayList<>());
+    private IoasidEvents unbinds;
 
     @Configuration
     public Option[] config() {
-        return new Option[] {Platform.withBackends()};
+        return new Option[] {IoasidOptions.platform(), IoasidOptions.backends()};
     }
 
     private void recordUnbinds() {
-        Hashtable<String, Object> p = new Hashtable<>();
-        p.put(IoasidListener.EVENTS, new String[] {"UNBIND"});
-        ctx.registerService(IoasidListener.class,
-                (IoasidEvent e) -> unbinds.add(e.type() + " " + e.id()), p);
+        unbinds = IoasidEvents.record(ctx, EventType.UNBIND);
     }
 
     /** A VT-d vIOMMU that allocates its PASIDs through virtual commands. */
-    private void vcmdUnit(String name, String device, Object... more) throws Exception {
-        List<Object> kv = new ArrayList<>(List.of("ioasid.iommu.name", name,
-                "devices", new String[] {device + ";pasid=20"}, "caching.mode", Boolean.TRUE,
-                "vcmd", Boolean.TRUE, "vcmd.vm", "vm0"));
-        kv.addAll(Arrays.asList(more));
-        FrameworkFixture.factory(ca, "ioasid.backend.vtd", name, kv.toArray());
+    private VtdConfig vcmdUnit(String name, String device) {
+        return Configs.vtd(name, device + ";pasid=20").cachingMode(true).vcmd(true)
+                .vcmdVm("vm0");
     }
 
     /** A caller domain on the device with one page mapped at 0x1000, returned live. */
@@ -169,18 +165,17 @@ public class HostSpaceIT {
     @Test
     public void hostComingAndGoingTouchesOnlyItsUsers() throws Exception {
         recordUnbinds();
-        FrameworkFixture.vtd(ca, "dmar0", VTD_DEV + ";pasid=20");
-        FrameworkFixture.virtio(ca, "viommu0", VIRTIO_DEV + ";sid=0x1");
+        Configs.vtd("dmar0", VTD_DEV + ";pasid=20").nesting(true).create(ca);
+        Configs.virtio("viommu0", VIRTIO_DEV + ";sid=0x1").create(ca);
         await("dmar0 and viommu0", () -> hasBackend(iommu, "dmar0")
                 && hasBackend(iommu, "viommu0"));
         IommuDomain vtdDom = mapped(VTD_DEV, 0x5000);
         IommuDomain virtioDom = mapped(VIRTIO_DEV, 0x7000);
         // from the default space, before any guest allocator: a host leaving revokes nothing here
         IoasidHandle pasid = attachedPasid(VTD_DEV);
-        vcmdUnit("dmar-g0", GUEST_DEV);
-        FrameworkFixture.factory(ca, "ioasid.backend.virtio", "viommu-h", "ioasid.iommu.name",
-                "viommu-h", "devices", new String[] {"ep2;sid=0x1"}, "pasid.allocator",
-                "host-shared", "host.target", HOST_FILTER);
+        vcmdUnit("dmar-g0", GUEST_DEV).create(ca);
+        Configs.virtio("viommu-h", "ep2;sid=0x1").pasidAllocator("host-shared")
+                .hostTarget(HOST_FILTER).create(ca);
         await("four backends", () -> iommu.backends().length == 4);
         IoasidHandle guestPasid = attachedPasid(GUEST_DEV);
         // the guest allocators wait behind the default space, which holds dmar0's PASID, so the
@@ -190,8 +185,8 @@ public class HostSpaceIT {
         Map<String, Long> untouched = serviceIds("dmar0", "viommu0", "viommu-h");
         long guest = backend(iommu, "dmar-g0").serviceId;
 
-        org.osgi.service.cm.Configuration host = FrameworkFixture.host(ca);
-        IoasidService space = FrameworkFixture.hostSpace(ctx);
+        org.osgi.service.cm.Configuration host = Configs.host().create(ca);
+        IoasidService space = IoasidPlatform.hostSpace(ctx);
         awaitRebuilt("dmar-g0", guest);
         assertTrue("the VCMD unit answers from the host", hasSet(space, "vcmd:vm0"));
         await("the VCMD unit's PASID detached by its rebuild",
@@ -201,7 +196,7 @@ public class HostSpaceIT {
         assertEquals(1, space.findSet(TokenType.NONE, "vm").size());
         shared.free(id);
         assertUntouched(untouched);
-        assertEquals(List.of("UNBIND " + guestPasid.id()), unbinds);
+        assertEquals(List.of("UNBIND " + guestPasid.id()), unbinds.lines());
         assertTrue(attached(VTD_DEV, pasid));
         assertTrue(vtdDom.live() && virtioDom.live());
 
@@ -212,7 +207,8 @@ public class HostSpaceIT {
         assertEquals("the host-shared allocator let the host go", Ioasid.INVALID,
                 shared.alloc(1, 0xFFFFF));
         assertUntouched(untouched);
-        assertEquals("nothing else unbound", List.of("UNBIND " + guestPasid.id()), unbinds);
+        assertEquals("nothing else unbound", List.of("UNBIND " + guestPasid.id()),
+                unbinds.lines());
         assertTrue(attached(VTD_DEV, pasid));
         assertEquals(0x5000, iommu.translate(VTD_DEV, 0, 0x1000, Access.READ).physAddr());
         assertEquals(0x7000, iommu.translate(VIRTIO_DEV, 0, 0x1000, Access.READ).physAddr());
@@ -223,26 +219,23 @@ public class HostSpaceIT {
         recordUnbinds();
         // a host line copied onto instances that do not allocate from a host: the VT-d unit
         // binds nothing, the virtio-iommu binds it (dynamically) and has no use for it
-        FrameworkFixture.factory(ca, "ioasid.backend.vtd", "dmar0", "ioasid.iommu.name", "dmar0",
-                "devices", new String[] {VTD_DEV + ";pasid=20"}, "host.target", HOST_FILTER);
-        FrameworkFixture.factory(ca, "ioasid.backend.virtio", "viommu0", "ioasid.iommu.name",
-                "viommu0", "devices", new String[] {VIRTIO_DEV + ";sid=0x1"}, "host.target",
-                HOST_FILTER);
+        Configs.vtd("dmar0", VTD_DEV + ";pasid=20").hostTarget(HOST_FILTER).create(ca);
+        Configs.virtio("viommu0", VIRTIO_DEV + ";sid=0x1").hostTarget(HOST_FILTER).create(ca);
         // a VCMD unit keeps its own target: another host than this one
-        vcmdUnit("dmar-g1", GUEST_DEV, "host.target", "(ioasid.host.name=other)");
+        vcmdUnit("dmar-g1", GUEST_DEV).hostTarget("(ioasid.host.name=other)").create(ca);
         await("three backends", () -> iommu.backends().length == 3);
         IoasidHandle pasid = attachedPasid(VTD_DEV);
         IoasidHandle guestPasid = attachedPasid(GUEST_DEV);
         Map<String, Long> untouched = serviceIds("dmar0", "viommu0", "dmar-g1");
 
-        org.osgi.service.cm.Configuration host = FrameworkFixture.host(ca);
-        IoasidService space = FrameworkFixture.hostSpace(ctx);
+        org.osgi.service.cm.Configuration host = Configs.host().create(ca);
+        IoasidService space = IoasidPlatform.hostSpace(ctx);
         assertUntouched(untouched);
         assertFalse("dmar-g1 answers from its own VMM", hasSet(space, "vcmd:vm0"));
         host.delete();
         await("the host space to leave", () -> !hostSpaceRegistered());
         assertUntouched(untouched);
-        assertEquals(List.of(), unbinds);
+        assertEquals(List.of(), unbinds.lines());
         assertTrue(attached(VTD_DEV, pasid) && attached(GUEST_DEV, guestPasid));
     }
 }

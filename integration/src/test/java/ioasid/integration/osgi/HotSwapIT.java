@@ -1,18 +1,13 @@
 package ioasid.integration.osgi;
 
-import static ioasid.integration.osgi.FrameworkFixture.await;
-import static ioasid.integration.osgi.FrameworkFixture.hasBackend;
+import static ioasid.testkit.osgi.IoasidPlatform.await;
+import static ioasid.testkit.osgi.IoasidPlatform.hasBackend;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
-import java.io.FileInputStream;
 import java.io.InputStream;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
-import java.util.Hashtable;
-import java.util.List;
 
 import javax.inject.Inject;
 
@@ -28,7 +23,6 @@ import org.ops4j.pax.exam.spi.reactors.PerMethod;
 import org.ops4j.pax.exam.util.Filter;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.wiring.FrameworkWiring;
 import org.osgi.service.cm.ConfigurationAdmin;
 
 import ioasid.api.IoasidException;
@@ -43,8 +37,13 @@ import ioasid.api.iommu.IommuService;
 import ioasid.api.iommu.Prot;
 import ioasid.api.iommu.Translation;
 import ioasid.api.iommu.dto.GroupDTO;
-import ioasid.api.spi.IoasidEvent;
-import ioasid.api.spi.IoasidListener;
+import ioasid.api.spi.EventType;
+import ioasid.testkit.osgi.Configs;
+import ioasid.testkit.osgi.IoasidEvents;
+import ioasid.testkit.osgi.IoasidPlatform;
+import ioasid.testkit.osgi.PlatformBundles;
+import ioasid.testkit.paxexam.IoasidOptions;
+import ioasid.testkit.paxexam.IsolatedContainerFactory;
 
 /**
  * Vendor backends stopped, updated, uninstalled and reinstalled at runtime while the others keep
@@ -65,29 +64,26 @@ public class HotSwapIT {
     ConfigurationAdmin ca;
 
     @Inject
-    @Filter("(!(ioasid.role=host))")
+    @Filter(IoasidPlatform.OWN_SPACE)
     IoasidService ioasid;
 
     @Inject
     IommuService iommu;
 
-    private final List<String> events = Collections.synchronizedList(new ArrayList<>());
+    private IoasidEvents events;
 
     @Configuration
     public Option[] config() {
-        return new Option[] {Platform.withBackends()};
+        return new Option[] {IoasidOptions.platform(), IoasidOptions.backends()};
     }
 
     @Before
     public void configure() throws Exception {
-        FrameworkFixture.smmu(ca, "smmu0", SMMU_DEV + ";sid=0x8;pasid=16");
-        FrameworkFixture.vtd(ca, "dmar0", VTD_DEV + ";pasid=20");
-        FrameworkFixture.virtio(ca, "viommu0", VIRTIO_DEV + ";sid=0x1");
+        Configs.smmu("smmu0", SMMU_DEV + ";sid=0x8;pasid=16").create(ca);
+        Configs.vtd("dmar0", VTD_DEV + ";pasid=20").nesting(true).create(ca);
+        Configs.virtio("viommu0", VIRTIO_DEV + ";sid=0x1").create(ca);
         await("three backends", () -> iommu.backends().length == 3);
-        Hashtable<String, Object> p = new Hashtable<>();
-        p.put(IoasidListener.EVENTS, new String[] {"BIND", "UNBIND"});
-        ctx.registerService(IoasidListener.class,
-                (IoasidEvent e) -> events.add(e.type() + " " + e.id()), p);
+        events = IoasidEvents.record(ctx, EventType.BIND, EventType.UNBIND);
     }
 
     /** A caller domain on the device with one page mapped at 0x1000, returned live. */
@@ -137,7 +133,7 @@ public class HotSwapIT {
         iommu.attachDevicePasid(iommu.domainAlloc(VTD_DEV, false), VTD_DEV, pasid);
         IoasidSet s = ioasid.createSet(TokenType.NONE, "tenant", 10);
         IoasidHandle unrelated = ioasid.alloc(s, 1, 0xFFFFF, null);
-        Bundle vtd = FrameworkFixture.bundle(ctx, "backend.vtd");
+        Bundle vtd = IoasidPlatform.bundle(ctx, "backend.vtd");
         vtd.stop();
         assertGone("dmar0", VTD_DEV, vtdDom, SMMU_DEV, 0x9000);
         assertTrue("UNBIND for the PASID the backend had", events.contains("UNBIND " + pasid.id()));
@@ -151,34 +147,27 @@ public class HotSwapIT {
     public void updatingABackendBringsItsNewRevisionUp() throws Exception {
         IommuDomain smmuDom = mapped(SMMU_DEV, 0x9000);
         mapped(VIRTIO_DEV, 0x7000);
-        Bundle smmu = FrameworkFixture.bundle(ctx, "backend.smmuv3");
-        long before = FrameworkFixture.backend(iommu, "smmu0").serviceId;
-        try (InputStream in = new FileInputStream(Platform.bundleFile("backend.smmuv3"))) {
+        Bundle smmu = IoasidPlatform.bundle(ctx, "backend.smmuv3");
+        long before = IoasidPlatform.backend(iommu, "smmu0").serviceId;
+        try (InputStream in = PlatformBundles.open("backend.smmuv3")) {
             smmu.update(in);
         }
-        refresh(smmu);
+        IoasidPlatform.refresh(ctx, smmu);
         await("the new revision's backend", () -> hasBackend(iommu, "smmu0")
-                && FrameworkFixture.backend(iommu, "smmu0").serviceId != before);
+                && IoasidPlatform.backend(iommu, "smmu0").serviceId != before);
         assertFalse("nothing of the old revision is reachable", smmuDom.live());
         assertBack("smmu0", SMMU_DEV);
         assertEquals(0x7000, iommu.translate(VIRTIO_DEV, 0, 0x1000, Access.READ).physAddr());
     }
 
-    private void refresh(Bundle b) throws InterruptedException {
-        FrameworkWiring fw = ctx.getBundle(0).adapt(FrameworkWiring.class);
-        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
-        fw.refreshBundles(List.of(b), e -> done.countDown());
-        done.await(FrameworkFixture.TIMEOUT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
-    }
-
     private void uninstallAndReinstall(String bsn, String backend, String device, String other,
             long otherPa) throws Exception {
         IommuDomain dom = mapped(device, 0x3000);
-        Bundle b = FrameworkFixture.bundle(ctx, bsn);
+        Bundle b = IoasidPlatform.bundle(ctx, bsn);
         b.uninstall();
-        refresh(b);
+        IoasidPlatform.refresh(ctx, b);
         assertGone(backend, device, dom, other, otherPa);
-        Bundle again = ctx.installBundle(Platform.url(bsn));
+        Bundle again = ctx.installBundle(PlatformBundles.location(bsn));
         again.start();
         assertBack(backend, device);
         IommuDomain fresh = mapped(device, 0x4000);
@@ -206,7 +195,7 @@ public class HotSwapIT {
     @Test
     public void ownedGroupWaitsOnItsBlockingDomain() throws Exception {
         iommu.claimGroup(iommu.group(SMMU_DEV), "vfio");
-        Bundle smmu = FrameworkFixture.bundle(ctx, "backend.smmuv3");
+        Bundle smmu = IoasidPlatform.bundle(ctx, "backend.smmuv3");
         smmu.stop();
         await("smmu0 to leave", () -> !hasBackend(iommu, "smmu0"));
         assertEquals("vfio", group(SMMU_DEV).owner);

@@ -1,15 +1,11 @@
 package ioasid.integration.osgi;
 
-import static ioasid.integration.osgi.FrameworkFixture.await;
+import static ioasid.testkit.osgi.IoasidPlatform.await;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.Hashtable;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 
 import javax.inject.Inject;
@@ -33,6 +29,11 @@ import ioasid.api.IoasidService;
 import ioasid.api.IoasidSet;
 import ioasid.api.TokenType;
 import ioasid.api.spi.IoasidListener;
+import ioasid.testkit.osgi.IoasidPlatform;
+import ioasid.testkit.osgi.Journal;
+import ioasid.testkit.osgi.TinyBundles;
+import ioasid.testkit.paxexam.IoasidOptions;
+import ioasid.testkit.paxexam.IsolatedContainerFactory;
 
 /** Notifier chains built from listener bundles, ordered by service ranking (rule 80, D12-D15). */
 @RunWith(PaxExam.class)
@@ -43,22 +44,20 @@ public class NotifierChainIT {
     BundleContext ctx;
 
     @Inject
-    @Filter("(!(ioasid.role=host))")
+    @Filter(IoasidPlatform.OWN_SPACE)
     IoasidService ioasid;
 
-    private final List<String> journal = Collections.synchronizedList(new ArrayList<>());
+    private Journal journal;
     private IoasidSet set;
 
     @Configuration
     public Option[] config() {
-        return new Option[] {Platform.base()};
+        return new Option[] {IoasidOptions.platform()};
     }
 
     @Before
     public void journal() {
-        Hashtable<String, Object> p = new Hashtable<>();
-        p.put("journal", "ioasid");
-        ctx.registerService(Consumer.class, (Consumer<String>) journal::add, p);
+        journal = Journal.register(ctx);
         set = ioasid.createSet(TokenType.NONE, "vm", 10_000);
     }
 
@@ -71,9 +70,7 @@ public class NotifierChainIT {
     }
 
     private List<String> journalOf(String name) {
-        synchronized (journal) {
-            return journal.stream().filter(l -> l.startsWith(name + ":")).toList();
-        }
+        return journal.of(name);
     }
 
     @Test
@@ -84,7 +81,7 @@ public class NotifierChainIT {
         IoasidHandle h = ioasid.alloc(set, 1, 100, null);
         ioasid.free(h);
         assertEquals(List.of("cpu:ALLOC 1", "iommu:ALLOC 1", "device:ALLOC 1",
-                "cpu:FREE 1", "iommu:FREE 1", "device:FREE 1"), journal);
+                "cpu:FREE 1", "iommu:FREE 1", "device:FREE 1"), journal.lines());
     }
 
     @Test
@@ -98,7 +95,7 @@ public class NotifierChainIT {
         await("the new order", () -> ioasid.listeners()[0].name.equals("device"));
         ioasid.alloc(set, 1, 100, null);
         assertEquals(List.of("cpu:ALLOC 1", "device:ALLOC 1", "device:ALLOC 2", "cpu:ALLOC 2"),
-                journal);
+                journal.lines());
     }
 
     @Test
@@ -107,7 +104,7 @@ public class NotifierChainIT {
         ioasid.alloc(set, 1, 100, null);
         ioasid.attachSpid(a, 42);
         listener("late", IoasidListener.PRIORITY_LAST);
-        assertEquals(List.of("late:ALLOC* 1", "late:BIND* 1", "late:ALLOC* 2"), journal);
+        assertEquals(List.of("late:ALLOC* 1", "late:BIND* 1", "late:ALLOC* 2"), journal.lines());
     }
 
     @Test

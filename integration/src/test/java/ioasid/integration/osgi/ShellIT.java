@@ -1,6 +1,6 @@
 package ioasid.integration.osgi;
 
-import static ioasid.integration.osgi.FrameworkFixture.await;
+import static ioasid.testkit.osgi.IoasidPlatform.await;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 import static org.ops4j.pax.exam.CoreOptions.composite;
@@ -20,6 +20,10 @@ import org.ops4j.pax.exam.spi.reactors.PerMethod;
 import org.osgi.service.cm.ConfigurationAdmin;
 
 import ioasid.api.iommu.IommuService;
+import ioasid.testkit.osgi.Configs;
+import ioasid.testkit.osgi.Shell;
+import ioasid.testkit.paxexam.IoasidOptions;
+import ioasid.testkit.paxexam.IsolatedContainerFactory;
 
 /** The ioasid and iommu Gogo commands through a real command processor. */
 @RunWith(PaxExam.class)
@@ -37,12 +41,14 @@ public class ShellIT {
 
     @Configuration
     public Option[] config() {
-        return new Option[] {composite(Platform.withBackends(), Platform.shell())};
+        return new Option[] {composite(IoasidOptions.platform(), IoasidOptions.backends(),
+                IoasidOptions.shell())};
     }
 
     /** Runs a script through the console; returns {stdout, stderr, summary}. */
     private String[] run(String script) throws Exception {
-        return FrameworkFixture.script(processor, script);
+        Shell.Result r = Shell.script(processor, script);
+        return new String[] {r.out(), r.err(), r.summary()};
     }
 
     @Test
@@ -67,7 +73,7 @@ public class ShellIT {
 
     @Test
     public void iommuCommands() throws Exception {
-        FrameworkFixture.smmu(ca, "smmu0", "0000:00:01.0;sid=0x8;pasid=16");
+        Configs.smmu("smmu0", "0000:00:01.0;sid=0x8;pasid=16").create(ca);
         String[] r = run("iommu:await 1; iommu:backends; iommu:groups; "
                 + "iommu:probe 0000:00:01.0 0x1000; iommu:log smmu0 3");
         assertEquals("", r[1]);

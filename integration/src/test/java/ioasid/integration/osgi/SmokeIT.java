@@ -18,6 +18,8 @@ import ioasid.api.IoasidHandle;
 import ioasid.api.IoasidService;
 import ioasid.api.IoasidSet;
 import ioasid.api.TokenType;
+import ioasid.testkit.paxexam.IoasidOptions;
+import ioasid.testkit.paxexam.IsolatedContainerFactory;
 
 @RunWith(PaxExam.class)
 @ExamFactory(IsolatedContainerFactory.class)
@@ -28,7 +30,7 @@ public class SmokeIT {
 
     @Configuration
     public Option[] config() {
-        return new Option[] {Platform.base()};
+        return new Option[] {IoasidOptions.platform()};
     }
 
     @Test

@@ -1,6 +1,6 @@
 package ioasid.integration.osgi;
 
-import static ioasid.integration.osgi.FrameworkFixture.await;
+import static ioasid.testkit.osgi.IoasidPlatform.await;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
@@ -29,6 +29,10 @@ import ioasid.api.IoasidState;
 import ioasid.api.TokenType;
 import ioasid.api.dto.AllocatorDTO;
 import ioasid.api.dto.IdSpaceDTO;
+import ioasid.testkit.osgi.Configs;
+import ioasid.testkit.osgi.IoasidPlatform;
+import ioasid.testkit.paxexam.IoasidOptions;
+import ioasid.testkit.paxexam.IsolatedContainerFactory;
 
 /**
  * Seed 000's five use cases with the real bundles: the guest's IOASID service, a host space
@@ -45,12 +49,12 @@ public class UseCasesIT {
     ConfigurationAdmin ca;
 
     @Inject
-    @Filter("(!(ioasid.role=host))")
+    @Filter(IoasidPlatform.OWN_SPACE)
     IoasidService ioasid;
 
     @Configuration
     public Option[] config() {
-        return new Option[] {Platform.withBackends()};
+        return new Option[] {IoasidOptions.platform(), IoasidOptions.backends()};
     }
 
     private AllocatorDTO[] allocators() {
@@ -64,9 +68,8 @@ public class UseCasesIT {
 
     /** A guest VT-d vIOMMU: caching mode and virtual commands, so its allocator is registered. */
     private void guestVtd(String name) throws Exception {
-        FrameworkFixture.factory(ca, "ioasid.backend.vtd", name, "ioasid.iommu.name", name,
-                "devices", new String[] {name + "-nic;pasid=20"}, "caching.mode", Boolean.TRUE,
-                "vcmd", Boolean.TRUE, "vcmd.vm", "vm0");
+        Configs.vtd(name, name + "-nic;pasid=20").cachingMode(true).vcmd(true).vcmdVm("vm0")
+                .create(ca);
     }
 
     @Test
@@ -82,8 +85,8 @@ public class UseCasesIT {
 
     @Test
     public void oneViommuAllocatesOnTheHost() throws Exception {
-        FrameworkFixture.host(ca);
-        IoasidService host = FrameworkFixture.hostSpace(ctx);
+        Configs.host().create(ca);
+        IoasidService host = IoasidPlatform.hostSpace(ctx);
         host.alloc(host.createSet(TokenType.NONE, "host-native", 10), 1, 100, null); // host ID 1
         guestVtd("dmar-g0");
         await("the VCMD allocator to become active", () -> active() == 1);
@@ -99,8 +102,8 @@ public class UseCasesIT {
 
     @Test
     public void twoViommusShareOneSpace() throws Exception {
-        FrameworkFixture.host(ca);
-        IoasidService host = FrameworkFixture.hostSpace(ctx);
+        Configs.host().create(ca);
+        IoasidService host = IoasidPlatform.hostSpace(ctx);
         guestVtd("dmar-g0");
         guestVtd("dmar-g1");
         await("two VCMD allocators", () -> allocators().length == 2 && active() == 1);
@@ -116,12 +119,11 @@ public class UseCasesIT {
 
     @Test
     public void twoViommusWithGuestWideIds() throws Exception {
-        FrameworkFixture.host(ca);
-        FrameworkFixture.hostSpace(ctx);
+        Configs.host().create(ca);
+        IoasidPlatform.hostSpace(ctx);
         for (String name : new String[] {"virtio-a", "virtio-b"}) {
-            FrameworkFixture.factory(ca, "ioasid.backend.virtio", name, "ioasid.iommu.name", name,
-                    "devices", new String[] {name + "-ep;sid=0x1"}, "pasid.allocator",
-                    "host-private", "pasid.vm.token", name, "host.target", "(ioasid.role=host)");
+            Configs.virtio(name, name + "-ep;sid=0x1").pasidAllocator("host-private")
+                    .pasidVmToken(name).hostTarget("(ioasid.role=host)").create(ca);
         }
         await("two private allocators", () -> allocators().length == 2 && active() == 1);
         assertEquals("default and two separate spaces", 3, ioasid.idSpaces().length);
@@ -132,15 +134,15 @@ public class UseCasesIT {
 
     @Test
     public void hotPlugRevokesThenReturns() throws Exception {
-        FrameworkFixture.host(ca);
-        IoasidService host = FrameworkFixture.hostSpace(ctx);
+        Configs.host().create(ca);
+        IoasidService host = IoasidPlatform.hostSpace(ctx);
         guestVtd("dmar-g0");
         await("the VCMD allocator", () -> active() == 1);
         IoasidSet gset = ioasid.createSet(TokenType.NONE, "g", 10);
         IoasidHandle idle = ioasid.alloc(gset, 1, 0xFFFFF, null);
         IoasidHandle held = ioasid.alloc(gset, 1, 0xFFFFF, null);
         ioasid.get(held);
-        Bundle vtd = FrameworkFixture.bundle(ctx, "backend.vtd");
+        Bundle vtd = IoasidPlatform.bundle(ctx, "backend.vtd");
         vtd.stop(); // hot-unplug of the vIOMMU with IDs outstanding
         await("the allocator to leave", () -> allocators().length == 0);
         assertEquals("D7: both revoked, none orphaned", 2, ioasid.stats().revoked);

@@ -1,7 +1,7 @@
 package ioasid.integration.stress;
 
-import static ioasid.integration.osgi.FrameworkFixture.await;
-import static ioasid.integration.osgi.FrameworkFixture.hasBackend;
+import static ioasid.testkit.osgi.IoasidPlatform.await;
+import static ioasid.testkit.osgi.IoasidPlatform.hasBackend;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNull;
@@ -71,10 +71,11 @@ import ioasid.api.iommu.spi.DeviceInfo;
 import ioasid.api.iommu.spi.IommuBackend;
 import ioasid.api.spi.IoasidAllocator;
 import ioasid.api.spi.IoasidListener;
-import ioasid.integration.osgi.IsolatedContainerFactory;
-import ioasid.integration.osgi.Platform;
-import ioasid.integration.osgi.FrameworkFixture;
 import ioasid.testkit.Expect;
+import ioasid.testkit.osgi.Configs;
+import ioasid.testkit.osgi.IoasidPlatform;
+import ioasid.testkit.paxexam.IoasidOptions;
+import ioasid.testkit.paxexam.IsolatedContainerFactory;
 
 /**
  * The Fault group: allocators that throw, return IDs out of range or already in use, or block;
@@ -98,7 +99,7 @@ public class FaultIT {
     ConfigurationAdmin ca;
 
     @Inject
-    @Filter("(!(ioasid.role=host))")
+    @Filter(IoasidPlatform.OWN_SPACE)
     IoasidService ioasid;
 
     @Inject
@@ -109,7 +110,7 @@ public class FaultIT {
 
     @Configuration
     public Option[] config() {
-        return new Option[] {Platform.withBackends()};
+        return new Option[] {IoasidOptions.platform(), IoasidOptions.backends()};
     }
 
     @Before
@@ -304,7 +305,7 @@ public class FaultIT {
         HostSpace host = new HostSpace();
         Bundle bundle = StressFixture.startAllocator(ctx, ioasid, "mid", host,
                 true);
-        FrameworkFixture.smmu(ca, "smmu0", "0000:00:01.0;sid=0x8");
+        Configs.smmu("smmu0", "0000:00:01.0;sid=0x8").create(ca);
         await("smmu0", () -> hasBackend(iommu, "smmu0"));
         IommuDomain dom = iommu.domainAlloc("0000:00:01.0", false);
         iommu.attachGroup(dom, iommu.group("0000:00:01.0"));

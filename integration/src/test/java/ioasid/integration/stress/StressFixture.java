@@ -27,10 +27,10 @@ import ioasid.api.dto.AllocatorDTO;
 import ioasid.api.dto.IdSpaceDTO;
 import ioasid.api.dto.ListenerDTO;
 import ioasid.api.spi.IoasidListener;
-import ioasid.integration.osgi.FrameworkFixture;
-import ioasid.integration.osgi.TinyBundles;
 import ioasid.integration.stress.tiny.ForwardingAllocatorActivator;
 import ioasid.integration.stress.tiny.JournalListenerActivator;
+import ioasid.testkit.osgi.IoasidPlatform;
+import ioasid.testkit.osgi.TinyBundles;
 
 /**
  * Budgets, bundles built at test time, and thread handling for the Stress and Fault suites.
@@ -93,7 +93,7 @@ final class StressFixture {
 
     /** Waits until the test-built allocators' shared space is the active one. */
     static void awaitActive(IoasidService ioasid) {
-        FrameworkFixture.await("the allocator active", () -> {
+        IoasidPlatform.await("the allocator active", () -> {
             IdSpaceDTO s = space(ioasid, HELPERS);
             return s != null && s.active;
         });
@@ -142,7 +142,7 @@ final class StressFixture {
         FrameworkWiring fw = ctx.getBundle(0).adapt(FrameworkWiring.class);
         CountDownLatch done = new CountDownLatch(1);
         fw.refreshBundles(List.of(b), e -> done.countDown());
-        if (!done.await(FrameworkFixture.TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
+        if (!done.await(IoasidPlatform.TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
             throw new AssertionError("refresh of " + b.getSymbolicName() + " did not finish");
         }
     }

@@ -1,11 +1,10 @@
 package ioasid.integration.stress;
 
-import static ioasid.integration.osgi.FrameworkFixture.await;
-import static ioasid.integration.osgi.FrameworkFixture.hasBackend;
+import static ioasid.testkit.osgi.IoasidPlatform.await;
+import static ioasid.testkit.osgi.IoasidPlatform.hasBackend;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import java.io.FileInputStream;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -57,9 +56,11 @@ import ioasid.api.iommu.IommuService;
 import ioasid.api.iommu.dto.GroupDTO;
 import ioasid.api.spi.EventType;
 import ioasid.api.spi.IoasidListener;
-import ioasid.integration.osgi.IsolatedContainerFactory;
-import ioasid.integration.osgi.Platform;
-import ioasid.integration.osgi.FrameworkFixture;
+import ioasid.testkit.osgi.Configs;
+import ioasid.testkit.osgi.IoasidPlatform;
+import ioasid.testkit.osgi.PlatformBundles;
+import ioasid.testkit.paxexam.IoasidOptions;
+import ioasid.testkit.paxexam.IsolatedContainerFactory;
 
 /**
  * The Stress group: threads run mixed IOASID and IOMMU operations in a real Felix framework
@@ -95,7 +96,7 @@ public class StressIT {
     ConfigurationAdmin ca;
 
     @Inject
-    @Filter("(!(ioasid.role=host))")
+    @Filter(IoasidPlatform.OWN_SPACE)
     IoasidService ioasid;
 
     @Inject
@@ -110,7 +111,7 @@ public class StressIT {
 
     @Configuration
     public Option[] config() {
-        return new Option[] {Platform.withBackends()};
+        return new Option[] {IoasidOptions.platform(), IoasidOptions.backends()};
     }
 
     @Before
@@ -127,9 +128,10 @@ public class StressIT {
     }
 
     private void backends() throws Exception {
-        FrameworkFixture.smmu(ca, "smmu0", SMMU_DEV + ";sid=0x8;pasid=16", SMMU_DEV2 + ";sid=0x10");
-        FrameworkFixture.vtd(ca, "dmar0", VTD_DEV + ";pasid=20", VTD_DEV2 + ";pasid=20");
-        FrameworkFixture.virtio(ca, "viommu0", VIRTIO_DEV + ";sid=0x1");
+        Configs.smmu("smmu0", SMMU_DEV + ";sid=0x8;pasid=16", SMMU_DEV2 + ";sid=0x10").create(ca);
+        Configs.vtd("dmar0", VTD_DEV + ";pasid=20", VTD_DEV2 + ";pasid=20").nesting(true)
+                .create(ca);
+        Configs.virtio("viommu0", VIRTIO_DEV + ";sid=0x1").create(ca);
         awaitBackends("smmu0", "dmar0", "viommu0");
     }
 
@@ -379,9 +381,8 @@ public class StressIT {
 
     /** A guest VT-d vIOMMU whose VCMD allocator reaches the host space (see UseCasesIT). */
     private void guestVtd(String name) throws Exception {
-        FrameworkFixture.factory(ca, "ioasid.backend.vtd", name, "ioasid.iommu.name", name,
-                "devices", new String[] {name + "-nic;pasid=20"}, "caching.mode", Boolean.TRUE,
-                "vcmd", Boolean.TRUE, "vcmd.vm", "vm0");
+        Configs.vtd(name, name + "-nic;pasid=20").cachingMode(true).vcmd(true).vcmdVm("vm0")
+                .create(ca);
     }
 
     private AllocatorDTO vcmd() {
@@ -395,8 +396,8 @@ public class StressIT {
 
     /** Starts a guest VT-d whose active VCMD allocator reaches the host space; returns that. */
     private IoasidService vcmdGuest() throws Exception {
-        FrameworkFixture.host(ca);
-        IoasidService host = FrameworkFixture.hostSpace(ctx);
+        Configs.host().create(ca);
+        IoasidService host = IoasidPlatform.hostSpace(ctx);
         guestVtd("dmar-g0");
         await("the VCMD allocator", () -> vcmd() != null
                 && vcmd().state.equals(AllocatorDTO.ACTIVE));
@@ -412,7 +413,7 @@ public class StressIT {
     @Test
     public void stressAllocatorBundleRestartsRevokeUnderLoad() throws Exception {
         IoasidService host = vcmdGuest();
-        Bundle vtd = FrameworkFixture.bundle(ctx, "backend.vtd");
+        Bundle vtd = IoasidPlatform.bundle(ctx, "backend.vtd");
         Run run = new Run("allocator bundle stop/start (VT-d VCMD)");
         run.range = 1024;
         run.rounds(8);
@@ -469,7 +470,7 @@ public class StressIT {
     @Test
     public void stressBackendUpdatedUnderDmaTraffic() throws Exception {
         backends();
-        Bundle vtd = FrameworkFixture.bundle(ctx, "backend.vtd");
+        Bundle vtd = IoasidPlatform.bundle(ctx, "backend.vtd");
         Run run = new Run("backend bundle update under DMA traffic");
         run.minCycles = 3;
         run.dma(SMMU_DEV, false, true, false);
@@ -478,13 +479,13 @@ public class StressIT {
         run.dma(VIRTIO_DEV, false, false, false);
         run.ids(IdWorker.MIXED, false);
         run.churn = n -> {
-            long before = FrameworkFixture.backend(iommu, "dmar0").serviceId;
-            try (InputStream in = new FileInputStream(Platform.bundleFile("backend.vtd"))) {
+            long before = IoasidPlatform.backend(iommu, "dmar0").serviceId;
+            try (InputStream in = PlatformBundles.open("backend.vtd")) {
                 vtd.update(in);
             }
             StressFixture.refresh(ctx, vtd);
             await("dmar0 back", () -> hasBackend(iommu, "dmar0")
-                    && FrameworkFixture.backend(iommu, "dmar0").serviceId != before);
+                    && IoasidPlatform.backend(iommu, "dmar0").serviceId != before);
             Thread.sleep(10 + rnd.nextInt(30));
         };
         run.go();
@@ -645,10 +646,9 @@ public class StressIT {
                 default:
                     int turn = backendTurns[0]++;
                     int k = turn % 3;
-                    Bundle b = FrameworkFixture.bundle(ctx, backendBundles[k]);
+                    Bundle b = IoasidPlatform.bundle(ctx, backendBundles[k]);
                     if ((turn / 3) % 2 == 1) {
-                        try (InputStream in = new FileInputStream(
-                                Platform.bundleFile(backendBundles[k]))) {
+                        try (InputStream in = PlatformBundles.open(backendBundles[k])) {
                             b.update(in);
                         }
                         StressFixture.refresh(ctx, b);
@@ -850,7 +850,7 @@ public class StressIT {
     @Test
     public void stressVcmdRestartsNeverHandOutALiveId() throws Exception {
         IoasidService host = vcmdGuest();
-        Bundle vtd = FrameworkFixture.bundle(ctx, "backend.vtd");
+        Bundle vtd = IoasidPlatform.bundle(ctx, "backend.vtd");
         IoasidSet s = ioasid.createSet(TokenType.NONE, "guest", 100);
         AtomicBoolean stop = new AtomicBoolean();
         Map<String, AtomicLong> failures = new ConcurrentHashMap<>();
