@@ -37,6 +37,7 @@ public abstract class EventLog implements AutoCloseable {
         }
     }
 
+    /** Whether this very line arrived. */
     public final boolean contains(String line) {
         synchronized (lines) {
             return lines.contains(line);

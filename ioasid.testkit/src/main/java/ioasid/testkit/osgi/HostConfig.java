@@ -6,6 +6,7 @@ package ioasid.testkit.osgi;
  * PASIDs from. Find it with {@link IoasidPlatform#hostSpace()}.
  */
 public final class HostConfig extends FactoryConfig {
+    /** The factory PID. */
     public static final String PID = "ioasid.host";
 
     HostConfig(String name) {

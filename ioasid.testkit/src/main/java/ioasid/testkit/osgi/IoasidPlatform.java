@@ -90,6 +90,7 @@ public final class IoasidPlatform {
         return new IoasidPlatform(Objects.requireNonNull(context, "context"));
     }
 
+    /** The bundle context the platform was looked up with, the test's own. */
     public BundleContext context() {
         return context;
     }
@@ -99,10 +100,12 @@ public final class IoasidPlatform {
         return ioasid;
     }
 
+    /** The IOMMU core. */
     public IommuService iommu() {
         return iommu;
     }
 
+    /** Config Admin, which {@link #configure} creates configurations through. */
     public ConfigurationAdmin configurationAdmin() {
         return configurationAdmin;
     }

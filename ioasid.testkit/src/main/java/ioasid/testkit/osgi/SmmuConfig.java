@@ -5,6 +5,7 @@ package ioasid.testkit.osgi;
  * names one attribute of the backend's Metatype definition; unset ones keep their defaults.
  */
 public final class SmmuConfig extends BackendConfig {
+    /** The factory PID. */
     public static final String PID = "ioasid.backend.smmuv3";
 
     SmmuConfig(String name, String... devices) {

@@ -6,6 +6,7 @@ package ioasid.testkit.osgi;
  * unset ones keep their defaults. Device entries name endpoints; {@code sid} is the endpoint ID.
  */
 public final class VirtioConfig extends BackendConfig {
+    /** The factory PID. */
     public static final String PID = "ioasid.backend.virtio";
     /** {@link #pasidAllocator}: no guest PASID allocator (the default). */
     public static final String ALLOCATOR_NONE = "none";

@@ -7,6 +7,7 @@ package ioasid.testkit.osgi;
  * {@link #vcmd} and scalable mode (the default) set.
  */
 public final class VtdConfig extends BackendConfig {
+    /** The factory PID. */
     public static final String PID = "ioasid.backend.vtd";
 
     VtdConfig(String name, String... devices) {

@@ -14,6 +14,8 @@ import java.nio.file.Path;
 import java.security.CodeSource;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 import org.ops4j.pax.exam.Option;
 
@@ -42,6 +44,11 @@ import ioasid.testkit.osgi.PlatformBundles;
  */
 public final class IoasidOptions {
     private static final String PAX_URL = "org.ops4j.pax.url.mvn.";
+    /**
+     * The parent of the platform's loggers (java.util.logging, through System.Logger), held:
+     * java.util.logging keeps loggers weakly and would forget a level set on this one.
+     */
+    private static final Logger PLATFORM_LOGS = Logger.getLogger("ioasid");
 
     private IoasidOptions() {
     }
@@ -51,7 +58,9 @@ public final class IoasidOptions {
      * function APIs, Felix SCR, Config Admin, the Log Service and Felix Log, Metatype, Event
      * Admin, {@code ioasid.api}, this kit, and {@code ioasid.core}; with quiet logging (Pax
      * Exam's bundles log through SLF4J simple at WARN instead of Pax Logging, which the kit's
-     * {@code exam.properties} leaves out, and Felix's own messages below ERROR are silenced) and
+     * {@code exam.properties} leaves out, Felix's own messages below ERROR are silenced, and the
+     * platform's {@code ioasid.*} loggers are set to WARNING unless java.util.logging is
+     * configured for the run) and
      * {@code pax.exam.osgi.unresolved.fail=true}, so that a bundle that does not resolve fails
      * the test instead of being skipped.
      */
@@ -61,6 +70,7 @@ public final class IoasidOptions {
         options.add(systemProperty("org.ops4j.pax.logging.DefaultServiceLog.level")
                 .value("WARN"));
         options.add(frameworkProperty("felix.log.level").value("1"));
+        quietPlatformLogs();
         options.add(workingDirectory(workingDirectoryPath()));
         String repository = System.getProperty("maven.repo.local");
         if (repository != null && !repository.isBlank()) {
@@ -132,6 +142,19 @@ public final class IoasidOptions {
                     + ", not a bundle jar: run the suite after package (maven-failsafe-plugin)");
         }
         return bundle(jar.toUri().toString());
+    }
+
+    /**
+     * The platform's own INFO messages (a backend left, a configuration applied) are for
+     * operators: a test run shows warnings and errors only, unless the run configures
+     * java.util.logging itself or the level was set.
+     */
+    private static void quietPlatformLogs() {
+        if (System.getProperty("java.util.logging.config.file") == null
+                && System.getProperty("java.util.logging.config.class") == null
+                && PLATFORM_LOGS.getLevel() == null) {
+            PLATFORM_LOGS.setLevel(Level.WARNING);
+        }
     }
 
     private static Option paxUrl(String key, String value) {

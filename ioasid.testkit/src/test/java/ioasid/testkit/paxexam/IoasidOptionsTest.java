@@ -2,6 +2,7 @@ package ioasid.testkit.paxexam;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,6 +10,8 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -82,6 +85,27 @@ class IoasidOptionsTest {
             }
         }
         throw new AssertionError("no slf4j-simple");
+    }
+
+    @Test
+    void thePlatformsLogsShowWarningsOnlyUnlessTheRunConfiguresLogging() {
+        Logger platform = Logger.getLogger("ioasid");
+        String config = System.getProperty("java.util.logging.config.file");
+        try {
+            System.setProperty("java.util.logging.config.file", "configured");
+            platform.setLevel(null);
+            IoasidOptions.platform();
+            assertNull(platform.getLevel(), "the run's configuration stands");
+            System.clearProperty("java.util.logging.config.file");
+            IoasidOptions.platform();
+            assertEquals(Level.WARNING, Logger.getLogger("ioasid.core").getParent().getLevel());
+            assertFalse(Logger.getLogger("ioasid.core").isLoggable(Level.INFO));
+        } finally {
+            platform.setLevel(null);
+            if (config != null) {
+                System.setProperty("java.util.logging.config.file", config);
+            }
+        }
     }
 
     @Test
