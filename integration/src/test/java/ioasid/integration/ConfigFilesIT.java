@@ -43,7 +43,8 @@ class ConfigFilesIT {
     @Test
     @Timeout(120)
     @DisplayName("syntax errors, values out of range or of the wrong type, duplicate devices, "
-            + "unknown keys and empty files: one line each, FAILED with the reason")
+            + "unknown keys and empty files: one line each, FAILED with the reason; a core's "
+            + "refused value: one line, its default")
     void mistakes(@TempDir Path dir) throws Exception {
         Path deploy = Files.createDirectories(dir.resolve("deploy"));
         for (String b : List.of("backend.smmuv3", "backend.vtd", "backend.virtio")) {
@@ -60,6 +61,8 @@ class ConfigFilesIT {
                 "devices=[\"ep1;sid=0x1\", \"ep1;sid=0x2\"]\n");
         write(deploy, "ioasid.backend.virtio-viommu5.config", "devics=[\"ep5;sid=0x5\"]\n");
         write(deploy, "ioasid.backend.vtd-dmar9.config", "");
+        write(deploy, "ioasid.iommu.config", "default.domain=\"bogus\"\n");
+        write(deploy, "ioasid.core.config", "id.bits=I\"99\"\n");
 
         ConsoleIT.Run r = run(dir, "iommu:await 5 20000; iommu:backends");
         String all = r.out + r.err;
@@ -79,7 +82,14 @@ class ConfigFilesIT {
         assertTrue(warnings.stream().anyMatch(w -> w.startsWith(
                 "WARNING: deploy/ioasid.backend.virtio-viommu5.config: unknown key devics "
                 + "ignored; ioasid.backend.virtio knows ")), r.toString());
-        assertEquals(5, warnings.size(), "one line per mistake: " + warnings);
+        // the cores are one per platform: a refused value falls back to its default, and the
+        // core, and everything bound to it, keeps running
+        assertTrue(warnings.contains("WARNING: deploy/ioasid.iommu.config: default.domain=bogus "
+                + "is not one of [auto, strict, passthrough]; the IOMMU core uses the default of "
+                + "each"), r.toString());
+        assertTrue(warnings.contains("WARNING: deploy/ioasid.core.config: id.bits=99 is not in "
+                + "[1, 20]; the IOASID core uses the default of each"), r.toString());
+        assertEquals(7, warnings.size(), "one line per mistake: " + warnings);
 
         List<String> rows = r.out.lines().toList();
         assertTrue(rows.stream().anyMatch(l -> l.matches(

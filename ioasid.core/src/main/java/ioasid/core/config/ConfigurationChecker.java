@@ -114,6 +114,28 @@ public final class ConfigurationChecker implements ConfigurationPlugin {
         }
     }
 
+    /**
+     * The values of a platform configuration that its bundle's Metatype definition refuses, by
+     * key, each with its reason ("key=value is ..."). For the components of this plugin's own
+     * bundle: Config Admin may hand them their configuration before the plugin is registered.
+     */
+    public static Map<String, String> refusals(Bundle bundle, String pid,
+            Map<String, ?> properties) {
+        Definition def = MetatypeDefinitions.of(bundle).get(pid);
+        Map<String, String> out = new HashMap<>();
+        if (def == null || properties == null) {
+            return out;
+        }
+        for (Map.Entry<String, ?> e : properties.entrySet()) {
+            Attribute ad = def.attributes.get(e.getKey());
+            String problem = ad == null ? null : check(ad, e.getValue());
+            if (problem != null) {
+                out.put(e.getKey(), problem);
+            }
+        }
+        return out;
+    }
+
     /** Keys that belong to the framework, Config Admin, FileInstall or DS, not the component. */
     private static boolean foreign(String key) {
         return key.startsWith("service.") || key.startsWith("component.")

@@ -12,7 +12,9 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.lang.ref.WeakReference;
 import java.util.Map;
+import java.util.Set;
 
+import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -44,6 +46,7 @@ import ioasid.api.dto.StatsDTO;
 import ioasid.api.spi.EventType;
 import ioasid.api.spi.IoasidAllocator;
 import ioasid.api.spi.IoasidListener;
+import ioasid.core.config.CoreSettings;
 
 /*
  * The IOASID core. One system-wide ID space, split into sets. This class is the service and
@@ -72,6 +75,7 @@ import ioasid.api.spi.IoasidListener;
 @Designate(ocd = IoasidCore.Config.class)
 public final class IoasidCore implements IoasidService {
     public static final String PID = "ioasid.core";
+    static final long DEFAULT_STALL_MS = 10_000;
 
     @ObjectClassDefinition(name = "IOASID core",
             description = "The system-wide IOASID (PASID) space")
@@ -86,7 +90,7 @@ public final class IoasidCore implements IoasidService {
                 description = "A listener that does not return within this time is skipped from "
                         + "then on, and the chain goes on without it",
                 min = "1")
-        long listener_stall_timeout_ms() default 10_000;
+        long listener_stall_timeout_ms() default DEFAULT_STALL_MS;
     }
 
     private static final System.Logger LOG = System.getLogger("ioasid.core");
@@ -113,8 +117,15 @@ public final class IoasidCore implements IoasidService {
     private boolean closed;
 
     @Activate
-    public IoasidCore(Config config) {
-        this(config.id_bits(), config.listener_stall_timeout_ms());
+    public IoasidCore(Config config, BundleContext context, Map<String, Object> properties) {
+        this(CoreSettings.refused(context, PID, properties,
+                "the IOASID core uses the default of each"), config);
+    }
+
+    private IoasidCore(Set<String> refused, Config config) {
+        this(refused.contains("id.bits") ? Ioasid.DEFAULT_BITS : config.id_bits(),
+                refused.contains("listener.stall.timeout.ms") ? DEFAULT_STALL_MS
+                        : config.listener_stall_timeout_ms());
     }
 
     public IoasidCore(int bits, long stallTimeoutMillis) {
@@ -139,7 +150,11 @@ public final class IoasidCore implements IoasidService {
     }
 
     @Modified
-    void modified(Config config) {
+    void modified(Config config, BundleContext context, Map<String, Object> properties) {
+        if (!CoreSettings.refused(context, PID, properties,
+                "the IOASID core keeps its current settings").isEmpty()) {
+            return;
+        }
         if (config.id_bits() != bits) {
             LOG.log(System.Logger.Level.WARNING, "IOASID ID width change to " + config.id_bits()
                     + " bits takes effect when the core restarts; still " + bits);

@@ -5,7 +5,9 @@ import static ioasid.api.Errno.EINVAL;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
+import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -44,6 +46,7 @@ import ioasid.api.iommu.spi.IotlbGather;
 import ioasid.api.spi.EventType;
 import ioasid.api.spi.IoasidEvent;
 import ioasid.api.spi.IoasidListener;
+import ioasid.core.config.CoreSettings;
 import ioasid.core.impl.EventAdminPoster;
 
 /*
@@ -76,6 +79,8 @@ import ioasid.core.impl.EventAdminPoster;
 @Designate(ocd = IommuCore.Config.class)
 public final class IommuCore implements IommuService, IoasidListener {
     public static final String PID = "ioasid.iommu";
+    static final String DEFAULT_DOMAIN = "auto";
+    static final int DEFAULT_QUOTA = 0x10000;
 
     @ObjectClassDefinition(name = "IOMMU core", description = "Groups, domains and PASIDs over "
             + "the IOMMU backends")
@@ -85,7 +90,7 @@ public final class IommuCore implements IommuService, IoasidListener {
                 options = {@Option(label = "auto (DMA-FQ)", value = "auto"),
                     @Option(label = "strict (DMA)", value = "strict"),
                     @Option(label = "passthrough (identity)", value = "passthrough")})
-        String default_domain() default "auto";
+        String default_domain() default DEFAULT_DOMAIN;
 
         @AttributeDefinition(name = "Memory encryption",
                 description = "Memory encryption is active: passthrough is forced off (rule 41)")
@@ -94,7 +99,7 @@ public final class IommuCore implements IommuService, IoasidListener {
         @AttributeDefinition(name = "PASID quota",
                 description = "IOASIDs this core may hold for global and private PASIDs",
                 min = "1")
-        int pasid_quota() default 0x10000;
+        int pasid_quota() default DEFAULT_QUOTA;
     }
 
     private static final System.Logger LOG = System.getLogger("ioasid.iommu");
@@ -114,9 +119,17 @@ public final class IommuCore implements IommuService, IoasidListener {
 
     @Activate
     public IommuCore(@Reference(name = "ioasid", target = "(!(ioasid.role=host))")
-            IoasidService ioasid, Config config) {
-        this(ioasid, platformDefault(config.default_domain(), config.memory_encryption()),
-                config.pasid_quota());
+            IoasidService ioasid, Config config, BundleContext context,
+            Map<String, Object> properties) {
+        this(ioasid, CoreSettings.refused(context, PID, properties,
+                "the IOMMU core uses the default of each"), config);
+    }
+
+    private IommuCore(IoasidService ioasid, Set<String> refused, Config config) {
+        this(ioasid, platformDefault(refused.contains("default.domain") ? DEFAULT_DOMAIN
+                : config.default_domain(), !refused.contains("memory.encryption")
+                        && config.memory_encryption()),
+                refused.contains("pasid.quota") ? DEFAULT_QUOTA : config.pasid_quota());
     }
 
     public IommuCore(IoasidService ioasid, DomainType platformDefault, int pasidQuota) {
@@ -139,6 +152,11 @@ public final class IommuCore implements IommuService, IoasidListener {
     }
 
     /** Rule 41: DMA_FQ unless strict or passthrough; memory encryption forces passthrough off. */
+    /** The default domain type this core gives groups whose backend does not choose one. */
+    DomainType platformDefault() {
+        return platformDefault;
+    }
+
     static DomainType platformDefault(String mode, boolean memoryEncryption) {
         switch (mode == null ? "auto" : mode) {
             case "auto":

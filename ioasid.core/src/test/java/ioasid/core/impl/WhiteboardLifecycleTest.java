@@ -1,14 +1,17 @@
 package ioasid.core.impl;
 
+import static ioasid.core.config.CoreConfigs.config;
+import static ioasid.core.config.CoreConfigs.context;
+import static ioasid.core.config.CoreConfigs.fromFile;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.annotation.Annotation;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -32,6 +35,7 @@ import ioasid.api.dto.ListenerDTO;
 import ioasid.api.spi.EventType;
 import ioasid.api.spi.IoasidAllocator;
 import ioasid.api.spi.IoasidListener;
+import ioasid.core.config.LogLines;
 import ioasid.core.impl.IoasidFixture.Recorder;
 import ioasid.core.impl.IoasidFixture.SpaceAllocator;
 import ioasid.core.impl.IoasidFixture.SpaceAllocator.Helpers;
@@ -270,10 +274,15 @@ class WhiteboardLifecycleTest {
     @Test
     @DisplayName("the DS constructor takes its configuration; bad values are EINVAL")
     void configuration() {
-        IoasidCore configured = new IoasidCore(config(12, 500));
+        Map<String, Object> props = new HashMap<>(Map.of("id.bits", 12,
+                "listener.stall.timeout.ms", 500L));
+        IoasidCore configured = new IoasidCore(config(IoasidCore.Config.class, props), context(),
+                props);
         assertEquals(12, configured.capacity().idBits);
         assertEquals(4095, configured.capacity().maxId);
-        configured.modified(config(16, 800)); // the width waits for a restart; the timeout applies
+        props.putAll(Map.of("id.bits", 16, "listener.stall.timeout.ms", 800L));
+        // the width waits for a restart; the timeout applies
+        configured.modified(config(IoasidCore.Config.class, props), context(), props);
         assertEquals(12, configured.capacity().idBits);
         configured.close();
         Expect.errno(Errno.EINVAL, () -> new IoasidCore(0, 100));
@@ -281,23 +290,28 @@ class WhiteboardLifecycleTest {
         Expect.errno(Errno.EINVAL, () -> new IoasidCore(20, 0));
     }
 
-    private static IoasidCore.Config config(int bits, long stall) {
-        return new IoasidCore.Config() {
-            @Override
-            public Class<? extends Annotation> annotationType() {
-                return IoasidCore.Config.class;
-            }
-
-            @Override
-            public int id_bits() {
-                return bits;
-            }
-
-            @Override
-            public long listener_stall_timeout_ms() {
-                return stall;
-            }
-        };
+    @Test
+    @DisplayName("a refused value in ioasid.core's file: one line, defaults, the core runs")
+    void refusedConfiguration() {
+        Map<String, Object> props = fromFile("deploy/ioasid.core.config");
+        props.put("id.bits", 99);
+        LogLines log = new LogLines("ioasid.core");
+        log.open();
+        try {
+            IoasidCore configured = new IoasidCore(config(IoasidCore.Config.class, props),
+                    context(), props);
+            assertEquals(20, configured.capacity().idBits);
+            props.put("id.bits", 20);
+            props.put("listener.stall.timeout.ms", 0L);
+            configured.modified(config(IoasidCore.Config.class, props), context(), props);
+            configured.close();
+            assertEquals(List.of("WARNING deploy/ioasid.core.config: id.bits=99 is not in "
+                    + "[1, 20]; the IOASID core uses the default of each",
+                    "WARNING deploy/ioasid.core.config: listener.stall.timeout.ms=0 is below its "
+                    + "minimum 1; the IOASID core keeps its current settings"), log.lines());
+        } finally {
+            log.close();
+        }
     }
 
     @Test
