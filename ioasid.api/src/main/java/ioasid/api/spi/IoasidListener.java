@@ -71,7 +71,7 @@ public interface IoasidListener {
      * chain.
      *
      * <p>It may block, but the caller that caused the event and every caller whose events queue
-     * behind it wait meanwhile; after the stall timeout ({@code listener_stall_timeout_ms} of
+     * behind it wait meanwhile; after the stall timeout ({@code listener.stall.timeout.ms} of
      * the core's configuration, 10 s by default) the listener is marked stalled and gets no
      * event from then on, and the chain goes on without it. The blocked call is not interrupted.
      *

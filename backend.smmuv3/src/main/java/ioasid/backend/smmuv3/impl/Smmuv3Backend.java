@@ -32,7 +32,7 @@ import ioasid.api.iommu.spi.Walk;
  * This class is the component only: the driver's logic is Smmuv3Driver, the hardware Smmu, the
  * domains Smmuv3Domain, the vIOMMUs Smmuv3Viommu.
  *
- * Rules (platform-decisions.md D2, D16, D17):
+ * Rules (decisions D2, D16, D17 in docs/decisions.md):
  *  1. Devices come from the configuration in DeviceInfo.parse form (D16), applied live; a bad
  *     device list is rejected whole and the old one kept. Hardware parameters (Smmuv3Params)
  *     take effect when the component restarts.
