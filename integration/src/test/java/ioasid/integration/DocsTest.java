@@ -418,7 +418,7 @@ class DocsTest {
     }
 
     /** The directory above the working directory that holds docs/ beside the parent pom. */
-    private static Path findRoot() {
+    static Path findRoot() {
         for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
             if (Files.isRegularFile(dir.resolve("docs/README.md"))
                     && Files.isRegularFile(dir.resolve("pom.xml"))) {
