@@ -1,12 +1,17 @@
 package ioasid.integration.junit5;
 
 import static ioasid.testkit.osgi.Configs.smmu;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import java.util.Arrays;
+import java.util.Hashtable;
+import java.util.Map;
 
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -25,27 +30,49 @@ import ioasid.testkit.osgi.TinyBundles;
 
 /**
  * The extension puts the framework back after each test: the first test leaves a backend
- * configured, a changed configuration, a stopped bundle and a bundle of its own installed; the
- * second finds none of it.
+ * configured, a configuration created, one changed and one deleted, a stopped bundle and a
+ * bundle of its own installed; the second finds none of it. The two SMMUs configured for the
+ * class are there before each test.
  */
 @ExtendWith({BundleContextExtension.class, IoasidExtension.class})
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class CleanUpTest {
     static final String LISTENER = "ioasid.testkit.listener.left";
+    static final String KEPT = "0000:00:05.0";
 
     @InjectBundleContext
     BundleContext context;
 
+    @BeforeAll
+    static void configureTheClassesBackends(IoasidPlatform platform) throws Exception {
+        platform.configure(smmu("smmu5", KEPT), smmu("smmu6", "0000:00:06.0"));
+        platform.awaitBackends("smmu5", "smmu6");
+    }
+
+    @AfterAll
+    static void removeThem(IoasidPlatform platform) throws Exception {
+        for (String name : new String[] {"smmu5", "smmu6"}) {
+            config(platform, name).delete();
+            platform.awaitGone(name);
+        }
+    }
+
+    private static Configuration config(IoasidPlatform platform, String name) throws Exception {
+        return platform.configurationAdmin().getFactoryConfiguration("ioasid.backend.smmuv3",
+                name, "?");
+    }
+
     @Test
     @Order(1)
     void leavesTheFrameworkChanged(IoasidPlatform platform) throws Exception {
-        platform.configure(smmu("smmu7", "0000:00:07.0"));
+        platform.configure(smmu("smmu7", "0000:00:07.0"), smmu("smmu5", KEPT, "0000:00:15.0"));
         platform.awaitBackend("smmu7");
+        config(platform, "smmu6").delete();
+        platform.awaitGone("smmu6");
         Configuration core = platform.configurationAdmin().getConfiguration("ioasid.core", "?");
-        core.update(new java.util.Hashtable<>(java.util.Map.of(
-                "listener.stall.timeout.ms", 5000L)));
+        core.update(new Hashtable<>(Map.of("listener.stall.timeout.ms", 5000L)));
         platform.bundle("backend.vtd").stop();
-        // the framework's own context: a bundle osgi-test's context would not clean up itself
+        // through the framework's own context: osgi-test cleans up after its context alone
         platform.context().installBundle("tiny:left",
                 TinyBundles.listener("left", IoasidListener.PRIORITY_LAST)).start();
     }
@@ -55,7 +82,13 @@ class CleanUpTest {
     void findsItAsBefore(IoasidPlatform platform) throws Exception {
         assertFalse(platform.hasBackend("smmu7"), "the backend the first test configured");
         assertNull(platform.configurationAdmin().listConfigurations(
-                "(service.factoryPid=ioasid.backend.smmuv3)"), "its configuration");
+                "(service.pid=ioasid.backend.smmuv3~smmu7)"), "its configuration");
+        assertArrayEquals(new String[] {KEPT}, (String[]) config(platform, "smmu5")
+                .getProperties().get("devices"), "the configuration the first test changed");
+        assertArrayEquals(new String[] {KEPT}, platform.awaitBackend("smmu5").devices,
+                "the backend whose configuration the first test changed");
+        assertEquals("ACTIVE", platform.awaitBackend("smmu6").state,
+                "the backend whose configuration the first test deleted");
         assertNull(platform.configurationAdmin().listConfigurations("(service.pid=ioasid.core)"),
                 "the core's configuration the first test created");
         assertEquals(Bundle.ACTIVE, platform.bundle("backend.vtd").getState(),
