@@ -37,7 +37,7 @@ import ioasid.testkit.osgi.TinyBundles;
 @ExtendWith({BundleContextExtension.class, IoasidExtension.class})
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class CleanUpTest {
-    static final String LISTENER = "ioasid.testkit.listener.left";
+    static final String LISTENERS = "ioasid.testkit.listener.";
     static final String KEPT = "0000:00:05.0";
 
     @InjectBundleContext
@@ -72,9 +72,12 @@ class CleanUpTest {
         Configuration core = platform.configurationAdmin().getConfiguration("ioasid.core", "?");
         core.update(new Hashtable<>(Map.of("listener.stall.timeout.ms", 5000L)));
         platform.bundle("backend.vtd").stop();
-        // through the framework's own context: osgi-test cleans up after its context alone
+        // one through the test bundle's own context, which osgi-test does not clean up, one
+        // through osgi-test's, which both clean up
         platform.context().installBundle("tiny:left",
                 TinyBundles.listener("left", IoasidListener.PRIORITY_LAST)).start();
+        context.installBundle("tiny:injected",
+                TinyBundles.listener("injected", IoasidListener.PRIORITY_LAST)).start();
     }
 
     @Test
@@ -94,6 +97,7 @@ class CleanUpTest {
         assertEquals(Bundle.ACTIVE, platform.bundle("backend.vtd").getState(),
                 "the bundle the first test stopped");
         assertFalse(Arrays.stream(context.getBundles()).anyMatch(
-                b -> LISTENER.equals(b.getSymbolicName())), "the bundle the first test installed");
+                b -> b.getSymbolicName().startsWith(LISTENERS)), "the bundles the first test "
+                + "installed");
     }
 }
