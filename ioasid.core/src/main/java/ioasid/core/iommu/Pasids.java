@@ -194,8 +194,11 @@ final class Pasids {
                 throw IommuState.gone(d); // D20
             }
             DeviceEntry dev = state.presentDevice(device);
-            if (pasid == null) {
-                throw err(EINVAL, "no PASID");
+            if (pasid == null || pasid.state() == IoasidState.FREE || lookup(pasid.id()) != pasid
+                    || d.backend != dev.backend) {
+                // bad arguments stay EINVAL: only a valid PASID with no attachment is tolerated
+                throw err(EINVAL, "no PASID, a stale one, one of another IOASID space, or "
+                        + d + " of another IOMMU than " + device);
             }
             PasidAttach pa = dev.group.pasids.get(pasid.id());
             if (pa == null) {

@@ -225,6 +225,27 @@ class PasidTest {
     }
 
     @Test
+    @DisplayName("D21: only a valid PASID with no attachment is tolerated by detach; a handle of "
+            + "another IOASID space, a freed PASID or a domain of another IOMMU stay EINVAL "
+            + "(found by IommuFuzzIT)")
+    void detachNotAttachedChecksArguments() {
+        IommuDomain d = fx.iommu.domainAlloc("a", false);
+        IoasidHandle p = fx.iommu.allocGlobalPasid("a");
+        ioasid.core.impl.IoasidCore other = new ioasid.core.impl.IoasidCore(20, 100);
+        IoasidHandle twin = other.alloc(other.createSet(TokenType.NONE, "other", 5), p.id(),
+                p.id(), null);
+        fx.unchanged(EINVAL, () -> fx.iommu.detachDevicePasid(d, "a", twin));
+        IoasidHandle freed = fx.iommu.allocGlobalPasid("a");
+        fx.iommu.freeGlobalPasid(freed);
+        fx.unchanged(EINVAL, () -> fx.iommu.detachDevicePasid(d, "a", freed));
+        fx.bind(new TestBackend("t1", 64).device("z", "z", 8));
+        IommuDomain foreign = fx.iommu.domainAlloc("z", false);
+        fx.unchanged(EINVAL, () -> fx.iommu.detachDevicePasid(foreign, "a", p));
+        fx.iommu.detachDevicePasid(d, "a", p); // the tolerated case
+        assertEquals(1, twin.refCount(), "the other space's reference is untouched");
+    }
+
+    @Test
     @DisplayName("a stale PASID cannot be attached (EINVAL); a domain in use by a PASID cannot be freed")
     void stalePasid() {
         IommuDomain d = fx.iommu.domainAlloc("a", false);
