@@ -55,7 +55,8 @@ class BundleManifestIT {
     }
 
     @Test
-    @DisplayName("ioasid.api exports its packages at version 1.0.0")
+    @DisplayName("ioasid.api exports its packages at version 1.0.0, the IOMMU API and SPI at 1.1.0 "
+            + "(replace)")
     void apiExports() throws Exception {
         try (JarFile jar = bundleOf("ioasid/api/IoasidService.class")) {
             Attributes m = jar.getManifest().getMainAttributes();
@@ -64,7 +65,9 @@ class BundleManifestIT {
             for (String c : clauses(m.getValue("Export-Package"))) {
                 String pkg = c.split(";")[0];
                 exported.add(pkg);
-                assertTrue(c.contains("version=\"1.0.0\""), c);
+                String v = pkg.equals("ioasid.api.iommu") || pkg.equals("ioasid.api.iommu.spi")
+                        ? "1.1.0" : "1.0.0";
+                assertTrue(c.contains("version=\"" + v + "\""), c);
             }
             assertEquals(Set.of("ioasid.api", "ioasid.api.dto", "ioasid.api.spi",
                     "ioasid.api.iommu", "ioasid.api.iommu.dto", "ioasid.api.iommu.spi"), exported);
