@@ -4,6 +4,7 @@ import static ioasid.api.Errno.EBUSY;
 import static ioasid.api.Errno.EEXIST;
 import static ioasid.api.Errno.EINVAL;
 import static ioasid.api.Errno.ENOENT;
+import static ioasid.api.Errno.ENOSPC;
 import static ioasid.core.iommufd.IommufdFixture.BUFFER;
 import static ioasid.core.iommufd.IommufdFixture.BUFFER_SIZE;
 import static ioasid.core.iommufd.IommufdFixture.MOCK_APERTURE_START;
@@ -264,6 +265,17 @@ class IoasSelftestTest {
         for (int i = 0; i != 10; i++) {
             fd.ioasUnmap(ioasId, iovas[i], PAGE_SIZE * (i + 1));
         }
+    }
+
+    @ParameterizedTest(name = "iommufd_ioas.{0}")
+    @EnumSource(Variant.class)
+    @DisplayName("iommufd_ioas/reserved_overflow: a reservation from 6 of 0xffffffffffff8001 "
+            + "bytes leaves no room for 0x5000 bytes at an allocated IOVA: ENOSPC, not a wrap "
+            + "(rules 122, 124)")
+    void reservedOverflow(Variant v) {
+        setUp(v);
+        fd.ioasReserveIova(ioasId, 6, 0xffff_ffff_ffff_8001L);
+        fx.unchanged(ENOSPC, () -> fx.map(ioasId, BUFFER, 0x5000));
     }
 
     @ParameterizedTest(name = "iommufd_ioas.{0}")
