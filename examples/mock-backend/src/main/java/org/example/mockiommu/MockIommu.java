@@ -173,7 +173,7 @@ public final class MockIommu implements IommuBackend {
     @Override
     public void attachDev(String device, BackendDomain domain) {
         served(device);
-        attached.put(device, (MockDomain) domain);
+        attached.put(device, mine(domain));
         log.add("ATTACH " + device + " " + domain);
     }
 
@@ -184,6 +184,15 @@ public final class MockIommu implements IommuBackend {
         log.add("DETACH " + device);
     }
 
+    /** A domain this instance allocated: hardware cannot point at another unit's tables. */
+    private MockDomain mine(BackendDomain domain) {
+        if (!(domain instanceof MockDomain) || !((MockDomain) domain).keptIn(log)) {
+            throw new IoasidException(Errno.EINVAL, "mock: " + domain + " is not a domain of "
+                    + "this instance");
+        }
+        return (MockDomain) domain;
+    }
+
     /** PASID 0 is DMA without PASID; a device takes PASIDs below 2^its width (rules 33, 34). */
     @Override
     public void setDevPasid(String device, int pasid, BackendDomain domain) {
@@ -191,7 +200,7 @@ public final class MockIommu implements IommuBackend {
         if (pasid <= Ioasid.NO_PASID || d.pasidBits() == 0 || pasid >= 1L << d.pasidBits()) {
             throw new IoasidException(Errno.EINVAL, "mock: " + device + " has no PASID " + pasid);
         }
-        MockDomain present = pasids.putIfAbsent(device + "/" + pasid, (MockDomain) domain);
+        MockDomain present = pasids.putIfAbsent(device + "/" + pasid, mine(domain));
         if (present != null && present != domain) {
             throw new IoasidException(Errno.EBUSY, "mock: PASID " + pasid + " of " + device
                     + " is on " + present);
