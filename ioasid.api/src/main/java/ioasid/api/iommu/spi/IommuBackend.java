@@ -68,8 +68,8 @@ public interface IommuBackend {
      * core lists it as FAILED and calls nothing else on it. When its configuration is mended
      * the service properties change and the core probes it as if it had just arrived.
      *
-     * <p>Read when the service is bound and each time its properties change, under the core's
-     * lock; must not block or call back.
+     * <p>Read when the service is bound and each time its properties change, before the core
+     * takes its lock; it should still answer at once (a field read), without calling back.
      */
     default String failure() {
         return null;
@@ -78,7 +78,8 @@ public interface IommuBackend {
     /**
      * The last configuration change this instance refused, or null. A running instance keeps
      * its previous configuration when a change is refused; this says why, until a change is
-     * accepted. Read like {@link #failure()}.
+     * accepted. Read each time the core probes this instance's devices (when it is bound and
+     * when its properties change), under the core's lock: it must not block or call back.
      */
     default String refusedChange() {
         return null;
