@@ -23,9 +23,11 @@ import ioasid.shell.impl.Args.Paddr;
 /**
  * The {@code iommu} scope's iommufd commands: I/O address spaces, HWPTs and devices of one
  * iommufd context that the console shares, opened on first use as owner "iommufd shell" and
- * closed, with everything in it, when the commands go.
+ * closed, with everything in it, when the commands go. Immediate: a delayed component is
+ * deactivated whenever Gogo releases it after a command, which would close the context and
+ * lose every object between two commands.
  */
-@Component(service = IommufdCommands.class)
+@Component(service = IommufdCommands.class, immediate = true)
 @GogoCommand(scope = "iommu", function = {"objects", "ioas", "map", "unmap", "reserve", "bind",
     "unbind", "hwpt", "attach", "detach", "replace", "destroy"})
 public final class IommufdCommands {
