@@ -44,7 +44,7 @@ public final class Bootstrap implements BundleActivator {
     /** The start level of deploy/'s bundles: above the platform's, so its components come first. */
     static final String LEVEL_PROPERTY = "ioasid.deploy.startlevel";
     static final int DEFAULT_LEVEL = 151;
-    /** How long a stopping runtime waits for Event Admin to deliver the platform's last events. */
+    /** How long a stopping runtime waits for Event Admin to finish the deliveries under way. */
     static final long DRAIN_MS = 2000;
 
     /** One line per record on the console: "INFO: message". */
@@ -134,7 +134,7 @@ public final class Bootstrap implements BundleActivator {
     @Override
     public void stop(BundleContext context) {
         if (stopping) {
-            EventDrain.await(context, DRAIN_MS);
+            EventDrain.await(DRAIN_MS);
         }
         if (admins != null) {
             admins.close();
