@@ -34,7 +34,10 @@ import ioasid.api.dto.StatsDTO;
  *  4. The IOASID core missing is CRITICAL.
  */
 @Component(service = HealthCheck.class, configurationPid = AllocatorsCheck.PID,
-        property = {HealthCheck.NAME + "=IOASID allocators", HealthCheck.TAGS + "=ioasid",
+        property = {HealthCheck.NAME + "=IOASID allocators",
+            // cheap snapshots: an answer is never older than the question
+            HealthCheck.RESULT_CACHE_TTL_IN_MS + ":Long=0",
+            HealthCheck.TAGS + "=ioasid",
             HealthCheck.TAGS + "=liveness"})
 @Designate(ocd = AllocatorsCheck.Config.class)
 public final class AllocatorsCheck implements HealthCheck {

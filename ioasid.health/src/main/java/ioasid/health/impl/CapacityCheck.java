@@ -27,7 +27,10 @@ import ioasid.api.dto.IdSpaceDTO;
  * allocations with ENOSPC, and everything else still works.
  */
 @Component(service = HealthCheck.class, configurationPid = CapacityCheck.PID,
-        property = {HealthCheck.NAME + "=IOASID capacity", HealthCheck.TAGS + "=ioasid"})
+        property = {HealthCheck.NAME + "=IOASID capacity",
+            // cheap snapshots: an answer is never older than the question
+            HealthCheck.RESULT_CACHE_TTL_IN_MS + ":Long=0",
+            HealthCheck.TAGS + "=ioasid"})
 @Designate(ocd = CapacityCheck.Config.class)
 public final class CapacityCheck implements HealthCheck {
     public static final String PID = "ioasid.health.capacity";

@@ -52,7 +52,10 @@ import ioasid.api.iommu.spi.IommuBackend;
  *     passes.
  */
 @Component(service = HealthCheck.class, configurationPid = IommuInstancesCheck.PID,
-        property = {HealthCheck.NAME + "=IOMMU instances", HealthCheck.TAGS + "=ioasid",
+        property = {HealthCheck.NAME + "=IOMMU instances",
+            // cheap snapshots: an answer is never older than the question
+            HealthCheck.RESULT_CACHE_TTL_IN_MS + ":Long=0",
+            HealthCheck.TAGS + "=ioasid",
             HealthCheck.TAGS + "=readiness"})
 @Designate(ocd = IommuInstancesCheck.Config.class)
 public final class IommuInstancesCheck implements HealthCheck {

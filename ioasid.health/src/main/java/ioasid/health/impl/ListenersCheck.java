@@ -31,7 +31,10 @@ import ioasid.api.dto.StatsDTO;
  *  4. The IOASID core missing is CRITICAL.
  */
 @Component(service = HealthCheck.class, configurationPid = ListenersCheck.PID,
-        property = {HealthCheck.NAME + "=IOASID listeners", HealthCheck.TAGS + "=ioasid",
+        property = {HealthCheck.NAME + "=IOASID listeners",
+            // cheap snapshots: an answer is never older than the question
+            HealthCheck.RESULT_CACHE_TTL_IN_MS + ":Long=0",
+            HealthCheck.TAGS + "=ioasid",
             HealthCheck.TAGS + "=liveness"})
 @Designate(ocd = ListenersCheck.Config.class)
 public final class ListenersCheck implements HealthCheck {
