@@ -33,7 +33,9 @@ import ioasid.api.dto.StatsDTO;
  *  3. A REJECTED allocator is WARN, with the core's reason.
  *  4. The IOASID core missing is CRITICAL.
  */
-@Component(service = HealthCheck.class, configurationPid = AllocatorsCheck.PID,
+// immediate: a delayed component is dropped between executions, and with it what the
+// check remembers from one execution to the next
+@Component(service = HealthCheck.class, immediate = true, configurationPid = AllocatorsCheck.PID,
         property = {HealthCheck.NAME + "=IOASID allocators",
             // cheap snapshots: an answer is never older than the question
             HealthCheck.RESULT_CACHE_TTL_IN_MS + ":Long=0",

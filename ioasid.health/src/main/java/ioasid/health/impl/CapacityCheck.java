@@ -26,7 +26,9 @@ import ioasid.api.dto.IdSpaceDTO;
  * still FREE_PENDING, which are not free yet either. Only WARN: a full space refuses
  * allocations with ENOSPC, and everything else still works.
  */
-@Component(service = HealthCheck.class, configurationPid = CapacityCheck.PID,
+// immediate: a delayed component is dropped between executions, and with it what the
+// check remembers from one execution to the next
+@Component(service = HealthCheck.class, immediate = true, configurationPid = CapacityCheck.PID,
         property = {HealthCheck.NAME + "=IOASID capacity",
             // cheap snapshots: an answer is never older than the question
             HealthCheck.RESULT_CACHE_TTL_IN_MS + ":Long=0",

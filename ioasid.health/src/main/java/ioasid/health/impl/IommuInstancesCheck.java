@@ -51,7 +51,10 @@ import ioasid.api.iommu.spi.IommuBackend;
  *  5. The IOMMU core missing is CRITICAL: a check must answer, since a tag that selects no check
  *     passes.
  */
-@Component(service = HealthCheck.class, configurationPid = IommuInstancesCheck.PID,
+// immediate: a delayed component is dropped between executions, and with it what the
+// check remembers from one execution to the next
+@Component(service = HealthCheck.class, immediate = true,
+        configurationPid = IommuInstancesCheck.PID,
         property = {HealthCheck.NAME + "=IOMMU instances",
             // cheap snapshots: an answer is never older than the question
             HealthCheck.RESULT_CACHE_TTL_IN_MS + ":Long=0",
@@ -136,6 +139,24 @@ public final class IommuInstancesCheck implements HealthCheck {
     void modified(Config config, Map<String, Object> props) {
         this.config = config;
         this.settings = CheckSettings.of(config.hc_name(), props);
+    }
+
+    /**
+     * Learns which bundle serves a factory PID as its instances register, not only when the
+     * check runs: a backend may come and go between two executions.
+     */
+    @Reference(service = IommuBackend.class, cardinality = ReferenceCardinality.MULTIPLE,
+            policy = ReferencePolicy.DYNAMIC)
+    void bindBackend(ServiceReference<IommuBackend> ref) {
+        String factoryPid = factoryPid(ref);
+        Bundle b = ref.getBundle();
+        if (factoryPid != null && b != null) {
+            servedBy.put(factoryPid, b.getBundleId());
+        }
+    }
+
+    void unbindBackend(ServiceReference<IommuBackend> ref) {
+        // what served a PID stays known: that is what the check reports once it is gone
     }
 
     @Override
@@ -240,10 +261,42 @@ public final class IommuInstancesCheck implements HealthCheck {
             out.add(new Registered((Long) ref.getProperty(Constants.SERVICE_ID),
                     String.valueOf(ref.getProperty(IommuBackend.NAME)),
                     text(ref.getProperty(Constants.SERVICE_PID)),
-                    text(ref.getProperty(ConfigurationAdmin.SERVICE_FACTORYPID)),
+                    factoryPid(ref),
                     b.getBundleId()));
         }
         return out;
+    }
+
+    /**
+     * The factory PID of the configuration a backend service came from, or null. SCR does not
+     * hand the factory PID on as a service property; the service's PID names the configuration.
+     */
+    private String factoryPid(ServiceReference<?> ref) {
+        Object given = ref.getProperty(ConfigurationAdmin.SERVICE_FACTORYPID);
+        Object pid = ref.getProperty(Constants.SERVICE_PID);
+        ConfigurationAdmin ca = configurationAdmin;
+        if (given != null || pid == null || ca == null) {
+            return text(given);
+        }
+        try {
+            Configuration[] c = ca.listConfigurations("(" + Constants.SERVICE_PID + "="
+                    + escape(pid.toString()) + ")");
+            return c == null || c.length == 0 ? null : c[0].getFactoryPid();
+        } catch (IOException | InvalidSyntaxException e) {
+            return null;
+        }
+    }
+
+    /** A filter value, its special characters escaped. */
+    static String escape(String value) {
+        StringBuilder sb = new StringBuilder();
+        for (char ch : value.toCharArray()) {
+            if (ch == '(' || ch == ')' || ch == '*' || ch == '\\') {
+                sb.append('\\');
+            }
+            sb.append(ch);
+        }
+        return sb.toString();
     }
 
     private List<Configured> configured(Set<String> factoryPids) {
@@ -256,7 +309,7 @@ public final class IommuInstancesCheck implements HealthCheck {
             Configuration[] configs;
             try {
                 configs = ca.listConfigurations("(" + ConfigurationAdmin.SERVICE_FACTORYPID + "="
-                        + factoryPid + ")");
+                        + escape(factoryPid) + ")");
             } catch (IOException | InvalidSyntaxException e) {
                 continue; // a PID that is no filter value cannot have configurations
             }

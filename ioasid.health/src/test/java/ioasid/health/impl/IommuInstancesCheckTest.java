@@ -105,6 +105,11 @@ class IommuInstancesCheckTest {
     }
 
     @Test
+    void filterValuesAreEscaped() {
+        assertEquals("a\\(b\\)\\*\\\\c~d", IommuInstancesCheck.escape("a(b)*\\c~d"));
+    }
+
+    @Test
     void bundleStatesAreNamed() {
         assertEquals("RESOLVED", IommuInstancesCheck.state(org.osgi.framework.Bundle.RESOLVED));
         assertEquals("INSTALLED", IommuInstancesCheck.state(org.osgi.framework.Bundle.INSTALLED));
