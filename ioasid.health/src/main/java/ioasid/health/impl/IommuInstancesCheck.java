@@ -267,24 +267,9 @@ public final class IommuInstancesCheck implements HealthCheck {
         return out;
     }
 
-    /**
-     * The factory PID of the configuration a backend service came from, or null. SCR does not
-     * hand the factory PID on as a service property; the service's PID names the configuration.
-     */
-    private String factoryPid(ServiceReference<?> ref) {
-        Object given = ref.getProperty(ConfigurationAdmin.SERVICE_FACTORYPID);
-        Object pid = ref.getProperty(Constants.SERVICE_PID);
-        ConfigurationAdmin ca = configurationAdmin;
-        if (given != null || pid == null || ca == null) {
-            return text(given);
-        }
-        try {
-            Configuration[] c = ca.listConfigurations("(" + Constants.SERVICE_PID + "="
-                    + escape(pid.toString()) + ")");
-            return c == null || c.length == 0 ? null : c[0].getFactoryPid();
-        } catch (IOException | InvalidSyntaxException e) {
-            return null;
-        }
+    /** The factory PID of the configuration a backend service came from, or null. */
+    private static String factoryPid(ServiceReference<?> ref) {
+        return text(ref.getProperty(ConfigurationAdmin.SERVICE_FACTORYPID));
     }
 
     /** A filter value, its special characters escaped. */
