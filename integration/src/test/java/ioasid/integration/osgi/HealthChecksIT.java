@@ -9,6 +9,8 @@ import java.util.Hashtable;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.inject.Inject;
 
@@ -40,6 +42,7 @@ import ioasid.api.IoasidService;
 import ioasid.api.IoasidSet;
 import ioasid.api.TokenType;
 import ioasid.api.dto.ListenerDTO;
+import ioasid.api.spi.IoasidAllocator;
 import ioasid.api.spi.IoasidListener;
 import ioasid.testkit.osgi.Configs;
 import ioasid.testkit.osgi.IoasidPlatform;
@@ -51,8 +54,9 @@ import ioasid.testkit.paxexam.IsolatedContainerFactory;
 /**
  * The platform with its health checks and Felix Health Checks: each check goes CRITICAL or WARN
  * with a line naming what is wrong, and back; the readiness condition {@code felix.hc.readiness}
- * follows the IOMMU instances (a FAILED instance, a stopped backend bundle) and nothing else; the
- * checks answer {@code hc:exec} in Gogo.
+ * follows the IOMMU instances (a FAILED instance, a stopped backend bundle) and nothing else (a
+ * stalled listener, a waiting or faulty allocator, a nearly full space); the checks answer
+ * {@code hc:exec} in Gogo.
  */
 @RunWith(PaxExam.class)
 @ExamFactory(IsolatedContainerFactory.class)
@@ -62,6 +66,7 @@ public class HealthChecksIT {
     static final String INSTANCES = "IOMMU instances";
     static final String LISTENERS = "IOASID listeners";
     static final String CAPACITY = "IOASID capacity";
+    static final String ALLOCATORS = "IOASID allocators";
 
     @Inject
     BundleContext ctx;
@@ -267,6 +272,63 @@ public class HealthChecksIT {
             r.unregister();
         }
         awaitCheck(LISTENERS, "OK");
+    }
+
+    /** An allocator of the IDs from 100 up that throws while told to. */
+    static final class Allocator implements IoasidAllocator {
+        final AtomicBoolean fail = new AtomicBoolean();
+        final AtomicInteger next = new AtomicInteger(100);
+
+        @Override
+        public int alloc(int min, int max) {
+            if (fail.get()) {
+                throw new IllegalStateException("injected allocator fault");
+            }
+            return Math.max(min, next.getAndIncrement());
+        }
+
+        @Override
+        public void free(int id) {
+        }
+
+        @Override
+        public Object helpers() {
+            return "vm-helpers";
+        }
+    }
+
+    @Test
+    public void aWaitingAllocatorWarnsAndAFaultIsCriticalForTheWindow() throws Exception {
+        Hashtable<String, Object> settings = new Hashtable<>();
+        settings.put("fault.window.s", 1);
+        settings.put("waiting.max.s", 1);
+        ca.getConfiguration("ioasid.health.allocators", "?").update(settings);
+        IoasidSet set = ioasid.createSet(TokenType.NONE, "vm", 10);
+        IoasidHandle held = ioasid.alloc(set, 1, 1000, null);
+        Allocator allocator = new Allocator();
+        Hashtable<String, Object> p = new Hashtable<>();
+        p.put(IoasidAllocator.NAME, "vm-allocator");
+        p.put(org.osgi.framework.Constants.SERVICE_RANKING, 10);
+        ServiceRegistration<IoasidAllocator> reg = ctx.registerService(IoasidAllocator.class,
+                allocator, p);
+        String warn = awaitCheck(ALLOCATORS, "WARN");
+        assertTrue(warn, warn.startsWith("WARN allocator vm-allocator (service "));
+        assertTrue(warn, warn.contains(" to take over: "));
+        ioasid.free(held);
+        assertEquals("OK 1 custom allocator, no fault, none waiting longer than 1 s",
+                awaitCheck(ALLOCATORS, "OK"));
+
+        allocator.fail.set(true);
+        try {
+            ioasid.alloc(set, 1, 1000, null);
+        } catch (RuntimeException expected) {
+            // the core reports the fault its way; the check is what is tested here
+        }
+        String critical = awaitCheck(ALLOCATORS, "CRITICAL");
+        assertTrue(critical, critical.startsWith("CRITICAL 1 allocator fault in the last 1 s"));
+        assertTrue("readiness is about the IOMMU instances", ready());
+        awaitCheck(ALLOCATORS, "OK");
+        reg.unregister();
     }
 
     @Test
