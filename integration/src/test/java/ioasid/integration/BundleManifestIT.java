@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.jar.Attributes;
@@ -55,8 +56,13 @@ class BundleManifestIT {
     }
 
     @Test
-    @DisplayName("ioasid.api exports its packages at version 1.0.0")
+    @DisplayName("ioasid.api exports its packages at their versions: 1.1.0 for the IOMMU API and "
+            + "SPI (replace), 1.0.0 for the rest")
     void apiExports() throws Exception {
+        Map<String, String> versions = Map.of("ioasid.api", "1.0.0", "ioasid.api.dto", "1.0.0",
+                "ioasid.api.spi", "1.0.0", "ioasid.api.iommu", "1.1.0",
+                "ioasid.api.iommu.dto", "1.0.0", "ioasid.api.iommu.spi", "1.1.0",
+                "ioasid.api.iommufd", "1.0.0");
         try (JarFile jar = bundleOf("ioasid/api/IoasidService.class")) {
             Attributes m = jar.getManifest().getMainAttributes();
             assertEquals("ioasid.api", m.getValue("Bundle-SymbolicName"));
@@ -64,10 +70,9 @@ class BundleManifestIT {
             for (String c : clauses(m.getValue("Export-Package"))) {
                 String pkg = c.split(";")[0];
                 exported.add(pkg);
-                assertTrue(c.contains("version=\"1.0.0\""), c);
+                assertTrue(c.contains("version=\"" + versions.get(pkg) + "\""), c);
             }
-            assertEquals(Set.of("ioasid.api", "ioasid.api.dto", "ioasid.api.spi",
-                    "ioasid.api.iommu", "ioasid.api.iommu.dto", "ioasid.api.iommu.spi"), exported);
+            assertEquals(versions.keySet(), exported);
         }
     }
 
@@ -85,6 +90,7 @@ class BundleManifestIT {
             assertEquals(Set.of("OSGI-INF/ioasid.core.impl.IoasidCore.xml",
                     "OSGI-INF/ioasid.core.impl.OrderedWorkQueue.xml",
                     "OSGI-INF/ioasid.core.iommu.IommuCore.xml",
+                    "OSGI-INF/ioasid.core.iommufd.IommufdCore.xml",
                     "OSGI-INF/ioasid.core.impl.HostIoasidSpace.xml",
                     "OSGI-INF/ioasid.core.config.ConfigurationChecker.xml"), components);
             for (String c : components) {

@@ -88,6 +88,27 @@ class ConsoleIT {
 
     @Test
     @Timeout(120)
+    @DisplayName("the iommufd commands of one script share one context: an IOAS made by one "
+            + "command is mapped, attached and destroyed by the next ones (rules 120-130)")
+    void iommufdSession(@TempDir Path dir) throws Exception {
+        Run r = run(dir, "-c", "iommu:await 3; a = (iommu:ioas); "
+                + "iommu:map $a 0x1000 0x10000 0x4000; d = (iommu:bind 0000:00:01.0); "
+                + "iommu:attach $d $a; iommu:probe 0000:00:01.0 0x1000; "
+                + "iommu:unmap $a 0x2000 0x1000; iommu:destroy $a; iommu:detach $d; "
+                + "iommu:destroy $a; iommu:objects");
+        assertEquals(1, r.exit, "two commands are refused: " + r);
+        assertTrue(r.out.contains("mapped 0x4000 bytes at IOVA 0x1000"), r.toString());
+        assertTrue(r.out.contains("TRANSLATED to 0x10000"), r.toString());
+        assertEquals(List.of("ENOENT: [0x2000, 0x2fff] splits area [0x1000, 0x4fff]",
+                "EBUSY: IOAS 1 is in use by 1 objects"), r.err.lines().toList());
+        assertTrue(r.out.contains("object 1 destroyed"), r.toString());
+        assertTrue(r.out.lines().anyMatch(l -> l.matches("2 +DEVICE .*0000:00:01.0.*")),
+                r.toString());
+        assertQuiet(r);
+    }
+
+    @Test
+    @Timeout(120)
     @DisplayName("a script's exit code says whether its commands succeeded; results print, "
             + "a failure is one line and the next command runs; the runtime then stops quietly")
     void scriptExitCodes(@TempDir Path dir) throws Exception {

@@ -231,6 +231,27 @@ class IommuFuzzIT {
             return d == null || d == foreignDomain ? errs(EINVAL) : errs();
         }
 
+        /**
+         * What a dead domain answers (D20): ENOENT once its caller freed it, ENODEV when it went
+         * with its backend.
+         */
+        Errno gone(IommuDomain d) {
+            return freed.contains(d.id()) ? ENOENT : ENODEV;
+        }
+
+        /** {@code may}, and the answer of {@code d} when it is a dead domain of this core. */
+        EnumSet<Errno> orGone(IommuDomain d, EnumSet<Errno> may) {
+            if (d != null && d != foreignDomain && !d.live()) {
+                may.add(gone(d));
+            }
+            return may;
+        }
+
+        /** A vIOMMU or vDevice handle: EINVAL for none, ENOENT once destroyed (D20, D22). */
+        static EnumSet<Errno> badVirtual(Object handle, boolean live) {
+            return handle == null ? errs(EINVAL) : live ? errs() : errs(ENOENT);
+        }
+
         /** What a device argument alone calls for: ENODEV for an unknown or absent device. */
         EnumSet<Errno> badDevice(String dev) {
             return !known(dev) || !present(dev) ? errs(ENODEV) : errs();
@@ -272,7 +293,7 @@ class IommuFuzzIT {
                     IommuDomain d = domain();
                     EnumSet<Errno> must = badDomain(d);
                     if (d != null && d != foreignDomain && !d.live()) {
-                        must.add(EINVAL);
+                        must.add(gone(d));
                     }
                     run("domainFree(" + d + ")", must, errs(EINVAL, EBUSY),
                             () -> iommu.domainFree(d)).ifOk(x -> {
@@ -301,7 +322,7 @@ class IommuFuzzIT {
                         must.add(EINVAL);
                     }
                     if (d != null && d != foreignDomain && !d.live()) {
-                        must.add(ENODEV);
+                        must.add(gone(d));
                     }
                     if (!must.isEmpty() && must.contains(EINVAL)) {
                         must.add(ENODEV); // a dead domain may be reported first
@@ -323,7 +344,7 @@ class IommuFuzzIT {
                     long size = size(iova);
                     EnumSet<Errno> must = badDomain(d);
                     if (d != null && d != foreignDomain && !d.live()) {
-                        must.add(ENODEV);
+                        must.add(gone(d));
                     }
                     int kind = rnd.nextInt(3);
                     if (kind == 0) {
@@ -369,7 +390,7 @@ class IommuFuzzIT {
                         must.add(EINVAL);
                     }
                     if (d != null && d != foreignDomain && !d.live()) {
-                        must.add(ENODEV);
+                        must.add(gone(d));
                     }
                     if (!must.isEmpty()) {
                         must.add(EINVAL);
@@ -400,13 +421,15 @@ class IommuFuzzIT {
                     if (!must.isEmpty()) {
                         must.add(EINVAL);
                         must.add(ENODEV);
+                        orGone(d, must); // a freed domain may be reported first
                     }
                     if (rnd.nextBoolean()) {
                         run("attachDevice(" + d + ", " + dev + ")", must,
-                                errs(EBUSY, EINVAL, ENODEV), () -> iommu.attachDevice(d, dev));
+                                orGone(d, errs(EBUSY, EINVAL, ENODEV)),
+                                () -> iommu.attachDevice(d, dev));
                     } else {
-                        run("detachDevice(" + d + ", " + dev + ")", must, errs(EINVAL, ENODEV),
-                                () -> iommu.detachDevice(d, dev));
+                        run("detachDevice(" + d + ", " + dev + ")", must,
+                                orGone(d, errs(EINVAL, ENODEV)), () -> iommu.detachDevice(d, dev));
                     }
                     break;
                 }
@@ -536,10 +559,11 @@ class IommuFuzzIT {
                         must.add(EINVAL);
                         must.add(ENODEV);
                         must.add(EOPNOTSUPP);
+                        orGone(d, must); // a freed domain may be reported first
                     }
                     if (rnd.nextInt(3) > 0) {
                         run("attachDevicePasid(" + d + ", " + dev + ", " + p + ")", must,
-                                errs(EOPNOTSUPP, ENODEV, EINVAL, EBUSY),
+                                orGone(d, errs(EOPNOTSUPP, ENODEV, EINVAL, EBUSY)),
                                 () -> iommu.attachDevicePasid(d, dev, p)).ifOk(x -> {
                                     Translation t = iommu.translate(dev, p.id(), 0x1000,
                                             Access.READ);
@@ -548,7 +572,8 @@ class IommuFuzzIT {
                                 });
                     } else {
                         run("detachDevicePasid(" + d + ", " + dev + ", " + p + ")", must,
-                                errs(EINVAL, ENODEV), () -> iommu.detachDevicePasid(d, dev, p));
+                                orGone(d, errs(EINVAL, ENODEV)),
+                                () -> iommu.detachDevicePasid(d, dev, p));
                     }
                     break;
                 }
@@ -649,9 +674,11 @@ class IommuFuzzIT {
                     String dev = device();
                     IommuDomain parent = domain();
                     EnumSet<Errno> must = union(badDevice(dev), badDomain(parent));
-                    if (parent != null && parent != foreignDomain && (!parent.nestingParent()
-                            || !parent.live())) {
+                    if (parent != null && parent != foreignDomain && !parent.nestingParent()) {
                         must.add(EINVAL);
+                    }
+                    if (parent != null && parent != foreignDomain && !parent.live()) {
+                        must.add(gone(parent));
                     }
                     if (!must.isEmpty()) {
                         must.add(EINVAL);
@@ -668,7 +695,7 @@ class IommuFuzzIT {
                     Viommu v = rnd.nextInt(6) == 0 ? null : pick(viommus);
                     String dev = device();
                     long virt = rnd.nextBoolean() ? rnd.nextInt(8) : Fuzz.aLong(rnd);
-                    EnumSet<Errno> must = v == null || !v.live() ? errs(EINVAL) : errs();
+                    EnumSet<Errno> must = badVirtual(v, v != null && v.live());
                     if (!known(dev)) {
                         must.add(ENODEV);
                     }
@@ -685,10 +712,10 @@ class IommuFuzzIT {
                                 Fuzz.same(virt, iommu.vdeviceId(v, dev), "vdeviceId");
                             });
                     call("vdeviceFind(" + v + ", 0x" + Long.toHexString(virt) + ")",
-                            v == null || !v.live() ? errs(EINVAL) : errs(), errs(ENOENT),
+                            badVirtual(v, v != null && v.live()), errs(ENOENT),
                             () -> iommu.vdeviceFind(v, virt));
-                    call("vdeviceId(" + v + ", " + dev + ")", v == null || !v.live()
-                            ? errs(EINVAL) : errs(), errs(ENOENT), () -> iommu.vdeviceId(v, dev));
+                    call("vdeviceId(" + v + ", " + dev + ")", badVirtual(v, v != null && v.live()),
+                            errs(ENOENT), () -> iommu.vdeviceId(v, dev));
                     break;
                 }
                 case 29: {
@@ -696,16 +723,16 @@ class IommuFuzzIT {
                     Viommu v = rnd.nextInt(5) == 0 ? null : pick(viommus);
                     switch (rnd.nextInt(3)) {
                         case 0:
-                            run("vdeviceDestroy(" + vd + ")", vd == null || !vd.live()
-                                    ? errs(EINVAL) : errs(), errs(), () -> iommu.vdeviceDestroy(vd));
+                            run("vdeviceDestroy(" + vd + ")", badVirtual(vd, vd != null && vd.live()),
+                                    errs(), () -> iommu.vdeviceDestroy(vd));
                             break;
                         case 1:
-                            run("viommuDestroy(" + v + ")", v == null || !v.live() ? errs(EINVAL)
-                                    : errs(), errs(EBUSY), () -> iommu.viommuDestroy(v));
+                            run("viommuDestroy(" + v + ")", badVirtual(v, v != null && v.live()),
+                                    errs(EBUSY), () -> iommu.viommuDestroy(v));
                             break;
                         default:
-                            run("viommuTeardown(" + v + ")", v == null || !v.live()
-                                    ? errs(EINVAL) : errs(), errs(), () -> iommu.viommuTeardown(v));
+                            run("viommuTeardown(" + v + ")", badVirtual(v, v != null && v.live()),
+                                    errs(), () -> iommu.viommuTeardown(v));
                             break;
                     }
                     break;

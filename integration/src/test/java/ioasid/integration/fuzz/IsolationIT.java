@@ -178,25 +178,25 @@ class IsolationIT {
         Viommu v = iommu.viommuAlloc(dev, d);
         Vdevice vd = iommu.vdeviceAlloc(v, dev, 0x10);
         iommu.vdeviceDestroy(vd);
-        refusedRun("vdeviceDestroy(stale)", EINVAL, state, () -> iommu.vdeviceDestroy(vd));
+        refusedRun("vdeviceDestroy(stale)", ENOENT, state, () -> iommu.vdeviceDestroy(vd));
         iommu.viommuDestroy(v);
-        refusedRun("viommuDestroy(stale)", EINVAL, state, () -> iommu.viommuDestroy(v));
-        refusedRun("viommuTeardown(stale)", EINVAL, state, () -> iommu.viommuTeardown(v));
-        refused("vdeviceAlloc(stale vIOMMU)", EINVAL, state, () -> iommu.vdeviceAlloc(v, dev, 1));
-        refused("vdeviceFind(stale vIOMMU)", EINVAL, state, () -> iommu.vdeviceFind(v, 0x10));
+        refusedRun("viommuDestroy(stale)", ENOENT, state, () -> iommu.viommuDestroy(v));
+        refusedRun("viommuTeardown(stale)", ENOENT, state, () -> iommu.viommuTeardown(v));
+        refused("vdeviceAlloc(stale vIOMMU)", ENOENT, state, () -> iommu.vdeviceAlloc(v, dev, 1));
+        refused("vdeviceFind(stale vIOMMU)", ENOENT, state, () -> iommu.vdeviceFind(v, 0x10));
         iommu.domainFree(d);
-        refusedRun("domainFree(stale)", EINVAL, state, () -> iommu.domainFree(d));
-        refusedRun("map(stale domain)", ENODEV, state, () -> iommu.map(d, 0, 0x1000, 0x1000,
+        refusedRun("domainFree(stale)", ENOENT, state, () -> iommu.domainFree(d));
+        refusedRun("map(stale domain)", ENOENT, state, () -> iommu.map(d, 0, 0x1000, 0x1000,
                 Prot.READ));
-        refused("unmap(stale domain)", ENODEV, state, () -> iommu.unmap(d, 0, 0x1000));
-        refused("iovaToPhys(stale domain)", ENODEV, state, () -> iommu.iovaToPhys(d, 0));
-        refusedRun("flushIotlbAll(stale domain)", ENODEV, state, () -> iommu.flushIotlbAll(d));
-        refusedRun("attachGroup(stale domain)", ENODEV, state,
+        refused("unmap(stale domain)", ENOENT, state, () -> iommu.unmap(d, 0, 0x1000));
+        refused("iovaToPhys(stale domain)", ENOENT, state, () -> iommu.iovaToPhys(d, 0));
+        refusedRun("flushIotlbAll(stale domain)", ENOENT, state, () -> iommu.flushIotlbAll(d));
+        refusedRun("attachGroup(stale domain)", ENOENT, state,
                 () -> iommu.attachGroup(d, iommu.group(dev)));
-        refusedRun("attachDevice(stale domain)", ENODEV, state, () -> iommu.attachDevice(d, dev));
-        refused("viommuAlloc(stale parent)", ENODEV, state, () -> iommu.viommuAlloc(dev, d));
+        refusedRun("attachDevice(stale domain)", ENOENT, state, () -> iommu.attachDevice(d, dev));
+        refused("viommuAlloc(stale parent)", ENOENT, state, () -> iommu.viommuAlloc(dev, d));
         IoasidHandle live = iommu.allocGlobalPasid(dev);
-        refusedRun("attachDevicePasid(stale domain)", ENODEV, state,
+        refusedRun("attachDevicePasid(stale domain)", ENOENT, state,
                 () -> iommu.attachDevicePasid(d, dev, live));
         BackendsFixture.Mm mm = new BackendsFixture.Mm("p", 5);
         SvaHandle sva = iommu.svaBind(dev, mm);
@@ -256,7 +256,7 @@ class IsolationIT {
         // and a vIOMMU whose backend left loses its vDevices; the others keep theirs
         bench.stop("smmu1");
         assertFalse(b.live());
-        refused("vdeviceFind(v1 after its backend left)", EINVAL, state, () -> iommu.vdeviceFind(v1,
+        refused("vdeviceFind(v1 after its backend left)", ENOENT, state, () -> iommu.vdeviceFind(v1,
                 0x21));
         assertEquals(vtd, iommu.vdeviceFind(vv, 0x22));
     }

@@ -210,6 +210,22 @@ public class ShellFuzzIT {
     }
 
     @Test
+    public void iommufdShellCommandsFuzz() throws Exception {
+        String[] commands = {"iommu:objects", "iommu:ioas", "iommu:ioas", "iommu:map",
+            "iommu:map", "iommu:map", "iommu:unmap", "iommu:unmap", "iommu:reserve", "iommu:bind",
+            "iommu:bind", "iommu:unbind", "iommu:hwpt", "iommu:attach", "iommu:attach",
+            "iommu:detach", "iommu:replace", "iommu:destroy"};
+        int n = Fuzz.steps(300);
+        Fuzz.seeded("ShellFuzzIT", Fuzz.runs(1), seed -> {
+            try {
+                System.out.println("ShellFuzzIT iommufd: " + fuzz(commands, n, seed));
+            } catch (Exception e) {
+                throw Fuzz.failure(e.toString(), e);
+            }
+        });
+    }
+
+    @Test
     public void ioasidServiceInFrameworkFuzz() throws Exception {
         Configs.host().create(ca);
         IoasidService host = IoasidPlatform.hostSpace(ctx);

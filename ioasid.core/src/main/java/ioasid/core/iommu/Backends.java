@@ -204,7 +204,7 @@ final class Backends {
         }
         for (DeviceEntry d : g.devices) {
             if (d.vdevice != null) {
-                viommus.destroyVdevice(d.vdevice, false);
+                viommus.tombstone(d.vdevice, false);
             }
             d.backend = null;
         }
@@ -322,7 +322,7 @@ final class Backends {
         BackendEntry be = d.backend;
         GroupImpl g = d.group;
         if (d.vdevice != null) {
-            viommus.destroyVdevice(d.vdevice, true); // clean-up from device unbind (rule 94)
+            viommus.tombstone(d.vdevice, true); // clean-up from device unbind (rule 94, D22)
         }
         for (PasidAttach pa : new ArrayList<>(g.pasids.values())) {
             try {

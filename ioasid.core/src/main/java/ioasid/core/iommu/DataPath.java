@@ -23,7 +23,8 @@ import ioasid.api.iommu.spi.Walk;
  *
  * Rules:
  *  1. Page-table calls and translation probes take no mutex, only the backend's read lock, which
- *     keeps a dying backend's objects out of reach: a dead domain answers ENODEV.
+ *     keeps a dying backend's objects out of reach: a domain its caller freed answers ENOENT,
+ *     one whose backend left ENODEV (D20).
  *  2. map: paging only, aligned to the smallest page, largest page per chunk, undone on failure
  *     (rule 57).
  *  3. unmap: bytes unmapped, stopping at the first hole; 0 when misaligned or not paging; unmap
@@ -39,14 +40,14 @@ final class DataPath {
         this.state = state;
     }
 
-    /** Runs a page-table call with the domain's backend kept alive; ENODEV for a dead domain. */
+    /** Runs a page-table call with the domain's backend kept alive; ENOENT/ENODEV for a dead one. */
     private <T> T onHardware(DomainImpl d, java.util.function.Function<BackendDomain, T> call) {
         Lock r = d.backend.dataPath.readLock();
         r.lock();
         try {
             BackendDomain hw = d.hw;
             if (!d.live || hw == null) {
-                throw err(ENODEV, d + " is gone (freed, or its backend left)");
+                throw IommuState.gone(d); // an error path: the hot path reads nothing more
             }
             return call.apply(hw);
         } finally {

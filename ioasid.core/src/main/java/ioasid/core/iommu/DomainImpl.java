@@ -33,6 +33,8 @@ final class DomainImpl implements IommuDomain {
     /** Dropped when the domain dies, so nothing of a departed backend stays reachable. */
     volatile BackendDomain hw;
     volatile boolean live = true;
+    /** Freed by its caller (domainFree), not lost with its backend: ENOENT, not ENODEV (D20). */
+    volatile boolean freed;
     final Set<GroupImpl> groups = new LinkedHashSet<>();
     final Set<PasidAttach> pasids = new LinkedHashSet<>();
     int viommus;

@@ -23,6 +23,9 @@ import ioasid.api.iommu.spi.BackendDomain;
  *     bug 3).
  *  3. The blocking domain is made on first use, or is an empty unmanaged one where BLOCKED is not
  *     supported (rule 49).
+ *  4. A device that has a domain is switched by replaceDev, which names the domain it leaves, as
+ *     the kernel calls attach_dev with the current domain still installed; attachDev is for a
+ *     device with none. Switching to the domain a group is on does nothing (rule 44).
  */
 final class DomainSwitch {
     private static final System.Logger LOG = System.getLogger("ioasid.iommu");
@@ -51,13 +54,17 @@ final class DomainSwitch {
             List<DeviceEntry> moved = new ArrayList<>();
             for (DeviceEntry d : g.devices) {
                 try {
-                    be.backend.attachDev(d.name, next.hw);
+                    if (old != null) {
+                        be.backend.replaceDev(d.name, old.hw, next.hw);
+                    } else {
+                        be.backend.attachDev(d.name, next.hw);
+                    }
                     moved.add(d);
                 } catch (RuntimeException e) {
                     for (DeviceEntry m : moved) {
                         try {
                             if (old != null) {
-                                be.backend.attachDev(m.name, old.hw);
+                                be.backend.replaceDev(m.name, next.hw, old.hw);
                             } else {
                                 be.backend.detachDev(m.name);
                             }

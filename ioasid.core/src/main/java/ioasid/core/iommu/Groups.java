@@ -5,6 +5,7 @@ import static ioasid.api.Errno.EBUSY;
 import static ioasid.api.Errno.EINVAL;
 import static ioasid.api.Errno.ENODEV;
 import static ioasid.api.Errno.ENOENT;
+import static ioasid.api.Errno.EPERM;
 import static ioasid.api.Errno.EOPNOTSUPP;
 import static ioasid.api.Errno.EPERM;
 import static ioasid.core.iommu.IommuState.checkLive;
@@ -32,7 +33,11 @@ import ioasid.api.iommu.IommuGroup;
  *  4. The default type is changed by a privileged caller only, to identity, DMA, DMA-FQ or auto;
  *     DMA to DMA-FQ is done in place, any other change needs an owner count of 0 (rule 42).
  *  5. A domain is freed only when nothing uses it (known bug 1): a caller domain still attached
- *     is EBUSY, a group's own domains go with the group.
+ *     is EBUSY, a group's own domains go with the group. A freed domain is ENOENT wherever it is
+ *     passed again, one whose backend left ENODEV (D20).
+ *  6. Replace moves a claimed group (EPERM otherwise, D23) from whatever domain it is on to a
+ *     caller domain, over another caller domain too; the domain it is on already is a no-op, a
+ *     failure leaves the old one attached (iommu_group_replace_domain, rule 44, D18).
  */
 final class Groups {
     private static final System.Logger LOG = System.getLogger("ioasid.iommu");
@@ -107,13 +112,15 @@ final class Groups {
         state.lock();
         try {
             DomainImpl d = state.own(domain);
-            if (!d.live || d.role != DomainImpl.Role.CALLER) {
-                throw err(EINVAL, d + (d.live ? " belongs to the core" : " was freed"));
+            checkLive(d);
+            if (d.role != DomainImpl.Role.CALLER) {
+                throw err(EINVAL, d + " belongs to the core");
             }
             if (d.inUse()) {
                 throw err(EBUSY, d + " is still attached to " + d.groups.size() + " groups, "
                         + d.pasids.size() + " PASIDs and " + d.viommus + " vIOMMUs");
             }
+            d.freed = true; // before live goes false, so no reader sees a freed domain as departed
             state.freeHw(d);
         } finally {
             state.unlock();
@@ -153,6 +160,7 @@ final class Groups {
         state.lock();
         try {
             DomainImpl d = state.own(domain);
+            checkFreed(d);
             GroupImpl g = state.liveGroup(group);
             if (g.domain != d || d.role != DomainImpl.Role.CALLER) {
                 throw err(EINVAL, g + " is not attached to " + d);
@@ -187,6 +195,7 @@ final class Groups {
         state.lock();
         try {
             DomainImpl d = state.own(domain);
+            checkFreed(d);
             GroupImpl g = singleDeviceGroup(device);
             if (g.domain != d || d.role != DomainImpl.Role.CALLER) {
                 throw err(EINVAL, device + " is not attached to " + d);
@@ -195,6 +204,52 @@ final class Groups {
         } finally {
             state.unlock();
         }
+    }
+
+    /** D20: a freed domain is ENOENT; a detach from a departed one stays the EINVAL it was. */
+    private static void checkFreed(DomainImpl d) {
+        if (d.freed) {
+            throw IommuState.gone(d);
+        }
+    }
+
+    void replaceGroupDomain(IommuGroup group, IommuDomain domain) {
+        state.lock();
+        try {
+            GroupImpl g = state.liveGroup(group);
+            DomainImpl d = state.own(domain);
+            checkLive(d);
+            replace(d, g);
+        } finally {
+            state.unlock();
+        }
+    }
+
+    void replaceDeviceDomain(String device, IommuDomain domain) {
+        state.lock();
+        try {
+            GroupImpl g = singleDeviceGroup(device);
+            DomainImpl d = state.own(domain);
+            checkLive(d);
+            replace(d, g);
+        } finally {
+            state.unlock();
+        }
+    }
+
+    /** Rule 6: iommu_group_replace_domain, for the group's DMA owner. */
+    private void replace(DomainImpl d, GroupImpl g) {
+        if (d.role != DomainImpl.Role.CALLER) {
+            throw err(EINVAL, d + " is not a caller domain");
+        }
+        if (d.backend != g.devices.get(0).backend) {
+            throw err(EINVAL, d + " belongs to another IOMMU than " + g);
+        }
+        if (g.dmaOwner == null) {
+            throw err(EPERM, g + " is not claimed for DMA" + (g.ownerCount > 0
+                    ? ": a kernel driver uses its default domain" : ""));
+        }
+        domainSwitch.setDomain(g, d); // a no-op when already on d (rule 44), undone on failure
     }
 
     void setDefaultDomainType(IommuGroup group, DomainType type, boolean privileged) {

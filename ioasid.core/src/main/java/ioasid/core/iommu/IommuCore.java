@@ -310,6 +310,16 @@ public final class IommuCore implements IommuService, IoasidListener {
     }
 
     @Override
+    public void replaceGroupDomain(IommuGroup group, IommuDomain domain) {
+        groups.replaceGroupDomain(group, domain);
+    }
+
+    @Override
+    public void replaceDeviceDomain(String device, IommuDomain domain) {
+        groups.replaceDeviceDomain(device, domain);
+    }
+
+    @Override
     public void setDefaultDomainType(IommuGroup group, DomainType type, boolean privileged) {
         groups.setDefaultDomainType(group, type, privileged);
     }
@@ -367,6 +377,11 @@ public final class IommuCore implements IommuService, IoasidListener {
     @Override
     public void detachDevicePasid(IommuDomain domain, String device, IoasidHandle pasid) {
         pasids.detachDevicePasid(domain, device, pasid);
+    }
+
+    @Override
+    public void replaceDevicePasid(IommuDomain domain, String device, IoasidHandle pasid) {
+        pasids.replaceDevicePasid(domain, device, pasid);
     }
 
     @Override

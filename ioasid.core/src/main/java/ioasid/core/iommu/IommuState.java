@@ -165,10 +165,16 @@ final class IommuState {
         throw err(EINVAL, domain + " is not a domain of this IOMMU core");
     }
 
+    /** D20: a domain its caller freed is a destroyed object (ENOENT); one whose backend left ENODEV. */
     static void checkLive(DomainImpl d) {
         if (!d.live) {
-            throw err(ENODEV, d + " is gone (freed, or its backend left)");
+            throw gone(d);
         }
+    }
+
+    static IoasidException gone(DomainImpl d) {
+        return d.freed ? err(ENOENT, d + " was freed")
+                : err(ENODEV, d + " is gone with its backend");
     }
 
     GroupImpl liveGroup(IommuGroup group) {

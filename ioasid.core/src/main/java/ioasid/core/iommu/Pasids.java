@@ -34,6 +34,12 @@ import ioasid.api.spi.EventType;
  *  4. An attached PASID holds a reference, taken before any FREE can arrive (rule 87). BIND goes
  *     out at its first attachment and UNBIND after its last (S6); both, and the puts, run after
  *     the mutex.
+ *  5. Detaching a PASID that is not attached in the group is tolerated, as iommufd does: no
+ *     error, no change (D21). Attached to another domain it stays EINVAL (rule 39's WARN, D2).
+ *  6. Replace moves an attached caller PASID to another domain on every device of the group or
+ *     on none: each backend gets the old domain, and the devices already switched go back to it
+ *     when one fails (iommu_replace_device_pasid). The PASID stays attached: no BIND, no UNBIND,
+ *     no reference taken or dropped. A PASID not attached is EINVAL; its own domain a no-op.
  */
 final class Pasids {
     private static final System.Logger LOG = System.getLogger("ioasid.iommu");
@@ -184,11 +190,24 @@ final class Pasids {
         state.lock();
         try {
             DomainImpl d = state.own(domain);
+            if (d.freed) {
+                throw IommuState.gone(d); // D20
+            }
             DeviceEntry dev = state.presentDevice(device);
-            PasidAttach pa = pasid == null ? null : dev.group.pasids.get(pasid.id());
-            if (pa == null || pa.domain != d || pa.handle != pasid) {
-                throw err(EINVAL, "PASID " + (pasid == null ? null : pasid.id())
-                        + " of " + device + " is not attached to " + d);
+            if (pasid == null || pasid.state() == IoasidState.FREE || lookup(pasid.id()) != pasid
+                    || d.backend != dev.backend) {
+                // bad arguments stay EINVAL: only a valid PASID with no attachment is tolerated
+                throw err(EINVAL, "no PASID, a stale one, one of another IOASID space, or "
+                        + d + " of another IOMMU than " + device);
+            }
+            PasidAttach pa = dev.group.pasids.get(pasid.id());
+            if (pa == null) {
+                return; // rule 5: iommufd tolerates detaching what is not attached
+            }
+            if (pa.domain != d || pa.handle != pasid) {
+                throw err(EINVAL, "PASID " + pasid.id() + " of " + device + " is attached to "
+                        + pa.domain + (pa.handle != pasid ? " through another handle" : "")
+                        + ", not " + d);
             }
             if (pa.kind != PasidAttach.Kind.CALLER) {
                 throw err(EINVAL, "PASID " + pa.pasid + " of " + device + " belongs to an "
@@ -197,6 +216,77 @@ final class Pasids {
             detachPasid(pa);
         } finally {
             state.unlock();
+        }
+    }
+
+    void replaceDevicePasid(IommuDomain domain, String device, IoasidHandle pasid) {
+        state.lock();
+        try {
+            DomainImpl d = state.own(domain);
+            checkLive(d);
+            if (d.type == DomainType.BLOCKED) {
+                throw err(EOPNOTSUPP, d + " cannot be attached per PASID");
+            }
+            if (d.role != DomainImpl.Role.CALLER && d.role != DomainImpl.Role.DEFAULT) {
+                throw err(EINVAL, d + " is managed by an SVA bind or a private PASID");
+            }
+            DeviceEntry dev = state.presentDevice(device);
+            checkPasidFits(d, dev, pasid);
+            PasidAttach pa = dev.group.pasids.get(pasid.id());
+            if (pa == null) {
+                throw err(EINVAL, "PASID " + pasid.id() + " of " + device
+                        + " is not attached: attach it first");
+            }
+            if (pa.kind != PasidAttach.Kind.CALLER) {
+                throw err(EINVAL, "PASID " + pa.pasid + " of " + device + " belongs to an "
+                        + pa.kind.label + " handle");
+            }
+            if (pa.domain != d) {
+                replacePasid(pa, d);
+            }
+        } finally {
+            state.unlock();
+        }
+    }
+
+    /** Rule 6: every device of the group to {@code d}, or back to the old domain. */
+    private void replacePasid(PasidAttach pa, DomainImpl d) {
+        BackendEntry be = pa.group.devices.get(0).backend;
+        DomainImpl old = pa.domain;
+        List<DeviceEntry> done = new ArrayList<>();
+        for (DeviceEntry dv : pa.group.devices) {
+            try {
+                be.backend.replaceDevPasid(dv.name, pa.pasid, old.hw, d.hw);
+                done.add(dv);
+            } catch (RuntimeException e) {
+                for (DeviceEntry back : done) {
+                    try {
+                        be.backend.replaceDevPasid(back.name, pa.pasid, d.hw, old.hw);
+                    } catch (RuntimeException undo) {
+                        // a driver bug: the entry must take its old domain back; clear it rather
+                        // than leave it on a domain the core does not record (D18)
+                        LOG.log(System.Logger.Level.ERROR, "putting PASID " + pa.pasid + " of "
+                                + back.name + " back on " + old + " failed: " + undo);
+                        removeQuietly(be, back, pa.pasid, d);
+                    }
+                }
+                throw e instanceof IoasidException ie ? ie
+                        : new IoasidException(Errno.EIO, "replacing PASID " + pa.pasid + " of "
+                                + dv.name + " failed: " + e, e);
+            }
+        }
+        PasidAttach moved = new PasidAttach(pa.group, pa.handle, d, pa.kind);
+        pa.group.pasids.put(pa.pasid, moved);
+        old.pasids.remove(pa);
+        d.pasids.add(moved);
+    }
+
+    private static void removeQuietly(BackendEntry be, DeviceEntry dv, int pasid, DomainImpl d) {
+        try {
+            be.backend.removeDevPasid(dv.name, pasid, d.hw);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "clearing PASID " + pasid + " of " + dv.name
+                    + " failed too: " + e);
         }
     }
 

@@ -11,6 +11,8 @@ final class VdeviceImpl implements Vdevice {
     final long virtId;
     volatile BackendVdevice hw;
     volatile boolean live = true;
+    /** Destroyed by the core when its device went away, not by its owner (D22). */
+    volatile boolean tombstone;
 
     VdeviceImpl(ViommuImpl viommu, DeviceEntry device, long virtId) {
         this.viommu = viommu;
@@ -40,6 +42,7 @@ final class VdeviceImpl implements Vdevice {
 
     @Override
     public String toString() {
-        return "vDevice " + Long.toUnsignedString(virtId, 16) + " = " + device.name;
+        return "vDevice " + Long.toUnsignedString(virtId, 16) + " = " + device.name
+                + (tombstone ? " (tombstone)" : live ? "" : " (destroyed)");
     }
 }

@@ -31,6 +31,10 @@ import ioasid.api.iommu.spi.BackendViommu;
  *  4. A vIOMMU with vDevices is not destroyed (EBUSY, rule 92); teardown destroys them first,
  *     and a device that leaves takes its vDevice with it (rule 94).
  *  5. Lookups in either direction answer ENOENT for what is not there (rule 93).
+ *  6. A destroyed vIOMMU or vDevice is ENOENT, as iommufd's object lookup answers; null or another
+ *     core's is EINVAL (D20). A vDevice its device's departure destroyed is a tombstone: its
+ *     handle stays, not live, and destroying it is ENOENT, as for iommufd's tombstoned vDevice
+ *     ID (D22). A freed parent domain is ENOENT to viommuAlloc (D20).
  */
 final class Viommus {
     private static final System.Logger LOG = System.getLogger("ioasid.iommu");
@@ -66,11 +70,15 @@ final class Viommus {
         }
     }
 
+    /** Rule 6. */
     private ViommuImpl live(Viommu viommu) {
-        if (viommu instanceof ViommuImpl v && v.owner == state && v.live) {
-            return v;
+        if (!(viommu instanceof ViommuImpl v) || v.owner != state) {
+            throw err(EINVAL, viommu + " is not a vIOMMU of this IOMMU core");
         }
-        throw err(EINVAL, viommu + " is not a live vIOMMU of this IOMMU core");
+        if (!v.live) {
+            throw err(ENOENT, v + " was destroyed");
+        }
+        return v;
     }
 
     void viommuDestroy(Viommu viommu) {
@@ -150,13 +158,22 @@ final class Viommus {
     void vdeviceDestroy(Vdevice vdevice) {
         state.lock();
         try {
-            if (!(vdevice instanceof VdeviceImpl vd) || vd.viommu.owner != state || !vd.live) {
-                throw err(EINVAL, vdevice + " is not a live vDevice of this IOMMU core");
+            if (!(vdevice instanceof VdeviceImpl vd) || vd.viommu.owner != state) {
+                throw err(EINVAL, vdevice + " is not a vDevice of this IOMMU core");
+            }
+            if (!vd.live) {
+                throw err(ENOENT, "no live vDevice: " + vd); // a tombstone says so (D22)
             }
             destroyVdevice(vd, true);
         } finally {
             state.unlock();
         }
+    }
+
+    /** Rule 6: its device went away; the handle is left a tombstone (D22). */
+    void tombstone(VdeviceImpl vd, boolean backendPresent) {
+        vd.tombstone = true;
+        destroyVdevice(vd, backendPresent);
     }
 
     /** Rule 91: the driver's destroy, then the slot by compare-and-exchange, then the device's link. */

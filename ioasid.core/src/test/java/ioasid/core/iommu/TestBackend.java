@@ -45,6 +45,12 @@ class TestBackend implements IommuBackend {
     final Set<String> failAttach = new java.util.HashSet<>();
     /** Devices whose PASID set fails. */
     final Set<String> failPasid = new java.util.HashSet<>();
+    /** PASIDs whose replace fails with ENOMEM, as the mock driver's PASID 1024 does. */
+    final Set<Integer> failPasidReplace = new java.util.HashSet<>();
+    /** Devices whose replace (not attach) fails with ENOMEM. */
+    final Set<String> failReplace = new java.util.HashSet<>();
+    /** Every replaceDev and replaceDevPasid, as "dev old>new" and "dev:pasid old>new". */
+    final List<String> replaces = Collections.synchronizedList(new ArrayList<>());
     /** Domain types whose allocation fails with EOPNOTSUPP. */
     final Set<DomainType> refuse = EnumSet.noneOf(DomainType.class);
     /** Called inside attachDev, after the device switched: probes mid-switch (D18). */
@@ -265,6 +271,41 @@ class TestBackend implements IommuBackend {
         if (duringAttach != null) {
             duringAttach.accept(device, d);
         }
+    }
+
+    /** Checks the core names the domain installed now, then attaches as attachDev does. */
+    @Override
+    public synchronized void replaceDev(String device, BackendDomain old, BackendDomain domain) {
+        Dom o = dom(old);
+        Dom d = dom(domain);
+        if (attached.get(device) != o || o == d) {
+            violations.add("replaceDev(" + device + ", " + o + ", " + d + ") but " + device
+                    + " is on " + attached.get(device));
+        }
+        if (failReplace.contains(device)) {
+            throw new IoasidException(Errno.ENOMEM, "replace of " + device + " fails");
+        }
+        replaces.add(device + " " + o.id + ">" + d.id);
+        attachDev(device, domain);
+    }
+
+    /** The PASID's entry is rewritten in place: no moment without a domain. */
+    @Override
+    public synchronized void replaceDevPasid(String device, int pasid, BackendDomain old,
+            BackendDomain domain) {
+        Dom o = dom(old);
+        Dom d = dom(domain);
+        if (pasids.get(device + ":" + pasid) != o || o == d) {
+            violations.add("replaceDevPasid(" + device + ":" + pasid + ", " + o + ", " + d
+                    + ") but it is on " + pasids.get(device + ":" + pasid));
+        }
+        if (failPasidReplace.contains(pasid) || failPasid.contains(device)) {
+            throw new IoasidException(Errno.ENOMEM, "replace of PASID " + pasid + " of " + device
+                    + " fails");
+        }
+        pasids.put(device + ":" + pasid, d);
+        replaces.add(device + ":" + pasid + " " + o.id + ">" + d.id);
+        calls.add("repasid " + device + ":" + pasid + " " + d.id);
     }
 
     @Override

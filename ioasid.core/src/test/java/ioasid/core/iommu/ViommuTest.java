@@ -112,7 +112,7 @@ class ViommuTest {
 
     @Test
     @DisplayName("rules 91, 92: destroy runs the driver hook and frees the ID; a vIOMMU with vDevices "
-            + "is EBUSY")
+            + "is EBUSY; a destroyed vDevice or vIOMMU is ENOENT from then on (D20)")
     void destroy() {
         Viommu v = fx.iommu.viommuAlloc("a", parent);
         Vdevice vd = fx.iommu.vdeviceAlloc(v, "b", 5);
@@ -120,13 +120,15 @@ class ViommuTest {
         fx.iommu.vdeviceDestroy(vd);
         assertTrue(be.calls.contains("vdev-destroy b"));
         assertFalse(vd.live());
-        fx.unchanged(EINVAL, () -> fx.iommu.vdeviceDestroy(vd));
+        fx.unchanged(ENOENT, () -> fx.iommu.vdeviceDestroy(vd)); // D20: was EINVAL
         fx.iommu.vdeviceAlloc(v, "b", 5); // both directions free again
         fx.iommu.vdeviceDestroy(fx.iommu.vdeviceAlloc(v, "c", 6));
         fx.iommu.viommuTeardown(v);
         assertFalse(v.live());
-        fx.unchanged(EINVAL, () -> fx.iommu.viommuDestroy(v));
-        fx.unchanged(EINVAL, () -> fx.iommu.vdeviceAlloc(v, "c", 9));
+        fx.unchanged(ENOENT, () -> fx.iommu.viommuDestroy(v)); // D20: was EINVAL
+        fx.unchanged(ENOENT, () -> fx.iommu.vdeviceAlloc(v, "c", 9)); // D20: was EINVAL
+        fx.unchanged(EINVAL, () -> fx.iommu.vdeviceDestroy(null));
+        fx.unchanged(EINVAL, () -> fx.iommu.viommuDestroy(null));
         assertTrue(be.calls.contains("viommu-destroy"));
     }
 

@@ -138,4 +138,37 @@ final class Args {
             return inRange(typed, "timeout", 0, max);
         }
     }
+
+    /** An object of the shell's iommufd context, by the ID {@code iommu:objects} lists. */
+    public static final class ObjectId extends Typed {
+        ObjectId(Object typed) {
+            super(typed);
+        }
+
+        int value() {
+            return (int) inRange(typed, "object ID", 0, Integer.MAX_VALUE);
+        }
+    }
+
+    /** A length in bytes: 64 bits, decimal or 0x hexadecimal. */
+    public static final class Length extends Typed {
+        Length(Object typed) {
+            super(typed);
+        }
+
+        long value() {
+            return unsigned(typed, "length");
+        }
+    }
+
+    /** A physical address: 64 bits, decimal or 0x hexadecimal. */
+    public static final class Paddr extends Typed {
+        Paddr(Object typed) {
+            super(typed);
+        }
+
+        long value() {
+            return unsigned(typed, "physical address");
+        }
+    }
 }

@@ -10,7 +10,10 @@ import ioasid.shell.impl.Args.Count;
 import ioasid.shell.impl.Args.IoasidList;
 import ioasid.shell.impl.Args.IoasidNumber;
 import ioasid.shell.impl.Args.Iova;
+import ioasid.shell.impl.Args.Length;
 import ioasid.shell.impl.Args.Millis;
+import ioasid.shell.impl.Args.ObjectId;
+import ioasid.shell.impl.Args.Paddr;
 import ioasid.shell.impl.Args.Pasid;
 import ioasid.shell.impl.Args.Quota;
 import ioasid.shell.impl.Args.SetNumber;
@@ -23,11 +26,14 @@ import ioasid.shell.impl.Args.Spid;
 @Component(service = Converter.class, property = Converter.CONVERTER_CLASSES + "="
         + "ioasid.shell.impl.Reply")
 public final class ShellConverter implements Converter {
-    private static final Map<Class<?>, Function<Object, Object>> ARGS = Map.of(
-            SetNumber.class, SetNumber::new, IoasidNumber.class, IoasidNumber::new,
-            IoasidList.class, IoasidList::new, Count.class, Count::new, Quota.class, Quota::new,
-            Spid.class, Spid::new, Pasid.class, Pasid::new, Iova.class, Iova::new,
-            Millis.class, Millis::new);
+    private static final Map<Class<?>, Function<Object, Object>> ARGS = Map.ofEntries(
+            Map.entry(SetNumber.class, SetNumber::new),
+            Map.entry(IoasidNumber.class, IoasidNumber::new),
+            Map.entry(IoasidList.class, IoasidList::new), Map.entry(Count.class, Count::new),
+            Map.entry(Quota.class, Quota::new), Map.entry(Spid.class, Spid::new),
+            Map.entry(Pasid.class, Pasid::new), Map.entry(Iova.class, Iova::new),
+            Map.entry(Millis.class, Millis::new), Map.entry(ObjectId.class, ObjectId::new),
+            Map.entry(Length.class, Length::new), Map.entry(Paddr.class, Paddr::new));
 
     @Override
     public Object convert(Class<?> desiredType, Object in) {

@@ -75,7 +75,9 @@ import ioasid.api.iommu.spi.Walk;
  * map, unmap and iova_to_phys with partial unmaps, holes and every page size (rules 56-58); the
  * IOTLB: nothing stale after a sync, a flush or a PASID removal (rules 58, 96); the attach
  * invariant, during a switch DMA reaches the old or the new domain only (rule 44, D18, seed
- * 001); PASID limits: PASID 0, the device's width, a present PASID (rules 33-39, 95); teardown
+ * 001), also when the switch is a replace ({@link IommuBackend#replaceDev},
+ * {@link IommuBackend#replaceDevPasid}: the new domain at once, the current one a no-op, a
+ * refused one leaving the old; rules 105, 106); PASID limits: PASID 0, the device's width, a present PASID (rules 33-39, 95); teardown
  * order (rule 96); departure (D17); refused configurations ({@link IommuBackend#failure},
  * {@link IommuBackend#refusedChange}); concurrent data-path calls. Tests that need PASIDs, a
  * second page size, nesting or the absence of default domains are skipped when the
@@ -807,6 +809,16 @@ public abstract class IommuBackendContract {
     @DisplayName("rule 44, D18, seed 001: during a switch DMA reaches the old or the new "
             + "domain, never a third, and other devices' DMA stays where it is")
     public void duringASwitchOldOrNew() throws InterruptedException {
+        probeSwitches((b, from, to) -> b.attachDev(dev(0), to));
+    }
+
+    /** One switch of device 0, by attach or by replace. */
+    private interface Switch {
+        void run(IommuBackend b, BackendDomain from, BackendDomain to);
+    }
+
+    /** Switches device 0 round the cycle while a prober checks each DMA (rule 44, D18). */
+    private void probeSwitches(Switch sw) throws InterruptedException {
         IommuBackend b = backend();
         List<BackendDomain> ds = mappedDomains(b, 4);
         BackendDomain others = ds.remove(3);
@@ -858,7 +870,7 @@ public abstract class IommuBackendContract {
                 BackendDomain next = cycle.get(i % cycle.size());
                 allowed.put(2L * i - 1, List.of(cur, next));
                 epoch.set(2L * i - 1);
-                b.attachDev(dev(0), next);
+                sw.run(b, cur, next);
                 allowed.put(2L * i, List.of(next));
                 epoch.set(2L * i);
                 cur = next;
@@ -914,6 +926,103 @@ public abstract class IommuBackendContract {
         b.attachDev(dev(0), ds.get(0));
         b.detachDev(dev(0));
         assertNotTranslated(read(b, dev(0), 0, iova(ds.get(0), 0)), "DMA of a detached device");
+    }
+
+    // ------------------------------------------------------------------ replace
+
+    @Test
+    @DisplayName("rules 105, D25: replaceDev moves a device round paging, blocking and identity "
+            + "domains; after each replace DMA reaches the new domain, with its mappings")
+    public void replaceSettlesOnTheNewDomain() {
+        IommuBackend b = backend();
+        List<BackendDomain> ds = mappedDomains(b, 3);
+        List<BackendDomain> cycle = switchCycle(b, ds);
+        long x = iova(ds.get(0), 0);
+        b.attachDev(dev(0), cycle.get(0));
+        BackendDomain cur = cycle.get(0);
+        for (int i = 1; i <= 2 * cycle.size(); i++) {
+            BackendDomain to = cycle.get(i % cycle.size());
+            b.replaceDev(dev(0), cur, to);
+            assertReaches(read(b, dev(0), 0, x), to, x, ds.contains(to) ? paIn(ds, to) : -1,
+                    "replace " + i + " to " + to);
+            cur = to;
+        }
+    }
+
+    @Test
+    @DisplayName("rule 44, D18, D25: during a replace DMA reaches the old or the new domain, "
+            + "never a third, and other devices' DMA stays where it is")
+    public void duringAReplaceOldOrNew() throws InterruptedException {
+        probeSwitches((b, from, to) -> b.replaceDev(dev(0), from, to));
+    }
+
+    @Test
+    @DisplayName("rules 44, 105: replacing a device's domain with the one it is on succeeds and "
+            + "changes nothing")
+    public void replaceWithTheCurrentDomainIsANoOp() {
+        IommuBackend b = backend();
+        List<BackendDomain> ds = mappedDomains(b, 2);
+        BackendDomain d = ds.get(0);
+        long x = iova(d, 0);
+        b.attachDev(dev(0), d);
+        b.attachDev(dev(1), ds.get(1));
+        b.replaceDev(dev(0), d, d);
+        assertTranslated(read(b, dev(0), 0, x), paIn(ds, d), d, "replaced with its own domain");
+        assertTranslated(read(b, dev(1), 0, x), paIn(ds, ds.get(1)), ds.get(1), "other device");
+        b.replaceDev(dev(0), d, ds.get(1));
+        assertTranslated(read(b, dev(0), 0, x), paIn(ds, ds.get(1)), ds.get(1),
+                "a real replace after the no-op");
+    }
+
+    @Test
+    @DisplayName("rules 105, 106, D18: a replace the backend refuses (a domain of another "
+            + "instance) leaves the device, and its PASID, on the old domain")
+    public void failedReplaceLeavesTheOld() {
+        IommuBackend b = backend();
+        List<BackendDomain> ds = mappedDomains(b, 2);
+        BackendDomain d = ds.get(0);
+        long x = iova(d, 0);
+        b.attachDev(dev(0), d);
+        IommuBackend other = backend();
+        BackendDomain foreign = paging(other);
+        map(foreign, x, pa(foreign, 30), 1);
+        refused("replaceDev to a domain of another instance",
+                () -> b.replaceDev(dev(0), d, foreign));
+        assertTranslated(read(b, dev(0), 0, x), paIn(ds, d), d, "after the refused replace");
+        b.replaceDev(dev(0), d, ds.get(1));
+        assertTranslated(read(b, dev(0), 0, x), paIn(ds, ds.get(1)), ds.get(1),
+                "a replace after the refused one");
+        if (caps(b).maxPasids() > 0) {
+            b.setDevPasid(dev(0), 3, d);
+            refused("replaceDevPasid to a domain of another instance",
+                    () -> b.replaceDevPasid(dev(0), 3, d, foreign));
+            assertTranslated(read(b, dev(0), 3, x), paIn(ds, d), d, "PASID 3 after the refusal");
+            b.removeDevPasid(dev(0), 3, d);
+        }
+    }
+
+    @Test
+    @DisplayName("rule 106, D25: replaceDevPasid moves a PASID to another domain and back; DMA "
+            + "without PASID and other PASIDs stay; its own domain is a no-op; remove works after")
+    public void pasidReplace() {
+        IommuBackend b = backend();
+        assumePasids(b);
+        List<BackendDomain> ds = mappedDomains(b, 4);
+        long x = iova(ds.get(0), 0);
+        b.attachDev(dev(0), ds.get(0));
+        b.setDevPasid(dev(0), 5, ds.get(1));
+        b.setDevPasid(dev(0), 6, ds.get(3));
+        b.replaceDevPasid(dev(0), 5, ds.get(1), ds.get(2));
+        assertTranslated(read(b, dev(0), 5, x), paIn(ds, ds.get(2)), ds.get(2), "PASID 5");
+        assertTranslated(read(b, dev(0), 6, x), paIn(ds, ds.get(3)), ds.get(3), "PASID 6");
+        assertTranslated(read(b, dev(0), 0, x), paIn(ds, ds.get(0)), ds.get(0), "no PASID");
+        b.replaceDevPasid(dev(0), 5, ds.get(2), ds.get(2));
+        assertTranslated(read(b, dev(0), 5, x), paIn(ds, ds.get(2)), ds.get(2), "no-op");
+        b.replaceDevPasid(dev(0), 5, ds.get(2), ds.get(1));
+        assertTranslated(read(b, dev(0), 5, x), paIn(ds, ds.get(1)), ds.get(1), "back");
+        b.removeDevPasid(dev(0), 5, ds.get(1));
+        assertNotTranslated(read(b, dev(0), 5, x), "PASID 5 removed");
+        b.removeDevPasid(dev(0), 6, ds.get(3));
     }
 
     // ------------------------------------------------------------------ PASIDs

@@ -20,5 +20,5 @@
  * known capacity) are skipped, not failed.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package ioasid.testkit.contracts;

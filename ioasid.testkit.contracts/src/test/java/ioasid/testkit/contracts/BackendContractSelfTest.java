@@ -79,10 +79,11 @@ class BackendContractSelfTest {
                                 "unmapFromInsideAMapping", "unmapPartOfALargerPage",
                                 "unmapStopsAtAHole", "dataPathRunsConcurrently")),
                 arguments(Mutation.THIRD_DOMAIN, "rule 44, seed 001: DMA reaches a third domain "
-                        + "during a switch", Set.of("duringASwitchOldOrNew")),
+                        + "during a switch", Set.of("duringASwitchOldOrNew",
+                                "duringAReplaceOldOrNew")),
                 arguments(Mutation.STALE_PASID_CACHE, "rule 96: a removed PASID stays in the "
                         + "PASID-entry cache", Set.of("removedPasidFaultsAtOnce",
-                                "teardownOrder")),
+                                "teardownOrder", "pasidReplace")),
                 arguments(Mutation.IGNORES_DEVICE_WIDTH, "rules 34, 38: the device's PASID "
                         + "width is ignored", Set.of("pasidLimitsOfTheDevice",
                                 "deviceWithoutPasids")),
@@ -100,7 +101,8 @@ class BackendContractSelfTest {
                         Set.of("syncMapMakesMappingsVisible", "dataPathRunsConcurrently")),
                 arguments(Mutation.REATTACH_REFUSED, "rule 44: attaching the current domain "
                         + "again fails", Set.of("attachTheCurrentDomainAgain",
-                                "dataPathRunsConcurrently")),
+                                "dataPathRunsConcurrently",
+                                "replaceWithTheCurrentDomainIsANoOp")),
                 arguments(Mutation.PASID_ZERO_ACCEPTED, "rules 33, 38: PASID 0 replaces the "
                         + "domain of DMA without PASID", Set.of("pasidZeroIsRefused")),
                 arguments(Mutation.PASID_OVERWRITTEN, "rule 95: a present PASID is overwritten",
@@ -121,7 +123,12 @@ class BackendContractSelfTest {
                         Set.of("nestingParents")),
                 arguments(Mutation.BLOCKED_BYPASSES, "rule 44: the blocking domain lets DMA "
                         + "through", Set.of("eachSwitchSettlesOnTheNewDomain",
-                                "attachAPreviousDomainAgain", "duringASwitchOldOrNew")));
+                                "attachAPreviousDomainAgain", "duringASwitchOldOrNew",
+                                "replaceSettlesOnTheNewDomain", "duringAReplaceOldOrNew")),
+                arguments(Mutation.REPLACE_DROPS_OLD_FIRST, "rules 105, D18: a refused replace "
+                        + "leaves the device on no domain", Set.of("failedReplaceLeavesTheOld")),
+                arguments(Mutation.PASID_REPLACE_IGNORED, "rule 106: a PASID's replace does "
+                        + "nothing", Set.of("pasidReplace")));
     }
 
     @ParameterizedTest(name = "{1}")

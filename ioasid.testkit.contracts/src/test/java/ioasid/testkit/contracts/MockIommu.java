@@ -78,7 +78,11 @@ final class MockIommu implements IommuBackend {
         /** A nesting parent is allocated as a plain domain. */
         NESTING_IGNORED,
         /** The blocking domain lets DMA through. */
-        BLOCKED_BYPASSES
+        BLOCKED_BYPASSES,
+        /** A replace takes the device off its domain before it checks the new one. */
+        REPLACE_DROPS_OLD_FIRST,
+        /** A PASID's replace changes nothing. */
+        PASID_REPLACE_IGNORED
     }
 
     static final long K4 = 1L << 12;
@@ -276,6 +280,31 @@ final class MockIommu implements IommuBackend {
         }
         to.users++;
         log.add("attach " + device + " " + to);
+    }
+
+    /** The SPI's default, but for the mutants. */
+    @Override
+    public synchronized void replaceDev(String device, BackendDomain old, BackendDomain domain) {
+        checkOpen();
+        Dev d = dev(device);
+        if (has(Mutation.REPLACE_DROPS_OLD_FIRST) && d.rid != null) {
+            d.rid.users--;
+            d.rid = null; // the bug: a refused domain below leaves the device on none
+        }
+        own(domain);
+        attachDev(device, domain);
+    }
+
+    /** The SPI's default, but for the mutants. */
+    @Override
+    public synchronized void replaceDevPasid(String device, int pasid, BackendDomain old,
+            BackendDomain domain) {
+        checkOpen();
+        if (has(Mutation.PASID_REPLACE_IGNORED)) {
+            own(domain);
+            return;
+        }
+        IommuBackend.super.replaceDevPasid(device, pasid, old, domain);
     }
 
     private static void pause() {

@@ -22,6 +22,9 @@ import ioasid.api.IoasidException;
  *  5. A new L1 CD descriptor is followed by CFGI_CD with leaf=0: an invalid L1CD can be cached
  *     (rule 99). A level-2 CD table that cannot be allocated is ENOMEM, and a CD table allocated
  *     for that call is given back.
+ *  6. A replace (D25) moves a live CD with EntryWriter (rule 109): a valid CD uses every bit, so
+ *     a CD of another domain (ASID and TTB0 change) is a breaking update, one from invalid is
+ *     dwords 1-7 then dword 0, and one to invalid clears V first, then the rest.
  *
  * Callers hold the instance lock (see Smmuv3Driver).
  */
@@ -105,6 +108,28 @@ final class CdWriter {
             mem.tag(addr, null);
         }
         sync(refs);
+    }
+
+    /** Rule 6: the CD at {@code a} becomes {@code cd} (zeros to clear it), tagged at the switch. */
+    EntryWriter.Kind update(Smmuv3Domain.Attachment a, long[] cd, Smmuv3Domain owner) {
+        long addr = address(a);
+        EntryWriter.Place place = new EntryWriter.Place() {
+            @Override
+            public long read(int dword) {
+                return mem.read(addr + 8L * dword);
+            }
+
+            @Override
+            public void write(int dword, long value) {
+                mem.write(addr + 8L * dword, value);
+            }
+
+            @Override
+            public void sync() {
+                CdWriter.this.sync(List.of(a));
+            }
+        };
+        return EntryWriter.write(place, cd, false, () -> mem.tag(addr, owner));
     }
 
     private static long address(Smmuv3Domain.Attachment a) {

@@ -274,6 +274,17 @@ public final class Smmuv3Backend implements IommuBackend {
     }
 
     @Override
+    public void replaceDev(String device, BackendDomain old, BackendDomain domain) {
+        live().replace.dev(device, old, domain);
+    }
+
+    @Override
+    public void replaceDevPasid(String device, int pasid, BackendDomain old,
+            BackendDomain domain) {
+        live().replace.pasid(device, pasid, old, domain);
+    }
+
+    @Override
     public void detachDev(String device) {
         live().detachDev(device);
     }

@@ -37,9 +37,10 @@ import ioasid.api.iommu.spi.Walk;
  * Rules (kernel-rules.md rules 44, 89, 98; section 2 "ARM SMMUv3"; known bug 10):
  *  1. caps().maxPasids() is 1 << IDR1.SSIDSIZE (known bug 10 reported SSIDSIZE itself); 0 when
  *     SSIDSIZE is 0.
- *  2. SSID >= 1 << S1CDMax is E2BIG (rule 98). SSID 0 is never a PASID (EINVAL). Replacing the
- *     domain of a live CD 0 removes it and installs the new one (DMA is discarded in between,
- *     which rule 44 allows); a CD 0 the STE no longer uses is removed after the STE changed.
+ *  2. SSID >= 1 << S1CDMax is E2BIG (rule 98). SSID 0 is never a PASID (EINVAL). Attaching over
+ *     a live CD 0 removes it and installs the new one (DMA is discarded in between, which rule
+ *     44 allows); a CD 0 the STE no longer uses is removed after the STE changed. A replace
+ *     (D25) is Smmuv3Replace's: the STE and CDs move through EntryWriter (rule 109).
  *  3. Each stage-1 domain owns an ASID (AsidSpace), each nesting parent the lowest free VMID of
  *     8 or 16 bits.
  *  4. Invalidation by range is one TLBI by VA (IPA) per granule, or the whole ASID (VMID) from
@@ -62,8 +63,9 @@ final class Smmuv3Driver {
     final String name;
     final Smmuv3Params params;
     final Smmu smmu;
-    private final CdWriter cds;
-    private final SteWriter stes;
+    final CdWriter cds;
+    final SteWriter stes;
+    final Smmuv3Replace replace;
     private final AsidSpace asids;
     private final IommuCaps caps;
     private final Map<String, Master> masters = new LinkedHashMap<>();
@@ -83,6 +85,7 @@ final class Smmuv3Driver {
         this.cds = new CdWriter(smmu);
         this.stes = new SteWriter(smmu);
         this.asids = new AsidSpace(smmu, cds);
+        this.replace = new Smmuv3Replace(this);
         this.caps = IommuCaps.builder(Smmuv3Backend.VENDOR)
                 .maxPasids(params.ssidBits == 0 ? 0 : 1 << params.ssidBits)
                 .pgsizeBitmap(IoPgtable.PGSIZE_BITMAP)
@@ -467,7 +470,7 @@ final class Smmuv3Driver {
         d.attachments.remove(new Smmuv3Domain.Attachment(m, pasid));
     }
 
-    private long[] cdFor(Smmuv3Domain d) {
+    long[] cdFor(Smmuv3Domain d) {
         return d.kind == Smmuv3Domain.Kind.S1
                 ? Cd.s1(d.pgtable.iasBits, d.pgtable.ttb(), params.oas, d.asid)
                 : Cd.sva(d.shared.pgd.pa, params.oas, d.shared.asid);
@@ -554,7 +557,7 @@ final class Smmuv3Driver {
         }
     }
 
-    private Master master(String device) {
+    Master master(String device) {
         Master m = device == null ? null : masters.get(device);
         if (m == null) {
             throw err(ENODEV, "no device " + device + " behind SMMU " + name);
@@ -562,7 +565,7 @@ final class Smmuv3Driver {
         return m;
     }
 
-    private Smmuv3Domain own(BackendDomain domain) {
+    Smmuv3Domain own(BackendDomain domain) {
         if (!(domain instanceof Smmuv3Domain d) || d.driver != this) {
             throw err(EINVAL, domain + " is not a domain of SMMU " + name);
         }
@@ -572,7 +575,7 @@ final class Smmuv3Driver {
         return d;
     }
 
-    private static void checkPasid(int pasid) {
+    static void checkPasid(int pasid) {
         if (pasid <= 0 || pasid >= 1 << 20) {
             throw err(EINVAL, "PASID " + pasid + (pasid == 0
                     ? " is SSID 0, the context of DMA without PASID" : " is not 1..2^20-1"));

@@ -14,6 +14,8 @@ import java.util.List;
  *     domain the STE keeps the CD table with S1DSS=BYPASS or TERMINATE.
  *  2. A changed STE is written dwords 1-7 first, dword 0 last (Smmu.writeSte), then CFGI_STE and
  *     CMD_SYNC; an unchanged one is not written (only its shadow owner follows the domain).
+ *  3. A replace (D25) goes through EntryWriter instead: hitless where one dword carries the
+ *     change (rule 109), each step followed by CFGI_STE and CMD_SYNC.
  *
  * Callers hold the instance lock (see Smmuv3Driver).
  */
@@ -35,6 +37,28 @@ final class SteWriter {
         }
         smmu.writeSte(m.sid, target, m.ridDomain);
         smmu.cmdq.submit(List.of(Command.cfgiSte(m.sid, true)));
+    }
+
+    /** Rule 3: the STE moved by the entry writer; the shadow owner follows at the switch. */
+    EntryWriter.Kind update(Master m) {
+        long addr = smmu.steAddress(m.sid);
+        EntryWriter.Place place = new EntryWriter.Place() {
+            @Override
+            public long read(int dword) {
+                return smmu.mem.read(addr + 8L * dword);
+            }
+
+            @Override
+            public void write(int dword, long value) {
+                smmu.mem.write(addr + 8L * dword, value);
+            }
+
+            @Override
+            public void sync() {
+                smmu.cmdq.submit(List.of(Command.cfgiSte(m.sid, true)));
+            }
+        };
+        return EntryWriter.write(place, target(m), true, () -> smmu.mem.tag(addr, m.ridDomain));
     }
 
     /** Rule 1. */

@@ -388,6 +388,30 @@ public final class VirtioIommuBackend implements IommuBackend {
         live().attachDev(device, domain);
     }
 
+    /**
+     * One ATTACH to the new domain (D25): by the spec the device leaves its old domain by itself
+     * and destroys it with its mappings when it was the last endpoint (rules 100, 101), so no
+     * DETACH is sent. The old domain named must be the endpoint's (EINVAL); the same domain is a
+     * no-op (rule 105).
+     */
+    @Override
+    public void replaceDev(String device, BackendDomain old, BackendDomain domain) {
+        VirtioIommuDriver d = live();
+        d.lock.lock();
+        try {
+            d.checkOpen();
+            VirtioIommuDomain cur = d.attachedDomain(device);
+            if (cur != old) {
+                throw new IoasidException(Errno.EINVAL, device + " is on " + cur + ", not " + old);
+            }
+            if (old != domain) {
+                d.attachDev(device, domain);
+            }
+        } finally {
+            d.lock.unlock();
+        }
+    }
+
     @Override
     public void detachDev(String device) {
         live().detachDev(device);

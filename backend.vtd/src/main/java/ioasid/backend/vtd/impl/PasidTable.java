@@ -23,6 +23,10 @@ import ioasid.api.IoasidException;
  *     PGTT; clear, keeping FPD under fault_ignore; clflush when not coherent; PASID-cache
  *     invalidation; PASID-based IOTLB flush for FL-only and pass-through entries, domain-selective
  *     otherwise; unless caching mode, a device-TLB flush (PASID form for PASIDs, plain for 0).
+ *  4. Replace (rules.md rule 110, D25): the entry must be present (else EINVAL; none, ENODEV);
+ *     the new entry is written over it, never cleared on the way; then, with the OLD DID, a
+ *     PASID-selective-within-domain PASID-cache invalidation, a PASID-selective PASID-based
+ *     IOTLB invalidation and the device TLB when ATS is on.
  */
 final class PasidTable {
     /** Where one PASID entry sits in memory. */
@@ -160,21 +164,44 @@ final class PasidTable {
             throw new IoasidException(Errno.EBUSY, "PASID " + pasid + " of " + device
                     + " is in use");
         }
+        slot.write(PasidEntry.withPresent(entryFor(dom)));
+        flushCaches(slot, pasid, dom.did());
+    }
+
+    /** pasid_pte_config_{second_level,first_level,pass_through}: the entry, not yet present. */
+    private long[] entryFor(VtdDomain dom) {
         boolean snoop = unit.pageWalkSnoop();
-        long[] e;
         switch (dom.type()) {
             case IDENTITY:
-                e = PasidEntry.passThrough(dom.did(), VtdParams.AGAW_48, snoop);
-                break;
+                return PasidEntry.passThrough(dom.did(), VtdParams.AGAW_48, snoop);
             case SVA:
-                e = PasidEntry.firstLevel(dom.did(), dom.flptptr(), VtdParams.AGAW_48, 0, snoop);
-                break;
+                return PasidEntry.firstLevel(dom.did(), dom.flptptr(), VtdParams.AGAW_48, 0, snoop);
             default:
-                e = PasidEntry.secondLevel(dom.did(), dom.table().root(), VtdParams.AGAW_48, snoop);
-                break;
+                return PasidEntry.secondLevel(dom.did(), dom.table().root(), VtdParams.AGAW_48,
+                        snoop);
         }
-        slot.write(PasidEntry.withPresent(e));
-        flushCaches(slot, pasid, dom.did());
+    }
+
+    /**
+     * intel_pasid_replace_{second_level,first_level,pass_through}, then intel_pasid_flush_present
+     * (rule 4).
+     */
+    void replace(int pasid, VtdDomain dom) {
+        Slot slot = entry(pasid, false);
+        if (slot == null) {
+            throw new IoasidException(Errno.ENODEV, "no PASID entry " + pasid + " for " + device);
+        }
+        long[] cur = slot.read();
+        if (!PasidEntry.present(cur)) {
+            throw new IoasidException(Errno.EINVAL, "PASID " + pasid + " of " + device
+                    + " is not present: not a replace");
+        }
+        int oldDid = PasidEntry.did(cur);
+        slot.write(PasidEntry.withPresent(entryFor(dom)));
+        flush.clflush(slot.pa(), PasidEntry.BYTES, Command.FLUSH_PASID_ENTRY);
+        flush.submit(Command.pasidCache(Command.PC_PASID, oldDid, pasid));
+        flush.submit(Command.pasidIotlb(oldDid, pasid));
+        flush.devTlb(rid, pasid); // no caching-mode exception here, unlike teardown
     }
 
     /** pasid_flush_caches, after an entry became present. */

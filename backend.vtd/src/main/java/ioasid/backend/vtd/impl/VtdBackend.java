@@ -369,6 +369,13 @@ public final class VtdBackend implements IommuBackend {
         live().setDevPasid(device, pasid, domain);
     }
 
+    /** The entry is rewritten in place (D25); the RID keeps the default, attachDev. */
+    @Override
+    public void replaceDevPasid(String device, int pasid, BackendDomain old,
+            BackendDomain domain) {
+        new VtdReplace(live()).pasid(device, pasid, old, domain);
+    }
+
     @Override
     public void removeDevPasid(String device, int pasid, BackendDomain domain) {
         live().removeDevPasid(device, pasid, domain);

@@ -36,6 +36,7 @@ import ioasid.api.iommu.spi.Walk;
  *     EINVAL; a PASID past the device's table -> ENODEV (rule 95); a present entry -> EBUSY.
  *  3. A domain switch of PASID 0 is teardown then setup, as device_block_translation then
  *     dmar_domain_attach_device do; attaching the domain a device is on is a no-op (rule 44).
+ *     A PASID's replace is VtdReplace's: the entry is rewritten in place (rule 110, D25).
  *  4. Every argument is checked before anything is written: a failed call changes no table, no
  *     cache and sends no descriptor.
  *  5. One lock guards the unit (tables, caches, queue) and the driver's books. Page tables have
@@ -56,7 +57,7 @@ final class VtdDriver {
     private final DmarUnit unit;
     private final CacheFlush flush;
     private final IommuCaps caps;
-    private final ReentrantLock lock = new ReentrantLock();
+    final ReentrantLock lock = new ReentrantLock();
     private final Map<String, VtdDevice> devices = new LinkedHashMap<>();
     private volatile List<DeviceInfo> deviceInfos = List.of();
     private final BitSet dids = new BitSet();
@@ -156,7 +157,7 @@ final class VtdDriver {
     }
 
     /** The caller holds the lock. */
-    private void checkOpen() {
+    void checkOpen() {
         if (closed) {
             throw new IoasidException(Errno.ENODEV, "DMAR unit " + name + " has stopped");
         }
@@ -199,7 +200,7 @@ final class VtdDriver {
         devices.remove(d.name());
     }
 
-    private VtdDevice dev(String device) {
+    VtdDevice dev(String device) {
         VtdDevice d = device == null ? null : devices.get(device);
         if (d == null) {
             throw new IoasidException(Errno.ENODEV, "no device " + device + " behind " + name);
@@ -213,7 +214,7 @@ final class VtdDriver {
 
     // ------------------------------------------------------------------ domains
 
-    private VtdDomain own(BackendDomain domain) {
+    VtdDomain own(BackendDomain domain) {
         if (!(domain instanceof VtdDomain d) || d.driver() != this) {
             throw new IoasidException(Errno.EINVAL, "domain " + domain + " is not of " + name);
         }
@@ -338,13 +339,13 @@ final class VtdDriver {
         }
     }
 
-    private static void remember(VtdDevice d, int pasid, VtdDomain dom) {
+    static void remember(VtdDevice d, int pasid, VtdDomain dom) {
         if (dom != null) {
             dom.attachments.add(new VtdDomain.Attach(d.name(), d.rid, pasid));
         }
     }
 
-    private static void forget(VtdDevice d, int pasid, VtdDomain dom) {
+    static void forget(VtdDevice d, int pasid, VtdDomain dom) {
         if (dom != null) {
             dom.attachments.remove(new VtdDomain.Attach(d.name(), d.rid, pasid));
         }
@@ -450,7 +451,7 @@ final class VtdDriver {
         }
     }
 
-    private void checkPasid(VtdDevice d, int pasid) {
+    void checkPasid(VtdDevice d, int pasid) {
         if (!unit.scalable()) {
             throw new IoasidException(Errno.EOPNOTSUPP, name + " is in legacy mode: no PASIDs");
         }

@@ -35,6 +35,11 @@ final class MockDomain implements BackendDomain {
         this.log = log;
     }
 
+    /** Whether this domain belongs to the instance that keeps {@code instanceLog}. */
+    boolean keptIn(InvalidationLog instanceLog) {
+        return log == instanceLog;
+    }
+
     @Override
     public DomainType type() {
         return type;

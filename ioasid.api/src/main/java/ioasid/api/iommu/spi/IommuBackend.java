@@ -28,7 +28,8 @@ import ioasid.api.iommu.ProcessAddressSpace;
  * which never calls plugin code (allocators, listeners) under its lock. So:
  * <ul>
  * <li><b>Configuration calls</b> ({@link #devices}, {@link #domainAlloc}, {@link #svaDomainAlloc},
- * {@link #attachDev}, {@link #detachDev}, {@link #setDevPasid}, {@link #removeDevPasid},
+ * {@link #attachDev}, {@link #replaceDev}, {@link #detachDev}, {@link #setDevPasid},
+ * {@link #replaceDevPasid}, {@link #removeDevPasid},
  * {@link #viommuAlloc}, {@link BackendDomain#free}, {@link BackendViommu},
  * {@link BackendVdevice}) are made with the core's lock held, one at a time across all backends,
  * with arguments already checked. They may block, but while they do every configuration call of
@@ -67,8 +68,8 @@ public interface IommuBackend {
      * core lists it as FAILED and calls nothing else on it. When its configuration is mended
      * the service properties change and the core probes it as if it had just arrived.
      *
-     * <p>Read when the service is bound and each time its properties change, under the core's
-     * lock; must not block or call back.
+     * <p>Read when the service is bound and each time its properties change, before the core
+     * takes its lock; it should still answer at once (a field read), without calling back.
      */
     default String failure() {
         return null;
@@ -77,7 +78,8 @@ public interface IommuBackend {
     /**
      * The last configuration change this instance refused, or null. A running instance keeps
      * its previous configuration when a change is refused; this says why, until a change is
-     * accepted. Read like {@link #failure()}.
+     * accepted. Read each time the core probes this instance's devices (when it is bound and
+     * when its properties change), under the core's lock: it must not block or call back.
      */
     default String refusedChange() {
         return null;
@@ -129,15 +131,40 @@ public interface IommuBackend {
 
     /**
      * Points the device's DMA without PASID at the domain (stream table entry, context entry,
-     * ATTACH request). Attaching to a domain the device was attached to before must not fail: the
-     * core relies on it to undo a failed switch (rule 44). A switch calls it for each device of
-     * the group in turn and, when one throws, puts the devices already moved back; a device that
-     * joins a group at probe is attached alone, a failure only logged.
+     * ATTACH request) when no domain of the core is installed for it: at probe, when a device
+     * joins a group, and after a switch to no domain ({@link #detachDev}). Every other switch
+     * comes as {@link #replaceDev}. Attaching to a domain the device was attached to before must
+     * not fail: the core relies on it to undo a failed switch (rule 44). A device that joins a
+     * group at probe is attached alone, a failure only logged.
      *
      * <p><em>Configuration call</em>: the core's lock held; may block, the whole core waiting;
      * no call back.
      */
     void attachDev(String device, BackendDomain domain);
+
+    /**
+     * Moves the device's DMA without PASID from {@code old}, the domain installed for it now, to
+     * {@code domain}: the kernel's {@code attach_dev} called with the group's current domain
+     * still installed. The core calls it for every switch of a device that has a domain: a
+     * caller's attach or replace, a detach back to the default or blocking domain, a DMA claim or
+     * release, a default-type change. A switch calls it for each device of the group in turn and,
+     * when one throws, calls it again for the devices already moved, with the two domains
+     * swapped, to put them back; that call must not fail (rule 44).
+     *
+     * <p>A backend programs it the way its driver does: an SMMUv3 rewrites the stream table entry
+     * in place in the order that keeps it valid, a virtio-iommu sends one ATTACH (the device
+     * leaves the old domain by itself). When it throws, the device must still be on {@code old}.
+     * The default is {@link #attachDev}, whose contract already covers a device with a domain.
+     *
+     * <p><em>Configuration call</em>: the core's lock held; may block, the whole core waiting;
+     * no call back.
+     *
+     * @param old never null, never {@code domain}
+     * @since 1.1
+     */
+    default void replaceDev(String device, BackendDomain old, BackendDomain domain) {
+        attachDev(device, domain);
+    }
 
     /**
      * Detaches the device from any domain, for backends without default domains (rule 44's NULL
@@ -162,6 +189,43 @@ public interface IommuBackend {
      * no call back.
      */
     void setDevPasid(String device, int pasid, BackendDomain domain);
+
+    /**
+     * Moves the device's {@code pasid} from {@code old}, the domain its entry points at now, to
+     * {@code domain} in one step: the kernel's {@code set_dev_pasid} called with the old domain,
+     * as {@code iommu_replace_device_pasid} does. Called for each device of the group in turn;
+     * when one throws, the core calls it again for the devices already switched with the two
+     * domains swapped, and {@link #removeDevPasid} for a device where that fails too.
+     *
+     * <p>A backend programs it the way its driver does: VT-d writes the new PASID entry over the
+     * present one and then invalidates the PASID cache, the IOTLB and the device TLB for the old
+     * domain ID, so the entry is never cleared on the way. When it throws, the entry must still
+     * point at {@code old}.
+     *
+     * <p>The default is {@link #removeDevPasid} then {@link #setDevPasid}, and {@code setDevPasid}
+     * with {@code old} again when that fails: a window in which the PASID's DMA is dropped, which
+     * rule 44 allows but a backend that can do better overrides.
+     *
+     * <p><em>Configuration call</em>: the core's lock held; may block, the whole core waiting;
+     * no call back.
+     *
+     * @param old never null, never {@code domain}
+     * @since 1.1
+     */
+    default void replaceDevPasid(String device, int pasid, BackendDomain old,
+            BackendDomain domain) {
+        removeDevPasid(device, pasid, old);
+        try {
+            setDevPasid(device, pasid, domain);
+        } catch (RuntimeException e) {
+            try {
+                setDevPasid(device, pasid, old);
+            } catch (RuntimeException again) {
+                e.addSuppressed(again);
+            }
+            throw e;
+        }
+    }
 
     /**
      * Clears the device's PASID entry and invalidates what the hardware cached of it: at a PASID
