@@ -115,6 +115,61 @@ class RuntimeJarIT {
         assertEquals(written, Files.readString(config));
     }
 
+    @Test
+    @Timeout(120)
+    @DisplayName("hc:exec answers from the runtime's console, quietly; a backend unplugged in "
+            + "deploy/ is CRITICAL for readiness")
+    void healthChecks(@TempDir Path dir) throws Exception {
+        Run up = run(dir, "iommu:await 3; hc:exec ioasid");
+        assertEquals(0, up.code, up.toString());
+        assertTrue(up.out.contains("Overall Health Result: OK"), up.toString());
+        for (String check : List.of("IOMMU instances", "IOASID allocators", "IOASID listeners",
+                "IOASID capacity")) {
+            assertTrue(up.out.contains(check), up.toString());
+        }
+        assertEquals("", up.err, "the health checks print nothing of their own");
+
+        Files.delete(dir.resolve("deploy/backend.vtd.jar"));
+        Run down = run(dir, "iommu:await 2; hc:exec readiness");
+        assertTrue(down.out.contains("Overall Health Result: CRITICAL"), down.toString());
+        assertTrue(down.out.replaceAll("\\s+", " ").contains("dmar0 "
+                + "(deploy/ioasid.backend.vtd-dmar0.config) is configured but not running"),
+                down.toString());
+    }
+
+    private static final class Run {
+        final int code;
+        final String out;
+        final String err;
+
+        Run(int code, String out, String err) {
+            this.code = code;
+            this.out = out;
+            this.err = err;
+        }
+
+        @Override
+        public String toString() {
+            return "exit " + code + "\nout: " + out + "\nerr: " + err;
+        }
+    }
+
+    /** Runs the runtime on a script (after a first start in dir, which fills deploy/). */
+    private static Run run(Path dir, String script) throws Exception {
+        if (!Files.isDirectory(dir.resolve("deploy"))) {
+            Process first = new ProcessBuilder(java(), "-jar", JAR.getAbsolutePath(), "-c",
+                    "iommu:await 3").directory(dir.toFile()).start();
+            first.getInputStream().readAllBytes();
+            assertTrue(first.waitFor(60, TimeUnit.SECONDS));
+        }
+        Path err = dir.resolve("err.txt");
+        Process p = new ProcessBuilder(java(), "-jar", JAR.getAbsolutePath(), "-c", script)
+                .directory(dir.toFile()).redirectError(err.toFile()).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the runtime stops after the script");
+        return new Run(p.exitValue(), out, Files.readString(err));
+    }
+
     private static void send(Writer shell, String command) throws IOException {
         shell.write(command + "\n");
         shell.flush();

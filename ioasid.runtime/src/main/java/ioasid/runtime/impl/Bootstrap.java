@@ -47,9 +47,14 @@ public final class Bootstrap implements BundleActivator {
     /** How long a stopping runtime waits for Event Admin to finish the deliveries under way. */
     static final long DRAIN_MS = 2000;
 
-    /** One line per record on the console: "INFO: message". */
+    /**
+     * One line per record on the console: "INFO: message". The health check core logs through
+     * SLF4J to java.util.logging; its INFO lines narrate its own start and stop, so only its
+     * warnings are printed, as for the framework's other bundles.
+     */
     static final String LOGGING = "handlers=java.util.logging.ConsoleHandler\n"
             + ".level=INFO\n"
+            + "org.apache.felix.hc.level=WARNING\n"
             + "java.util.logging.SimpleFormatter.format=%4$s: %5$s%6$s%n\n";
 
     /** The platform's loggers, named by the bundles that log. */
