@@ -89,17 +89,23 @@ final class Pasids {
         }
     }
 
+    /** A live caller's or default domain that may take a PASID (rule 38). Under the lock. */
+    private DomainImpl pasidDomain(IommuDomain domain) {
+        DomainImpl d = state.own(domain);
+        checkLive(d);
+        if (d.type == DomainType.BLOCKED) {
+            throw err(EOPNOTSUPP, d + " cannot be attached per PASID");
+        }
+        if (d.role != DomainImpl.Role.CALLER && d.role != DomainImpl.Role.DEFAULT) {
+            throw err(EINVAL, d + " is managed by an SVA bind or a private PASID");
+        }
+        return d;
+    }
+
     void attachDevicePasid(IommuDomain domain, String device, IoasidHandle pasid) {
         state.lock();
         try {
-            DomainImpl d = state.own(domain);
-            checkLive(d);
-            if (d.type == DomainType.BLOCKED) {
-                throw err(EOPNOTSUPP, d + " cannot be attached per PASID");
-            }
-            if (d.role != DomainImpl.Role.CALLER && d.role != DomainImpl.Role.DEFAULT) {
-                throw err(EINVAL, d + " is managed by an SVA bind or a private PASID");
-            }
+            DomainImpl d = pasidDomain(domain);
             DeviceEntry dev = state.presentDevice(device);
             checkPasidFits(d, dev, pasid);
             attachPasid(dev.group, d, pasid, PasidAttach.Kind.CALLER);
@@ -222,14 +228,7 @@ final class Pasids {
     void replaceDevicePasid(IommuDomain domain, String device, IoasidHandle pasid) {
         state.lock();
         try {
-            DomainImpl d = state.own(domain);
-            checkLive(d);
-            if (d.type == DomainType.BLOCKED) {
-                throw err(EOPNOTSUPP, d + " cannot be attached per PASID");
-            }
-            if (d.role != DomainImpl.Role.CALLER && d.role != DomainImpl.Role.DEFAULT) {
-                throw err(EINVAL, d + " is managed by an SVA bind or a private PASID");
-            }
+            DomainImpl d = pasidDomain(domain);
             DeviceEntry dev = state.presentDevice(device);
             checkPasidFits(d, dev, pasid);
             PasidAttach pa = dev.group.pasids.get(pasid.id());
