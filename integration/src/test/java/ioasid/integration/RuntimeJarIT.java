@@ -117,11 +117,12 @@ class RuntimeJarIT {
 
     @Test
     @Timeout(120)
-    @DisplayName("hc:exec answers from the runtime's console, quietly; a backend unplugged in "
-            + "deploy/ is CRITICAL for readiness")
+    @DisplayName("iommu:await waits for readiness; hc:exec answers from the runtime's console, "
+            + "quietly; a backend unplugged in deploy/ is CRITICAL for readiness")
     void healthChecks(@TempDir Path dir) throws Exception {
-        Run up = run(dir, "iommu:await 3; hc:exec ioasid");
+        Run up = run(dir, "iommu:await; hc:exec ioasid");
         assertEquals(0, up.code, up.toString());
+        assertTrue(up.out.startsWith("platform ready"), "iommu:await waits for readiness: " + up);
         assertTrue(up.out.contains("Overall Health Result: OK"), up.toString());
         for (String check : List.of("IOMMU instances", "IOASID allocators", "IOASID listeners",
                 "IOASID capacity")) {

@@ -6,6 +6,10 @@ import java.util.Arrays;
 
 import org.apache.felix.service.command.Descriptor;
 import org.apache.felix.service.command.annotations.GogoCommand;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
@@ -35,6 +39,13 @@ public final class IommuCommands {
 
     @Reference
     IommuService iommu;
+
+    volatile BundleContext context;
+
+    @Activate
+    void activate(BundleContext bundleContext) {
+        this.context = bundleContext;
+    }
 
     @Descriptor("list the IOMMU backends (one per hardware instance), their state and devices")
     public Reply backends() {
@@ -120,6 +131,45 @@ public final class IommuCommands {
 
     /** An hour: longer is a mistake, and far longer would overflow the deadline. */
     static final long MAX_AWAIT_MS = 3_600_000;
+
+    /** What the health checks' readiness monitor registers while every readiness check passes. */
+    static final String READY = "(&(objectClass=org.osgi.service.condition.Condition)"
+            + "(osgi.condition.id=felix.hc.readiness))";
+    static final String HEALTH = "ioasid.health";
+    long readyMs = 10_000;
+
+    @Descriptor("wait up to 10 s until the platform is ready: every IOMMU instance it is "
+            + "configured with is up (the health checks' felix.hc.readiness condition)")
+    public Reply await() {
+        long deadline = System.nanoTime() + readyMs * 1_000_000;
+        while (!ready()) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new IoasidException(Errno.EAGAIN, "not ready after " + readyMs
+                        + " ms; hc:exec -v readiness says why");
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IoasidException(Errno.EINTR, "interrupted before the platform was ready");
+            }
+        }
+        return Reply.text("platform ready");
+    }
+
+    private boolean ready() {
+        BundleContext c = context;
+        if (c == null || Arrays.stream(c.getBundles()).noneMatch(b ->
+                b.getSymbolicName().equals(HEALTH) && b.getState() == Bundle.ACTIVE)) {
+            throw new IoasidException(Errno.ENOENT, "no readiness checks: " + HEALTH
+                    + " is not running; iommu:await COUNT waits for backends");
+        }
+        try {
+            return c.getServiceReferences((String) null, READY) != null;
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     @Descriptor("wait up to 10 s until at least <count> IOMMU backends are registered")
     public Reply await(@Descriptor("how many backends") Count count) {

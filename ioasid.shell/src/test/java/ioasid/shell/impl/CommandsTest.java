@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.InputStream;
+import java.lang.reflect.Proxy;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -17,7 +18,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
+import org.osgi.framework.ServiceReference;
 
 import ioasid.api.Errno;
 import ioasid.api.IoasidException;
@@ -299,12 +303,38 @@ class CommandsTest {
     void waitForBackends() {
         assertEquals("1 backends ready\n", run("iommu:await 1"));
         fails(Errno.EAGAIN, "iommu:await 2 50");
-        wrongArguments("iommu:await");
         fails(Errno.EINVAL, "iommu:await 1 -1");
         fails(Errno.EINVAL, "iommu:await -1");
         // past an hour is refused rather than overflowing the deadline into an instant EAGAIN
         fails(Errno.EINVAL, "iommu:await 2 9300000000000");
         fails(Errno.EINVAL, "iommu:await 2 3600001");
+    }
+
+    @Test
+    @DisplayName("iommu await without a count: returns once the readiness condition is there, "
+            + "EAGAIN after the timeout, ENOENT without the health checks")
+    void waitForReadiness() {
+        fails(Errno.ENOENT, "iommu:await");
+        int[] looks = {0};
+        boolean[] healthUp = {true};
+        Bundle health = (Bundle) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {Bundle.class}, (p, m, a) -> m.getName().equals("getState")
+                        ? (healthUp[0] ? Bundle.ACTIVE : Bundle.RESOLVED) : "ioasid.health");
+        io.context = (BundleContext) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {BundleContext.class}, (p, m, a) -> {
+                    if (m.getName().equals("getBundles")) {
+                        return new Bundle[] {health};
+                    }
+                    assertEquals(IommuCommands.READY, a[1]);
+                    return ++looks[0] < 3 ? null : new ServiceReference<?>[1];
+                });
+        assertEquals("platform ready\n", run("iommu:await"));
+        assertEquals(3, looks[0], "looked until the condition came");
+        looks[0] = -1_000_000;
+        io.readyMs = 50;
+        fails(Errno.EAGAIN, "iommu:await");
+        healthUp[0] = false;
+        fails(Errno.ENOENT, "iommu:await");
     }
 
     @Test
