@@ -1,11 +1,13 @@
 package ioasid.runtime.impl;
 
+import java.io.ByteArrayInputStream;
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -28,8 +30,9 @@ import org.osgi.framework.wiring.BundleRevision;
 import org.osgi.framework.wiring.FrameworkWiring;
 
 /*
- * Installs, updates and uninstalls the bundles of deploy/ for FileInstall, which keeps watching
- * the folder and calls this for every *.jar in it.
+ * Installs, updates and uninstalls the bundles of deploy/ for the runtime's watcher
+ * (DeployWatcher) and for FileInstall, which keeps polling the folder; both call this for every
+ * *.jar in it.
  *
  * FileInstall's own handling of a changed jar stops the bundle, updates it and then refreshes it
  * from another thread. The launcher sets the start level of every bundle again when it is
@@ -44,8 +47,8 @@ import org.osgi.framework.wiring.FrameworkWiring;
  *     One departure, one return. A refresh follows only when another bundle still uses the old
  *     revision, as it must then.
  *  2. A jar that does not open whole is not acted on. While it keeps changing it is being
- *     written and FileInstall reports it again when it is done; once it has stopped changing, it
- *     gets one warning line, and the bundle it would replace keeps running.
+ *     written and is reported again when it is done; once it has stopped changing, it gets one
+ *     warning line, and the bundle it would replace keeps running.
  *  3. A new jar is installed at the deploy start level, above the platform's, and started
  *     persistently, like FileInstall's, but only once the framework has reached that level:
  *     while the framework climbs to its beginning level, Felix starts at once any bundle whose
@@ -55,6 +58,13 @@ import org.osgi.framework.wiring.FrameworkWiring;
  *     folder. A bundle the operator stopped stays stopped, through updates too.
  *  4. Nothing here throws back into FileInstall, which would log a stack trace: every failure is
  *     one line naming the file.
+ *  5. The folder is the truth: whichever method is called, a jar that is there is installed or
+ *     its bundle updated, and one that is gone takes its bundle with it. The watcher and
+ *     FileInstall both report each change, in either order and FileInstall up to two polls
+ *     late; a version of a file already acted on (the same size, time, file key and SHA-256)
+ *     is not acted on again, whatever came of it. That keeps 1's one update per replaced jar
+ *     and 2's one line per broken jar, and a late report of a deletion cannot take away the
+ *     bundle of a jar copied back since.
  */
 final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
     private static final System.Logger LOG = System.getLogger("ioasid.runtime");
@@ -70,6 +80,8 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
     private final Set<Long> waiting = new LinkedHashSet<>();
     /** Bundles installed above the framework's current start level, with their jars (3 above). */
     private final Map<Long, File> early = new LinkedHashMap<>();
+    /** The version of each jar last acted on, by bundle location (5 above). */
+    private final Map<String, FileStamp> handled = new HashMap<>();
 
     /**
      * @param folder the folder FileInstall watches
@@ -93,39 +105,81 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
 
     @Override
     public synchronized void install(File artifact) {
-        Bundle existing = find(artifact);
-        if (existing != null) {
-            update(artifact, existing);
-        } else if (whole(artifact, null)) {
-            try (InputStream in = Files.newInputStream(artifact.toPath())) {
-                Bundle b = context.installBundle(location(artifact), in);
-                b.adapt(BundleStartLevel.class).setStartLevel(startLevel);
-                if (startLevel > frameworkLevel()) {
-                    early.put(b.getBundleId(), artifact);
-                } else {
-                    start(artifact, b);
-                }
-            } catch (IOException | BundleException | RuntimeException e) {
-                warn(artifact, "was not installed: " + reason(e));
-            }
-        }
-        retryWaiting();
+        sync(artifact);
     }
 
     @Override
     public synchronized void update(File artifact) {
-        Bundle existing = find(artifact);
-        if (existing == null) {
-            install(artifact);
-            return;
-        }
-        update(artifact, existing);
-        retryWaiting();
+        sync(artifact);
     }
 
     @Override
     public synchronized void uninstall(File artifact) {
-        Bundle b = find(artifact);
+        sync(artifact);
+    }
+
+    /** 5 above. */
+    private void sync(File artifact) {
+        Path p = artifact.toPath();
+        BasicFileAttributes attrs;
+        try {
+            attrs = FileStamp.attributes(p);
+        } catch (IOException e) {
+            attrs = null;
+        }
+        if (attrs == null || !attrs.isRegularFile()) {
+            remove(artifact);
+        } else {
+            bringIn(artifact, attrs);
+        }
+        retryWaiting();
+    }
+
+    private void bringIn(File artifact, BasicFileAttributes attrs) {
+        String location = location(artifact);
+        Bundle existing = find(location);
+        Path p = artifact.toPath();
+        byte[] bytes;
+        try {
+            JarIdentity.requireWhole(p);
+            bytes = Files.readAllBytes(p);
+            JarIdentity.of(bytes);
+        } catch (IOException | RuntimeException e) {
+            FileStamp broken = FileStamp.of(attrs, null);
+            if (!broken.equals(handled.get(location)) && !changing(p)) {
+                handled.put(location, broken);
+                warn(artifact, "is not a whole bundle jar (" + reason(e) + "): "
+                        + (existing == null ? "not installed"
+                                : existing.getSymbolicName() + " keeps running its previous jar"));
+            }
+            return;
+        }
+        FileStamp stamp = FileStamp.of(attrs, bytes);
+        if (stamp.equals(handled.get(location))) {
+            return;
+        }
+        handled.put(location, stamp);
+        if (existing != null) {
+            update(artifact, existing, bytes);
+            return;
+        }
+        try {
+            Bundle b = context.installBundle(location, new ByteArrayInputStream(bytes));
+            b.adapt(BundleStartLevel.class).setStartLevel(startLevel);
+            if (startLevel > frameworkLevel()) {
+                early.put(b.getBundleId(), artifact);
+            } else {
+                start(artifact, b);
+            }
+        } catch (BundleException | RuntimeException e) {
+            warn(artifact, "was not installed: " + reason(e));
+        }
+    }
+
+    private void remove(File artifact) {
+        String location = location(artifact);
+        handled.remove(location);
+        Bundle b = find(location);
         if (b != null) {
             waiting.remove(b.getBundleId());
             early.remove(b.getBundleId());
@@ -135,17 +189,13 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
                 warn(artifact, "could not uninstall " + b.getSymbolicName() + ": " + reason(e));
             }
         }
-        retryWaiting();
     }
 
     /** 1 above. */
-    private void update(File artifact, Bundle b) {
-        if (!whole(artifact, b)) {
-            return;
-        }
-        try (InputStream in = Files.newInputStream(artifact.toPath())) {
-            b.update(in);
-        } catch (IOException | BundleException | RuntimeException e) {
+    private void update(File artifact, Bundle b, byte[] bytes) {
+        try {
+            b.update(new ByteArrayInputStream(bytes));
+        } catch (BundleException | RuntimeException e) {
             warn(artifact, "could not update " + b.getSymbolicName() + ": " + reason(e));
             return;
         }
@@ -162,23 +212,6 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
         }
         if (waiting.contains(b.getBundleId())) {
             start(artifact, b);
-        }
-    }
-
-    /** 2 above: whether the jar opens whole; a broken one that has settled gets one line. */
-    private boolean whole(File artifact, Bundle replaced) {
-        Path p = artifact.toPath();
-        try {
-            JarIdentity.of(p);
-            return true;
-        } catch (IOException | RuntimeException e) {
-            if (changing(p)) {
-                return false;
-            }
-            warn(artifact, "is not a whole bundle jar (" + reason(e) + "): "
-                    + (replaced == null ? "not installed"
-                            : replaced.getSymbolicName() + " keeps running its previous jar"));
-            return false;
         }
     }
 
@@ -255,8 +288,7 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
         }
     }
 
-    private Bundle find(File artifact) {
-        String location = location(artifact);
+    private Bundle find(String location) {
         for (Bundle b : context.getBundles()) {
             if (location.equals(b.getLocation())) {
                 return b;

@@ -4,10 +4,14 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Dictionary;
 import java.util.Enumeration;
+import java.util.HashMap;
 import java.util.Hashtable;
+import java.util.Map;
 import java.util.Objects;
 
 import org.apache.felix.fileinstall.ArtifactInstaller;
@@ -23,6 +27,12 @@ import org.osgi.service.cm.ConfigurationAdmin;
  * configuration without its instance name takes the one in the file's name
  * ({@code <pid>-<name>.config}), so an empty file does not come up as the default name and
  * collide. Values are checked against the Metatype definitions by the core, not here.
+ *
+ * <p>The runtime's watcher and FileInstall's poll both report each file, in either order and
+ * FileInstall later: whatever the call, a file that is there is applied and one that is gone is
+ * deleted, one call at a time, and a configuration already as the file says is not updated
+ * again. A late report of a deletion cannot remove the configuration of a file written back
+ * since.
  */
 final class ConfigFiles implements ArtifactInstaller {
     /** The property FileInstall sets, which the core reads to name the file in its lines. */
@@ -36,6 +46,8 @@ final class ConfigFiles implements ArtifactInstaller {
     }
 
     private final Admin admin;
+    /** The version of each file last read, by its key: a second report of it is no change. */
+    private final Map<String, FileStamp> handled = new HashMap<>();
 
     ConfigFiles(Admin admin) {
         this.admin = admin;
@@ -47,17 +59,46 @@ final class ConfigFiles implements ArtifactInstaller {
     }
 
     @Override
-    public void install(File artifact) {
-        apply(artifact);
+    public synchronized void install(File artifact) {
+        sync(artifact);
     }
 
     @Override
-    public void update(File artifact) {
-        apply(artifact);
+    public synchronized void update(File artifact) {
+        sync(artifact);
     }
 
     @Override
-    public void uninstall(File artifact) {
+    public synchronized void uninstall(File artifact) {
+        sync(artifact);
+    }
+
+    private void sync(File artifact) {
+        BasicFileAttributes attrs;
+        byte[] bytes;
+        try {
+            attrs = FileStamp.attributes(artifact.toPath());
+            bytes = attrs.isRegularFile() ? Files.readAllBytes(artifact.toPath()) : null;
+        } catch (NoSuchFileException e) {
+            bytes = null;
+            attrs = null;
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, shown(artifact) + ": cannot be read (" + e
+                    + "); nothing applied");
+            return;
+        }
+        if (bytes == null) {
+            handled.remove(key(artifact));
+            remove(artifact);
+            return;
+        }
+        FileStamp stamp = FileStamp.of(attrs, bytes);
+        if (!stamp.equals(handled.put(key(artifact), stamp))) {
+            apply(artifact, new String(bytes, StandardCharsets.UTF_8));
+        }
+    }
+
+    private void remove(File artifact) {
         ConfigurationAdmin ca = admin.get();
         if (ca == null) {
             return;
@@ -72,17 +113,13 @@ final class ConfigFiles implements ArtifactInstaller {
         }
     }
 
-    private void apply(File artifact) {
+    private void apply(File artifact, String text) {
         Hashtable<String, Object> props;
         try {
-            props = ConfigFile.parse(Files.readString(artifact.toPath(), StandardCharsets.UTF_8));
+            props = ConfigFile.parse(text);
         } catch (ConfigFile.SyntaxError e) {
             LOG.log(System.Logger.Level.WARNING, shown(artifact) + ": " + e.getMessage()
                     + "; nothing applied");
-            return;
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.WARNING, shown(artifact) + ": cannot be read (" + e
-                    + "); nothing applied");
             return;
         }
         ConfigurationAdmin ca = admin.get();

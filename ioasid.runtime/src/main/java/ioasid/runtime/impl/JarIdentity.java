@@ -38,10 +38,25 @@ final class JarIdentity {
      * @throws IOException when the file is not a whole jar with a bundle manifest
      */
     static JarIdentity of(Path jar) throws IOException {
+        requireWhole(jar);
+        return of(Files.readAllBytes(jar));
+    }
+
+    /** Whether the file opens as a whole jar; false for one still being written. */
+    static boolean opensWhole(Path jar) {
+        try {
+            requireWhole(jar);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** @throws IOException when the file does not open as a whole jar */
+    static void requireWhole(Path jar) throws IOException {
         try (JarFile whole = new JarFile(jar.toFile())) {
             whole.getManifest();
         }
-        return of(Files.readAllBytes(jar));
     }
 
     /** @throws IOException when the bytes are not a jar with a bundle manifest */
