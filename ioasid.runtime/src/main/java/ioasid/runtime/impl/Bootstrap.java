@@ -33,7 +33,8 @@ import org.osgi.util.tracker.ServiceTracker;
  * operator's, where only backend jars older than the runtime's own are replaced, with a line each
  * ({@link DeployFolder}). It registers the installer FileInstall hands the folder's jars to
  * ({@link BundleInstaller}), reads deploy/*.config strictly in FileInstall's place
- * ({@link ConfigFiles}) and registers the {@code runtime:restore} command. It also gives the
+ * ({@link ConfigFiles}), hands both the folder's changes as soon as they are reported, ahead of
+ * FileInstall's poll ({@link DeployWatcher}), and registers the {@code runtime:restore} command. It also gives the
  * platform's java.util.logging output one line per record, unless the operator configured
  * logging, prints what the framework's bundles log as one line per entry ({@link OsgiLog}), and
  * keeps an orderly shutdown quiet: when the framework stops, every backend leaves because
@@ -41,6 +42,7 @@ import org.osgi.util.tracker.ServiceTracker;
  */
 public final class Bootstrap implements BundleActivator {
     static final String DIR_PROPERTY = "felix.fileinstall.dir";
+    static final String POLL_PROPERTY = "felix.fileinstall.poll";
     /** The start level of deploy/'s bundles: above the platform's, so its components come first. */
     static final String LEVEL_PROPERTY = "ioasid.deploy.startlevel";
     static final int DEFAULT_LEVEL = 151;
@@ -64,6 +66,7 @@ public final class Bootstrap implements BundleActivator {
     private Logger quietened;
     private ServiceTracker<ConfigurationAdmin, ConfigurationAdmin> admins;
     private ServiceTracker<LogReaderService, LogReaderService> logs;
+    private DeployWatcher watcher;
     private volatile boolean stopping;
 
     @Override
@@ -102,8 +105,8 @@ public final class Bootstrap implements BundleActivator {
         admins.open();
         Hashtable<String, Object> ranking = new Hashtable<>();
         ranking.put(Constants.SERVICE_RANKING, 100);
-        context.registerService(ArtifactInstaller.class, new ConfigFiles(admins::getService),
-                ranking);
+        ConfigFiles configs = new ConfigFiles(admins::getService);
+        context.registerService(ArtifactInstaller.class, configs, ranking);
         String dir = context.getProperty(DIR_PROPERTY);
         Path deploy = Paths.get(dir != null ? dir : "deploy");
         List<URL> entries = new ArrayList<>();
@@ -130,6 +133,12 @@ public final class Bootstrap implements BundleActivator {
                 new BundleInstaller(context, deploy, deploy.toString(), deployLevel(context));
         context.addFrameworkListener(installer);
         context.registerService(ArtifactInstaller.class, installer, null);
+        try {
+            watcher = new DeployWatcher(deploy, List.of(configs, installer)).start();
+        } catch (IOException e) {
+            System.out.println("ioasid: " + deploy + "/ is looked at only every "
+                    + context.getProperty(POLL_PROPERTY) + " ms: " + BundleInstaller.reason(e));
+        }
         Dictionary<String, Object> commands = new Hashtable<>();
         commands.put("osgi.command.scope", RuntimeCommands.SCOPE);
         commands.put("osgi.command.function", RuntimeCommands.FUNCTIONS);
@@ -138,6 +147,9 @@ public final class Bootstrap implements BundleActivator {
 
     @Override
     public void stop(BundleContext context) {
+        if (watcher != null) {
+            watcher.close();
+        }
         if (stopping) {
             EventDrain.await(DRAIN_MS);
         }
