@@ -136,7 +136,8 @@ public final class HotswapLatency {
         List<Sample> samples = new ArrayList<>();
         try {
             await("READY", "-");
-            await("ADDED", NAME);
+            // the backend may have come up before the probe's handler: the first deletion then
+            // shows that it serves
             Thread.sleep(5000);
             events.clear();
             double cpu = idleCpu(p.pid(), idle);
