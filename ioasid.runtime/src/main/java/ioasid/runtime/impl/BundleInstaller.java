@@ -127,7 +127,7 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
         } catch (IOException e) {
             attrs = null;
         }
-        if (attrs == null || !attrs.isRegularFile()) {
+        if (attrs == null) {
             remove(artifact);
         } else {
             bringIn(artifact, attrs);

@@ -78,7 +78,7 @@ final class ConfigFiles implements ArtifactInstaller {
         byte[] bytes;
         try {
             attrs = FileStamp.attributes(artifact.toPath());
-            bytes = attrs.isRegularFile() ? Files.readAllBytes(artifact.toPath()) : null;
+            bytes = Files.readAllBytes(artifact.toPath());
         } catch (NoSuchFileException e) {
             bytes = null;
             attrs = null;
