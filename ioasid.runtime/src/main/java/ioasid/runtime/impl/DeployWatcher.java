@@ -23,12 +23,12 @@ import org.apache.felix.fileinstall.ArtifactInstaller;
 
 /*
  * Hands deploy/'s changes to its installers as the operating system reports them (inotify on
- * Linux), so that a jar copied in serves within a few tens of milliseconds of the copy's end.
+ * Linux), so that a jar copied in is acted on some 50 ms after the copy's end.
  * FileInstall acts on a change only when two of its polls in a row have seen the file unchanged:
  * one to two poll periods after the copy. It keeps polling, as the safety net for what
  * notifications miss (a file system that does not send them, a lost notification); the
  * installers do nothing when asked twice about one version of a file, so the two never repeat
- * each other's work (BundleInstaller rule 5).
+ * each other's work (point 5 of BundleInstaller's rules).
  *
  * Rules:
  *  1. A file is handed over once nothing has been reported about it for its quiet time: a copy,
