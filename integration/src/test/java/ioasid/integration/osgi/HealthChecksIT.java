@@ -46,7 +46,6 @@ import ioasid.api.spi.IoasidAllocator;
 import ioasid.api.spi.IoasidListener;
 import ioasid.testkit.osgi.Configs;
 import ioasid.testkit.osgi.IoasidPlatform;
-import ioasid.testkit.osgi.PlatformBundles;
 import ioasid.testkit.osgi.Shell;
 import ioasid.testkit.paxexam.IoasidOptions;
 import ioasid.testkit.paxexam.IsolatedContainerFactory;
@@ -83,17 +82,7 @@ public class HealthChecksIT {
     @Configuration
     public Option[] config() {
         List<Option> options = new ArrayList<>(List.of(IoasidOptions.platform(),
-                IoasidOptions.backends(), IoasidOptions.shell(),
-                org.ops4j.pax.exam.CoreOptions.bundle(PlatformBundles.location("ioasid.health"))));
-        // the parent pom's versions; the build copies these jars where the kit looks first
-        for (String[] b : new String[][] {
-            {"org.apache.felix", "org.apache.felix.healthcheck.api", "2.0.4"},
-            {"org.apache.felix", "org.apache.felix.healthcheck.core", "2.3.0"},
-            {"org.osgi", "org.osgi.service.servlet", "2.0.0"},
-            {"org.apache.felix", "org.apache.felix.http.servlet-api", "6.1.0"}}) {
-            options.add(org.ops4j.pax.exam.CoreOptions.bundle(
-                    PlatformBundles.location(b[0], b[1], b[2])));
-        }
+                IoasidOptions.backends(), IoasidOptions.shell(), IoasidOptions.health()));
         return options.toArray(new Option[0]);
     }
 
@@ -141,7 +130,9 @@ public class HealthChecksIT {
     }
 
     private boolean ready() throws Exception {
-        return !ctx.getServiceReferences(Condition.class, READINESS).isEmpty();
+        boolean ready = !ctx.getServiceReferences(Condition.class, READINESS).isEmpty();
+        assertEquals("the kit sees the condition as it is", ready, platform.isReady());
+        return ready;
     }
 
     private void awaitReady(boolean ready) throws Exception {
@@ -174,7 +165,7 @@ public class HealthChecksIT {
 
     @Test
     public void readyWithEveryCheckOkAndHcExecInGogo() throws Exception {
-        awaitReady(true);
+        platform.awaitReady();
         assertEquals("OK 2 IOMMU instances up: smmu0, dmar0",
                 awaitCheck(INSTANCES, "OK").replace("dmar0, smmu0", "smmu0, dmar0"));
         CommandProcessor gogo = ctx.getService(ctx.getServiceReference(CommandProcessor.class));

@@ -156,6 +156,34 @@ public final class IoasidPlatform {
         return awaitState(name, "FAILED");
     }
 
+    /** The OSGi condition the health checks register while the platform is ready. */
+    public static final String READY = "(&(objectClass=org.osgi.service.condition.Condition)"
+            + "(osgi.condition.id=felix.hc.readiness))";
+
+    /** Whether the readiness condition is registered (see {@link #awaitReady}). */
+    public boolean isReady() {
+        try {
+            return context.getServiceReferences((String) null, READY) != null;
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Waits until the platform is ready as its health checks say: the readiness monitor of
+     * {@code ioasid.health} (installed by {@code IoasidOptions.health()}) has registered the
+     * {@code felix.hc.readiness} condition, so every configured IOMMU instance is up. The
+     * monitor looks once a second, so this may take that long after the backends arrived.
+     */
+    public void awaitReady() {
+        await("the felix.hc.readiness condition", this::isReady);
+    }
+
+    /** Waits until the readiness condition is withdrawn: some IOMMU instance is not up. */
+    public void awaitNotReady() {
+        await("the felix.hc.readiness condition to go", () -> !isReady());
+    }
+
     /** Waits until the IOMMU core no longer lists the backend. */
     public void awaitGone(String name) {
         await(name + " to leave", () -> !hasBackend(name));

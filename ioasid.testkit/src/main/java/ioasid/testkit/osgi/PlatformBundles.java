@@ -57,6 +57,14 @@ public final class PlatformBundles {
         return locations("platform");
     }
 
+    /**
+     * Felix Health Checks (API, the Servlet Whiteboard API and servlet API its core imports, the
+     * core) and {@code ioasid.health}, in order.
+     */
+    public static List<String> health() {
+        return locations("health");
+    }
+
     /** The Gogo runtime, {@code ioasid.shell}, JLine and {@code ioasid.console}, in order. */
     public static List<String> shell() {
         return locations("shell");
@@ -137,8 +145,8 @@ public final class PlatformBundles {
     }
 
     /**
-     * The coordinates of the bundles of {@link #platform()}, {@link #shell()} and {@link
-     * #logging()},
+     * The coordinates of the bundles of {@link #platform()}, {@link #shell()}, {@link #health()}
+     * and {@link #logging()},
      * {@code groupId:artifactId:version}, for a check that each is where it will be looked for.
      */
     public static List<String> coordinates() {

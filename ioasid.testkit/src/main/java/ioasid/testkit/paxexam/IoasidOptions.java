@@ -103,6 +103,20 @@ public final class IoasidOptions {
         return composite(options.toArray(new Option[0]));
     }
 
+    /**
+     * The platform's health checks: Felix Health Checks and {@code ioasid.health}, whose
+     * readiness monitor registers the {@code felix.hc.readiness} condition while every
+     * configured IOMMU instance is up; wait for it with
+     * {@link ioasid.testkit.osgi.IoasidPlatform#awaitReady}.
+     */
+    public static Option health() {
+        List<Option> options = new ArrayList<>();
+        for (String location : PlatformBundles.health()) {
+            options.add(bundle(location));
+        }
+        return composite(options.toArray(new Option[0]));
+    }
+
     /** The SMMUv3 backend bundle; its instances come from configurations. */
     public static Option smmuv3() {
         return bundle(PlatformBundles.location("backend.smmuv3"));

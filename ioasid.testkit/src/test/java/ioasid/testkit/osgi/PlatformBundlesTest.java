@@ -51,6 +51,9 @@ class PlatformBundlesTest {
         for (String c : PlatformBundles.coordinates()) {
             assertEquals(3, c.split(":").length, c);
         }
-        assertEquals(18, PlatformBundles.coordinates().size());
+        assertEquals(23, PlatformBundles.coordinates().size());
+        assertEquals(5, PlatformBundles.health().size());
+        assertTrue(PlatformBundles.health().get(4).contains("ioasid.health"),
+                PlatformBundles.health().toString());
     }
 }
