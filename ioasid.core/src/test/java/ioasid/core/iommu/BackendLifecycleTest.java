@@ -24,15 +24,10 @@ import ioasid.api.iommu.SvaHandle;
 import ioasid.api.iommu.Translation;
 import ioasid.api.iommu.Viommu;
 import ioasid.api.iommu.dto.BackendDTO;
-import ioasid.api.iommu.dto.GroupDTO;
 
 /** Several backends, and backends that come and go: D16, D17. */
 class BackendLifecycleTest {
     private final IommuFixture fx = new IommuFixture();
-
-    private GroupDTO dto(IommuGroup g) {
-        return Arrays.stream(fx.iommu.groups()).filter(d -> d.id == g.id()).findFirst().orElseThrow();
-    }
 
     @Test
     @DisplayName("D16: several backends serve their own devices; a device two backends claim goes "
@@ -79,8 +74,8 @@ class BackendLifecycleTest {
             assertEquals("NO_IOMMU", t.fault());
             assertEquals(-1, t.domainId(), "no DMA reaches any domain");
         }
-        assertTrue(dto(fx.iommu.group("a")).blocked);
-        assertEquals(-1, dto(fx.iommu.group("a")).domainId);
+        assertTrue(fx.dto(fx.iommu.group("a")).blocked);
+        assertEquals(-1, fx.dto(fx.iommu.group("a")).domainId);
         assertTrue(fx.events.contains("UNBIND " + pasid.id()), fx.events.toString());
         assertTrue(fx.events.contains("UNBIND " + sva.pasid().id()), fx.events.toString());
         assertEquals(1, pasid.refCount(), "the IOMMU's references went");
@@ -96,7 +91,7 @@ class BackendLifecycleTest {
         // the other backend is untouched
         assertEquals(Translation.Outcome.FAULT, fx.probe("z", 0, 0).outcome());
         assertTrue(stays.pasids.containsKey("z:" + zp.id()));
-        assertFalse(dto(fx.iommu.group("z")).blocked);
+        assertFalse(fx.dto(fx.iommu.group("z")).blocked);
     }
 
     @Test
@@ -133,18 +128,18 @@ class BackendLifecycleTest {
         IommuGroup gb = fx.iommu.group("b");
         fx.iommu.claimGroup(gb, "vfio");
         fx.unbind(first);
-        assertTrue(dto(ga).blocked);
-        assertEquals("vfio", dto(gb).owner, "ownership outlives the backend");
+        assertTrue(fx.dto(ga).blocked);
+        assertEquals("vfio", fx.dto(gb).owner, "ownership outlives the backend");
         TestBackend again = fx.bind(new TestBackend("smmu0", 64).device("a", "ga", 6)
                 .device("b", "gb", 6));
         assertEquals(ga.id(), fx.iommu.group("a").id(), "the same group");
-        assertFalse(dto(ga).blocked);
-        assertEquals(dto(ga).defaultDomainId, dto(ga).domainId);
+        assertFalse(fx.dto(ga).blocked);
+        assertEquals(fx.dto(ga).defaultDomainId, fx.dto(ga).domainId);
         assertEquals(DomainType.DMA_FQ, again.domainOf("a").type);
-        assertEquals(dto(gb).blockingDomainId, dto(gb).domainId);
+        assertEquals(fx.dto(gb).blockingDomainId, fx.dto(gb).domainId);
         assertEquals(DomainType.BLOCKED, again.domainOf("b").type);
         fx.iommu.releaseGroup(gb);
-        assertEquals(dto(gb).defaultDomainId, dto(gb).domainId);
+        assertEquals(fx.dto(gb).defaultDomainId, fx.dto(gb).domainId);
     }
 
     @Test

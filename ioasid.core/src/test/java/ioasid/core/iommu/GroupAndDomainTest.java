@@ -36,15 +36,6 @@ class GroupAndDomainTest {
     private final TestBackend be = fx.bind(new TestBackend("t0", 256)
             .device("a", "ga", 8).device("b", "gb", 8).device("c", "gb", 8));
 
-    private GroupDTO dto(IommuGroup g) {
-        for (GroupDTO d : fx.iommu.groups()) {
-            if (d.id == g.id()) {
-                return d;
-            }
-        }
-        throw new AssertionError("no group " + g);
-    }
-
     @Test
     @DisplayName("rules 41, 43: devices with one key form a group, on a DMA-FQ default domain")
     void probeFormsGroups() {
@@ -53,7 +44,7 @@ class GroupAndDomainTest {
         assertSame(gb, fx.iommu.group("c"));
         assertNotEquals(ga.id(), gb.id());
         assertEquals(List.of("b", "c"), gb.devices());
-        GroupDTO d = dto(gb);
+        GroupDTO d = fx.dto(gb);
         assertEquals("DMA_FQ", d.defaultDomainType);
         assertEquals(d.defaultDomainId, d.domainId);
         assertEquals(-1, d.blockingDomainId, "the blocking domain is made lazily");
@@ -94,7 +85,7 @@ class GroupAndDomainTest {
         IommuGroup g = fx.iommu.group("b");
         IommuDomain d = fx.iommu.domainAlloc("b", false);
         fx.iommu.attachGroup(d, g);
-        assertEquals(d.id(), dto(g).domainId);
+        assertEquals(d.id(), fx.dto(g).domainId);
         assertSame(be.domainOf("b"), be.domainOf("c"));
         int calls = be.calls.size();
         fx.iommu.attachGroup(d, g);
@@ -106,11 +97,11 @@ class GroupAndDomainTest {
     void failedSwitchRollsBack() {
         IommuGroup g = fx.iommu.group("b");
         IommuDomain d = fx.iommu.domainAlloc("b", false);
-        int before = dto(g).domainId;
+        int before = fx.dto(g).domainId;
         TestBackend.Dom old = be.domainOf("b");
         be.failAttach.add("c");
         fx.unchanged(ENOMEM, () -> fx.iommu.attachGroup(d, g));
-        assertEquals(before, dto(g).domainId);
+        assertEquals(before, fx.dto(g).domainId);
         assertSame(old, be.domainOf("b"), "b went back");
         assertSame(old, be.domainOf("c"));
     }
@@ -121,7 +112,7 @@ class GroupAndDomainTest {
         IommuGroup g = fx.iommu.group("b");
         IommuDomain next = fx.iommu.domainAlloc("b", false);
         fx.iommu.map(next, 0x1000, 0x900000, 0x1000, Prot.READ);
-        int oldId = dto(g).domainId;
+        int oldId = fx.dto(g).domainId;
         List<String> seen = new ArrayList<>();
         be.duringAttach = (dev, dom) -> {
             for (String x : List.of("b", "c")) {
@@ -141,7 +132,7 @@ class GroupAndDomainTest {
         be.failAttach.add("c");
         be.duringAttach = (dev, dom) -> {
             int via = fx.iommu.translate("b", 0, 0x1000, Access.READ).domainId();
-            assertTrue(via == dto(g).domainId || via == third.id(), "b reached " + via);
+            assertTrue(via == fx.dto(g).domainId || via == third.id(), "b reached " + via);
         };
         fx.unchanged(ENOMEM, () -> fx.iommu.attachGroup(third, g));
     }
@@ -150,12 +141,12 @@ class GroupAndDomainTest {
     @DisplayName("rules 45, 48: detach returns to the default domain; EINVAL when not attached")
     void detachToDefault() {
         IommuGroup g = fx.iommu.group("a");
-        int def = dto(g).defaultDomainId;
+        int def = fx.dto(g).defaultDomainId;
         IommuDomain d = fx.iommu.domainAlloc("a", false);
         fx.unchanged(EINVAL, () -> fx.iommu.detachGroup(d, g));
         fx.iommu.attachGroup(d, g);
         fx.iommu.detachGroup(d, g);
-        assertEquals(def, dto(g).domainId);
+        assertEquals(def, fx.dto(g).domainId);
         fx.unchanged(EINVAL, () -> fx.iommu.detachGroup(d, g));
     }
 
@@ -169,7 +160,7 @@ class GroupAndDomainTest {
         fx.unchanged(EBUSY, () -> fx.iommu.attachGroup(d2, g));
         fx.iommu.detachGroup(d1, g);
         fx.iommu.attachGroup(d2, g);
-        assertEquals(d2.id(), dto(g).domainId);
+        assertEquals(d2.id(), fx.dto(g).domainId);
     }
 
     @Test
@@ -181,7 +172,7 @@ class GroupAndDomainTest {
         fx.iommu.attachDevice(d, "a");
         fx.unchanged(EINVAL, () -> fx.iommu.detachDevice(d, "b"));
         fx.iommu.detachDevice(d, "a");
-        assertEquals(dto(fx.iommu.group("a")).defaultDomainId, dto(fx.iommu.group("a")).domainId);
+        assertEquals(fx.dto(fx.iommu.group("a")).defaultDomainId, fx.dto(fx.iommu.group("a")).domainId);
     }
 
     @Test
@@ -205,7 +196,7 @@ class GroupAndDomainTest {
         fx.iommu.detachGroup(d, g);
         fx.iommu.domainFree(d);
         assertFalse(d.live());
-        GroupDTO dto = dto(g);
+        GroupDTO dto = fx.dto(g);
         assertEquals(dto.blockingDomainId, dto.domainId);
         assertEquals(DomainType.BLOCKED, be.domainOf("a").type);
         Translation t = fx.probe("a", 0, 0x1000);
@@ -267,17 +258,17 @@ class GroupAndDomainTest {
     void setDefaultType() {
         IommuGroup g = fx.iommu.group("a");
         fx.iommu.setDefaultDomainType(g, DomainType.IDENTITY, true);
-        assertEquals("IDENTITY", dto(g).domainType);
+        assertEquals("IDENTITY", fx.dto(g).domainType);
         assertEquals(Translation.Outcome.BYPASS, fx.probe("a", 0, 0x5000).outcome());
         fx.iommu.setDefaultDomainType(g, DomainType.DMA, true);
-        int dma = dto(g).domainId;
+        int dma = fx.dto(g).domainId;
         fx.iommu.useDefaultDomain("a"); // a driver is bound
         fx.iommu.setDefaultDomainType(g, DomainType.DMA_FQ, true);
-        assertEquals(dma, dto(g).domainId, "same domain, now with a flush queue");
-        assertEquals("DMA_FQ", dto(g).domainType);
+        assertEquals(dma, fx.dto(g).domainId, "same domain, now with a flush queue");
+        assertEquals("DMA_FQ", fx.dto(g).domainType);
         fx.iommu.unuseDefaultDomain("a");
         fx.iommu.setDefaultDomainType(g, null, true); // auto: the platform default, DMA-FQ
-        assertEquals("DMA_FQ", dto(g).domainType);
+        assertEquals("DMA_FQ", fx.dto(g).domainType);
     }
 
     @Test
@@ -285,10 +276,10 @@ class GroupAndDomainTest {
     void iovaToPhys() {
         IommuGroup g = fx.iommu.group("a");
         fx.iommu.setDefaultDomainType(g, DomainType.IDENTITY, true);
-        IommuDomain id = fx.iommu.domain(dto(g).defaultDomainId);
+        IommuDomain id = fx.iommu.domain(fx.dto(g).defaultDomainId);
         assertEquals(0x123456, fx.iommu.iovaToPhys(id, 0x123456));
         fx.iommu.claimGroup(g, "o");
-        IommuDomain blocked = fx.iommu.domain(dto(g).blockingDomainId);
+        IommuDomain blocked = fx.iommu.domain(fx.dto(g).blockingDomainId);
         assertEquals(0, fx.iommu.iovaToPhys(blocked, 0x123456));
         IommuDomain d = fx.iommu.domainAlloc("a", false);
         assertEquals(0, fx.iommu.iovaToPhys(d, 0x7000));
@@ -300,9 +291,9 @@ class GroupAndDomainTest {
     @DisplayName("rule 57: map checks paging type, alignment, flags, overflow and aperture")
     void mapChecks() {
         IommuDomain d = fx.iommu.domainAlloc("a", false);
-        IommuDomain def = fx.iommu.domain(dto(fx.iommu.group("a")).defaultDomainId);
+        IommuDomain def = fx.iommu.domain(fx.dto(fx.iommu.group("a")).defaultDomainId);
         fx.iommu.claimGroup(fx.iommu.group("b"), "o");
-        IommuDomain blocked = fx.iommu.domain(dto(fx.iommu.group("b")).blockingDomainId);
+        IommuDomain blocked = fx.iommu.domain(fx.dto(fx.iommu.group("b")).blockingDomainId);
         fx.unchanged(EINVAL, () -> fx.iommu.map(blocked, 0, 0, 0x1000, Prot.READ));
         fx.unchanged(EINVAL, () -> fx.iommu.map(d, 0x1001, 0, 0x1000, Prot.READ));
         fx.unchanged(EINVAL, () -> fx.iommu.map(d, 0x1000, 0x10, 0x1000, Prot.READ));
@@ -372,7 +363,7 @@ class GroupAndDomainTest {
         assertEquals(0x20000, fx.iommu.iovaToPhys(d, 0x5000));
         assertEquals(0, fx.iommu.unmap(d, 0x9000, 0x1000), "nothing mapped there");
         fx.iommu.claimGroup(fx.iommu.group("b"), "o");
-        IommuDomain blocked = fx.iommu.domain(dto(fx.iommu.group("b")).blockingDomainId);
+        IommuDomain blocked = fx.iommu.domain(fx.dto(fx.iommu.group("b")).blockingDomainId);
         assertEquals(0, fx.iommu.unmap(blocked, 0x1000, 0x1000));
     }
 
@@ -397,7 +388,7 @@ class GroupAndDomainTest {
     @Test
     @DisplayName("rule 40: group snapshots name their domains' types")
     void groupSnapshot() {
-        GroupDTO d = dto(fx.iommu.group("a"));
+        GroupDTO d = fx.dto(fx.iommu.group("a"));
         assertEquals("t0", d.backend);
         assertEquals(List.of("a"), List.of(d.devices));
         assertFalse(d.blocked);

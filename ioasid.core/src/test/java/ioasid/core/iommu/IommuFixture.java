@@ -18,7 +18,9 @@ import ioasid.api.Errno;
 import ioasid.api.IoasidException;
 import ioasid.api.iommu.Access;
 import ioasid.api.iommu.DomainType;
+import ioasid.api.iommu.IommuGroup;
 import ioasid.api.iommu.Translation;
+import ioasid.api.iommu.dto.GroupDTO;
 import ioasid.api.iommu.spi.IommuBackend;
 import ioasid.api.spi.IoasidEvent;
 import ioasid.api.spi.IoasidListener;
@@ -69,6 +71,16 @@ final class IommuFixture {
     }
 
     /** Everything observable of the IOMMU core, to check a failed call changed nothing. */
+    /** The group as the IOMMU core lists it now. */
+    GroupDTO dto(IommuGroup g) {
+        for (GroupDTO d : iommu.groups()) {
+            if (d.id == g.id()) {
+                return d;
+            }
+        }
+        throw new AssertionError("no group " + g);
+    }
+
     String state() {
         return Arrays.toString(iommu.groups()) + Arrays.toString(iommu.domains())
                 + Arrays.toString(iommu.pasids()) + Arrays.toString(iommu.viommus())

@@ -26,20 +26,11 @@ class OwnershipTest {
             .device("a", "ga", 8).device("b", "gb", 8).device("c", "gb", 8));
     private final IommuGroup ga = fx.iommu.group("a");
 
-    private GroupDTO dto(IommuGroup g) {
-        for (GroupDTO d : fx.iommu.groups()) {
-            if (d.id == g.id()) {
-                return d;
-            }
-        }
-        throw new AssertionError();
-    }
-
     @Test
     @DisplayName("rule 49: a claim makes the blocking domain on first use and moves the group to it")
     void claim() {
         fx.iommu.claimGroup(ga, "vfio-1");
-        GroupDTO d = dto(ga);
+        GroupDTO d = fx.dto(ga);
         assertEquals(d.blockingDomainId, d.domainId);
         assertEquals("vfio-1", d.owner);
         assertEquals(1, d.ownerCount);
@@ -101,7 +92,7 @@ class OwnershipTest {
     @Test
     @DisplayName("rule 50: release returns to the default domain; EINVAL unclaimed, EBUSY with PASIDs")
     void release() {
-        int def = dto(ga).defaultDomainId;
+        int def = fx.dto(ga).defaultDomainId;
         fx.unchanged(EINVAL, () -> fx.iommu.releaseGroup(ga));
         fx.iommu.claimGroup(ga, "vfio");
         IommuDomain d = fx.iommu.domainAlloc("a", false);
@@ -110,9 +101,9 @@ class OwnershipTest {
         fx.unchanged(EBUSY, () -> fx.iommu.releaseGroup(ga));
         fx.iommu.detachDevicePasid(d, "a", p);
         fx.iommu.releaseGroup(ga);
-        assertEquals(def, dto(ga).domainId);
-        assertEquals(0, dto(ga).ownerCount);
-        assertNull(dto(ga).owner);
+        assertEquals(def, fx.dto(ga).domainId);
+        assertEquals(0, fx.dto(ga).ownerCount);
+        assertNull(fx.dto(ga).owner);
         assertFalse(fx.iommu.dmaOwnerClaimed(ga));
     }
 
@@ -122,9 +113,9 @@ class OwnershipTest {
         fx.iommu.claimGroup(ga, "vfio");
         IommuDomain d = fx.iommu.domainAlloc("a", false);
         fx.iommu.attachGroup(d, ga);
-        assertEquals(d.id(), dto(ga).domainId);
+        assertEquals(d.id(), fx.dto(ga).domainId);
         fx.iommu.detachGroup(d, ga);
-        assertEquals(dto(ga).blockingDomainId, dto(ga).domainId);
+        assertEquals(fx.dto(ga).blockingDomainId, fx.dto(ga).domainId);
     }
 
     @Test
@@ -135,14 +126,14 @@ class OwnershipTest {
         fx.unchanged(ENODEV, () -> fx.iommu.claimDevice("nope", "o"));
         fx.iommu.claimDevice("b", "vfio");
         fx.iommu.claimDevice("c", "vfio"); // same group, same owner
-        assertEquals(2, dto(gb).ownerCount);
+        assertEquals(2, fx.dto(gb).ownerCount);
         fx.unchanged(EPERM, () -> fx.iommu.claimDevice("c", "someone-else"));
         fx.iommu.releaseDevice("c");
-        assertEquals(1, dto(gb).ownerCount);
+        assertEquals(1, fx.dto(gb).ownerCount);
         assertTrue(fx.iommu.dmaOwnerClaimed(gb));
         fx.iommu.releaseDevice("b");
         assertFalse(fx.iommu.dmaOwnerClaimed(gb));
-        assertEquals(dto(gb).defaultDomainId, dto(gb).domainId);
+        assertEquals(fx.dto(gb).defaultDomainId, fx.dto(gb).domainId);
         fx.unchanged(EINVAL, () -> fx.iommu.releaseDevice("b"));
     }
 
@@ -152,7 +143,7 @@ class OwnershipTest {
         fx.iommu.useDefaultDomain("b");
         fx.iommu.useDefaultDomain("c");
         IommuGroup gb = fx.iommu.group("b");
-        assertEquals(2, dto(gb).ownerCount);
+        assertEquals(2, fx.dto(gb).ownerCount);
         fx.unchanged(EPERM, () -> fx.iommu.claimGroup(gb, "vfio")); // a driver is bound
         fx.iommu.unuseDefaultDomain("b");
         fx.iommu.unuseDefaultDomain("c");
@@ -179,6 +170,6 @@ class OwnershipTest {
         fx.update(be);
         assertEquals(java.util.List.of("b", "c", "d"), gb.devices());
         assertEquals(DomainType.BLOCKED, be.domainOf("d").type);
-        assertEquals(dto(gb).blockingDomainId, fx.probe("d", 0, 0).domainId());
+        assertEquals(fx.dto(gb).blockingDomainId, fx.probe("d", 0, 0).domainId());
     }
 }

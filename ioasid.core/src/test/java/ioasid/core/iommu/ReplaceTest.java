@@ -22,22 +22,12 @@ import ioasid.api.iommu.Access;
 import ioasid.api.iommu.IommuDomain;
 import ioasid.api.iommu.IommuGroup;
 import ioasid.api.iommu.Prot;
-import ioasid.api.iommu.dto.GroupDTO;
 
 /** Replace of a group's, a device's and a PASID's domain: rules 44, 46, 105, 106; D18, D23, D25. */
 class ReplaceTest {
     private final IommuFixture fx = new IommuFixture();
     private final TestBackend be = fx.bind(new TestBackend("t0", 256)
             .device("a", "ga", 8).device("b", "gb", 8).device("c", "gb", 8));
-
-    private GroupDTO dto(IommuGroup g) {
-        for (GroupDTO d : fx.iommu.groups()) {
-            if (d.id == g.id()) {
-                return d;
-            }
-        }
-        throw new AssertionError("no group " + g);
-    }
 
     @AfterEach
     void noViolations() {
@@ -57,7 +47,7 @@ class ReplaceTest {
         fx.unchanged(EBUSY, () -> fx.iommu.attachGroup(d2, g));
         be.replaces.clear();
         fx.iommu.replaceGroupDomain(g, d2);
-        assertEquals(d2.id(), dto(g).domainId);
+        assertEquals(d2.id(), fx.dto(g).domainId);
         assertEquals(0x7000, fx.probe("c", 0, 0x1000).physAddr());
         int d1hw = ((TestBackend.Dom) ((DomainImpl) d1).hw).id;
         int d2hw = ((TestBackend.Dom) ((DomainImpl) d2).hw).id;
@@ -78,7 +68,7 @@ class ReplaceTest {
         fx.iommu.unuseDefaultDomain("a");
         fx.iommu.claimDevice("a", "iommufd");
         fx.iommu.replaceDeviceDomain("a", d);
-        assertEquals(d.id(), dto(g).domainId);
+        assertEquals(d.id(), fx.dto(g).domainId);
     }
 
     @Test
@@ -88,7 +78,7 @@ class ReplaceTest {
         IommuGroup ga = fx.iommu.group("a");
         fx.iommu.claimGroup(ga, "vfio");
         fx.iommu.claimGroup(fx.iommu.group("b"), "vfio");
-        IommuDomain def = fx.iommu.domain(dto(ga).defaultDomainId);
+        IommuDomain def = fx.iommu.domain(fx.dto(ga).defaultDomainId);
         fx.unchanged(EINVAL, () -> fx.iommu.replaceGroupDomain(ga, null));
         fx.unchanged(EINVAL, () -> fx.iommu.replaceGroupDomain(null, def));
         fx.unchanged(EINVAL, () -> fx.iommu.replaceGroupDomain(ga, def));
@@ -181,7 +171,7 @@ class ReplaceTest {
         IoasidHandle p = fx.iommu.allocGlobalPasid("a");
         fx.iommu.attachDevicePasid(d, "a", p);
         fx.iommu.claimGroup(fx.iommu.group("b"), "o");
-        IommuDomain blocked = fx.iommu.domain(dto(fx.iommu.group("b")).blockingDomainId);
+        IommuDomain blocked = fx.iommu.domain(fx.dto(fx.iommu.group("b")).blockingDomainId);
         fx.unchanged(EOPNOTSUPP, () -> fx.iommu.replaceDevicePasid(blocked, "a", p));
         fx.unchanged(EINVAL, () -> fx.iommu.replaceDevicePasid(d, "a", null));
         var priv = fx.iommu.privatePasidAlloc("a");
