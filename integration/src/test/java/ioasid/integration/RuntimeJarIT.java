@@ -1,6 +1,7 @@
 package ioasid.integration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
@@ -9,10 +10,12 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
 import java.io.Writer;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -27,6 +30,9 @@ import org.junit.jupiter.api.io.TempDir;
 class RuntimeJarIT {
     private static final File JAR = new File(System.getProperty("ioasid.runtime.jar"));
 
+    /** Every runtime of this class listens on a free port, never on the default one. */
+    private static final String HTTP_PORT = "-Dorg.osgi.service.http.port=" + WebClient.freePort();
+
     private static String java() {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
@@ -40,7 +46,7 @@ class RuntimeJarIT {
         String script = "--nointeractive -c 'iommu:await 3; iommu:backends; ioasid:mkset vm1 8; "
                 + "ioasid:alloc 2; ioasid:free 99; iommu:probe 0000:00:01.0 0x1000; stop 0'";
         long start = System.nanoTime();
-        Process p = new ProcessBuilder(java(), "-Dgosh.args=" + script, "-jar",
+        Process p = new ProcessBuilder(java(), HTTP_PORT, "-Dgosh.args=" + script, "-jar",
                 JAR.getAbsolutePath()).directory(dir.toFile()).redirectErrorStream(true).start();
         List<String> lines = new ArrayList<>();
         long firstCommand = -1;
@@ -77,7 +83,7 @@ class RuntimeJarIT {
         Path config = deploy.resolve("ioasid.backend.virtio-viommu0.config");
         String written = "ioasid.iommu.name=\"viommu0\"\ndevices=[\"ep1;sid=0x1\"]\n";
         Files.writeString(config, written);
-        Process p = new ProcessBuilder(java(), "-jar", JAR.getAbsolutePath())
+        Process p = new ProcessBuilder(java(), HTTP_PORT, "-jar", JAR.getAbsolutePath())
                 .directory(dir.toFile()).redirectErrorStream(true).start();
         List<String> out = Collections.synchronizedList(new ArrayList<>());
         Thread reader = new Thread(() -> {
@@ -138,6 +144,66 @@ class RuntimeJarIT {
                 down.toString());
     }
 
+    @Test
+    @Timeout(120)
+    @DisplayName("the first start writes the console's address and credentials, the password "
+            + "readable by its owner only; the console asks for them, on 127.0.0.1 only; a "
+            + "second start keeps them")
+    void webConsole(@TempDir Path dir) throws Exception {
+        int port = WebClient.freePort();
+        String first = runConsole(dir, port);
+        Path password = dir.resolve(".ioasid/http-password").toAbsolutePath();
+        assertTrue(first.contains("ioasid: web console user admin, password in " + password
+                + " (readable by its owner only)"), first);
+        assertEquals("rw-------", PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(password)));
+        String secret = Files.readString(password).strip();
+        String address = Files.readString(dir.resolve("deploy/org.apache.felix.http.config"));
+        assertTrue(address.contains("org.apache.felix.http.host=\"127.0.0.1\""), address);
+        assertTrue(address.contains("org.osgi.service.http.port=I\"" + port + "\""), address);
+        String again = runConsole(dir, port);
+        assertFalse(again.contains("password in"), again);
+        assertEquals(secret, Files.readString(password).strip(), "a later start keeps it");
+    }
+
+    /** Starts the runtime, checks the console over HTTP while it runs; returns what it printed. */
+    private static String runConsole(Path dir, int port) throws Exception {
+        Process p = new ProcessBuilder(java(), "-Dorg.osgi.service.http.port=" + port, "-jar",
+                JAR.getAbsolutePath()).directory(dir.toFile()).redirectErrorStream(true).start();
+        List<String> out = Collections.synchronizedList(new ArrayList<>());
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
+                    StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null;) {
+                    out.add(line);
+                }
+            } catch (IOException e) {
+                out.add("reader: " + e);
+            }
+        });
+        reader.start();
+        try (Writer shell = new OutputStreamWriter(p.getOutputStream(), StandardCharsets.UTF_8)) {
+            send(shell, "iommu:await 3");
+            awaitLine(out, "3 backends ready");
+            String secret = Files.readString(dir.resolve(".ioasid/http-password")).strip();
+            WebClient web = new WebClient("http://127.0.0.1:" + port, "admin", secret);
+            WebClient.Response anonymous = web.awaitUp("/system/console/bundles", false);
+            assertEquals(401, anonymous.status, "login required");
+            assertTrue(anonymous.header("WWW-Authenticate").startsWith("Basic"));
+            assertEquals(401, new WebClient("http://127.0.0.1:" + port, "admin", "admin")
+                    .get("/system/console/bundles", true).status, "no default password");
+            assertEquals(200, web.get("/system/console/bundles", true).status);
+            for (InetAddress other : WebClient.nonLoopbackAddresses()) {
+                assertFalse(WebClient.accepts(other, port), "listens on " + other);
+            }
+            send(shell, "stop 0");
+        }
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        reader.join();
+        assertEquals(0, out.stream().filter(l -> l.startsWith("\tat ")).count(), out.toString());
+        return String.join("\n", out);
+    }
+
     private static final class Run {
         final int code;
         final String out;
@@ -158,14 +224,14 @@ class RuntimeJarIT {
     /** Runs the runtime on a script (after a first start in dir, which fills deploy/). */
     private static Run run(Path dir, String script) throws Exception {
         if (!Files.isDirectory(dir.resolve("deploy"))) {
-            Process first = new ProcessBuilder(java(), "-jar", JAR.getAbsolutePath(), "-c",
-                    "iommu:await 3").directory(dir.toFile()).start();
+            Process first = new ProcessBuilder(java(), HTTP_PORT, "-jar", JAR.getAbsolutePath(),
+                    "-c", "iommu:await 3").directory(dir.toFile()).start();
             first.getInputStream().readAllBytes();
             assertTrue(first.waitFor(60, TimeUnit.SECONDS));
         }
         Path err = dir.resolve("err.txt");
-        Process p = new ProcessBuilder(java(), "-jar", JAR.getAbsolutePath(), "-c", script)
-                .directory(dir.toFile()).redirectError(err.toFile()).start();
+        Process p = new ProcessBuilder(java(), HTTP_PORT, "-jar", JAR.getAbsolutePath(), "-c",
+                script).directory(dir.toFile()).redirectError(err.toFile()).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the runtime stops after the script");
         return new Run(p.exitValue(), out, Files.readString(err));

@@ -6,6 +6,7 @@ import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Dictionary;
 import java.util.Enumeration;
@@ -22,6 +23,7 @@ import org.osgi.framework.BundleEvent;
 import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceReference;
 import org.osgi.framework.SynchronousBundleListener;
+import org.osgi.framework.startlevel.FrameworkStartLevel;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.log.LogReaderService;
 import org.osgi.util.tracker.ServiceTracker;
@@ -34,8 +36,9 @@ import org.osgi.util.tracker.ServiceTracker;
  * ({@link DeployFolder}). It registers the installer FileInstall hands the folder's jars to
  * ({@link BundleInstaller}), reads deploy/*.config strictly in FileInstall's place
  * ({@link ConfigFiles}), hands both the folder's changes as soon as they are reported, ahead of
- * FileInstall's poll ({@link DeployWatcher}), and registers the {@code runtime:restore} command. It also gives the
- * platform's java.util.logging output one line per record, unless the operator configured
+ * FileInstall's poll ({@link DeployWatcher}), and registers the {@code runtime:restore} command.
+ * It writes the web console's address and credentials when missing ({@link WebFiles}). It also
+ * gives the platform's java.util.logging output one line per record, unless the operator configured
  * logging, prints what the framework's bundles log as one line per entry ({@link OsgiLog}), and
  * keeps an orderly shutdown quiet: when the framework stops, every backend leaves because
  * everything does, which is no news worth a line each.
@@ -48,22 +51,34 @@ public final class Bootstrap implements BundleActivator {
     static final int DEFAULT_LEVEL = 151;
     /** How long a stopping runtime waits for Event Admin to finish the deliveries under way. */
     static final long DRAIN_MS = 2000;
+    /** The Web Console's start-up user and password, read as framework properties. */
+    static final String CONSOLE_USER = "felix.webconsole.username";
+    static final String CONSOLE_PASSWORD = "felix.webconsole.password";
 
     /**
      * One line per record on the console: "INFO: message". The health check core logs through
-     * SLF4J to java.util.logging; its INFO lines narrate its own start and stop, so only its
-     * warnings are printed, as for the framework's other bundles.
+     * SLF4J to java.util.logging, as do the web stack's bundles and SPI Fly; their INFO lines
+     * narrate their own start and stop, so only their warnings are printed, as for the
+     * framework's other bundles.
      */
     static final String LOGGING = "handlers=java.util.logging.ConsoleHandler\n"
             + ".level=INFO\n"
             + "org.apache.felix.hc.level=WARNING\n"
+            + "org.apache.aries.spifly.level=WARNING\n"
+            + "org.apache.felix.webconsole.level=WARNING\n"
+            + "org.apache.felix.http.level=WARNING\n"
+            + "org.eclipse.jetty.level=WARNING\n"
             + "java.util.logging.SimpleFormatter.format=%4$s: %5$s%6$s%n\n";
 
     /** The platform's loggers, named by the bundles that log. */
     static final String PLATFORM_LOGGERS = "ioasid";
 
+    /** The HTTP server's loggers, silent while the framework stops. */
+    static final String HTTP_LOGGERS = "org.apache.felix.http";
+
     /** Holds the platform's logger while it is quietened: JUL keeps loggers weakly. */
     private Logger quietened;
+    private Logger httpQuietened;
     private ServiceTracker<ConfigurationAdmin, ConfigurationAdmin> admins;
     private ServiceTracker<LogReaderService, LogReaderService> logs;
     private DeployWatcher watcher;
@@ -81,6 +96,9 @@ public final class Bootstrap implements BundleActivator {
                 stopping = true;
                 quietened = Logger.getLogger(PLATFORM_LOGGERS);
                 quietened.setLevel(Level.WARNING);
+                // a stop while HTTP is still starting interrupts it, which it reports at length
+                httpQuietened = Logger.getLogger(HTTP_LOGGERS);
+                httpQuietened.setLevel(Level.OFF);
             }
         });
         OsgiLog osgiLog = new OsgiLog(() -> stopping);
@@ -129,8 +147,13 @@ public final class Bootstrap implements BundleActivator {
             System.out.println("ioasid: cannot prepare " + deploy + "/: "
                     + BundleInstaller.reason(e));
         }
+        web(context, deploy, DeployFolder.stateBeside(deploy));
+        // deploy/'s bundles get their start level as they are installed, not by a later request
+        int level = deployLevel(context);
+        context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION).adapt(FrameworkStartLevel.class)
+                .setInitialBundleStartLevel(level);
         BundleInstaller installer =
-                new BundleInstaller(context, deploy, deploy.toString(), deployLevel(context));
+                new BundleInstaller(context, deploy, deploy.toString(), level);
         context.addFrameworkListener(installer);
         context.registerService(ArtifactInstaller.class, installer, null);
         try {
@@ -159,6 +182,28 @@ public final class Bootstrap implements BundleActivator {
         if (logs != null) {
             logs.close();
         }
+    }
+
+    /**
+     * Writes the web console's address and credentials when missing ({@link WebFiles}) and makes
+     * its start-up user and password those of deploy/ioasid.http.config, never the console's
+     * built-in default: a random hash nobody knows when the file cannot be read. The Web Console
+     * reads them as framework properties, which fall back to system properties.
+     */
+    private static void web(BundleContext context, Path deploy, Path state) {
+        WebFiles files = new WebFiles(deploy, state, new SecureRandom());
+        try {
+            for (String line : files.ensure(context.getProperty(WebFiles.PORT_PROPERTY))) {
+                System.out.println("ioasid: " + line);
+            }
+        } catch (IOException e) {
+            System.out.println("ioasid: cannot write the web console's files in " + deploy
+                    + "/: " + BundleInstaller.reason(e) + "; the console stays locked");
+        }
+        String[] credentials = files.credentials();
+        System.setProperty(CONSOLE_USER, credentials != null ? credentials[0] : WebFiles.USER);
+        System.setProperty(CONSOLE_PASSWORD,
+                credentials != null ? credentials[1] : files.locked());
     }
 
     private static int deployLevel(BundleContext context) {

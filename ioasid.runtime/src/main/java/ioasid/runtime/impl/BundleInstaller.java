@@ -165,7 +165,13 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
         }
         try {
             Bundle b = context.installBundle(location, new ByteArrayInputStream(bytes));
-            b.adapt(BundleStartLevel.class).setStartLevel(startLevel);
+            // a new bundle has the framework's initial level, deploy/'s (Bootstrap sets it):
+            // setting it again queues a request behind whatever the start level thread does
+            // then, which fails once the bundle is gone
+            BundleStartLevel level = b.adapt(BundleStartLevel.class);
+            if (level.getStartLevel() != startLevel) {
+                level.setStartLevel(startLevel);
+            }
             if (startLevel > frameworkLevel()) {
                 early.put(b.getBundleId(), artifact);
             } else {
