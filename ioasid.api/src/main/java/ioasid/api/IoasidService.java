@@ -7,6 +7,7 @@ import ioasid.api.dto.CapacityDTO;
 import ioasid.api.dto.IdSpaceDTO;
 import ioasid.api.dto.IoasidDTO;
 import ioasid.api.dto.ListenerDTO;
+import ioasid.api.dto.OccupancyDTO;
 import ioasid.api.dto.SetDTO;
 import ioasid.api.dto.StatsDTO;
 
@@ -301,4 +302,19 @@ public interface IoasidService {
     IoasidDTO[] ids(IoasidSet set, int limit);
 
     StatsDTO stats();
+
+    /**
+     * How the whole ID space is filled, in about {@code buckets} equal buckets of consecutive
+     * IDs, each with its number of live IDs and the set holding most of them: what an operator's
+     * picture of the space needs, in one snapshot that costs time in proportion to the live IDs
+     * and the space's size in words, not a DTO per ID. The bucket size is the smallest that
+     * covers IDs 0 to {@link CapacityDTO#maxId} in at most {@code buckets} buckets, so there may
+     * be fewer.
+     *
+     * @param buckets how many buckets at most, 1 to 65536
+     * @return a new DTO, consistent with itself
+     * @throws IoasidException EINVAL when {@code buckets} is out of range
+     * @since 1.1
+     */
+    OccupancyDTO occupancy(int buckets);
 }

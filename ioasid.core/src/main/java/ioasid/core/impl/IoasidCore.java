@@ -41,6 +41,7 @@ import ioasid.api.dto.CapacityDTO;
 import ioasid.api.dto.IdSpaceDTO;
 import ioasid.api.dto.IoasidDTO;
 import ioasid.api.dto.ListenerDTO;
+import ioasid.api.dto.OccupancyDTO;
 import ioasid.api.dto.SetDTO;
 import ioasid.api.dto.StatsDTO;
 import ioasid.api.spi.EventType;
@@ -109,6 +110,7 @@ public final class IoasidCore implements IoasidService {
     private final Attachments attachments;
     private final ListenerChains chains;
     private final Snapshots snapshots;
+    private final Occupancy occupancy;
 
     // Guarded by the lock.
     private int live;
@@ -147,6 +149,7 @@ public final class IoasidCore implements IoasidService {
         this.attachments = new Attachments(lock, dispatcher);
         this.chains = new ListenerChains(lock, dispatcher, bitmap, table, sets, attachments);
         this.snapshots = new Snapshots(lock, bits, bitmap, table, sets, stack, chains, dispatcher);
+        this.occupancy = new Occupancy(lock, bits, bitmap, table);
     }
 
     @Modified
@@ -798,6 +801,11 @@ public final class IoasidCore implements IoasidService {
         } finally {
             lock.unlock();
         }
+    }
+
+    @Override
+    public OccupancyDTO occupancy(int buckets) {
+        return occupancy.take(buckets);
     }
 
     @Override
