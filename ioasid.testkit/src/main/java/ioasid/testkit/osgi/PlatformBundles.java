@@ -22,7 +22,8 @@ import java.util.Properties;
  * tested with for the others; pax-url resolves it from the local Maven repository, where
  * {@code mvn install} of the platform or a dependency on {@code ioasid.testkit.paxexam} put it.
  * When the system property {@value #DIRECTORY} names a directory, every location is a file of
- * that directory instead, named {@code <artifactId>.jar}: the platform's own build tests the
+ * that directory instead, named {@code <artifactId>.jar} (or {@code <artifactId>-<version>.jar}
+ * where it holds two versions of one artifact): the platform's own build tests the
  * bundles it has just packaged that way, before anything is installed.
  *
  * <p>Usable inside and outside a framework: it needs neither Pax Exam nor OSGi.
@@ -65,6 +66,16 @@ public final class PlatformBundles {
         return locations("health");
     }
 
+    /**
+     * The web stack, in order: the Servlet Whiteboard and servlet APIs, ASM and SPI Fly, SLF4J 2
+     * with its java.util.logging provider (Jetty needs 2; it exports 1.7 too), Commons IO and
+     * FileUpload, Felix Inventory, the OWASP encoder, Felix HTTP on Jetty 12, the Felix Web
+     * Console and {@code ioasid.webconsole}.
+     */
+    public static List<String> web() {
+        return locations("web");
+    }
+
     /** The Gogo runtime, {@code ioasid.shell}, JLine and {@code ioasid.console}, in order. */
     public static List<String> shell() {
         return locations("shell");
@@ -102,7 +113,9 @@ public final class PlatformBundles {
         if (dir == null || dir.isBlank()) {
             return "mvn:" + groupId + "/" + artifactId + "/" + version;
         }
-        File f = new File(dir, artifactId + ".jar");
+        // a second version of an artifact the directory holds goes by <artifactId>-<version>.jar
+        File versioned = new File(dir, artifactId + "-" + version + ".jar");
+        File f = versioned.isFile() ? versioned : new File(dir, artifactId + ".jar");
         if (!f.isFile()) {
             throw new IllegalStateException("missing bundle " + f + " (" + DIRECTORY + "=" + dir
                     + "): copy " + groupId + ":" + artifactId + ":" + version + " there");
@@ -145,8 +158,8 @@ public final class PlatformBundles {
     }
 
     /**
-     * The coordinates of the bundles of {@link #platform()}, {@link #shell()}, {@link #health()}
-     * and {@link #logging()},
+     * The coordinates of the bundles of {@link #platform()}, {@link #shell()}, {@link #health()},
+     * {@link #web()} and {@link #logging()},
      * {@code groupId:artifactId:version}, for a check that each is where it will be looked for.
      */
     public static List<String> coordinates() {

@@ -8,11 +8,16 @@ import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 import static org.ops4j.pax.exam.CoreOptions.workingDirectory;
 
 import java.io.File;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.CodeSource;
+import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -20,6 +25,7 @@ import java.util.logging.Logger;
 import org.ops4j.pax.exam.Option;
 
 import ioasid.testkit.osgi.PlatformBundles;
+import ioasid.testkit.osgi.WebConsole;
 
 /**
  * Pax Exam options that start the platform in Felix, for a suite's {@code @Configuration}:
@@ -115,6 +121,49 @@ public final class IoasidOptions {
             options.add(bundle(location));
         }
         return composite(options.toArray(new Option[0]));
+    }
+
+    /** The framework property the HTTP port of {@link #webConsole()} is in. */
+    public static final String HTTP_PORT = "org.osgi.service.http.port";
+
+    /**
+     * The web stack with the platform's console pages ({@link PlatformBundles#web()}): Felix HTTP
+     * on Jetty 12 listening on 127.0.0.1 at a free port (read it in the test from the framework
+     * property {@value #HTTP_PORT}), the Felix Web Console at {@code /system/console}, and
+     * {@code ioasid.webconsole}. The test installs them with
+     * {@link ioasid.testkit.osgi.WebConsole#start}, in its {@code @Before}: they bring SLF4J 2,
+     * which must not be there before Pax Exam's own bundles are wired to the SLF4J 1.7 of
+     * {@link #platform()} (its binding would take 2's API). The console is locked until the test
+     * creates the configuration {@code ioasid.http} ({@code username}, {@code password} as
+     * {@code {sha-256}<Base64 of the SHA-256 of the password>}, see
+     * {@link ioasid.testkit.osgi.WebConsole#credentials}), which the pages' bundle copies to the
+     * console: it never answers to its built-in default password. The build must have
+     * {@code org.slf4j:slf4j-api} 2 in its local repository (it cannot be a dependency of this
+     * kit beside 1.7).
+     */
+    public static Option webConsole() {
+        List<Option> options = new ArrayList<>();
+        options.add(frameworkProperty("org.apache.felix.http.host").value("127.0.0.1"));
+        options.add(frameworkProperty(HTTP_PORT).value(String.valueOf(freePort())));
+        options.add(frameworkProperty("felix.webconsole.password").value(locked()));
+        options.add(frameworkProperty(WebConsole.BUNDLES).value(
+                String.join(",", PlatformBundles.web())));
+        return composite(options.toArray(new Option[0]));
+    }
+
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new IllegalStateException("no free port on 127.0.0.1", e);
+        }
+    }
+
+    /** A password hash no password has. */
+    private static String locked() {
+        byte[] b = new byte[32];
+        new SecureRandom().nextBytes(b);
+        return "{sha-256}" + Base64.getEncoder().encodeToString(b);
     }
 
     /** The SMMUv3 backend bundle; its instances come from configurations. */

@@ -51,7 +51,8 @@ class PlatformBundlesTest {
         for (String c : PlatformBundles.coordinates()) {
             assertEquals(3, c.split(":").length, c);
         }
-        assertEquals(23, PlatformBundles.coordinates().size());
+        assertEquals(40, PlatformBundles.coordinates().size());
+        assertEquals(17, PlatformBundles.web().size());
         assertEquals(5, PlatformBundles.health().size());
         assertTrue(PlatformBundles.health().get(4).contains("ioasid.health"),
                 PlatformBundles.health().toString());
