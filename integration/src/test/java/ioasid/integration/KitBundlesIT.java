@@ -54,8 +54,8 @@ class KitBundlesIT {
         if (path.stream().noneMatch(p -> p.startsWith(gav[1] + "-"))) {
             return false;
         }
-        String repo = System.getProperty("maven.repo.local",
-                System.getProperty("user.home") + "/.m2/repository");
+        String repo = System.getProperty("org.ops4j.pax.url.mvn.localRepository",
+                System.getProperty("maven.repo.local"));
         return new File(repo, gav[0].replace('.', '/') + "/" + gav[1] + "/" + gav[2] + "/"
                 + gav[1] + "-" + gav[2] + ".jar").isFile();
     }

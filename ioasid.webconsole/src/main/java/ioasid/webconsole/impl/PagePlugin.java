@@ -141,7 +141,9 @@ abstract class PagePlugin extends HttpServlet {
      * text. Each page adds its own drawing.
      */
     private static final byte[] SCRIPT = ("(function(){"
-            + "var page=document.querySelector('.ioasid-page');var root=page.dataset.root;"
+            + "var page=document.querySelector('.ioasid-page');"
+            // the origin, never the page's URL: one with user:password@ would make fetch fail
+            + "var root=location.origin+page.dataset.root;"
             + "window.ioasidPage={draw:null,refresh:refresh};"
             + "function refresh(){return fetch(root+'/data.json',{credentials:'same-origin',"
             + "cache:'no-store'}).then(function(r){return r.json();}).then(function(d){"
@@ -152,7 +154,8 @@ abstract class PagePlugin extends HttpServlet {
             + "document.querySelectorAll('.ioasid-form').forEach(function(f){"
             + "f.addEventListener('submit',function(e){e.preventDefault();"
             + "var m=document.getElementById('ioasid-message');"
-            + "fetch(f.getAttribute('action'),{method:'POST',credentials:'same-origin',"
+            + "fetch(location.origin+f.getAttribute('action'),{method:'POST',"
+            + "credentials:'same-origin',"
             + "body:new URLSearchParams(new FormData(f))}).then(function(r){return r.json();})"
             + ".then(function(a){m.textContent=a.message;m.className=a.ok?'ok':'error';"
             + "return refresh();}).catch(function(x){m.textContent=String(x);"
