@@ -204,14 +204,18 @@ class BrowserIT {
         Files.copy(f.toPath(), to, StandardCopyOption.REPLACE_EXISTING);
     }
 
-    /** The table's rows by their first cell, each the cells' text. */
+    /**
+     * The table's rows by their first cell, each the cells' text, read in one script: the page
+     * replaces its tables on every refresh, which would make elements found one by one stale.
+     */
+    @SuppressWarnings("unchecked")
     private static Map<String, List<String>> pageRows(WebDriver d, String table) {
+        List<List<String>> read = (List<List<String>>) ((JavascriptExecutor) d).executeScript(
+                "return Array.from(document.querySelectorAll('#' + arguments[0] + ' tbody tr'))"
+                        + ".map(r => Array.from(r.cells).map(c => c.textContent.trim()));",
+                table);
         Map<String, List<String>> rows = new LinkedHashMap<>();
-        for (WebElement tr : d.findElements(By.cssSelector("#" + table + " tbody tr"))) {
-            List<String> cells = new ArrayList<>();
-            for (WebElement td : tr.findElements(By.tagName("td"))) {
-                cells.add(td.getText().strip());
-            }
+        for (List<String> cells : read) {
             rows.put(cells.get(0), cells);
         }
         return rows;
