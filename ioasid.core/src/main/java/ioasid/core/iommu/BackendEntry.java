@@ -31,14 +31,17 @@ final class BackendEntry {
     final Map<String, DeviceEntry> devices = new LinkedHashMap<>();
     final List<String> rejected = new ArrayList<>();
     volatile boolean gone;
+    /** Its faults, shared with the entries of the same name before and after it. */
+    final BackendFaults faults;
 
     BackendEntry(long serviceId, String name, String vendor, IommuBackend backend,
-            IommuCaps caps) {
+            IommuCaps caps, BackendFaults faults) {
         this.serviceId = serviceId;
         this.name = name;
         this.vendor = vendor;
         this.backend = backend;
         this.caps = caps;
+        this.faults = faults;
     }
 
     @Override

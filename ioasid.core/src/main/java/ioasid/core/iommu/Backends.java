@@ -89,7 +89,8 @@ final class Backends {
                     return;
                 }
             }
-            BackendEntry be = new BackendEntry(sid, name, vendor, backend, caps);
+            BackendEntry be = new BackendEntry(sid, name, vendor, backend, caps,
+                    state.faults.computeIfAbsent(name, k -> new BackendFaults()));
             be.failure = failure;
             state.backends.put(sid, be);
             probe(be);
@@ -238,12 +239,14 @@ final class Backends {
         try {
             be.refused = be.backend.refusedChange();
         } catch (RuntimeException e) {
+            be.faults.driver();
             be.refused = null;
         }
         List<DeviceInfo> infos;
         try {
             infos = be.failure != null ? List.of() : List.copyOf(be.backend.devices());
         } catch (RuntimeException e) {
+            be.faults.driver();
             LOG.log(System.Logger.Level.ERROR, "IOMMU backend " + be + " failed to list devices",
                     e);
             infos = List.of();
@@ -328,6 +331,7 @@ final class Backends {
             try {
                 be.backend.removeDevPasid(d.name, pa.pasid, pa.domain.hw);
             } catch (RuntimeException e) {
+                be.faults.driver();
                 LOG.log(System.Logger.Level.WARNING, "removing PASID " + pa.pasid + " of "
                         + d.name + " failed: " + e.getMessage());
             }

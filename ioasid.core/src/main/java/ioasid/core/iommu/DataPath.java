@@ -95,6 +95,7 @@ final class DataPath {
             try {
                 hw.mapPages(iova + mapped, paddr + mapped, pc[0], pc[1], prot);
             } catch (RuntimeException e) {
+                d.backend.faults.passed(e);
                 if (mapped > 0) {
                     IotlbGather undo = new IotlbGather();
                     doUnmap(d, hw, iova, mapped, undo);
@@ -202,7 +203,15 @@ final class DataPath {
             if (be.gone || d.backend != be) {
                 return blockedProbe(); // D17: no DMA reaches any domain
             }
-            Walk w = be.backend.translate(device, pasid, iova, access);
+            Walk w;
+            try {
+                w = be.backend.translate(device, pasid, iova, access);
+            } catch (RuntimeException e) {
+                throw be.faults.passed(e);
+            }
+            if (w.outcome() == Translation.Outcome.FAULT) {
+                be.faults.translation(); // the hardware would report it (BackendFaults rule 1)
+            }
             DomainImpl dom = w.domain() == null ? null : state.byHw.get(w.domain());
             long pa = w.outcome() == Translation.Outcome.BYPASS ? iova : w.physAddr();
             return new Translation(w.outcome(), pa, w.fault(), dom == null ? -1 : dom.id,

@@ -72,6 +72,8 @@ final class IommuState {
     final Set<PrivatePasidImpl> privatePasids = new LinkedHashSet<>();
     final Set<IoasidHandle> globalPasids = new LinkedHashSet<>();
     final Map<Integer, ViommuImpl> viommus = new LinkedHashMap<>();
+    /** The faults of every instance name ever bound, kept across departures; no mutex. */
+    final Map<String, BackendFaults> faults = new ConcurrentHashMap<>();
     int nextGroupId = 1;
     int nextDomainId = 1;
     int nextViommuId = 1;
@@ -188,7 +190,7 @@ final class IommuState {
     DomainImpl newDomain(BackendEntry be, BackendDomain hw, DomainType type,
             DomainImpl.Role role, boolean nestingParent) {
         if (hw == null) {
-            throw err(Errno.EIO, be + " returned no domain");
+            throw be.faults.passed(err(Errno.EIO, be + " returned no domain"));
         }
         DomainImpl d = new DomainImpl(this, nextDomainId++, be, role, type, nestingParent, hw);
         domains.put(d.id, d);
@@ -213,6 +215,7 @@ final class IommuState {
             try {
                 hw.free();
             } catch (RuntimeException e) {
+                d.backend.faults.driver();
                 LOG.log(System.Logger.Level.WARNING, d + " failed to free: " + e.getMessage());
             }
         }

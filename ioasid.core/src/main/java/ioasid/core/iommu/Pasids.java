@@ -173,11 +173,13 @@ final class Pasids {
                     try {
                         be.backend.removeDevPasid(done.get(i).name, id, d.hw);
                     } catch (RuntimeException undo) {
+                        be.faults.driver();
                         LOG.log(System.Logger.Level.ERROR, "undoing PASID " + id + " on "
                                 + done.get(i).name + " failed: " + undo);
                     }
                 }
                 state.actions.add(() -> putQuietly(pasid));
+                be.faults.passed(e);
                 throw e instanceof IoasidException ie ? ie
                         : new IoasidException(Errno.EIO, "setting PASID " + id + " on " + dv.name
                                 + " failed: " + e, e);
@@ -262,6 +264,7 @@ final class Pasids {
                     try {
                         be.backend.replaceDevPasid(back.name, pa.pasid, d.hw, old.hw);
                     } catch (RuntimeException undo) {
+                        be.faults.driver();
                         // a driver bug: the entry must take its old domain back; clear it rather
                         // than leave it on a domain the core does not record (D18)
                         LOG.log(System.Logger.Level.ERROR, "putting PASID " + pa.pasid + " of "
@@ -269,6 +272,7 @@ final class Pasids {
                         removeQuietly(be, back, pa.pasid, d);
                     }
                 }
+                be.faults.passed(e);
                 throw e instanceof IoasidException ie ? ie
                         : new IoasidException(Errno.EIO, "replacing PASID " + pa.pasid + " of "
                                 + dv.name + " failed: " + e, e);
@@ -284,6 +288,7 @@ final class Pasids {
         try {
             be.backend.removeDevPasid(dv.name, pasid, d.hw);
         } catch (RuntimeException e) {
+            be.faults.driver();
             LOG.log(System.Logger.Level.ERROR, "clearing PASID " + pasid + " of " + dv.name
                     + " failed too: " + e);
         }
@@ -296,6 +301,7 @@ final class Pasids {
             try {
                 be.backend.removeDevPasid(dv.name, pa.pasid, pa.domain.hw);
             } catch (RuntimeException e) {
+                be.faults.driver();
                 LOG.log(System.Logger.Level.WARNING, "removing PASID " + pa.pasid + " of "
                         + dv.name + " failed: " + e.getMessage());
             }
