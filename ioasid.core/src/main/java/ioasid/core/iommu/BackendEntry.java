@@ -33,15 +33,18 @@ final class BackendEntry {
     volatile boolean gone;
     /** Its faults, shared with the entries of the same name before and after it. */
     final BackendFaults faults;
+    /** Its attach, map and unmap counts, shared like {@link #faults}. */
+    final BackendOps ops;
 
     BackendEntry(long serviceId, String name, String vendor, IommuBackend backend,
-            IommuCaps caps, BackendFaults faults) {
+            IommuCaps caps, BackendFaults faults, BackendOps ops) {
         this.serviceId = serviceId;
         this.name = name;
         this.vendor = vendor;
         this.backend = backend;
         this.caps = caps;
         this.faults = faults;
+        this.ops = ops;
     }
 
     @Override

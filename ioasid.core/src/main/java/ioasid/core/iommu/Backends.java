@@ -90,7 +90,8 @@ final class Backends {
                 }
             }
             BackendEntry be = new BackendEntry(sid, name, vendor, backend, caps,
-                    state.faults.computeIfAbsent(name, k -> new BackendFaults()));
+                    state.faults.computeIfAbsent(name, k -> new BackendFaults()),
+                    state.ops.computeIfAbsent(name, k -> new BackendOps()));
             be.failure = failure;
             state.backends.put(sid, be);
             probe(be);

@@ -61,6 +61,7 @@ final class DataPath {
             doMap(d, hw, iova, paddr, size, prot);
             return null;
         });
+        d.backend.ops.maps.increment(); // BackendOps rule 1
     }
 
     /** Rule 57: paging only, aligned to the smallest page, largest page per chunk, undone on failure. */
@@ -133,14 +134,16 @@ final class DataPath {
 
     long unmap(IommuDomain domain, long iova, long size) {
         DomainImpl d = state.own(domain);
-        return onHardware(d, hw -> {
+        long n = onHardware(d, hw -> {
             IotlbGather gather = new IotlbGather();
-            long n = doUnmap(d, hw, iova, size, gather);
+            long u = doUnmap(d, hw, iova, size, gather);
             if (!gather.isEmpty()) {
                 hw.iotlbSync(gather);
             }
-            return n;
+            return u;
         });
+        d.backend.ops.unmaps.increment(); // BackendOps rule 1
+        return n;
     }
 
     long unmapFast(IommuDomain domain, long iova, long size, IotlbGather gather) {
@@ -148,7 +151,9 @@ final class DataPath {
         if (gather == null) {
             throw err(EINVAL, "unmap_fast needs a gather to sync later");
         }
-        return onHardware(d, hw -> doUnmap(d, hw, iova, size, gather));
+        long n = onHardware(d, hw -> doUnmap(d, hw, iova, size, gather));
+        d.backend.ops.unmaps.increment(); // BackendOps rule 1
+        return n;
     }
 
     void iotlbSync(IommuDomain domain, IotlbGather gather) {

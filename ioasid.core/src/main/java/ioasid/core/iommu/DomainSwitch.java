@@ -81,6 +81,9 @@ final class DomainSwitch {
                 }
             }
         }
+        if (next != null) {
+            be.ops.attaches.add(g.devices.size());
+        }
         if (old != null) {
             old.groups.remove(g);
         }

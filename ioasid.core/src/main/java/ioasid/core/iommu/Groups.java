@@ -332,6 +332,7 @@ final class Groups {
         }
         try {
             be.backend.attachDev(d.name, target.hw);
+            be.ops.attaches.increment();
         } catch (RuntimeException e) {
             be.faults.driver();
             LOG.log(System.Logger.Level.ERROR, "attaching " + d.name + " to " + target

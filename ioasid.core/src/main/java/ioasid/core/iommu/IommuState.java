@@ -74,6 +74,8 @@ final class IommuState {
     final Map<Integer, ViommuImpl> viommus = new LinkedHashMap<>();
     /** The faults of every instance name ever bound, kept across departures; no mutex. */
     final Map<String, BackendFaults> faults = new ConcurrentHashMap<>();
+    /** The operation counts of every instance name ever bound, kept likewise. */
+    final Map<String, BackendOps> ops = new ConcurrentHashMap<>();
     int nextGroupId = 1;
     int nextDomainId = 1;
     int nextViommuId = 1;

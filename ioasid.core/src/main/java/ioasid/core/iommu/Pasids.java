@@ -185,6 +185,7 @@ final class Pasids {
                                 + " failed: " + e, e);
             }
         }
+        be.ops.attaches.add(done.size());
         PasidAttach pa = new PasidAttach(g, pasid, d, kind);
         g.pasids.put(id, pa);
         d.pasids.add(pa);
@@ -278,6 +279,7 @@ final class Pasids {
                                 + dv.name + " failed: " + e, e);
             }
         }
+        be.ops.attaches.add(done.size());
         PasidAttach moved = new PasidAttach(pa.group, pa.handle, d, pa.kind);
         pa.group.pasids.put(pa.pasid, moved);
         old.pasids.remove(pa);

@@ -117,4 +117,31 @@ class BackendFaultsTest {
         assertEquals("FAILED", dto("dmar9").state);
         counts("dmar9", 0, 0);
     }
+
+    @Test
+    @DisplayName("BackendOps: attaches per device and PASID, map and unmap calls, kept by name")
+    void operationCounts() {
+        TestBackend be = fx.bind(new TestBackend("smmu0", 1 << 10).device("a", "g", 8)
+                .device("b", "g", 8));
+        BackendDTO b = dto("smmu0");
+        assertEquals(2, b.attaches, "both devices on the default domain at probe");
+        IommuDomain d = fx.iommu.domainAlloc("a", false);
+        fx.iommu.attachGroup(d, fx.iommu.group("a"));
+        fx.iommu.map(d, 0x1000, 0x5000, 0x2000, Prot.READ);
+        fx.iommu.map(d, 0x8000, 0x5000, 0x1000, Prot.READ);
+        fx.unchanged(Errno.EINVAL, () -> fx.iommu.map(d, 0x8001, 0x5000, 0x1000, Prot.READ));
+        fx.iommu.unmap(d, 0x1000, 0x2000);
+        IoasidHandle pasid = fx.iommu.allocGlobalPasid("a");
+        IommuDomain pd = fx.iommu.domainAlloc("a", false);
+        fx.iommu.attachDevicePasid(pd, "a", pasid);
+        b = dto("smmu0");
+        assertEquals(2 + 2 + 2, b.attaches, "the group's two devices, then its PASID on both");
+        assertEquals(2, b.maps);
+        assertEquals(1, b.unmaps);
+        fx.unbind(be);
+        fx.bind(be);
+        b = dto("smmu0");
+        assertEquals(2, b.maps, "kept across a departure");
+        assertEquals(8, b.attaches, "and the return puts both devices back");
+    }
 }

@@ -25,6 +25,26 @@ public class BackendDTO extends DTO {
      */
     public String problem;
     /**
+     * Attachments this instance programmed since the platform started: each device moved to a
+     * domain (an attach, a replace, a return to the default or blocking domain) and each PASID
+     * set or replaced on a device. Kept by instance name, like {@link #faults}.
+     *
+     * @since 1.1
+     */
+    public long attaches;
+    /**
+     * Page-table map calls that succeeded on this instance's domains, kept likewise.
+     *
+     * @since 1.1
+     */
+    public long maps;
+    /**
+     * Page-table unmap calls (unmap and unmap_fast) on its domains, kept likewise.
+     *
+     * @since 1.1
+     */
+    public long unmaps;
+    /**
      * The IOMMU faults of this instance since the platform started, the sum of
      * {@link #faultsByKind}. They are kept by instance name: a backend that leaves and returns
      * goes on from where it was. A count only grows.
