@@ -51,7 +51,10 @@ class PlatformBundlesTest {
         for (String c : PlatformBundles.coordinates()) {
             assertEquals(3, c.split(":").length, c);
         }
-        assertEquals(23, PlatformBundles.coordinates().size());
+        assertEquals(36, PlatformBundles.coordinates().size());
+        assertEquals(13, PlatformBundles.metrics().size());
+        assertTrue(PlatformBundles.metrics().get(12).contains("ioasid.metrics"),
+                PlatformBundles.metrics().toString());
         assertEquals(5, PlatformBundles.health().size());
         assertTrue(PlatformBundles.health().get(4).contains("ioasid.health"),
                 PlatformBundles.health().toString());
