@@ -51,9 +51,9 @@ class PlatformBundlesTest {
         for (String c : PlatformBundles.coordinates()) {
             assertEquals(3, c.split(":").length, c);
         }
-        assertEquals(36, PlatformBundles.coordinates().size());
-        assertEquals(13, PlatformBundles.metrics().size());
-        assertTrue(PlatformBundles.metrics().get(12).contains("ioasid.metrics"),
+        assertEquals(31, PlatformBundles.coordinates().size());
+        assertEquals(8, PlatformBundles.metrics().size());
+        assertTrue(PlatformBundles.metrics().get(7).contains("ioasid.metrics"),
                 PlatformBundles.metrics().toString());
         assertEquals(5, PlatformBundles.health().size());
         assertTrue(PlatformBundles.health().get(4).contains("ioasid.health"),
