@@ -331,6 +331,31 @@ public class MetricsIT {
     }
 
     @Test
+    public void servletsOfOtherContextsAreNotCaughtByTheIoasidContext() throws Exception {
+        credentials("admin", PASSWORD);
+        Hashtable<String, Object> p = new Hashtable<>();
+        p.put("osgi.http.whiteboard.servlet.pattern", "/elsewhere/*");
+        ServiceRegistration<jakarta.servlet.Servlet> reg = ctx.registerService(
+                jakarta.servlet.Servlet.class, new jakarta.servlet.http.HttpServlet() {
+                    private static final long serialVersionUID = 1L;
+
+                    @Override
+                    protected void doGet(jakarta.servlet.http.HttpServletRequest req,
+                            jakarta.servlet.http.HttpServletResponse res) throws IOException {
+                        res.getWriter().print("default context");
+                    }
+                }, p);
+        try {
+            // the Web Console sits in the default context, at the same path "/" as ioasid's
+            HttpResponse<String> r = awaitStatus("/elsewhere/x", null, 200);
+            assertEquals("default context", r.body());
+            assertEquals(401, get("/metrics", null).statusCode());
+        } finally {
+            reg.unregister();
+        }
+    }
+
+    @Test
     public void labelValuesAreEscapedInTheExposition() throws Exception {
         credentials("admin", PASSWORD);
         IoasidSet set = platform.ioasid().createSet(TokenType.NONE,
