@@ -6,6 +6,7 @@ import static ioasid.api.Errno.ENOENT;
 import static ioasid.api.Errno.ENOSPC;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -63,10 +64,11 @@ final class IommuState {
     /** Backend domain to domain, read without the mutex to name the domain a walk used. */
     final Map<BackendDomain, DomainImpl> byHw = new ConcurrentHashMap<>();
     /**
-     * Attached PASID to the number of groups it is attached in (BIND/UNBIND, S6). Concurrent so
-     * the FREE listener can skip the mutex for the many IDs that were never attached.
+     * Attached PASID to the groups it is attached in, by group ID (BIND/UNBIND, S6), so that
+     * freeing one visits those groups rather than all. Concurrent so the FREE listener can skip
+     * the mutex for the many IDs that were never attached; the arrays are never changed.
      */
-    final Map<IoasidHandle, Integer> bound = new ConcurrentHashMap<>();
+    final Map<IoasidHandle, GroupImpl[]> bound = new ConcurrentHashMap<>();
     final Map<ProcessAddressSpace, MmState> mms = new IdentityHashMap<>();
     final Set<SvaHandleImpl> svaHandles = new LinkedHashSet<>();
     final Set<PrivatePasidImpl> privatePasids = new LinkedHashSet<>();
@@ -123,6 +125,46 @@ final class IommuState {
         if (!mutex.isHeldByCurrentThread()) {
             actions.run();
         }
+    }
+
+    /** Records an attachment of the PASID in the group; true for its first one (BIND). */
+    boolean bind(IoasidHandle pasid, GroupImpl g) {
+        GroupImpl[] was = bound.get(pasid);
+        if (was == null) {
+            bound.put(pasid, new GroupImpl[] {g});
+            return true;
+        }
+        GroupImpl[] now = Arrays.copyOf(was, was.length + 1);
+        int i = now.length - 1;
+        for (; i > 0 && now[i - 1].id > g.id; i--) {
+            now[i] = now[i - 1];
+        }
+        now[i] = g;
+        bound.put(pasid, now);
+        return false;
+    }
+
+    /** Forgets an attachment of the PASID in the group; true when none is left (UNBIND). */
+    boolean unbind(IoasidHandle pasid, GroupImpl g) {
+        GroupImpl[] was = bound.get(pasid);
+        if (was == null || was.length == 1 && was[0] == g) {
+            bound.remove(pasid);
+            return true;
+        }
+        int at = Arrays.asList(was).indexOf(g);
+        if (at >= 0) {
+            GroupImpl[] now = new GroupImpl[was.length - 1];
+            System.arraycopy(was, 0, now, 0, at);
+            System.arraycopy(was, at + 1, now, at, now.length - at);
+            bound.put(pasid, now);
+        }
+        return false;
+    }
+
+    /** The groups the PASID is attached in, in group order; empty when it is not attached. */
+    GroupImpl[] boundGroups(IoasidHandle pasid) {
+        GroupImpl[] in = bound.get(pasid);
+        return in == null ? new GroupImpl[0] : in;
     }
 
     List<String> deviceNames(GroupImpl g) {

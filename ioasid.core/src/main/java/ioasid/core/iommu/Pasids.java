@@ -189,7 +189,7 @@ final class Pasids {
         PasidAttach pa = new PasidAttach(g, pasid, d, kind);
         g.pasids.put(id, pa);
         d.pasids.add(pa);
-        if (state.bound.merge(pasid, 1, Integer::sum) == 1) {
+        if (state.bind(pasid, g)) {
             state.actions.add(() -> notifyQuietly(pasid, EventType.BIND));
         }
         return pa;
@@ -316,8 +316,7 @@ final class Pasids {
         pa.group.pasids.remove(pa.pasid);
         pa.domain.pasids.remove(pa);
         IoasidHandle h = pa.handle;
-        Integer left = state.bound.computeIfPresent(h, (k, n) -> n == 1 ? null : n - 1);
-        if (left == null) {
+        if (state.unbind(h, pa.group)) {
             state.actions.add(() -> notifyQuietly(h, EventType.UNBIND));
         }
         state.actions.add(() -> putQuietly(h));
