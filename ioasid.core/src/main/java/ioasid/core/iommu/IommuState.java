@@ -7,6 +7,7 @@ import static ioasid.api.Errno.ENOSPC;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -61,6 +62,8 @@ final class IommuState {
     final Map<String, GroupImpl> groupsByKey = new LinkedHashMap<>();
     final Map<Integer, GroupImpl> groups = new LinkedHashMap<>();
     final Map<Integer, DomainImpl> domains = new LinkedHashMap<>();
+    /** The same domains by backend, in ID order, so a leaving backend finds its own. */
+    private final Map<BackendEntry, Map<Integer, DomainImpl>> domainsByBackend = new HashMap<>();
     /** Backend domain to domain, read without the mutex to name the domain a walk used. */
     final Map<BackendDomain, DomainImpl> byHw = new ConcurrentHashMap<>();
     /**
@@ -238,8 +241,24 @@ final class IommuState {
         }
         DomainImpl d = new DomainImpl(this, nextDomainId++, be, role, type, nestingParent, hw);
         domains.put(d.id, d);
+        domainsByBackend.computeIfAbsent(be, k -> new LinkedHashMap<>()).put(d.id, d);
         byHw.put(hw, d);
         return d;
+    }
+
+    /** Forgets a domain in the registry; it is no longer listed or found. */
+    void forget(DomainImpl d) {
+        domains.remove(d.id);
+        Map<Integer, DomainImpl> own = domainsByBackend.get(d.backend);
+        if (own != null && own.remove(d.id) != null && own.isEmpty()) {
+            domainsByBackend.remove(d.backend);
+        }
+    }
+
+    /** The backend's domains in ID order, a copy. */
+    List<DomainImpl> domainsOf(BackendEntry be) {
+        Map<Integer, DomainImpl> own = domainsByBackend.get(be);
+        return own == null ? List.of() : new ArrayList<>(own.values());
     }
 
     /** Releases a domain's hardware; the domain must be unused. */
@@ -253,7 +272,7 @@ final class IommuState {
         } finally {
             w.unlock();
         }
-        domains.remove(d.id);
+        forget(d);
         if (hw != null) {
             byHw.remove(hw);
             try {
