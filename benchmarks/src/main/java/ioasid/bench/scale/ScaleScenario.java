@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * A busy host with many IOMMU instances, measured by hand:
  *
- * <pre>java -Xmx2g -cp benchmarks/target/benchmarks.jar ioasid.bench.scale.ScaleScenario \
+ * <pre>java -Xmx4g -cp benchmarks/target/benchmarks.jar ioasid.bench.scale.ScaleScenario \
  *     [--instances 1000] [--devices 16] [--pasids 100000] [--leaving 10000] [--trials 20] \
  *     [--leaves 5] [--busy 2] [--out FILE.csv] \
  *     [--runtime distribution/target/ioasid.jar [--starts 5] [--fleet false]]</pre>
@@ -87,7 +87,8 @@ public final class ScaleScenario {
             fleet(instances, devices, pasids, leaving, trials, leaves, busy, csv);
         }
         if (runtime != null) {
-            List<Double> start = StartScenario.run(runtime, instances, devices, starts);
+            List<Double> start = StartScenario.run(runtime, instances, devices, starts,
+                    csv);
             print("runtime start with " + instances + " instance files, first and again (ms)",
                     start, csv, "start-ms");
         }
@@ -193,6 +194,10 @@ public final class ScaleScenario {
                     long b = System.nanoTime();
                     fleet.unbind(in);
                     remove.add(ms(System.nanoTime() - b));
+                    if (verbose) {
+                        System.out.printf(Locale.ROOT, "  trial %d: add %.2f ms, remove %.2f ms%n",
+                                t + 1, add.get(t), remove.get(t));
+                    }
                 }
                 t0 = System.nanoTime();
                 for (int t = 0; t < leaves; t++) {
@@ -216,6 +221,10 @@ public final class ScaleScenario {
                     }
                     leave.add(ms(System.nanoTime() - c));
                     unbinds += fleet.watchedUnbinds() - before;
+                    if (verbose) {
+                        System.out.printf(Locale.ROOT, "  leave %d: %.2f ms, %d UNBIND%n", t + 1,
+                                leave.get(t), fleet.watchedUnbinds() - before);
+                    }
                     fleet.release(big);
                 }
                 step(verbose, "trials", t0);

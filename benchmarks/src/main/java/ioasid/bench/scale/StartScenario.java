@@ -1,6 +1,8 @@
 package ioasid.bench.scale;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +15,8 @@ import java.util.stream.Stream;
 
 /**
  * The runtime jar started as a process with many instance files in deploy/, timed from the
- * process start to the end of {@code iommu:await COUNT}: every instance registered. The files
+ * process start to the line of {@code iommu:await COUNT} saying every instance is registered
+ * (the process then stops, which is not counted). The files
  * are those {@link Fleet} builds, as an operator writes them. Each trial starts twice: first in
  * a fresh copy of a directory the runtime prepared (Config Admin has not yet seen the files),
  * then again in the same directory.
@@ -22,11 +25,15 @@ public final class StartScenario {
     private StartScenario() {
     }
 
-    /** Returns the first starts' and the restarts' times, in milliseconds, alternately. */
-    public static List<Double> run(Path runtime, int instances, int devices, int starts)
+    /**
+     * Returns the first starts' and the restarts' times, in milliseconds, alternately; adds the
+     * CPU times to {@code csv}.
+     */
+    public static List<Double> run(Path runtime, int instances, int devices, int starts,
+            StringBuilder csv)
             throws IOException, InterruptedException {
         Path template = Files.createTempDirectory("scale-start-");
-        String out = start(template, runtime, "iommu:await 3");
+        String out = start(template, runtime, "iommu:await 3").output;
         Path deploy = template.resolve("deploy");
         for (int i = 0; i < instances; i++) {
             write(deploy, i, devices);
@@ -36,24 +43,27 @@ public final class StartScenario {
         String await = "iommu:await " + (instances + 3) + " 120000";
         List<Double> firsts = new ArrayList<>();
         List<Double> restarts = new ArrayList<>();
+        List<Double> cpu = new ArrayList<>();
         for (int t = 0; t < starts; t++) {
             Path dir = Files.createTempDirectory("scale-start-" + t + "-");
             copy(template, dir);
-            long a = System.nanoTime();
-            String o = start(dir, runtime, await);
-            firsts.add(ScaleScenario.ms(System.nanoTime() - a));
-            long b = System.nanoTime();
-            start(dir, runtime, await);
-            restarts.add(ScaleScenario.ms(System.nanoTime() - b));
-            System.out.printf(Locale.ROOT, "  start %d: %.0f ms first, %.0f ms again (%s)%n",
-                    t + 1, firsts.get(t), restarts.get(t),
-                    o.lines().reduce((x, y) -> y).orElse(""));
+            Run first = start(dir, runtime, await);
+            firsts.add(first.readyMs);
+            Run again = start(dir, runtime, await);
+            restarts.add(again.readyMs);
+            cpu.add(first.cpuMs);
+            cpu.add(again.cpuMs);
+            System.out.printf(Locale.ROOT, "  start %d: ready after %.0f ms first, %.0f ms again "
+                    + "(CPU %.0f and %.0f ms; exited after %.0f and %.0f ms; %s)%n", t + 1,
+                    first.readyMs, again.readyMs, first.cpuMs, again.cpuMs, first.exitMs,
+                    again.exitMs, first.output.lines().reduce((x, y) -> y).orElse(""));
             delete(dir);
         }
         delete(template);
         ScaleScenario.print("runtime start, files new to Config Admin (ms)", firsts,
                 new StringBuilder(), "");
         ScaleScenario.print("runtime start again (ms)", restarts, new StringBuilder(), "");
+        ScaleScenario.print("runtime CPU time until ready, all starts (ms)", cpu, csv, "start-cpu-ms");
         List<Double> all = new ArrayList<>();
         for (int t = 0; t < starts; t++) {
             all.add(firsts.get(t));
@@ -100,17 +110,38 @@ public final class StartScenario {
         Files.writeString(deploy.resolve(pid + ".config"), s, StandardCharsets.UTF_8);
     }
 
-    private static String start(Path dir, Path runtime, String command)
+    /**
+     * One run: when the command said the instances were ready, the CPU time the runtime had
+     * used by then (all its threads; on a loaded machine a steadier figure than the wall
+     * clock), when it exited, and what it said.
+     */
+    private record Run(double readyMs, double cpuMs, double exitMs, String output) {
+    }
+
+    private static Run start(Path dir, Path runtime, String command)
             throws IOException, InterruptedException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        long t0 = System.nanoTime();
         Process p = new ProcessBuilder(java, "-jar", runtime.toString(), "-c", command)
                 .directory(dir.toFile()).redirectErrorStream(true).start();
         p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(180, TimeUnit.SECONDS) || p.exitValue() != 0) {
+        StringBuilder out = new StringBuilder();
+        double ready = -1;
+        double cpu = -1;
+        try (BufferedReader r = new BufferedReader(
+                new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = r.readLine()) != null;) {
+                if (ready < 0 && line.contains("backends ready")) {
+                    ready = ScaleScenario.ms(System.nanoTime() - t0);
+                    cpu = p.info().totalCpuDuration().map(d -> d.toNanos() / 1e6).orElse(-1.0);
+                }
+                out.append(line).append('\n');
+            }
+        }
+        if (!p.waitFor(180, TimeUnit.SECONDS) || p.exitValue() != 0 || ready < 0) {
             throw new IllegalStateException("the runtime failed in " + dir + ":\n" + out);
         }
-        return out;
+        return new Run(ready, cpu, ScaleScenario.ms(System.nanoTime() - t0), out.toString());
     }
 
     private static void copy(Path from, Path to) throws IOException {
