@@ -16,12 +16,16 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Benchmark 2: look up a random live ID (with the owner check) among {@code live} allocated
- * IDs. The IDs come from a precomputed random sample of 64 Ki entries, read in order.
+ * IDs. The IDs come from a precomputed random sample of 64 Ki entries, read in order. Among 1M
+ * IDs every lookup misses the caches and most miss the TLB, so the heap is pre-touched and backed
+ * by transparent huge pages where the kernel allows (madvise): with 4 KiB pages the core's fork
+ * means differed 2.5-9x on a loaded machine, with huge pages 1.4-1.8x (results/2026-12-03-alloc).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
+@Fork(value = 3, jvmArgsAppend = {"-Xms2g", "-Xmx2g", "-XX:+AlwaysPreTouch",
+        "-XX:+UseTransparentHugePages"})
 @Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 10, time = 1)
 public class FindBench {

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import org.openjdk.jmh.infra.BenchmarkParams;
+import org.openjdk.jmh.results.BenchmarkResult;
 import org.openjdk.jmh.results.Result;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.util.Statistics;
@@ -17,7 +18,8 @@ import org.openjdk.jmh.util.Version;
 /**
  * The readable table: one row per benchmark, parameters and implementation, with the median of
  * the measured iterations, JMH's 99.9% confidence half-width, the range, and how many times
- * better the platform's row of the same group is.
+ * better the platform's row of the same group is; and, for runs of several forks, the spread of
+ * the forks' means.
  */
 final class Report {
     /** The implementation parameter; its first value in a group is the reference. */
@@ -54,6 +56,7 @@ final class Report {
                         p.getThreads(), p.getJvmArgs()));
             }
         }
+        appendForkSpread(b, results);
         if (!bytes.isEmpty()) {
             b.append("\n| footprint, 2^20 - 1 live IDs | bytes per live ID |\n|---|---:|\n");
             bytes.forEach((k, v) -> b.append(String.format(Locale.ROOT, "| %s | %.1f |%n", k, v)));
@@ -67,6 +70,42 @@ final class Report {
                 + " is than the row: its time divided into the row's time, or the row's"
                 + " throughput divided into its throughput.\n");
         return b.toString();
+    }
+
+    /**
+     * One row per benchmark run with more than one fork: the lowest, median and highest of the
+     * forks' means, and the highest over the lowest. A fork's page layout and JIT decisions stay
+     * fixed for its life, so this spread is what one fork cannot tell apart.
+     */
+    private static void appendForkSpread(StringBuilder b, Collection<RunResult> results) {
+        StringBuilder rows = new StringBuilder();
+        for (RunResult r : results) {
+            List<Double> means = new ArrayList<>();
+            for (BenchmarkResult f : r.getBenchmarkResults()) {
+                means.add(f.getPrimaryResult().getScore());
+            }
+            if (means.size() < 2) {
+                continue;
+            }
+            double[] s = forkSpread(means);
+            BenchmarkParams p = r.getParams();
+            String params = otherParams(p);
+            rows.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %s | %s | %s | %s | %.2f |%n",
+                    shortName(p.getBenchmark()), params, p.getParam(IMPL), means.size(), fmt(s[0]),
+                    fmt(s[1]), fmt(s[2]), r.getPrimaryResult().getScoreUnit(), s[2] / s[0]));
+        }
+        if (rows.length() > 0) {
+            b.append("\n| per-fork spread | params | impl | forks | min | median | max | unit"
+                    + " | max / min |\n|---|---|---|---:|---:|---:|---:|---|---:|\n").append(rows);
+        }
+    }
+
+    /** The lowest, the median and the highest of the forks' means. */
+    static double[] forkSpread(List<Double> forkMeans) {
+        double[] v = forkMeans.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        int n = v.length;
+        double median = n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+        return new double[] {v[0], median, v[n - 1]};
     }
 
     private static String groupKey(BenchmarkParams p) {

@@ -45,6 +45,7 @@ class BenchmarksRunTest {
         a.setUp();
         for (int i = 0; i < 100; i++) {
             b.allocFree1k(a);
+            b.allocFree1kOneThread(a);
         }
     }
 

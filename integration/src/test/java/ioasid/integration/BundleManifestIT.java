@@ -61,7 +61,7 @@ class BundleManifestIT {
     void apiExports() throws Exception {
         Map<String, String> versions = Map.of("ioasid.api", "1.1.0", "ioasid.api.dto", "1.1.0",
                 "ioasid.api.spi", "1.0.0", "ioasid.api.iommu", "1.1.0",
-                "ioasid.api.iommu.dto", "1.0.0", "ioasid.api.iommu.spi", "1.1.0",
+                "ioasid.api.iommu.dto", "1.1.0", "ioasid.api.iommu.spi", "1.1.0",
                 "ioasid.api.iommufd", "1.0.0");
         try (JarFile jar = bundleOf("ioasid/api/IoasidService.class")) {
             Attributes m = jar.getManifest().getMainAttributes();

@@ -59,7 +59,8 @@ class DocsTest {
             "ioasid.core", "ioasid/core/impl/IoasidCore.class",
             "backend.smmuv3", "ioasid/backend/smmuv3/impl/Smmuv3Backend.class",
             "backend.vtd", "ioasid/backend/vtd/impl/VtdBackend.class",
-            "backend.virtio", "ioasid/backend/virtio/impl/VirtioIommuBackend.class");
+            "backend.virtio", "ioasid/backend/virtio/impl/VirtioIommuBackend.class",
+            "ioasid.http", "ioasid/http/impl/IoasidHttpContext.class");
 
     /** A configuration section: "#### `ioasid.backend.vtd` (factory)". */
     private static final Pattern SECTION =

@@ -76,6 +76,27 @@ public class ConfigurationErrorsIT {
         assertEquals(List.of(), failed);
     }
 
+    /**
+     * Config Admin gets and ungets the checker around each configuration it delivers: one
+     * instance stays active throughout, so its Metatype definitions are read once per bundle,
+     * not once per configuration.
+     */
+    @Test
+    public void theCheckerStaysOneActiveInstanceAcrossConfigurations() throws Exception {
+        Configs.vtd("dmar8", "0000:00:05.0").create(ca);
+        Configs.virtio("viommu8", "ep8;sid=0x8").create(ca);
+        awaitBackend("dmar8", "ACTIVE");
+        awaitBackend("viommu8", "ACTIVE");
+        ComponentDescriptionDTO checker = scr.getComponentDescriptionDTOs().stream()
+                .filter(d -> d.name.equals("ioasid.core.config.ConfigurationChecker"))
+                .findFirst().orElseThrow();
+        assertTrue(checker.immediate);
+        ComponentConfigurationDTO[] instances = scr.getComponentConfigurationDTOs(checker)
+                .toArray(new ComponentConfigurationDTO[0]);
+        assertEquals(1, instances.length);
+        assertEquals(ComponentConfigurationDTO.ACTIVE, instances[0].state);
+    }
+
     @Test
     public void aValueOutsideItsRangeFailsTheNewInstanceWithTheReason() throws Exception {
         Configs.vtd("dmar9", "0000:00:04.0").pss(99).create(ca);

@@ -42,6 +42,9 @@ import ioasid.api.IoasidService;
 import ioasid.api.IoasidSet;
 import ioasid.api.TokenType;
 import ioasid.api.dto.ListenerDTO;
+import ioasid.api.iommu.Access;
+import ioasid.api.iommu.IommuService;
+import ioasid.api.iommu.Translation;
 import ioasid.api.spi.IoasidAllocator;
 import ioasid.api.spi.IoasidListener;
 import ioasid.testkit.osgi.Configs;
@@ -66,6 +69,7 @@ public class HealthChecksIT {
     static final String LISTENERS = "IOASID listeners";
     static final String CAPACITY = "IOASID capacity";
     static final String ALLOCATORS = "IOASID allocators";
+    static final String FAULTS = "IOMMU faults";
 
     @Inject
     BundleContext ctx;
@@ -171,7 +175,7 @@ public class HealthChecksIT {
         CommandProcessor gogo = ctx.getService(ctx.getServiceReference(CommandProcessor.class));
         Shell.Result r = Shell.script(gogo, "hc:exec ioasid\n");
         assertTrue(r.toString(), r.out().contains("Overall Health Result: OK"));
-        for (String name : List.of(INSTANCES, "IOASID allocators", LISTENERS, CAPACITY)) {
+        for (String name : List.of(INSTANCES, "IOASID allocators", LISTENERS, CAPACITY, FAULTS)) {
             assertTrue(name + " in " + r, r.out().contains(name));
         }
     }
@@ -320,6 +324,30 @@ public class HealthChecksIT {
         assertTrue("readiness is about the IOMMU instances", ready());
         awaitCheck(ALLOCATORS, "OK");
         reg.unregister();
+    }
+
+    @Test
+    public void aFaultingBackendWarnsThenIsCriticalThenRecoversWhenTheWindowPasses()
+            throws Exception {
+        Hashtable<String, Object> settings = new Hashtable<>();
+        settings.put("window.s", 3);
+        settings.put("warn.faults", 1);
+        settings.put("critical.faults", 3);
+        ca.getConfiguration("ioasid.health.faults", "?").update(settings);
+        awaitCheck(FAULTS, "OK 2 IOMMU backends, no fault in the last 3 s");
+        IommuService iommu = ctx.getService(ctx.getServiceReference(IommuService.class));
+        // nothing is mapped in the default domain: the SMMU faults the DMA (F_TRANSLATION)
+        assertEquals(Translation.Outcome.FAULT,
+                iommu.translate("0000:00:01.0", 0, 0x1000, Access.READ).outcome());
+        String warn = awaitCheck(FAULTS, "WARN");
+        assertTrue(warn, warn.startsWith("WARN IOMMU smmu0: 1 fault in the last 3 s "
+                + "(translation 1; 1 in all)"));
+        iommu.translate("0000:00:01.0", 0, 0x2000, Access.READ);
+        iommu.translate("0000:00:01.0", 0, 0x3000, Access.WRITE);
+        String critical = awaitCheck(FAULTS, "CRITICAL");
+        assertTrue(critical, critical.startsWith("CRITICAL IOMMU smmu0: 3 faults in the last 3 s"));
+        assertTrue("faults are about liveness, not readiness", ready());
+        assertEquals("OK 2 IOMMU backends, no fault in the last 3 s", awaitCheck(FAULTS, "OK"));
     }
 
     @Test

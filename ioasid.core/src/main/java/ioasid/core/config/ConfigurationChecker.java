@@ -39,14 +39,19 @@ import ioasid.core.config.MetatypeDefinitions.Definition;
  *     otherwise silently ignored. Keys of the framework, Config Admin, FileInstall and DS
  *     reference targets are not the definition's to know.
  */
-@Component(service = ConfigurationPlugin.class,
+@Component(service = ConfigurationPlugin.class, immediate = true,
         property = ConfigurationPlugin.CM_RANKING + ":Integer=0")
 public final class ConfigurationChecker implements ConfigurationPlugin {
     private static final System.Logger LOG = System.getLogger("ioasid.core");
     private static final String PLATFORM = "ioasid.";
 
     private final BundleContext context;
-    /** Definitions per bundle, read once per bundle revision (its last-modified time). */
+    /**
+     * Definitions per bundle, read once per bundle revision (its last-modified time). The
+     * component is immediate so that this lives with the bundle: Config Admin gets and ungets a
+     * plugin around each call, and a delayed component would be built anew each time, reading
+     * every bundle's Metatype XML again for each configuration it delivers.
+     */
     private final Map<Long, Cached> definitions = new ConcurrentHashMap<>();
     /** Unknown keys already reported, per PID, so a redelivery does not repeat the line. */
     private final Set<String> reported = Collections.newSetFromMap(new ConcurrentHashMap<>());

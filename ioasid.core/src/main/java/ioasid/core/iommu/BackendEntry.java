@@ -31,14 +31,20 @@ final class BackendEntry {
     final Map<String, DeviceEntry> devices = new LinkedHashMap<>();
     final List<String> rejected = new ArrayList<>();
     volatile boolean gone;
+    /** Its faults, shared with the entries of the same name before and after it. */
+    final BackendFaults faults;
+    /** Its attach, map and unmap counts, shared like {@link #faults}. */
+    final BackendOps ops;
 
     BackendEntry(long serviceId, String name, String vendor, IommuBackend backend,
-            IommuCaps caps) {
+            IommuCaps caps, BackendFaults faults, BackendOps ops) {
         this.serviceId = serviceId;
         this.name = name;
         this.vendor = vendor;
         this.backend = backend;
         this.caps = caps;
+        this.faults = faults;
+        this.ops = ops;
     }
 
     @Override

@@ -9,6 +9,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.locks.Lock;
 
 import org.osgi.framework.Constants;
@@ -89,7 +90,9 @@ final class Backends {
                     return;
                 }
             }
-            BackendEntry be = new BackendEntry(sid, name, vendor, backend, caps);
+            BackendEntry be = new BackendEntry(sid, name, vendor, backend, caps,
+                    state.faults.computeIfAbsent(name, k -> new BackendFaults()),
+                    state.ops.computeIfAbsent(name, k -> new BackendOps()));
             be.failure = failure;
             state.backends.put(sid, be);
             probe(be);
@@ -168,19 +171,17 @@ final class Backends {
             w.lock(); // no translation or page-table call is inside the backend after this
             try {
                 be.gone = true;
+                // its own groups and domains, found through its devices and the registry: the
+                // cost of a departure does not grow with the number of other instances
                 int blocked = 0;
-                for (GroupImpl g : new ArrayList<>(state.groups.values())) {
-                    if (!g.blocked && g.backendName.equals(be.name)) {
-                        evict(g);
-                        blocked++;
-                    }
+                for (GroupImpl g : groupsOf(be)) {
+                    evict(g);
+                    blocked++;
                 }
                 notice(IoasidTopics.BACKEND_REMOVED, be, "groups", blocked);
                 be.devices.clear();
-                for (DomainImpl dom : new ArrayList<>(state.domains.values())) {
-                    if (dom.backend == be) {
-                        kill(dom);
-                    }
+                for (DomainImpl dom : state.domainsOf(be)) {
+                    kill(dom);
                 }
                 be.backend = null;
             } finally {
@@ -191,6 +192,21 @@ final class Backends {
         } finally {
             state.unlock();
         }
+    }
+
+    /**
+     * The live groups of a backend, in group order: those of its devices (a live group has at
+     * least one device, and all its devices are the backend's).
+     */
+    private static List<GroupImpl> groupsOf(BackendEntry be) {
+        Map<Integer, GroupImpl> own = new TreeMap<>();
+        for (DeviceEntry d : be.devices.values()) {
+            GroupImpl g = d.group;
+            if (g != null && !g.blocked && g.backendName.equals(be.name)) {
+                own.put(g.id, g);
+            }
+        }
+        return new ArrayList<>(own.values());
     }
 
     /**
@@ -227,7 +243,7 @@ final class Backends {
         d.live = false;
         BackendDomain hw = d.hw;
         d.hw = null;
-        state.domains.remove(d.id);
+        state.forget(d);
         if (hw != null) {
             state.byHw.remove(hw);
         }
@@ -238,12 +254,14 @@ final class Backends {
         try {
             be.refused = be.backend.refusedChange();
         } catch (RuntimeException e) {
+            be.faults.driver();
             be.refused = null;
         }
         List<DeviceInfo> infos;
         try {
             infos = be.failure != null ? List.of() : List.copyOf(be.backend.devices());
         } catch (RuntimeException e) {
+            be.faults.driver();
             LOG.log(System.Logger.Level.ERROR, "IOMMU backend " + be + " failed to list devices",
                     e);
             infos = List.of();
@@ -328,6 +346,7 @@ final class Backends {
             try {
                 be.backend.removeDevPasid(d.name, pa.pasid, pa.domain.hw);
             } catch (RuntimeException e) {
+                be.faults.driver();
                 LOG.log(System.Logger.Level.WARNING, "removing PASID " + pa.pasid + " of "
                         + d.name + " failed: " + e.getMessage());
             }

@@ -61,6 +61,7 @@ final class DataPath {
             doMap(d, hw, iova, paddr, size, prot);
             return null;
         });
+        d.backend.ops.maps.increment(); // BackendOps rule 1
     }
 
     /** Rule 57: paging only, aligned to the smallest page, largest page per chunk, undone on failure. */
@@ -95,6 +96,7 @@ final class DataPath {
             try {
                 hw.mapPages(iova + mapped, paddr + mapped, pc[0], pc[1], prot);
             } catch (RuntimeException e) {
+                d.backend.faults.passed(e);
                 if (mapped > 0) {
                     IotlbGather undo = new IotlbGather();
                     doUnmap(d, hw, iova, mapped, undo);
@@ -132,14 +134,16 @@ final class DataPath {
 
     long unmap(IommuDomain domain, long iova, long size) {
         DomainImpl d = state.own(domain);
-        return onHardware(d, hw -> {
+        long n = onHardware(d, hw -> {
             IotlbGather gather = new IotlbGather();
-            long n = doUnmap(d, hw, iova, size, gather);
+            long u = doUnmap(d, hw, iova, size, gather);
             if (!gather.isEmpty()) {
                 hw.iotlbSync(gather);
             }
-            return n;
+            return u;
         });
+        d.backend.ops.unmaps.increment(); // BackendOps rule 1
+        return n;
     }
 
     long unmapFast(IommuDomain domain, long iova, long size, IotlbGather gather) {
@@ -147,7 +151,9 @@ final class DataPath {
         if (gather == null) {
             throw err(EINVAL, "unmap_fast needs a gather to sync later");
         }
-        return onHardware(d, hw -> doUnmap(d, hw, iova, size, gather));
+        long n = onHardware(d, hw -> doUnmap(d, hw, iova, size, gather));
+        d.backend.ops.unmaps.increment(); // BackendOps rule 1
+        return n;
     }
 
     void iotlbSync(IommuDomain domain, IotlbGather gather) {
@@ -202,7 +208,15 @@ final class DataPath {
             if (be.gone || d.backend != be) {
                 return blockedProbe(); // D17: no DMA reaches any domain
             }
-            Walk w = be.backend.translate(device, pasid, iova, access);
+            Walk w;
+            try {
+                w = be.backend.translate(device, pasid, iova, access);
+            } catch (RuntimeException e) {
+                throw be.faults.passed(e);
+            }
+            if (w.outcome() == Translation.Outcome.FAULT) {
+                be.faults.translation(); // the hardware would report it (BackendFaults rule 1)
+            }
             DomainImpl dom = w.domain() == null ? null : state.byHw.get(w.domain());
             long pa = w.outcome() == Translation.Outcome.BYPASS ? iova : w.physAddr();
             return new Translation(w.outcome(), pa, w.fault(), dom == null ? -1 : dom.id,

@@ -69,15 +69,20 @@ final class DomainSwitch {
                                 be.backend.detachDev(m.name);
                             }
                         } catch (RuntimeException undo) {
+                            be.faults.driver();
                             LOG.log(System.Logger.Level.ERROR, "re-attaching " + m.name
                                     + " to its old domain failed (must not): " + undo);
                         }
                     }
+                    be.faults.passed(e);
                     throw e instanceof IoasidException ie ? ie
                             : new IoasidException(Errno.EIO, "attach of " + d.name + " to " + next
                                     + " failed: " + e, e);
                 }
             }
+        }
+        if (next != null) {
+            be.ops.attaches.add(g.devices.size());
         }
         if (old != null) {
             old.groups.remove(g);
@@ -93,6 +98,9 @@ final class DomainSwitch {
         try {
             setDomain(g, next);
         } catch (RuntimeException e) {
+            if (!BackendFaults.isDriverFault(e)) {
+                g.devices.get(0).backend.faults.driver(); // a driver fault setDomain did not count
+            }
             LOG.log(System.Logger.Level.ERROR, "IOMMU driver failed to attach the "
                     + (next == g.blockingDomain ? "blocking" : "default") + " domain to " + g
                     + ": " + e.getMessage());
@@ -132,6 +140,7 @@ final class DomainSwitch {
         try {
             return blocking(g);
         } catch (IoasidException e) {
+            g.devices.get(0).backend.faults.driver();
             LOG.log(System.Logger.Level.ERROR, "no blocking domain for owned " + g + ": "
                     + e.getMessage());
             return null;

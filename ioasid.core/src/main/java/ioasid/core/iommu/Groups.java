@@ -313,6 +313,7 @@ final class Groups {
             try {
                 g.defaultDomain = allocDefault(be, g);
             } catch (IoasidException e) {
+                be.faults.driver();
                 LOG.log(System.Logger.Level.ERROR, "no default domain for " + g + ": "
                         + e.getMessage());
             }
@@ -331,7 +332,9 @@ final class Groups {
         }
         try {
             be.backend.attachDev(d.name, target.hw);
+            be.ops.attaches.increment();
         } catch (RuntimeException e) {
+            be.faults.driver();
             LOG.log(System.Logger.Level.ERROR, "attaching " + d.name + " to " + target
                     + " failed: " + e.getMessage());
         }

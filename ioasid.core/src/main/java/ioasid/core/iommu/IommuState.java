@@ -6,6 +6,8 @@ import static ioasid.api.Errno.ENOENT;
 import static ioasid.api.Errno.ENOSPC;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -60,18 +62,25 @@ final class IommuState {
     final Map<String, GroupImpl> groupsByKey = new LinkedHashMap<>();
     final Map<Integer, GroupImpl> groups = new LinkedHashMap<>();
     final Map<Integer, DomainImpl> domains = new LinkedHashMap<>();
+    /** The same domains by backend, in ID order, so a leaving backend finds its own. */
+    private final Map<BackendEntry, Map<Integer, DomainImpl>> domainsByBackend = new HashMap<>();
     /** Backend domain to domain, read without the mutex to name the domain a walk used. */
     final Map<BackendDomain, DomainImpl> byHw = new ConcurrentHashMap<>();
     /**
-     * Attached PASID to the number of groups it is attached in (BIND/UNBIND, S6). Concurrent so
-     * the FREE listener can skip the mutex for the many IDs that were never attached.
+     * Attached PASID to the groups it is attached in, by group ID (BIND/UNBIND, S6), so that
+     * freeing one visits those groups rather than all. Concurrent so the FREE listener can skip
+     * the mutex for the many IDs that were never attached; the arrays are never changed.
      */
-    final Map<IoasidHandle, Integer> bound = new ConcurrentHashMap<>();
+    final Map<IoasidHandle, GroupImpl[]> bound = new ConcurrentHashMap<>();
     final Map<ProcessAddressSpace, MmState> mms = new IdentityHashMap<>();
     final Set<SvaHandleImpl> svaHandles = new LinkedHashSet<>();
     final Set<PrivatePasidImpl> privatePasids = new LinkedHashSet<>();
     final Set<IoasidHandle> globalPasids = new LinkedHashSet<>();
     final Map<Integer, ViommuImpl> viommus = new LinkedHashMap<>();
+    /** The faults of every instance name ever bound, kept across departures; no mutex. */
+    final Map<String, BackendFaults> faults = new ConcurrentHashMap<>();
+    /** The operation counts of every instance name ever bound, kept likewise. */
+    final Map<String, BackendOps> ops = new ConcurrentHashMap<>();
     int nextGroupId = 1;
     int nextDomainId = 1;
     int nextViommuId = 1;
@@ -119,6 +128,46 @@ final class IommuState {
         if (!mutex.isHeldByCurrentThread()) {
             actions.run();
         }
+    }
+
+    /** Records an attachment of the PASID in the group; true for its first one (BIND). */
+    boolean bind(IoasidHandle pasid, GroupImpl g) {
+        GroupImpl[] was = bound.get(pasid);
+        if (was == null) {
+            bound.put(pasid, new GroupImpl[] {g});
+            return true;
+        }
+        GroupImpl[] now = Arrays.copyOf(was, was.length + 1);
+        int i = now.length - 1;
+        for (; i > 0 && now[i - 1].id > g.id; i--) {
+            now[i] = now[i - 1];
+        }
+        now[i] = g;
+        bound.put(pasid, now);
+        return false;
+    }
+
+    /** Forgets an attachment of the PASID in the group; true when none is left (UNBIND). */
+    boolean unbind(IoasidHandle pasid, GroupImpl g) {
+        GroupImpl[] was = bound.get(pasid);
+        if (was == null || was.length == 1 && was[0] == g) {
+            bound.remove(pasid);
+            return true;
+        }
+        int at = Arrays.asList(was).indexOf(g);
+        if (at >= 0) {
+            GroupImpl[] now = new GroupImpl[was.length - 1];
+            System.arraycopy(was, 0, now, 0, at);
+            System.arraycopy(was, at + 1, now, at, now.length - at);
+            bound.put(pasid, now);
+        }
+        return false;
+    }
+
+    /** The groups the PASID is attached in, in group order; empty when it is not attached. */
+    GroupImpl[] boundGroups(IoasidHandle pasid) {
+        GroupImpl[] in = bound.get(pasid);
+        return in == null ? new GroupImpl[0] : in;
     }
 
     List<String> deviceNames(GroupImpl g) {
@@ -188,12 +237,28 @@ final class IommuState {
     DomainImpl newDomain(BackendEntry be, BackendDomain hw, DomainType type,
             DomainImpl.Role role, boolean nestingParent) {
         if (hw == null) {
-            throw err(Errno.EIO, be + " returned no domain");
+            throw be.faults.passed(err(Errno.EIO, be + " returned no domain"));
         }
         DomainImpl d = new DomainImpl(this, nextDomainId++, be, role, type, nestingParent, hw);
         domains.put(d.id, d);
+        domainsByBackend.computeIfAbsent(be, k -> new LinkedHashMap<>()).put(d.id, d);
         byHw.put(hw, d);
         return d;
+    }
+
+    /** Forgets a domain in the registry; it is no longer listed or found. */
+    void forget(DomainImpl d) {
+        domains.remove(d.id);
+        Map<Integer, DomainImpl> own = domainsByBackend.get(d.backend);
+        if (own != null && own.remove(d.id) != null && own.isEmpty()) {
+            domainsByBackend.remove(d.backend);
+        }
+    }
+
+    /** The backend's domains in ID order, a copy. */
+    List<DomainImpl> domainsOf(BackendEntry be) {
+        Map<Integer, DomainImpl> own = domainsByBackend.get(be);
+        return own == null ? List.of() : new ArrayList<>(own.values());
     }
 
     /** Releases a domain's hardware; the domain must be unused. */
@@ -207,12 +272,13 @@ final class IommuState {
         } finally {
             w.unlock();
         }
-        domains.remove(d.id);
+        forget(d);
         if (hw != null) {
             byHw.remove(hw);
             try {
                 hw.free();
             } catch (RuntimeException e) {
+                d.backend.faults.driver();
                 LOG.log(System.Logger.Level.WARNING, d + " failed to free: " + e.getMessage());
             }
         }

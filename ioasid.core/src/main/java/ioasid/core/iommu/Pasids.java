@@ -173,20 +173,23 @@ final class Pasids {
                     try {
                         be.backend.removeDevPasid(done.get(i).name, id, d.hw);
                     } catch (RuntimeException undo) {
+                        be.faults.driver();
                         LOG.log(System.Logger.Level.ERROR, "undoing PASID " + id + " on "
                                 + done.get(i).name + " failed: " + undo);
                     }
                 }
                 state.actions.add(() -> putQuietly(pasid));
+                be.faults.passed(e);
                 throw e instanceof IoasidException ie ? ie
                         : new IoasidException(Errno.EIO, "setting PASID " + id + " on " + dv.name
                                 + " failed: " + e, e);
             }
         }
+        be.ops.attaches.add(done.size());
         PasidAttach pa = new PasidAttach(g, pasid, d, kind);
         g.pasids.put(id, pa);
         d.pasids.add(pa);
-        if (state.bound.merge(pasid, 1, Integer::sum) == 1) {
+        if (state.bind(pasid, g)) {
             state.actions.add(() -> notifyQuietly(pasid, EventType.BIND));
         }
         return pa;
@@ -262,6 +265,7 @@ final class Pasids {
                     try {
                         be.backend.replaceDevPasid(back.name, pa.pasid, d.hw, old.hw);
                     } catch (RuntimeException undo) {
+                        be.faults.driver();
                         // a driver bug: the entry must take its old domain back; clear it rather
                         // than leave it on a domain the core does not record (D18)
                         LOG.log(System.Logger.Level.ERROR, "putting PASID " + pa.pasid + " of "
@@ -269,11 +273,13 @@ final class Pasids {
                         removeQuietly(be, back, pa.pasid, d);
                     }
                 }
+                be.faults.passed(e);
                 throw e instanceof IoasidException ie ? ie
                         : new IoasidException(Errno.EIO, "replacing PASID " + pa.pasid + " of "
                                 + dv.name + " failed: " + e, e);
             }
         }
+        be.ops.attaches.add(done.size());
         PasidAttach moved = new PasidAttach(pa.group, pa.handle, d, pa.kind);
         pa.group.pasids.put(pa.pasid, moved);
         old.pasids.remove(pa);
@@ -284,6 +290,7 @@ final class Pasids {
         try {
             be.backend.removeDevPasid(dv.name, pasid, d.hw);
         } catch (RuntimeException e) {
+            be.faults.driver();
             LOG.log(System.Logger.Level.ERROR, "clearing PASID " + pasid + " of " + dv.name
                     + " failed too: " + e);
         }
@@ -296,6 +303,7 @@ final class Pasids {
             try {
                 be.backend.removeDevPasid(dv.name, pa.pasid, pa.domain.hw);
             } catch (RuntimeException e) {
+                be.faults.driver();
                 LOG.log(System.Logger.Level.WARNING, "removing PASID " + pa.pasid + " of "
                         + dv.name + " failed: " + e.getMessage());
             }
@@ -308,8 +316,7 @@ final class Pasids {
         pa.group.pasids.remove(pa.pasid);
         pa.domain.pasids.remove(pa);
         IoasidHandle h = pa.handle;
-        Integer left = state.bound.computeIfPresent(h, (k, n) -> n == 1 ? null : n - 1);
-        if (left == null) {
+        if (state.unbind(h, pa.group)) {
             state.actions.add(() -> notifyQuietly(h, EventType.UNBIND));
         }
         state.actions.add(() -> putQuietly(h));

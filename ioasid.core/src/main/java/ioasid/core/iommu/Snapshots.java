@@ -46,6 +46,11 @@ final class Snapshots {
                 d.problem = be.failure != null ? be.failure : be.refused;
                 d.devices = be.devices.keySet().toArray(new String[0]);
                 d.rejectedDevices = be.rejected.toArray(new String[0]);
+                d.attaches = be.ops.attaches.sum();
+                d.maps = be.ops.maps.sum();
+                d.unmaps = be.ops.unmaps.sum();
+                d.faultsByKind = be.faults.byKind();
+                d.faults = d.faultsByKind.values().stream().mapToLong(Long::longValue).sum();
                 out.add(d);
             }
             return out.toArray(new BackendDTO[0]);

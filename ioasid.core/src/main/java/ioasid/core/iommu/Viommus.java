@@ -116,6 +116,7 @@ final class Viommus {
         try {
             hw.destroy();
         } catch (RuntimeException e) {
+            v.backend.faults.driver();
             LOG.log(System.Logger.Level.WARNING, v + " failed to destroy: " + e.getMessage());
         }
     }
@@ -146,7 +147,7 @@ final class Viommus {
                 vd.hw = v.hw.vdeviceInit(device, virtId);
             } catch (RuntimeException e) {
                 v.vdevs.remove(virtId, vd); // known bug 13: every error path gives back what it took
-                throw e;
+                throw v.backend.faults.passed(e);
             }
             dev.vdevice = vd;
             return vd;
@@ -185,6 +186,7 @@ final class Viommus {
             try {
                 hw.destroy();
             } catch (RuntimeException e) {
+                vd.viommu.backend.faults.driver();
                 LOG.log(System.Logger.Level.WARNING, vd + " failed to destroy: " + e.getMessage());
             }
         }

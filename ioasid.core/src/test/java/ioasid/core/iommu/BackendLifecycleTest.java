@@ -95,6 +95,52 @@ class BackendLifecycleTest {
     }
 
     @Test
+    @DisplayName("D17: a leaving backend takes exactly its own groups and domains, also after it "
+            + "came back under its name, and a domain freed before is not touched again")
+    void leavingTakesItsOwnOnly() {
+        TestBackend first = fx.bind(new TestBackend("smmu0", 64).device("a", "ga", 6)
+                .device("b", "gb", 6).device("c", "gb", 6));
+        TestBackend other = fx.bind(new TestBackend("dmar0", 64).device("z", "gz", 6));
+        IommuDomain dz = fx.iommu.domainAlloc("z", false);
+        fx.iommu.attachGroup(dz, fx.iommu.group("z"));
+        fx.iommu.unbindBackend(first, fx.bound.remove(first));
+        // back under its name with one device: group ga stays blocked, waiting for "a"
+        TestBackend again = fx.bind(new TestBackend("smmu0", 64).device("b", "gb", 6)
+                .device("c", "gb", 6));
+        IommuDomain kept = fx.iommu.domainAlloc("b", false);
+        IommuDomain freed = fx.iommu.domainAlloc("b", false);
+        fx.iommu.attachGroup(kept, fx.iommu.group("b"));
+        fx.iommu.domainFree(freed);
+        IoasidHandle p = fx.iommu.allocGlobalPasid("c");
+        fx.iommu.attachDevicePasid(kept, "b", p);
+        again.calls.clear();
+        fx.events.clear();
+
+        fx.unbind(again);
+
+        assertFalse(kept.live());
+        assertFalse(freed.live());
+        assertEquals(List.of("UNBIND " + p.id()), fx.events);
+        assertEquals(List.of(), again.calls, "the leaving backend is not called");
+        assertTrue(fx.dto(fx.iommu.group("b")).blocked);
+        assertTrue(Arrays.stream(fx.iommu.domains()).noneMatch(d -> d.backend.equals("smmu0")));
+        assertTrue(dz.live(), "the other backend's domains live on");
+        assertFalse(fx.dto(fx.iommu.group("z")).blocked);
+        assertEquals(dz.id(), fx.dto(fx.iommu.group("z")).domainId);
+        assertEquals(2, Arrays.stream(fx.iommu.groups()).filter(g -> g.blocked).count());
+        fx.iommu.map(dz, 0x1000, 0x2000, 0x1000, Prot.READ);
+        assertTrue(other.attached.containsKey("z"));
+        // back once more: every group of the name returns, and leaves again with it
+        TestBackend third = fx.bind(new TestBackend("smmu0", 64).device("a", "ga", 6)
+                .device("b", "gb", 6).device("c", "gb", 6));
+        IommuDomain late = fx.iommu.domainAlloc("a", false);
+        fx.unbind(third);
+        assertFalse(late.live());
+        assertEquals(2, Arrays.stream(fx.iommu.groups())
+                .filter(g -> g.blocked && g.backend.equals("smmu0")).count());
+    }
+
+    @Test
     @DisplayName("D17: nothing of a departed backend stays reachable from the core")
     void nothingStale() {
         TestBackend gone = new TestBackend("smmu0", 64).device("a", "ga", 6);

@@ -179,6 +179,46 @@ class PasidTest {
     }
 
     @Test
+    @DisplayName("S6: a freed PASID is detached in exactly the groups it is still attached in, in "
+            + "group order, whatever the order of attaches, detaches and departed backends")
+    void freeFollowsTheGroupsAttachedIn() {
+        TestBackend other = fx.bind(new TestBackend("t1", 64).device("z", "gz", 8));
+        IommuDomain da = fx.iommu.domainAlloc("a", false);
+        IommuDomain db = fx.iommu.domainAlloc("b", false);
+        IommuDomain dz = fx.iommu.domainAlloc("z", false);
+        IoasidHandle p = fx.iommu.allocGlobalPasid("a");
+        IoasidHandle q = fx.iommu.allocGlobalPasid("a");
+        // attached last in the first group, first in the last one
+        fx.iommu.attachDevicePasid(dz, "z", p);
+        fx.iommu.attachDevicePasid(db, "b", p);
+        fx.iommu.attachDevicePasid(da, "a", p);
+        fx.iommu.attachDevicePasid(db, "b", q);
+        fx.iommu.detachDevicePasid(db, "b", p);
+        fx.unbind(other); // its group is evicted with p's attachment there
+        assertEquals(List.of("ALLOC " + p.id(), "ALLOC " + q.id(), "BIND " + p.id(),
+                "BIND " + q.id()), fx.events);
+        be.calls.clear();
+        fx.iommu.freeGlobalPasid(p);
+        assertEquals(List.of("unpasid a:" + p.id()), be.calls, "only where it is attached");
+        assertEquals(IoasidState.FREE, p.state());
+        assertEquals(List.of("UNBIND " + p.id(), "FREE " + p.id()),
+                fx.events.subList(4, fx.events.size()));
+
+        IoasidHandle r = fx.iommu.allocGlobalPasid("a");
+        fx.iommu.attachDevicePasid(db, "b", r);
+        fx.iommu.attachDevicePasid(da, "a", r);
+        be.calls.clear();
+        fx.iommu.freeGlobalPasid(r);
+        assertEquals(List.of("unpasid a:" + r.id(), "unpasid b:" + r.id(), "unpasid c:" + r.id()),
+                be.calls, "group order");
+        be.calls.clear();
+        fx.iommu.freeGlobalPasid(q);
+        assertEquals(List.of("unpasid b:" + q.id(), "unpasid c:" + q.id()), be.calls);
+        assertEquals(0, fx.iommu.pasids().length);
+        assertTrue(be.pasids.isEmpty(), be.pasids.toString());
+    }
+
+    @Test
     @DisplayName("rule 87, S6: a PASID freed while attached is detached everywhere by the IOMMU's "
             + "FREE handler")
     void freedWhileAttached() {

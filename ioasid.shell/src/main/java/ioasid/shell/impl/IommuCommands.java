@@ -47,17 +47,31 @@ public final class IommuCommands {
         this.context = bundleContext;
     }
 
-    @Descriptor("list the IOMMU backends (one per hardware instance), their state and devices")
+    @Descriptor("list the IOMMU backends (one per hardware instance): state, devices, faults")
     public Reply backends() {
         Table t = new Table("NAME", "VENDOR", "STATE", "SERVICE", "PASIDS", "DEVICES", "REFUSED",
-                "PROBLEM");
+                "FAULTS", "PROBLEM");
         for (BackendDTO b : iommu.backends()) {
             t.row(b.name, b.vendor, b.state, b.serviceId, b.maxPasids,
                     b.devices.length == 0 ? null : String.join(" ", b.devices),
                     b.rejectedDevices.length == 0 ? null : String.join(" ", b.rejectedDevices),
-                    b.problem);
+                    faults(b), b.problem);
         }
         return Reply.text(t.size() == 0 ? "no IOMMU backend" : t.toString());
+    }
+
+    /** "0", or the total and its kinds that are not zero: "3 (translation 2, driver 1)". */
+    static String faults(BackendDTO b) {
+        StringBuilder kinds = new StringBuilder();
+        if (b.faultsByKind != null) {
+            b.faultsByKind.forEach((kind, n) -> {
+                if (n != 0) {
+                    kinds.append(kinds.length() == 0 ? " (" : ", ").append(kind).append(' ')
+                            .append(n);
+                }
+            });
+        }
+        return b.faults + (kinds.length() == 0 ? "" : kinds + ")");
     }
 
     @Descriptor("list the devices with their backend, group, stream ID and PASID limit")

@@ -298,6 +298,18 @@ class CommandsTest {
     }
 
     @Test
+    @DisplayName("iommu backends: the FAULTS column counts the probe's faults by kind")
+    void backendFaults() {
+        assertTrue(run("iommu:backends").contains("FAULTS"));
+        String before = run("iommu:backends").lines().skip(1).findFirst().orElseThrow();
+        assertTrue(before.contains(" 0 "), before);
+        run("iommu:probe 0000:00:01.0 0x10010");
+        run("iommu:probe 0000:00:01.0 0x20010");
+        String after = run("iommu:backends").lines().skip(1).findFirst().orElseThrow();
+        assertTrue(after.contains(" 2 (translation 2) "), after);
+    }
+
+    @Test
     @DisplayName("iommu await: returns once enough backends serve, EAGAIN after the timeout, "
             + "EINVAL for a negative count or a timeout outside [0 ms, 1 h]")
     void waitForBackends() {

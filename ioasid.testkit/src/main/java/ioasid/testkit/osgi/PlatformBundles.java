@@ -76,6 +76,15 @@ public final class PlatformBundles {
         return locations("web");
     }
 
+    /**
+     * The platform's HTTP context ({@code ioasid.http}) and Prometheus metrics
+     * ({@code ioasid.metrics}) with the Prometheus client bundles, in order; the servlet APIs
+     * come with {@link #health()}, the HTTP server is the suite's choice.
+     */
+    public static List<String> metrics() {
+        return locations("metrics");
+    }
+
     /** The Gogo runtime, {@code ioasid.shell}, JLine and {@code ioasid.console}, in order. */
     public static List<String> shell() {
         return locations("shell");
@@ -159,7 +168,7 @@ public final class PlatformBundles {
 
     /**
      * The coordinates of the bundles of {@link #platform()}, {@link #shell()}, {@link #health()},
-     * {@link #web()} and {@link #logging()},
+     * {@link #web()}, {@link #metrics()} and {@link #logging()},
      * {@code groupId:artifactId:version}, for a check that each is where it will be looked for.
      */
     public static List<String> coordinates() {

@@ -166,6 +166,22 @@ public final class IoasidOptions {
         return "{sha-256}" + Base64.getEncoder().encodeToString(b);
     }
 
+    /**
+     * The platform's HTTP endpoints: {@code ioasid.http}, the Servlet Whiteboard context
+     * {@code ioasid} that asks for the credentials of the configuration {@code ioasid.http} and
+     * puts the health checks at {@code /system/health}, and {@code ioasid.metrics}, the
+     * Prometheus text at {@code /metrics}, with the Prometheus client bundles. Use it with
+     * {@link #health()}, which brings the servlet APIs, and a Servlet Whiteboard implementation
+     * of the suite's choice (Felix HTTP Jetty 12), bound to the loopback address.
+     */
+    public static Option metrics() {
+        List<Option> options = new ArrayList<>();
+        for (String location : PlatformBundles.metrics()) {
+            options.add(bundle(location));
+        }
+        return composite(options.toArray(new Option[0]));
+    }
+
     /** The SMMUv3 backend bundle; its instances come from configurations. */
     public static Option smmuv3() {
         return bundle(PlatformBundles.location("backend.smmuv3"));

@@ -51,8 +51,11 @@ class PlatformBundlesTest {
         for (String c : PlatformBundles.coordinates()) {
             assertEquals(3, c.split(":").length, c);
         }
-        assertEquals(40, PlatformBundles.coordinates().size());
+        assertEquals(48, PlatformBundles.coordinates().size());
         assertEquals(17, PlatformBundles.web().size());
+        assertEquals(8, PlatformBundles.metrics().size());
+        assertTrue(PlatformBundles.metrics().get(7).contains("ioasid.metrics"),
+                PlatformBundles.metrics().toString());
         assertEquals(5, PlatformBundles.health().size());
         assertTrue(PlatformBundles.health().get(4).contains("ioasid.health"),
                 PlatformBundles.health().toString());
