@@ -1,6 +1,7 @@
 package ioasid.webconsole.impl;
 
-import java.lang.reflect.Field;
+import java.util.Map;
+import java.util.TreeMap;
 
 import ioasid.api.iommu.IommuService;
 import ioasid.api.iommu.dto.BackendDTO;
@@ -19,12 +20,6 @@ final class IommuView {
     /** Lines of each backend's command log shown. */
     static final int LOG_TAIL = 12;
 
-    /**
-     * The fault count of a backend, where the API has one: a public {@code faults} field of
-     * {@link BackendDTO}. Until it exists the column says "-" rather than a number nobody counts.
-     */
-    private static final Field FAULTS = faultsField();
-
     private IommuView() {
     }
 
@@ -38,12 +33,8 @@ final class IommuView {
         j.key("backends").array();
         for (BackendDTO b : backends) {
             j.object().field("name", b.name).field("vendor", b.vendor).field("state", b.state)
-                    .field("problem", b.problem).field("devices", b.devices);
-            Long faults = faults(b);
-            if (faults != null) {
-                j.field("faults", faults);
-            }
-            j.end();
+                    .field("problem", b.problem).field("devices", b.devices)
+                    .field("faults", b.faults).end();
         }
         j.end();
         j.key("groups").array();
@@ -143,25 +134,20 @@ final class IommuView {
         return sb.append("</pre>").toString();
     }
 
-    static Long faults(BackendDTO b) {
-        if (FAULTS == null) {
-            return null;
+    /** The total, with the kinds that make it up when there are any: "3 (translation 3)". */
+    static String faults(BackendDTO b) {
+        if (b.faultsByKind == null || b.faultsByKind.isEmpty() || b.faults == 0) {
+            return String.valueOf(b.faults);
         }
-        try {
-            return ((Number) FAULTS.get(b)).longValue();
-        } catch (IllegalAccessException | RuntimeException e) {
-            return null;
+        StringBuilder sb = new StringBuilder().append(b.faults).append(" (");
+        String sep = "";
+        for (Map.Entry<String, Long> e : new TreeMap<>(b.faultsByKind).entrySet()) {
+            if (e.getValue() != 0) {
+                sb.append(sep).append(e.getKey()).append(' ').append(e.getValue());
+                sep = ", ";
+            }
         }
-    }
-
-    private static Field faultsField() {
-        try {
-            Field f = BackendDTO.class.getField("faults");
-            return Number.class.isAssignableFrom(f.getType()) || f.getType().isPrimitive()
-                    ? f : null;
-        } catch (NoSuchFieldException e) {
-            return null;
-        }
+        return sb.append(')').toString();
     }
 
     private static String domain(int id, String type) {

@@ -130,6 +130,8 @@ class ViewTest {
         b.state = "UP";
         b.devices = new String[] {"0000:00:01.0"};
         b.rejectedDevices = new String[0];
+        b.faults = 3;
+        b.faultsByKind = Map.of("translation", 2L, "driver", 1L);
         GroupDTO g = new GroupDTO();
         g.id = 5;
         g.backend = "smmu0";
@@ -158,7 +160,7 @@ class ViewTest {
                 x -> new DeviceDTO[] {d}, "commandLog", x -> new String[] {"CMD_SYNC " + EVIL}));
         String json = IommuView.json(s);
         assertFalse(json.contains("<script"), json);
-        assertTrue(json.contains("\"devices\":[\"0000:00:01.0\"]}"), json);
+        assertTrue(json.contains("\"devices\":[\"0000:00:01.0\"],\"faults\":3}"), json);
         String groups = IommuView.groups(new GroupDTO[] {g});
         assertTrue(groups.contains("<td>5 DMA_FQ</td><td>5 DMA_FQ</td><td>9</td><td>vfio</td>"),
                 groups);
@@ -166,7 +168,12 @@ class ViewTest {
         assertTrue(IommuView.viommus(new ViommuDTO[] {v}).contains("0000:00:01.0=0x10"));
         String log = IommuView.log("smmu0", new String[] {"CMD_SYNC " + EVIL});
         assertTrue(log.contains("CMD_SYNC &lt;script&gt;"), log);
-        assertEquals(IommuView.faults(b) == null, !json.contains("\"faults\""), json);
+        assertEquals("3 (driver 1, translation 2)", IommuView.faults(b));
+        assertTrue(IommuView.backends(new BackendDTO[] {b})
+                .contains("<td>3 (driver 1, translation 2)</td>"));
+        b.faultsByKind = Map.of();
+        b.faults = 0;
+        assertEquals("0", IommuView.faults(b));
     }
 
     @Test
