@@ -12,6 +12,8 @@ import org.osgi.service.log.LogListener;
  * only, an exception as its message and causes rather than a stack trace (unless
  * {@code -Dioasid.log.stacktraces=true}). While the framework stops in order only errors are
  * printed: Event Admin, stopped under events still in flight, warns of nothing that matters then.
+ * Nor is the framework's report that a service factory gave no service then: a component being
+ * disposed answers null to a bundle still looking it up (the HTTP server, stopped while it starts).
  */
 final class OsgiLog implements LogListener {
     static final String STACK_TRACES = "ioasid.log.stacktraces";
@@ -39,6 +41,9 @@ final class OsgiLog implements LogListener {
         if (level != LogLevel.ERROR && (level != LogLevel.WARN || stopping)) {
             return null;
         }
+        if (stopping && disposedFactory(entry)) {
+            return null;
+        }
         StringBuilder sb = new StringBuilder(level == LogLevel.ERROR ? "ERROR: " : "WARNING: ");
         String bsn = entry.getBundle() == null ? null : entry.getBundle().getSymbolicName();
         if (bsn != null) {
@@ -56,4 +61,13 @@ final class OsgiLog implements LogListener {
         }
         return sb.toString();
     }
+
+    /** The Log Service hands on a framework event's exception by its text alone. */
+    private static boolean disposedFactory(LogEntry entry) {
+        Throwable t = entry.getException();
+        return t != null && String.valueOf(entry.getMessage()).startsWith("FrameworkEvent ERROR")
+                && String.valueOf(t).contains(FACTORY_NULL);
+    }
+
+    static final String FACTORY_NULL = "ServiceException: Service factory returned null";
 }

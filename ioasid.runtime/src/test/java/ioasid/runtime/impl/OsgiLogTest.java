@@ -51,4 +51,20 @@ class OsgiLogTest {
         assertEquals("ERROR: org.apache.felix.eventadmin: broken",
                 OsgiLog.line(entry(LogLevel.ERROR, "broken", null), true));
     }
+
+    @Test
+    @DisplayName("a service factory that gives nothing is news while running, not while stopping")
+    void factoryWithoutService() {
+        Throwable t = new RuntimeException(
+                "org.osgi.framework.ServiceException: Service factory returned null.");
+        assertNull(OsgiLog.line(entry(LogLevel.ERROR, "FrameworkEvent ERROR", t), true));
+        assertEquals("ERROR: org.apache.felix.eventadmin: FrameworkEvent ERROR: "
+                + "java.lang.RuntimeException: org.osgi.framework.ServiceException: Service "
+                + "factory returned null. (-Dioasid.log.stacktraces=true prints the stack trace)",
+                OsgiLog.line(entry(LogLevel.ERROR, "FrameworkEvent ERROR", t), false));
+        assertEquals("ERROR: org.apache.felix.eventadmin: FrameworkEvent ERROR: "
+                + "java.lang.IllegalStateException: other (-Dioasid.log.stacktraces=true prints "
+                + "the stack trace)", OsgiLog.line(entry(LogLevel.ERROR, "FrameworkEvent ERROR",
+                        new IllegalStateException("other")), true));
+    }
 }
