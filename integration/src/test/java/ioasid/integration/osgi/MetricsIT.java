@@ -159,7 +159,7 @@ public class MetricsIT {
         if (authorization != null) {
             b.header("Authorization", authorization);
         }
-        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return send(b.build());
     }
 
     HttpResponse<String> post(String path, String authorization) throws Exception {
@@ -168,7 +168,19 @@ public class MetricsIT {
         if (authorization != null) {
             b.header("Authorization", authorization);
         }
-        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return send(b.build());
+    }
+
+    /**
+     * Sends once more when the server closed the pooled connection just as the client reused it
+     * (the JDK client then reports an EOF instead of opening a new one).
+     */
+    private HttpResponse<String> send(HttpRequest request) throws Exception {
+        try {
+            return http.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (java.io.EOFException e) {
+            return http.send(request, HttpResponse.BodyHandlers.ofString());
+        }
     }
 
     /** Waits until the path answers with the status (the whiteboard registers asynchronously). */
