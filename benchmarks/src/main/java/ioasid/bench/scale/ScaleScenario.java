@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * <pre>java -Xmx4g -cp benchmarks/target/benchmarks.jar ioasid.bench.scale.ScaleScenario \
  *     [--instances 1000] [--devices 16] [--pasids 100000] [--leaving 10000] [--trials 20] \
  *     [--leaves 5] [--busy 2] [--out FILE.csv] \
- *     [--runtime distribution/target/ioasid.jar [--starts 5] [--fleet false]]</pre>
+ *     [--runtime distribution/target/ioasid.jar[,OTHER.jar...] [--starts 5] [--fleet false]]</pre>
  *
  * <p>In this JVM ({@link Fleet}): the instances are built and bound, PASIDs attached across
  * the SMMUv3 and VT-d ones up to {@code --pasids}, with the heap after GC before and after each
@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@code --leaving} attached PASIDs leaves, timed until the unbind returned and every UNBIND
  * reached the last listener of the chain. With {@code --runtime}: the runtime jar started in a
  * directory whose deploy/ holds {@code --instances} instance files beside the three it ships,
- * timed until {@code iommu:await} counts every instance ({@link StartScenario}).
+ * timed until {@code iommu:await} counts every instance ({@link StartScenario}); several jars,
+ * separated by commas, are started in turn, so that they are compared under the same load.
  */
 public final class ScaleScenario {
 
@@ -52,7 +53,7 @@ public final class ScaleScenario {
         int leaves = 5;
         int starts = 5;
         boolean fleetPart = true;
-        Path runtime = null;
+        List<Path> runtimes = new ArrayList<>();
         Path out = null;
         for (int i = 0; i < args.length; i += 2) {
             String a = args[i];
@@ -70,7 +71,11 @@ public final class ScaleScenario {
                 case "--leaves" -> leaves = Integer.parseInt(v);
                 case "--starts" -> starts = Integer.parseInt(v);
                 case "--fleet" -> fleetPart = Boolean.parseBoolean(v);
-                case "--runtime" -> runtime = Path.of(v).toAbsolutePath();
+                case "--runtime" -> {
+                    for (String jar : v.split(",")) {
+                        runtimes.add(Path.of(jar).toAbsolutePath());
+                    }
+                }
                 case "--out" -> out = Path.of(v);
                 default -> usage("unknown option " + a);
             }
@@ -86,11 +91,8 @@ public final class ScaleScenario {
         if (fleetPart) {
             fleet(instances, devices, pasids, leaving, trials, leaves, busy, csv);
         }
-        if (runtime != null) {
-            List<Double> start = StartScenario.run(runtime, instances, devices, starts,
-                    csv);
-            print("runtime start with " + instances + " instance files, first and again (ms)",
-                    start, csv, "start-ms");
+        if (!runtimes.isEmpty()) {
+            StartScenario.run(runtimes, instances, devices, starts, csv);
         }
         if (out != null) {
             Files.writeString(out, csv);
@@ -116,7 +118,7 @@ public final class ScaleScenario {
     private static void usage(String why) {
         System.err.println(why + "\nusage: ScaleScenario [--instances N] [--devices N] "
                 + "[--pasids N] [--leaving N] [--trials N] [--leaves N] [--busy N] [--out FILE.csv] "
-                + "[--runtime IOASID.JAR [--starts N] [--fleet false]]");
+                + "[--runtime IOASID.JAR[,IOASID.JAR...] [--starts N] [--fleet false]]");
         System.exit(2);
     }
 

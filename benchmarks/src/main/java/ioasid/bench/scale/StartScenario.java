@@ -26,50 +26,77 @@ public final class StartScenario {
     }
 
     /**
-     * Returns the first starts' and the restarts' times, in milliseconds, alternately; adds the
-     * CPU times to {@code csv}.
+     * Starts each runtime {@code starts} times, interleaved (trial t starts them in turn, the
+     * order reversed every other trial, so a change in the machine's load falls on all of
+     * them); prints and adds to {@code csv} each one's times to ready (first starts and restarts
+     * alternately) and CPU times until ready, in milliseconds. With one runtime the CSV kinds
+     * are {@code start-ms} and {@code start-cpu-ms}; with several, {@code @} and the jar's file
+     * name follow them.
      */
-    public static List<Double> run(Path runtime, int instances, int devices, int starts,
+    public static void run(List<Path> runtimes, int instances, int devices, int starts,
             StringBuilder csv)
             throws IOException, InterruptedException {
-        Path template = Files.createTempDirectory("scale-start-");
-        String out = start(template, runtime, "iommu:await 3").output;
-        Path deploy = template.resolve("deploy");
-        for (int i = 0; i < instances; i++) {
-            write(deploy, i, devices);
+        int n = runtimes.size();
+        List<Path> templates = new ArrayList<>();
+        for (Path runtime : runtimes) {
+            // each runtime's own deploy/: the backend jars it ships are its own
+            Path template = Files.createTempDirectory("scale-start-");
+            String out = start(template, runtime, "iommu:await 3").output;
+            Path deploy = template.resolve("deploy");
+            for (int i = 0; i < instances; i++) {
+                write(deploy, i, devices);
+            }
+            System.out.println("  " + runtime.getFileName() + ": " + out.lines()
+                    .reduce((a, b) -> b).orElse("") + "; " + instances + " instance files "
+                    + "written to " + deploy);
+            templates.add(template);
         }
-        System.out.println("  first run: " + out.lines().reduce((a, b) -> b).orElse("")
-                + "; " + instances + " instance files written to " + deploy);
         String await = "iommu:await " + (instances + 3) + " 120000";
-        List<Double> firsts = new ArrayList<>();
-        List<Double> restarts = new ArrayList<>();
-        List<Double> cpu = new ArrayList<>();
-        for (int t = 0; t < starts; t++) {
-            Path dir = Files.createTempDirectory("scale-start-" + t + "-");
-            copy(template, dir);
-            Run first = start(dir, runtime, await);
-            firsts.add(first.readyMs);
-            Run again = start(dir, runtime, await);
-            restarts.add(again.readyMs);
-            cpu.add(first.cpuMs);
-            cpu.add(again.cpuMs);
-            System.out.printf(Locale.ROOT, "  start %d: ready after %.0f ms first, %.0f ms again "
-                    + "(CPU %.0f and %.0f ms; exited after %.0f and %.0f ms; %s)%n", t + 1,
-                    first.readyMs, again.readyMs, first.cpuMs, again.cpuMs, first.exitMs,
-                    again.exitMs, first.output.lines().reduce((x, y) -> y).orElse(""));
-            delete(dir);
+        List<List<Double>> all = new ArrayList<>();
+        List<List<Double>> cpu = new ArrayList<>();
+        for (int r = 0; r < n; r++) {
+            all.add(new ArrayList<>());
+            cpu.add(new ArrayList<>());
         }
-        delete(template);
-        ScaleScenario.print("runtime start, files new to Config Admin (ms)", firsts,
-                new StringBuilder(), "");
-        ScaleScenario.print("runtime start again (ms)", restarts, new StringBuilder(), "");
-        ScaleScenario.print("runtime CPU time until ready, all starts (ms)", cpu, csv, "start-cpu-ms");
-        List<Double> all = new ArrayList<>();
         for (int t = 0; t < starts; t++) {
-            all.add(firsts.get(t));
-            all.add(restarts.get(t));
+            for (int k = 0; k < n; k++) {
+                int r = t % 2 == 0 ? k : n - 1 - k;
+                Path dir = Files.createTempDirectory("scale-start-" + t + "-");
+                copy(templates.get(r), dir);
+                Run first = start(dir, runtimes.get(r), await);
+                Run again = start(dir, runtimes.get(r), await);
+                all.get(r).add(first.readyMs);
+                all.get(r).add(again.readyMs);
+                cpu.get(r).add(first.cpuMs);
+                cpu.get(r).add(again.cpuMs);
+                System.out.printf(Locale.ROOT, "  start %d, %s: ready after %.0f ms first, %.0f "
+                        + "ms again (CPU %.0f and %.0f ms; exited after %.0f and %.0f ms; %s)%n",
+                        t + 1, runtimes.get(r).getFileName(), first.readyMs, again.readyMs,
+                        first.cpuMs, again.cpuMs, first.exitMs, again.exitMs,
+                        first.output.lines().reduce((x, y) -> y).orElse(""));
+                delete(dir);
+            }
         }
-        return all;
+        for (Path template : templates) {
+            delete(template);
+        }
+        for (int r = 0; r < n; r++) {
+            String tag = n == 1 ? "" : "@" + runtimes.get(r).getFileName();
+            String name = n == 1 ? "" : " (" + runtimes.get(r).getFileName() + ")";
+            List<Double> firsts = new ArrayList<>();
+            List<Double> restarts = new ArrayList<>();
+            for (int i = 0; i < all.get(r).size(); i++) {
+                (i % 2 == 0 ? firsts : restarts).add(all.get(r).get(i));
+            }
+            ScaleScenario.print("runtime start, files new to Config Admin (ms)" + name, firsts,
+                    new StringBuilder(), "");
+            ScaleScenario.print("runtime start again (ms)" + name, restarts,
+                    new StringBuilder(), "");
+            ScaleScenario.print("runtime start with " + instances + " instance files, first and "
+                    + "again (ms)" + name, all.get(r), csv, "start-ms" + tag);
+            ScaleScenario.print("runtime CPU time until ready, all starts (ms)" + name,
+                    cpu.get(r), csv, "start-cpu-ms" + tag);
+        }
     }
 
     /** One instance file, as {@link Fleet#create} configures instance {@code i}. */

@@ -386,6 +386,17 @@ public interface IommuService {
 
     BackendDTO[] backends();
 
+    /**
+     * How many backends the core has taken in, FAILED ones included: the length of
+     * {@link #backends()}, without building a snapshot of each. A caller waiting for instances
+     * to come up polls this; its cost does not grow with the number of backends.
+     *
+     * @since 1.2
+     */
+    default int backendCount() {
+        return backends().length;
+    }
+
     DeviceDTO[] devices();
 
     GroupDTO[] groups();

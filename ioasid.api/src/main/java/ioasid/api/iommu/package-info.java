@@ -12,7 +12,9 @@
  * <p>1.1: {@code replaceGroupDomain}, {@code replaceDeviceDomain}, {@code replaceDevicePasid};
  * the errno table (ENOENT for destroyed objects where 1.0 answered EINVAL or ENODEV); detaching
  * a PASID that is not attached is no error.
+ *
+ * <p>1.2: {@code backendCount}.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package ioasid.api.iommu;

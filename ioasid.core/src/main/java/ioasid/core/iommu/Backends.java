@@ -83,18 +83,18 @@ final class Backends {
             if (state.closed || state.backends.containsKey(sid)) {
                 return;
             }
-            for (BackendEntry other : state.backends.values()) {
-                if (other.name.equals(name)) {
-                    LOG.log(System.Logger.Level.ERROR, "IOMMU backend name " + name
-                            + " is taken by " + other + "; service " + sid + " ignored");
-                    return;
-                }
+            BackendEntry other = state.backendsByName.get(name);
+            if (other != null) {
+                LOG.log(System.Logger.Level.ERROR, "IOMMU backend name " + name
+                        + " is taken by " + other + "; service " + sid + " ignored");
+                return;
             }
             BackendEntry be = new BackendEntry(sid, name, vendor, backend, caps,
                     state.faults.computeIfAbsent(name, k -> new BackendFaults()),
                     state.ops.computeIfAbsent(name, k -> new BackendOps()));
             be.failure = failure;
             state.backends.put(sid, be);
+            state.backendsByName.put(name, be);
             probe(be);
             notice(IoasidTopics.BACKEND_ADDED, be, "devices",
                     be.devices.keySet().toArray(new String[0]));
@@ -167,6 +167,7 @@ final class Backends {
             if (be == null) {
                 return;
             }
+            state.backendsByName.remove(be.name, be);
             Lock w = be.dataPath.writeLock();
             w.lock(); // no translation or page-table call is inside the backend after this
             try {

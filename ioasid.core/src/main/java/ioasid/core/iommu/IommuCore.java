@@ -487,6 +487,11 @@ public final class IommuCore implements IommuService, IoasidListener {
     }
 
     @Override
+    public int backendCount() {
+        return snapshots.backendCount();
+    }
+
+    @Override
     public DeviceDTO[] devices() {
         return snapshots.devices();
     }

@@ -57,6 +57,8 @@ final class IommuState {
 
     // Under the mutex, except where noted.
     final Map<Long, BackendEntry> backends = new LinkedHashMap<>();
+    /** The same backends by instance name (D16: one backend per name), kept with the above. */
+    final Map<String, BackendEntry> backendsByName = new HashMap<>();
     /** Read without the mutex by translate. */
     final Map<String, DeviceEntry> devices = new ConcurrentHashMap<>();
     final Map<String, GroupImpl> groupsByKey = new LinkedHashMap<>();

@@ -30,6 +30,15 @@ final class Snapshots {
         this.state = state;
     }
 
+    int backendCount() {
+        state.lock();
+        try {
+            return state.backends.size();
+        } finally {
+            state.unlock();
+        }
+    }
+
     BackendDTO[] backends() {
         state.lock();
         try {

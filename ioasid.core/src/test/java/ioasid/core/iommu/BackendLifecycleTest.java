@@ -260,6 +260,23 @@ class BackendLifecycleTest {
     }
 
     @Test
+    @DisplayName("backendCount follows the backends taken in: a name taken is not counted, a name "
+            + "freed by a departure can be taken again")
+    void backendCount() {
+        assertEquals(0, fx.iommu.backendCount());
+        TestBackend smmu = fx.bind(new TestBackend("smmu0", 64).device("a", "a", 6));
+        fx.bind(new TestBackend("dmar0", 64).device("b", "b", 6));
+        fx.bind(new TestBackend("smmu0", 64).device("q", "q", 0)); // name taken: ignored
+        assertEquals(2, fx.iommu.backendCount());
+        assertEquals(fx.iommu.backends().length, fx.iommu.backendCount());
+        fx.unbind(smmu);
+        assertEquals(1, fx.iommu.backendCount());
+        fx.bind(new TestBackend("smmu0", 64).device("q", "q", 0)); // the name is free again
+        assertEquals(2, fx.iommu.backendCount());
+        assertEquals("smmu0", fx.iommu.group("q").backend());
+    }
+
+    @Test
     @DisplayName("closing the core lets every backend go as if it left")
     void close() {
         TestBackend be = fx.bind(new TestBackend("smmu0", 64).device("a", "ga", 6));

@@ -33,6 +33,11 @@ import org.osgi.service.cm.ConfigurationAdmin;
  * deleted, one call at a time, and a configuration already as the file says is not updated
  * again. A late report of a deletion cannot remove the configuration of a file written back
  * since.
+ *
+ * <p>Each file's configuration is found in an index by file, built from one listing per Config
+ * Admin: a filter over every configuration for each file made a start with n files cost n²
+ * filter matches. Only this class writes the file property, so a file missing from the index has
+ * no configuration; one changed or deleted by someone else since is looked up again.
  */
 final class ConfigFiles implements ArtifactInstaller {
     /** The property FileInstall sets, which the core reads to name the file in its lines. */
@@ -48,6 +53,10 @@ final class ConfigFiles implements ArtifactInstaller {
     private final Admin admin;
     /** The version of each file last read, by its key: a second report of it is no change. */
     private final Map<String, FileStamp> handled = new HashMap<>();
+    /** Each file's configuration, by its key, as of {@link #indexed}'s listing and our changes. */
+    private final Map<String, Configuration> byFile = new HashMap<>();
+    /** The Config Admin {@link #byFile} was listed from; null before the first lookup. */
+    private ConfigurationAdmin indexed;
 
     ConfigFiles(Admin admin) {
         this.admin = admin;
@@ -108,6 +117,7 @@ final class ConfigFiles implements ArtifactInstaller {
             if (c != null) {
                 c.delete();
             }
+            byFile.remove(key(artifact));
         } catch (IOException | InvalidSyntaxException e) {
             LOG.log(System.Logger.Level.WARNING, shown(artifact) + ": not removed: " + e);
         }
@@ -143,6 +153,7 @@ final class ConfigFiles implements ArtifactInstaller {
             if (!same(props, c.getProperties())) {
                 c.update(props);
             }
+            byFile.put(key(artifact), c);
         } catch (IOException | InvalidSyntaxException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, shown(artifact) + ": not applied: " + e);
         }
@@ -164,10 +175,45 @@ final class ConfigFiles implements ArtifactInstaller {
         return factoryPid.equals("ioasid.host") ? "name" : null;
     }
 
-    private static Configuration existing(ConfigurationAdmin ca, String key)
+    /** The configuration of the file with {@code key}, or null. */
+    private Configuration existing(ConfigurationAdmin ca, String key)
             throws IOException, InvalidSyntaxException {
+        if (ca != indexed) {
+            byFile.clear();
+            indexed = null;
+            Configuration[] all = ca.listConfigurations("(" + FILENAME + "=*)");
+            for (Configuration c : all == null ? new Configuration[0] : all) {
+                String file = fileOf(c);
+                if (file != null) {
+                    byFile.putIfAbsent(file, c);
+                }
+            }
+            indexed = ca;
+        }
+        Configuration c = byFile.get(key);
+        if (c == null || key.equals(fileOf(c))) {
+            return c;
+        }
+        // changed or deleted by someone else since: Config Admin says what is there now
         Configuration[] found = ca.listConfigurations("(" + FILENAME + "=" + escape(key) + ")");
-        return found == null || found.length == 0 ? null : found[0];
+        c = found == null || found.length == 0 ? null : found[0];
+        if (c == null) {
+            byFile.remove(key);
+        } else {
+            byFile.put(key, c);
+        }
+        return c;
+    }
+
+    /** The file property of {@code c}, or null if it has none or was deleted. */
+    private static String fileOf(Configuration c) {
+        try {
+            Dictionary<String, Object> props = c.getProperties();
+            Object file = props == null ? null : props.get(FILENAME);
+            return file instanceof String s ? s : null;
+        } catch (IllegalStateException deleted) {
+            return null;
+        }
     }
 
     private static boolean same(Dictionary<String, Object> want, Dictionary<String, Object> have) {

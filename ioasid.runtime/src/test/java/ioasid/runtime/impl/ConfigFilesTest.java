@@ -52,6 +52,9 @@ class ConfigFilesTest {
         }
     };
     private ConfigFiles files;
+    /** The filters Config Admin was asked to list configurations with. */
+    private final List<String> listings = new ArrayList<>();
+    private ConfigurationAdmin ca;
 
     @BeforeEach
     void setUp() {
@@ -59,7 +62,8 @@ class ConfigFilesTest {
         level = log.getLevel();
         log.setLevel(Level.WARNING);
         log.addHandler(capture);
-        files = new ConfigFiles(() -> admin());
+        ca = admin();
+        files = new ConfigFiles(() -> ca);
     }
 
     @AfterEach
@@ -74,9 +78,12 @@ class ConfigFilesTest {
                 new Class<?>[] {ConfigurationAdmin.class}, (p, m, a) -> switch (m.getName()) {
                     case "listConfigurations" -> {
                         String filter = (String) a[0];
+                        listings.add(filter);
+                        boolean any = filter.equals("(" + ConfigFiles.FILENAME + "=*)");
                         List<Configuration> found = new ArrayList<>();
                         for (String key : configs.keySet()) {
-                            if (filter.contains(key.replace("(", "\\(").replace(")", "\\)"))) {
+                            if (any || filter.contains(
+                                    key.replace("(", "\\(").replace(")", "\\)"))) {
                                 found.add(configuration(key));
                             }
                         }
@@ -149,5 +156,64 @@ class ConfigFilesTest {
         files.update(file.toFile());
         assertEquals(2, warnings.size(), warnings.toString());
         assertEquals(List.of(), done);
+    }
+
+    @Test
+    @DisplayName("a start with many files lists Config Admin's configurations once, not once per "
+            + "file, and a second Config Admin is listed again")
+    void oneListingForManyFiles() throws Exception {
+        for (int i = 0; i < 50; i++) {
+            Path file = dir.resolve("ioasid.host-h" + i + ".config");
+            Files.writeString(file, "a=\"" + i + "\"\n");
+            files.install(file.toFile());
+        }
+        assertEquals(50, configs.size());
+        assertEquals(1, listings.size(), "listings of Config Admin");
+        Path file = dir.resolve("ioasid.host-h7.config");
+        Files.writeString(file, "a=\"changed\"\n");
+        files.update(file.toFile());
+        Files.delete(dir.resolve("ioasid.host-h8.config"));
+        files.uninstall(dir.resolve("ioasid.host-h8.config").toFile());
+        assertEquals(1, listings.size(), "listings of Config Admin");
+        assertEquals(49, configs.size());
+        assertEquals("changed", configs.get(key(file)).get("a"));
+
+        ca = admin(); // Config Admin restarted: what it holds is listed again
+        Files.writeString(file, "a=\"again\"\n");
+        files.update(file.toFile());
+        assertEquals(2, listings.size(), "listings of Config Admin");
+        assertEquals(49, configs.size());
+        assertEquals(List.of(), warnings);
+    }
+
+    @Test
+    @DisplayName("a configuration deleted or changed behind the files' back is looked up again: "
+            + "the file's next version is applied to one configuration, never a stale one")
+    void changedBehindTheBack() throws Exception {
+        Path file = dir.resolve("ioasid.host-h1.config");
+        Files.writeString(file, "a=\"1\"\n");
+        files.install(file.toFile());
+        configs.remove(key(file)); // deleted by an operator's command
+        Files.writeString(file, "a=\"2\"\n");
+        files.update(file.toFile());
+        assertEquals(List.of("update 1", "update 2"), done);
+        assertEquals("2", configs.get(key(file)).get("a"));
+        assertEquals(1, configs.size());
+
+        Path other = dir.resolve("ioasid.host-h2.config");
+        Files.writeString(other, "a=\"x\"\n");
+        files.install(other.toFile());
+        // an operator points h1's configuration at the other file: h1's next version makes its own
+        configs.put(key(other), configs.remove(key(file)));
+        configs.get(key(other)).put(ConfigFiles.FILENAME, key(other));
+        Files.writeString(file, "a=\"3\"\n");
+        files.update(file.toFile());
+        assertEquals("3", configs.get(key(file)).get("a"));
+        assertEquals(2, configs.size());
+        assertEquals(List.of(), warnings);
+    }
+
+    private static String key(Path file) {
+        return file.toFile().getAbsoluteFile().toURI().toString();
     }
 }

@@ -197,7 +197,7 @@ public final class IommuCommands {
         long ms = timeout.value(MAX_AWAIT_MS);
         long deadline = System.nanoTime() + ms * 1_000_000;
         int have;
-        while ((have = iommu.backends().length) < want && System.nanoTime() < deadline) {
+        while ((have = iommu.backendCount()) < want && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(20);
             } catch (InterruptedException e) {

@@ -323,6 +323,23 @@ class CommandsTest {
     }
 
     @Test
+    @DisplayName("iommu await COUNT polls the core's count, never a snapshot of every backend, and "
+            + "returns once the count is reached")
+    void waitCountsCheaply() {
+        int[] polls = {0};
+        io.iommu = (ioasid.api.iommu.IommuService) Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {ioasid.api.iommu.IommuService.class},
+                (p, m, a) -> {
+                    if (!m.getName().equals("backendCount")) {
+                        throw new AssertionError(m.getName() + " called");
+                    }
+                    return ++polls[0] < 3 ? 1 : 1000;
+                });
+        assertEquals("1000 backends ready\n", run("iommu:await 1000"));
+        assertEquals(3, polls[0], "polled until the count came");
+    }
+
+    @Test
     @DisplayName("iommu await without a count: returns once the readiness condition is there, "
             + "EAGAIN after the timeout, ENOENT without the health checks")
     void waitForReadiness() {
