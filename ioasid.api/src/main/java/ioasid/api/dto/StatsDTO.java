@@ -1,5 +1,7 @@
 package ioasid.api.dto;
 
+import java.util.Map;
+
 import org.osgi.annotation.versioning.ProviderType;
 import org.osgi.dto.DTO;
 
@@ -16,6 +18,13 @@ public class StatsDTO extends DTO {
     /** Custom allocator calls that threw or returned an unusable ID. */
     public long allocatorFaults;
     public long eventsDelivered;
+    /**
+     * {@link #eventsDelivered} by event type: every name of {@link ioasid.api.spi.EventType}, in
+     * its order, with its count (0 included).
+     *
+     * @since 1.1
+     */
+    public Map<String, Long> eventsDeliveredByType;
     public long listenerFailures;
     public long listenerStalls;
 }

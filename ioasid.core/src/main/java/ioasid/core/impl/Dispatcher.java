@@ -84,6 +84,8 @@ final class Dispatcher {
 
     // Counters: written by the draining thread, read loosely for snapshots.
     long eventsDelivered;
+    /** Deliveries by event type, indexed by ordinal; kept by the draining thread, as above. */
+    final long[] deliveredByType = new long[EventType.values().length];
     long listenerFailures;
     volatile long listenerStalls;
 
@@ -200,6 +202,7 @@ final class Dispatcher {
                     l.listener.onEvent(e);
                     l.delivered++;
                     eventsDelivered++;
+                    deliveredByType[e.type().ordinal()]++;
                 } catch (Throwable t) {
                     l.failures++;
                     l.lastFailure = t.toString();

@@ -4,6 +4,7 @@ import static ioasid.api.Errno.EAGAIN;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 
 import ioasid.api.dto.AllocatorDTO;
@@ -234,6 +235,10 @@ final class Snapshots {
         d.allocatorSwitches = stack.switches;
         d.allocatorFaults = stack.allocatorFaults.get();
         d.eventsDelivered = dispatcher.eventsDelivered;
+        d.eventsDeliveredByType = new LinkedHashMap<>();
+        for (EventType t : EventType.values()) {
+            d.eventsDeliveredByType.put(t.name(), dispatcher.deliveredByType[t.ordinal()]);
+        }
         d.listenerFailures = dispatcher.listenerFailures;
         d.listenerStalls = dispatcher.listenerStalls;
         return d;

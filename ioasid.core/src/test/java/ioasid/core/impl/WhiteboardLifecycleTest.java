@@ -328,6 +328,11 @@ class WhiteboardLifecycleTest {
         assertEquals(1, st.reclaims);
         assertEquals(1, st.live);
         assertEquals(3, st.eventsDelivered);
+        assertEquals(java.util.List.of("ALLOC", "FREE", "BIND", "UNBIND"),
+                java.util.List.copyOf(st.eventsDeliveredByType.keySet()));
+        assertEquals(2L, st.eventsDeliveredByType.get("ALLOC"));
+        assertEquals(1L, st.eventsDeliveredByType.get("FREE"));
+        assertEquals(0L, st.eventsDeliveredByType.get("BIND"));
         assertEquals(0, st.revoked);
     }
 

@@ -57,6 +57,8 @@ final class PlatformCollector implements MultiCollector {
                 .counter("ioasid_allocator_faults", "Custom allocator calls that threw or "
                         + "returned an unusable ID")
                 .counter("ioasid_events_delivered", "Events delivered to listeners")
+                .counter("ioasid_events_delivered_by_type", "Events delivered to listeners, "
+                        + "by event type")
                 .counter("ioasid_listener_failures", "Listener calls that threw")
                 .counter("ioasid_listener_stalls", "Listeners found stalled")
                 .gauge("ioasid_live_ids", "IOASIDs live (FREE_PENDING included)")
@@ -82,6 +84,11 @@ final class PlatformCollector implements MultiCollector {
                 .point("ioasid_listener_failures", st.listenerFailures)
                 .point("ioasid_listener_stalls", st.listenerStalls)
                 .point("ioasid_live_ids", st.live);
+        if (st.eventsDeliveredByType != null) {
+            for (Map.Entry<String, Long> e : st.eventsDeliveredByType.entrySet()) {
+                f.point("ioasid_events_delivered_by_type", e.getValue(), "type", e.getKey());
+            }
+        }
         CapacityDTO c = s.capacity();
         f.point("ioasid_capacity", c.capacity).point("ioasid_capacity_available", c.available);
         for (IdSpaceDTO sp : s.idSpaces()) {

@@ -71,6 +71,12 @@ class PlatformCollectorTest {
                 + "# TYPE ioasid_allocations_total counter\nioasid_allocations_total 3.0\n"),
                 text);
         assertEquals(List.of("ioasid_frees_total 1.0"), samples(text, "ioasid_frees_total"));
+        // the text format sorts a family's samples by their labels
+        assertEquals(List.of("ioasid_events_delivered_by_type_total{type=\"ALLOC\"} 0.0",
+                "ioasid_events_delivered_by_type_total{type=\"BIND\"} 0.0",
+                "ioasid_events_delivered_by_type_total{type=\"FREE\"} 0.0",
+                "ioasid_events_delivered_by_type_total{type=\"UNBIND\"} 0.0"),
+                samples(text, "ioasid_events_delivered_by_type_total{"));
         assertEquals(List.of("ioasid_live_ids 2.0"), samples(text, "ioasid_live_ids "));
         assertTrue(text.contains("# TYPE ioasid_live_ids gauge\n"), text);
         assertEquals(List.of("ioasid_set_live_ids{set=\"" + set.id()
