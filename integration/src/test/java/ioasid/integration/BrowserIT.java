@@ -5,10 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -16,8 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,21 +57,9 @@ class BrowserIT {
                 + DRIVER + ": install Debian's chromium and chromium-driver to run this test");
         assertTrue(JAR.isFile(), "build the distribution first: " + JAR);
         int port = WebClient.freePort();
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-Dorg.osgi.service.http.port=" + port, "-jar",
-                JAR.getAbsolutePath()).directory(dir.toFile()).redirectErrorStream(true).start();
-        List<String> out = Collections.synchronizedList(new ArrayList<>());
-        Thread reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
-                    StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null;) {
-                    out.add(line);
-                }
-            } catch (IOException e) {
-                out.add("reader: " + e);
-            }
-        });
-        reader.start();
+        RuntimeProcess runtime = RuntimeProcess.start(dir, "-Dorg.osgi.service.http.port=" + port);
+        Process p = runtime.process;
+        List<String> out = runtime.out;
         Path shots = Path.of(System.getProperty("ioasid.screenshots", "target/screenshots"));
         Files.createDirectories(shots);
         WebDriver browser = null;
@@ -161,7 +145,7 @@ class BrowserIT {
             if (!p.waitFor(60, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
             }
-            reader.join(10_000);
+            runtime.awaitOutput(10_000);
         }
     }
 

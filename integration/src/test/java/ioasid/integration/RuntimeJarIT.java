@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -83,20 +82,9 @@ class RuntimeJarIT {
         Path config = deploy.resolve("ioasid.backend.virtio-viommu0.config");
         String written = "ioasid.iommu.name=\"viommu0\"\ndevices=[\"ep1;sid=0x1\"]\n";
         Files.writeString(config, written);
-        Process p = new ProcessBuilder(java(), HTTP_PORT, "-jar", JAR.getAbsolutePath())
-                .directory(dir.toFile()).redirectErrorStream(true).start();
-        List<String> out = Collections.synchronizedList(new ArrayList<>());
-        Thread reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
-                    StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null;) {
-                    out.add(line);
-                }
-            } catch (IOException e) {
-                out.add("reader: " + e);
-            }
-        });
-        reader.start();
+        RuntimeProcess runtime = RuntimeProcess.start(dir, HTTP_PORT);
+        Process p = runtime.process;
+        List<String> out = runtime.out;
         try (Writer shell = new OutputStreamWriter(p.getOutputStream(), StandardCharsets.UTF_8)) {
             send(shell, "iommu:backends");
             awaitLine(out, "no IOMMU backend");
@@ -115,7 +103,7 @@ class RuntimeJarIT {
             send(shell, "stop 0");
         }
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        reader.join();
+        runtime.awaitOutput(Long.MAX_VALUE);
         assertEquals(0, out.stream().filter(l -> l.startsWith("\tat ")).count(), out.toString());
         // the operator's file is read, never rewritten (a rewrite raced FileInstall's own scan)
         assertEquals(written, Files.readString(config));
@@ -168,20 +156,9 @@ class RuntimeJarIT {
 
     /** Starts the runtime, checks the console over HTTP while it runs; returns what it printed. */
     private static String runConsole(Path dir, int port) throws Exception {
-        Process p = new ProcessBuilder(java(), "-Dorg.osgi.service.http.port=" + port, "-jar",
-                JAR.getAbsolutePath()).directory(dir.toFile()).redirectErrorStream(true).start();
-        List<String> out = Collections.synchronizedList(new ArrayList<>());
-        Thread reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
-                    StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null;) {
-                    out.add(line);
-                }
-            } catch (IOException e) {
-                out.add("reader: " + e);
-            }
-        });
-        reader.start();
+        RuntimeProcess runtime = RuntimeProcess.start(dir, "-Dorg.osgi.service.http.port=" + port);
+        Process p = runtime.process;
+        List<String> out = runtime.out;
         try (Writer shell = new OutputStreamWriter(p.getOutputStream(), StandardCharsets.UTF_8)) {
             send(shell, "iommu:await 3");
             awaitLine(out, "3 backends ready");
@@ -199,7 +176,7 @@ class RuntimeJarIT {
             send(shell, "stop 0");
         }
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        reader.join();
+        runtime.awaitOutput(Long.MAX_VALUE);
         assertEquals(0, out.stream().filter(l -> l.startsWith("\tat ")).count(), out.toString());
         return String.join("\n", out);
     }
