@@ -12,8 +12,11 @@ import org.osgi.service.log.LogListener;
  * only, an exception as its message and causes rather than a stack trace (unless
  * {@code -Dioasid.log.stacktraces=true}). While the framework stops in order only errors are
  * printed: Event Admin, stopped under events still in flight, warns of nothing that matters then.
- * Nor is the framework's report that a service factory gave no service then: a component being
- * disposed answers null to a bundle still looking it up (the HTTP server, stopped while it starts).
+ * Nor are two errors that only say something stopped first: the framework's report that a
+ * service factory gave no service (a component being disposed answers null to a bundle still
+ * looking it up: the HTTP server, stopped while it starts), and Config Admin's that a bundle's
+ * context was invalid when it delivered an update (the Web Console's, stopped before a late
+ * delivery of its credentials).
  */
 final class OsgiLog implements LogListener {
     static final String STACK_TRACES = "ioasid.log.stacktraces";
@@ -41,7 +44,7 @@ final class OsgiLog implements LogListener {
         if (level != LogLevel.ERROR && (level != LogLevel.WARN || stopping)) {
             return null;
         }
-        if (stopping && disposedFactory(entry)) {
+        if (stopping && stoppedFirst(entry)) {
             return null;
         }
         StringBuilder sb = new StringBuilder(level == LogLevel.ERROR ? "ERROR: " : "WARNING: ");
@@ -63,11 +66,20 @@ final class OsgiLog implements LogListener {
     }
 
     /** The Log Service hands on a framework event's exception by its text alone. */
-    private static boolean disposedFactory(LogEntry entry) {
+    private static boolean stoppedFirst(LogEntry entry) {
         Throwable t = entry.getException();
-        return t != null && String.valueOf(entry.getMessage()).startsWith("FrameworkEvent ERROR")
-                && String.valueOf(t).contains(FACTORY_NULL);
+        if (t == null) {
+            return false;
+        }
+        String message = String.valueOf(entry.getMessage());
+        String bsn = entry.getBundle() == null ? "" : entry.getBundle().getSymbolicName();
+        return message.startsWith("FrameworkEvent ERROR")
+                        && String.valueOf(t).contains(FACTORY_NULL)
+                || "org.apache.felix.configadmin".equals(bsn)
+                        && message.contains("Unexpected problem updating configuration")
+                        && String.valueOf(t).contains(INVALID_CONTEXT);
     }
 
     static final String FACTORY_NULL = "ServiceException: Service factory returned null";
+    static final String INVALID_CONTEXT = "IllegalStateException: Invalid BundleContext";
 }

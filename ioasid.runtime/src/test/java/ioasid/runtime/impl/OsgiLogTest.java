@@ -14,9 +14,13 @@ import org.osgi.service.log.LogLevel;
 /** The framework's log entries as an operator reads them. */
 class OsgiLogTest {
     private static LogEntry entry(LogLevel level, String message, Throwable t) {
+        return entry("org.apache.felix.eventadmin", level, message, t);
+    }
+
+    private static LogEntry entry(String bsn, LogLevel level, String message, Throwable t) {
         Bundle b = (Bundle) Proxy.newProxyInstance(Bundle.class.getClassLoader(),
                 new Class<?>[] {Bundle.class}, (p, m, a) -> m.getName().equals("getSymbolicName")
-                        ? "org.apache.felix.eventadmin" : null);
+                        ? bsn : null);
         return (LogEntry) Proxy.newProxyInstance(LogEntry.class.getClassLoader(),
                 new Class<?>[] {LogEntry.class}, (p, m, a) -> {
                     switch (m.getName()) {
@@ -66,5 +70,28 @@ class OsgiLogTest {
                 + "java.lang.IllegalStateException: other (-Dioasid.log.stacktraces=true prints "
                 + "the stack trace)", OsgiLog.line(entry(LogLevel.ERROR, "FrameworkEvent ERROR",
                         new IllegalStateException("other")), true));
+    }
+
+    @Test
+    @DisplayName("a late configuration update to a stopped bundle is news only while running")
+    void updateToAStoppedBundle() {
+        String cm = "org.apache.felix.configadmin";
+        String message = "[org.osgi.service.cm.ManagedService, id=105, unregistered]: Unexpected "
+                + "problem updating configuration org.apache.felix.webconsole.internal.servlet."
+                + "OsgiManager";
+        Throwable t = new RuntimeException(
+                "java.lang.IllegalStateException: Invalid BundleContext.");
+        assertNull(OsgiLog.line(entry(cm, LogLevel.ERROR, message, t), true));
+        assertEquals("ERROR: " + cm + ": " + message + ": " + t + " (-Dioasid.log.stacktraces=true"
+                + " prints the stack trace)", OsgiLog.line(entry(cm, LogLevel.ERROR, message, t),
+                        false));
+        // the same text from another bundle, or another failure from Config Admin, is printed
+        assertEquals("ERROR: org.apache.felix.eventadmin: " + message + ": " + t
+                + " (-Dioasid.log.stacktraces=true prints the stack trace)",
+                OsgiLog.line(entry(LogLevel.ERROR, message, t), true));
+        Throwable other = new IllegalArgumentException("bad value");
+        assertEquals("ERROR: " + cm + ": " + message + ": " + other
+                + " (-Dioasid.log.stacktraces=true prints the stack trace)",
+                OsgiLog.line(entry(cm, LogLevel.ERROR, message, other), true));
     }
 }
