@@ -37,7 +37,9 @@ import org.osgi.util.tracker.ServiceTracker;
  * ({@link BundleInstaller}), reads deploy/*.config strictly in FileInstall's place
  * ({@link ConfigFiles}), hands both the folder's changes as soon as they are reported, ahead of
  * FileInstall's poll ({@link DeployWatcher}), and registers the {@code runtime:restore} command.
- * It writes the web console's address and credentials when missing ({@link WebFiles}). It also
+ * It writes the web console's address and credentials when missing ({@link WebFiles}), and asks
+ * for the late start level, where what the first command does not need starts
+ * ({@link StartLevels}). It also
  * gives the platform's java.util.logging output one line per record, unless the operator configured
  * logging, prints what the framework's bundles log as one line per entry ({@link OsgiLog}), and
  * keeps an orderly shutdown quiet: when the framework stops, every backend leaves because
@@ -49,6 +51,13 @@ public final class Bootstrap implements BundleActivator {
     /** The start level of deploy/'s bundles: above the platform's, so its components come first. */
     static final String LEVEL_PROPERTY = "ioasid.deploy.startlevel";
     static final int DEFAULT_LEVEL = 151;
+    /**
+     * The start level asked for once the launch is under way, above the beginning one: what the
+     * first command does not need starts there, after it (StartLevels). None when unset.
+     */
+    static final String LATE_PROPERTY = "ioasid.startlevel.late";
+    /** How long removing a deploy/ bundle waits for the start-level requests before it. */
+    static final long QUEUE_MS = 10_000;
     /** How long a stopping runtime waits for Event Admin to finish the deliveries under way. */
     static final long DRAIN_MS = 2000;
     /** The Web Console's start-up user and password, read as framework properties. */
@@ -82,6 +91,7 @@ public final class Bootstrap implements BundleActivator {
     private ServiceTracker<ConfigurationAdmin, ConfigurationAdmin> admins;
     private ServiceTracker<LogReaderService, LogReaderService> logs;
     private DeployWatcher watcher;
+    private StartLevels levels;
     private volatile boolean stopping;
 
     @Override
@@ -149,11 +159,15 @@ public final class Bootstrap implements BundleActivator {
         }
         web(context, deploy, DeployFolder.stateBeside(deploy));
         // deploy/'s bundles get their start level as they are installed, not by a later request
-        int level = deployLevel(context);
+        int level = startLevel(context, LEVEL_PROPERTY, DEFAULT_LEVEL);
         context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION).adapt(FrameworkStartLevel.class)
                 .setInitialBundleStartLevel(level);
+        // before the installer's: the end of the launch tells it the level first
+        levels = new StartLevels(context, startLevel(context, LATE_PROPERTY, 0), QUEUE_MS);
+        context.addFrameworkListener(levels);
+        levels.raise();
         BundleInstaller installer =
-                new BundleInstaller(context, deploy, deploy.toString(), level);
+                new BundleInstaller(context, deploy, deploy.toString(), level, levels);
         context.addFrameworkListener(installer);
         context.registerService(ArtifactInstaller.class, installer, null);
         try {
@@ -172,6 +186,9 @@ public final class Bootstrap implements BundleActivator {
     public void stop(BundleContext context) {
         if (watcher != null) {
             watcher.close();
+        }
+        if (levels != null) {
+            levels.close();
         }
         if (stopping) {
             EventDrain.await(DRAIN_MS);
@@ -206,10 +223,10 @@ public final class Bootstrap implements BundleActivator {
                 credentials != null ? credentials[1] : files.locked());
     }
 
-    private static int deployLevel(BundleContext context) {
-        String v = context.getProperty(LEVEL_PROPERTY);
+    private static int startLevel(BundleContext context, String property, int otherwise) {
+        String v = context.getProperty(property);
         if (v == null) {
-            return DEFAULT_LEVEL;
+            return otherwise;
         }
         try {
             int level = Integer.parseInt(v.trim());
@@ -219,9 +236,9 @@ public final class Bootstrap implements BundleActivator {
         } catch (NumberFormatException e) {
             // named below
         }
-        System.out.println("ioasid: " + LEVEL_PROPERTY + "=" + v + " is not a start level above 0; "
-                + DEFAULT_LEVEL + " used");
-        return DEFAULT_LEVEL;
+        System.out.println("ioasid: " + property + "=" + v + " is not a start level above 0; "
+                + (otherwise > 0 ? otherwise + " used" : "ignored"));
+        return otherwise;
     }
 
     /** Creates the folder and copies the entries into it; returns the file names written. */

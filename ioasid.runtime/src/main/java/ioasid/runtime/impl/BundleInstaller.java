@@ -65,6 +65,10 @@ import org.osgi.framework.wiring.FrameworkWiring;
  *     is not acted on again, whatever came of it. That keeps 1's one update per replaced jar
  *     and 2's one line per broken jar, and a late report of a deletion cannot take away the
  *     bundle of a jar copied back since.
+ *  6. A bundle is uninstalled only once the start-level requests asked before are done
+ *     (StartLevels 1): the launcher asks for one on every install and update, and the framework
+ *     carries it out later, on its start-level thread, behind any climb under way; one that
+ *     finds its bundle uninstalled is reported as an error with a stack trace.
  */
 final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
     private static final System.Logger LOG = System.getLogger("ioasid.runtime");
@@ -76,6 +80,7 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
     private final File folder;
     private final String shown;
     private final int startLevel;
+    private final StartLevels levels;
     /** Bundle IDs installed from the folder that could not start yet (3 above). */
     private final Set<Long> waiting = new LinkedHashSet<>();
     /** Bundles installed above the framework's current start level, with their jars (3 above). */
@@ -87,10 +92,13 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
      * @param folder the folder FileInstall watches
      * @param shown how lines name it: "deploy"
      * @param startLevel the start level of the bundles it installs
+     * @param levels what waits for the framework's start-level requests (6 above)
      */
-    BundleInstaller(BundleContext context, Path folder, String shown, int startLevel) {
+    BundleInstaller(BundleContext context, Path folder, String shown, int startLevel,
+            StartLevels levels) {
         this.context = context;
         this.startLevel = startLevel;
+        this.levels = levels;
         this.folder = canonical(folder.toFile());
         this.shown = shown;
     }
@@ -165,9 +173,9 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
         }
         try {
             Bundle b = context.installBundle(location, new ByteArrayInputStream(bytes));
-            // a new bundle has the framework's initial level, deploy/'s (Bootstrap sets it):
-            // setting it again queues a request behind whatever the start level thread does
-            // then, which fails once the bundle is gone
+            // the launcher gives every bundle installed its default level, which can differ
+            // from deploy/'s; setting it queues one more request for the start-level thread
+            // (6 above)
             BundleStartLevel level = b.adapt(BundleStartLevel.class);
             if (level.getStartLevel() != startLevel) {
                 level.setStartLevel(startLevel);
@@ -189,6 +197,11 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
         if (b != null) {
             waiting.remove(b.getBundleId());
             early.remove(b.getBundleId());
+            try {
+                levels.awaitQueued();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             try {
                 b.uninstall();
             } catch (BundleException | RuntimeException e) {

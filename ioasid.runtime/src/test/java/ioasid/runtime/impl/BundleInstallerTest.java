@@ -198,7 +198,8 @@ class BundleInstallerTest {
     @BeforeEach
     void setUp() throws IOException {
         deploy = Files.createDirectories(dir.resolve("deploy"));
-        installer = new BundleInstaller(framework.context, deploy, "deploy", 151);
+        installer = new BundleInstaller(framework.context, deploy, "deploy", 151,
+                new StartLevels(framework.context, 0, 0));
         // the build turns JUL off; this test reads the installer's lines
         level = log.getLevel();
         log.setLevel(Level.WARNING);
