@@ -21,6 +21,7 @@ import org.osgi.framework.BundleActivator;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleEvent;
 import org.osgi.framework.Constants;
+import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
 import org.osgi.framework.SynchronousBundleListener;
 import org.osgi.framework.startlevel.FrameworkStartLevel;
@@ -56,6 +57,8 @@ public final class Bootstrap implements BundleActivator {
      * first command does not need starts there, after it (StartLevels). None when unset.
      */
     static final String LATE_PROPERTY = "ioasid.startlevel.late";
+    /** The console's arguments when the launcher was given none (Gogo's way). */
+    static final String GOSH_ARGS = "gosh.args";
     /** How long removing a deploy/ bundle waits for the start-level requests before it. */
     static final long QUEUE_MS = 10_000;
     /** How long a stopping runtime waits for Event Admin to finish the deliveries under way. */
@@ -163,9 +166,10 @@ public final class Bootstrap implements BundleActivator {
         context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION).adapt(FrameworkStartLevel.class)
                 .setInitialBundleStartLevel(level);
         // before the installer's: the end of the launch tells it the level first
-        levels = new StartLevels(context, startLevel(context, LATE_PROPERTY, 0), QUEUE_MS);
+        int late = serves(launcherArguments(context), context.getProperty(GOSH_ARGS))
+                ? startLevel(context, LATE_PROPERTY, 0) : 0;
+        levels = new StartLevels(context, late, QUEUE_MS);
         context.addFrameworkListener(levels);
-        levels.raise();
         BundleInstaller installer =
                 new BundleInstaller(context, deploy, deploy.toString(), level, levels);
         context.addFrameworkListener(installer);
@@ -221,6 +225,38 @@ public final class Bootstrap implements BundleActivator {
         System.setProperty(CONSOLE_USER, credentials != null ? credentials[0] : WebFiles.USER);
         System.setProperty(CONSOLE_PASSWORD,
                 credentials != null ? credentials[1] : files.locked());
+    }
+
+    /**
+     * Whether the runtime keeps running after the launch: the console serves, on a terminal, a
+     * pipe or none (no arguments, --serve, only --no flags), rather than running commands or a
+     * script and shutting down (-c, a file, --help; the console's Launch). A runtime that shuts
+     * down after its script has no use for the late level, and a stop that comes while the
+     * framework climbs to it waits for the climb.
+     */
+    static boolean serves(String[] args, String goshArgs) {
+        List<String> words = new ArrayList<>(List.of(args));
+        if (words.isEmpty() && goshArgs != null && !goshArgs.isBlank()) {
+            words = List.of(goshArgs.strip().split("\\s+"));
+        }
+        for (String w : words) {
+            if (!w.startsWith("--no")) {
+                return w.equals("--serve");
+            }
+        }
+        return true;
+    }
+
+    /** The arguments the launcher registered itself with; none without such a launcher. */
+    private static String[] launcherArguments(BundleContext context) {
+        try {
+            ServiceReference<?>[] refs =
+                    context.getServiceReferences((String) null, "(launcher.arguments=*)");
+            Object a = refs == null ? null : refs[0].getProperty("launcher.arguments");
+            return a instanceof String[] ? (String[]) a : new String[0];
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static int startLevel(BundleContext context, String property, int otherwise) {

@@ -53,7 +53,9 @@ import org.osgi.framework.wiring.FrameworkWiring;
  *     persistently, like FileInstall's, but only once the framework has reached that level:
  *     while the framework climbs to its beginning level, Felix starts at once any bundle whose
  *     level is below the target, so a backend of the first scan (FileInstall runs at level 10)
- *     came up before the core and took its configuration without the core's check. A bundle
+ *     came up before the core and took its configuration without the core's check. Those are
+ *     started once the start-level requests asked for them are done (6 below), and then the
+ *     framework is taken to the late start level (StartLevels 2). A bundle
  *     that cannot start yet is named once and tried again after every later change in the
  *     folder. A bundle the operator stopped stays stopped, through updates too.
  *  4. Nothing here throws back into FileInstall, which would log a stack trace: every failure is
@@ -69,6 +71,9 @@ import org.osgi.framework.wiring.FrameworkWiring;
  *     (StartLevels 1): the launcher asks for one on every install and update, and the framework
  *     carries it out later, on its start-level thread, behind any climb under way; one that
  *     finds its bundle uninstalled is reported as an error with a stack trace.
+ *  7. Every bundle of the folder keeps deploy/'s start level: the launcher gives each bundle
+ *     installed or updated its own default, the late level (StartLevels 2), which the framework
+ *     has not reached during the launch and while it climbs there.
  */
 final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
     private static final System.Logger LOG = System.getLogger("ioasid.runtime");
@@ -176,10 +181,7 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
             // the launcher gives every bundle installed its default level, which can differ
             // from deploy/'s; setting it queues one more request for the start-level thread
             // (6 above)
-            BundleStartLevel level = b.adapt(BundleStartLevel.class);
-            if (level.getStartLevel() != startLevel) {
-                level.setStartLevel(startLevel);
-            }
+            relevel(b);
             if (startLevel > frameworkLevel()) {
                 early.put(b.getBundleId(), artifact);
             } else {
@@ -212,12 +214,25 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
 
     /** 1 above. */
     private void update(File artifact, Bundle b, byte[] bytes) {
+        Exception failed = null;
         try {
             b.update(new ByteArrayInputStream(bytes));
         } catch (BundleException | RuntimeException e) {
-            warn(artifact, "could not update " + b.getSymbolicName() + ": " + reason(e));
+            failed = e;
+        }
+        // the launcher gives an updated bundle its default level, the late one, as the
+        // framework tells of the update: below it, as while it climbs there, Felix could not
+        // start the bundle again; back at deploy/'s level it can (7 above)
+        if (failed != null && !(relevel(b) && b.getState() != Bundle.UNINSTALLED
+                && b.adapt(BundleStartLevel.class).isPersistentlyStarted())) {
+            warn(artifact, "could not update " + b.getSymbolicName() + ": " + reason(failed));
             return;
         }
+        if (failed != null) {
+            start(artifact, b);
+            return;
+        }
+        relevel(b);
         FrameworkWiring wiring = context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION)
                 .adapt(FrameworkWiring.class);
         if (wiring.getRemovalPendingBundles().contains(b)) {
@@ -232,6 +247,16 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
         if (waiting.contains(b.getBundleId())) {
             start(artifact, b);
         }
+    }
+
+    /** Gives the bundle deploy/'s start level when it has another; whether it had. */
+    private boolean relevel(Bundle b) {
+        BundleStartLevel level = b.adapt(BundleStartLevel.class);
+        if (level.getStartLevel() == startLevel) {
+            return false;
+        }
+        level.setStartLevel(startLevel);
+        return true;
     }
 
     /** Whether the file's size or time changes within SETTLE_MS, or it goes away. */
@@ -256,6 +281,16 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
                 && event.getType() != FrameworkEvent.STARTLEVEL_CHANGED) {
             return;
         }
+        if (!early.isEmpty()) {
+            // the launcher's request for each came before: one still to come would stop a
+            // backend started now when it asks for a level above the framework's
+            try {
+                levels.awaitQueued();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
         int level = frameworkLevel();
         for (Map.Entry<Long, File> e : List.copyOf(early.entrySet())) {
             Bundle b = context.getBundle(e.getKey());
@@ -265,6 +300,9 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
                 early.remove(e.getKey());
                 start(e.getValue(), b);
             }
+        }
+        if (event.getType() == FrameworkEvent.STARTLEVEL_CHANGED) {
+            levels.raise();
         }
     }
 

@@ -23,9 +23,9 @@ import org.osgi.framework.startlevel.FrameworkStartLevel;
  *     changes nothing; that level is the one it is heading for: the late level once it is asked
  *     for, else the one it reached at the end of the launch.
  *  2. What the first command does not need starts after it, above the beginning start level
- *     (ioasid.startlevel.late): the runtime asks for the late level while the framework climbs to
- *     the beginning one, so it comes right after, and every later request of the launcher for a
- *     deploy/ bundle finds the framework there.
+ *     (ioasid.startlevel.late): the runtime asks for the late level once, when the launch has
+ *     reached the beginning level and deploy/'s bundles found then are started (BundleInstaller
+ *     3), so the backends do not wait for it.
  */
 final class StartLevels implements FrameworkListener {
     /** The thread Felix runs its start-level changes on: it cannot wait for itself. */
@@ -39,6 +39,7 @@ final class StartLevels implements FrameworkListener {
     private int target;
     /** This object's requests not yet done. Guarded by this. */
     private int pending;
+    private boolean raised;
     private boolean closed;
 
     /**
@@ -50,14 +51,20 @@ final class StartLevels implements FrameworkListener {
                 .adapt(FrameworkStartLevel.class);
         this.late = late;
         this.timeoutMs = timeoutMs;
+        // started by a climb, the runtime learns its end from the framework (frameworkEvent);
+        // started by a call of its own, it finds the framework where it stays
+        if (!Thread.currentThread().getName().equals(THREAD)) {
+            target = framework.getStartLevel();
+        }
     }
 
     /** 2 above: asks for the late level, once, when there is one above the framework's. */
     void raise() {
         synchronized (this) {
-            if (late <= 0 || target == late || late <= framework.getStartLevel()) {
+            if (raised || late <= framework.getStartLevel()) {
                 return;
             }
+            raised = true;
             target = late;
             pending++;
         }

@@ -2,6 +2,7 @@ package ioasid.runtime.impl;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -33,6 +34,23 @@ class BootstrapTest {
         try (Stream<Path> files = Files.list(deploy)) {
             assertTrue(files.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")));
         }
+    }
+
+    @Test
+    @DisplayName("the late start level is for a runtime that keeps running: a console on a "
+            + "terminal or a pipe, --serve; not one that runs a script and shuts down")
+    void servesOrRunsAScript() {
+        assertTrue(Bootstrap.serves(new String[0], null));
+        assertTrue(Bootstrap.serves(new String[] {"--serve"}, null));
+        assertTrue(Bootstrap.serves(new String[] {"--nointeractive"}, null));
+        assertTrue(Bootstrap.serves(new String[0], "--nointeractive"));
+        assertTrue(Bootstrap.serves(new String[0], " "));
+        assertFalse(Bootstrap.serves(new String[] {"-c", "iommu:await 3"}, null));
+        assertFalse(Bootstrap.serves(new String[] {"--noshutdown", "--command", "lb"}, null));
+        assertFalse(Bootstrap.serves(new String[] {"boot.gosh"}, null));
+        assertFalse(Bootstrap.serves(new String[] {"--help"}, null));
+        assertFalse(Bootstrap.serves(new String[0], "--nointeractive -c 'lb'"));
+        assertFalse(Bootstrap.serves(new String[] {"-c", "lb"}, "--serve"));
     }
 
     @Test

@@ -184,6 +184,82 @@ class StartLevelsTest {
 
     @Test
     @Timeout(60)
+    @DisplayName("a jar found during the launch starts at its end, after the launcher's request "
+            + "for it; then the late level is asked for and what it holds starts, after it")
+    void lateLevelAfterTheLaunchsJars() throws Exception {
+        Bundle web = context.installBundle("web",
+                new java.io.ByteArrayInputStream(DeployFolderTest.bundle("web", "1", "w")));
+        web.adapt(BundleStartLevel.class).setStartLevel(LATE);
+        web.start();
+        List<String> started = new java.util.concurrent.CopyOnWriteArrayList<>();
+        context.addBundleListener(e -> {
+            if (e.getType() == BundleEvent.STARTED) {
+                started.add(e.getBundle().getSymbolicName());
+            }
+        });
+        StartLevels runtime = new StartLevels(context, LATE, 10_000);
+        context.addFrameworkListener(runtime);
+        watch();
+        Path deploy = Files.createDirectories(dir.resolve("deploy"));
+        BundleInstaller installer = new BundleInstaller(context, deploy, "deploy", DEPLOY,
+                runtime);
+        context.addFrameworkListener(installer);
+        Path jar = deploy.resolve("a.jar");
+        Files.write(jar, DeployFolderTest.bundle("a", "1.0.0", "one"));
+        installer.install(jar.toFile()); // FileInstall's first scan, below deploy/'s level
+        Bundle a = context.getBundle(jar.toFile().toURI().normalize().toString());
+        assertEquals(Bundle.INSTALLED, a.getState());
+
+        launch();
+        release.countDown();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (web.getState() != Bundle.ACTIVE && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        drain();
+        assertEquals(LATE, levels.getStartLevel());
+        assertEquals(Bundle.ACTIVE, a.getState());
+        assertEquals(List.of("a", "web"), started);
+        assertEquals(DEPLOY, a.adapt(BundleStartLevel.class).getStartLevel());
+        assertEquals("[]", errors());
+    }
+
+    @Test
+    @Timeout(60)
+    @DisplayName("a jar replaced while the framework is below the late level is one update and "
+            + "runs again, at deploy/'s level, though the launcher gave it the late one")
+    void replacedBelowTheLateLevel() throws Exception {
+        StartLevels runtime = new StartLevels(context, LATE, 10_000);
+        context.addFrameworkListener(runtime);
+        watch();
+        release.countDown();
+        launch();
+        assertEquals(BEGINNING, changes.poll(10, TimeUnit.SECONDS), "the launch's climb");
+        Path deploy = Files.createDirectories(dir.resolve("deploy"));
+        BundleInstaller installer = new BundleInstaller(context, deploy, "deploy", DEPLOY,
+                runtime);
+        Path jar = deploy.resolve("a.jar");
+        Files.write(jar, DeployFolderTest.bundle("a", "1.0.0", "one"));
+        installer.install(jar.toFile());
+        Bundle a = context.getBundle(jar.toFile().toURI().normalize().toString());
+        assertEquals(Bundle.ACTIVE, a.getState());
+        List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+        context.addBundleListener(e -> events.add(e.getType() == BundleEvent.STARTED ? "started"
+                : e.getType() == BundleEvent.STOPPED ? "stopped" : "other"));
+
+        Files.write(jar, DeployFolderTest.bundle("a", "1.0.1", "two"));
+        installer.update(jar.toFile());
+        drain();
+        assertEquals(Bundle.ACTIVE, a.getState());
+        assertEquals("1.0.1", a.getVersion().toString());
+        assertEquals(DEPLOY, a.adapt(BundleStartLevel.class).getStartLevel());
+        assertEquals(1, events.stream().filter("started"::equals).count(), events.toString());
+        assertEquals(1, events.stream().filter("stopped"::equals).count(), events.toString());
+        assertEquals("[]", errors());
+    }
+
+    @Test
+    @Timeout(60)
     @DisplayName("the wait changes no level: not the late one asked for, not one set by "
             + "someone else since; on the start-level thread it does not wait")
     void waitChangesNoLevel() throws Exception {
