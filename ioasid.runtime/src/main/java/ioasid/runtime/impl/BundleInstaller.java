@@ -302,7 +302,7 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
             }
         }
         if (event.getType() == FrameworkEvent.STARTLEVEL_CHANGED) {
-            levels.raise();
+            levels.raiseWhenReady(StartLevels.READY_MS);
         }
     }
 

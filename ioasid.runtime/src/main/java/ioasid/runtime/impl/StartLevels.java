@@ -1,5 +1,7 @@
 package ioasid.runtime.impl;
 
+import java.util.Timer;
+import java.util.TimerTask;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -7,7 +9,10 @@ import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
 import org.osgi.framework.FrameworkEvent;
 import org.osgi.framework.FrameworkListener;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
 import org.osgi.framework.startlevel.FrameworkStartLevel;
+import org.osgi.util.tracker.ServiceTracker;
 
 /*
  * The framework's start-level requests, as the runtime uses them.
@@ -25,13 +30,20 @@ import org.osgi.framework.startlevel.FrameworkStartLevel;
  *  2. What the first command does not need starts after it, above the beginning start level
  *     (ioasid.startlevel.late): the runtime asks for the late level once, when the launch has
  *     reached the beginning level and deploy/'s bundles found then are started (BundleInstaller
- *     3), so the backends do not wait for it.
+ *     3), and the platform is ready (the health checks' readiness condition) or READY_MS have
+ *     passed: the backends and the first command do not share the processors with it.
  */
 final class StartLevels implements FrameworkListener {
+    /** The health checks' readiness, as iommu:await sees it. */
+    static final String READY = "(&(objectClass=org.osgi.service.condition.Condition)"
+            + "(osgi.condition.id=felix.hc.readiness))";
+    /** How long after the launch the late level waits for readiness at most. */
+    static final long READY_MS = 3000;
     /** The thread Felix runs its start-level changes on: it cannot wait for itself. */
     static final String THREAD = "FelixStartLevel";
     private static final System.Logger LOG = System.getLogger("ioasid.runtime");
 
+    private final BundleContext context;
     private final FrameworkStartLevel framework;
     private final int late;
     private final long timeoutMs;
@@ -41,12 +53,15 @@ final class StartLevels implements FrameworkListener {
     private int pending;
     private boolean raised;
     private boolean closed;
+    private ServiceTracker<?, ?> ready;
+    private Timer timer;
 
     /**
      * @param late the late start level, or 0 for none
      * @param timeoutMs how long awaitQueued waits at most
      */
     StartLevels(BundleContext context, int late, long timeoutMs) {
+        this.context = context;
         this.framework = context.getBundle(Constants.SYSTEM_BUNDLE_LOCATION)
                 .adapt(FrameworkStartLevel.class);
         this.late = late;
@@ -58,15 +73,49 @@ final class StartLevels implements FrameworkListener {
         }
     }
 
+    /** 2 above: raises once the platform is ready, or after {@code maxMs} at the latest. */
+    void raiseWhenReady(long maxMs) {
+        ServiceTracker<?, ?> t;
+        synchronized (this) {
+            if (raised || closed || ready != null || late <= framework.getStartLevel()) {
+                return;
+            }
+            try {
+                t = new ServiceTracker<Object, Object>(context, context.createFilter(READY),
+                        null) {
+                    @Override
+                    public Object addingService(ServiceReference<Object> ref) {
+                        raise();
+                        return null;
+                    }
+                };
+            } catch (InvalidSyntaxException e) {
+                throw new IllegalStateException(e);
+            }
+            ready = t;
+            timer = new Timer("ioasid late start level", true);
+            timer.schedule(new TimerTask() {
+                @Override
+                public void run() {
+                    raise();
+                }
+            }, maxMs);
+        }
+        t.open();
+    }
+
     /** 2 above: asks for the late level, once, when there is one above the framework's. */
     void raise() {
         synchronized (this) {
-            if (raised || late <= framework.getStartLevel()) {
+            if (raised || closed || late <= framework.getStartLevel()) {
                 return;
             }
             raised = true;
             target = late;
             pending++;
+            if (timer != null) {
+                timer.cancel();
+            }
         }
         framework.setStartLevel(late, e -> done());
     }
@@ -126,8 +175,18 @@ final class StartLevels implements FrameworkListener {
     }
 
     /** Releases the waiters: the runtime stops. */
-    synchronized void close() {
-        closed = true;
-        notifyAll();
+    void close() {
+        ServiceTracker<?, ?> t;
+        synchronized (this) {
+            closed = true;
+            notifyAll();
+            if (timer != null) {
+                timer.cancel();
+            }
+            t = ready;
+        }
+        if (t != null) {
+            t.close();
+        }
     }
 }

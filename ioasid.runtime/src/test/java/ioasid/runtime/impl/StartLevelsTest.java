@@ -260,6 +260,49 @@ class StartLevelsTest {
 
     @Test
     @Timeout(60)
+    @DisplayName("the late level waits for the platform's readiness, or for the time given")
+    void lateLevelWaitsForReadiness() throws Exception {
+        StartLevels runtime = new StartLevels(context, LATE, 10_000);
+        context.addFrameworkListener(runtime);
+        watch();
+        release.countDown();
+        launch();
+        assertEquals(BEGINNING, changes.poll(10, TimeUnit.SECONDS), "the launch's climb");
+        runtime.raiseWhenReady(60_000);
+        Thread.sleep(300);
+        assertEquals(BEGINNING, levels.getStartLevel(), "not ready yet");
+        context.registerService(org.osgi.service.condition.Condition.class,
+                org.osgi.service.condition.Condition.INSTANCE,
+                new java.util.Hashtable<>(Map.of("osgi.condition.id", "felix.hc.readiness")));
+        assertEquals(LATE, changes.poll(10, TimeUnit.SECONDS), "ready");
+        runtime.close();
+
+        levels.setStartLevel(BEGINNING);
+        assertEquals(BEGINNING, changes.poll(10, TimeUnit.SECONDS));
+        StartLevels later = new StartLevels(context, LATE, 10_000);
+        later.raiseWhenReady(200); // the condition is there: at once
+        assertEquals(LATE, changes.poll(10, TimeUnit.SECONDS));
+    }
+
+    @Test
+    @Timeout(60)
+    @DisplayName("without readiness, the late level comes after the time given")
+    void lateLevelWithoutReadiness() throws Exception {
+        StartLevels runtime = new StartLevels(context, LATE, 10_000);
+        context.addFrameworkListener(runtime);
+        watch();
+        release.countDown();
+        launch();
+        assertEquals(BEGINNING, changes.poll(10, TimeUnit.SECONDS), "the launch's climb");
+        long t0 = System.nanoTime();
+        runtime.raiseWhenReady(500);
+        assertEquals(LATE, changes.poll(10, TimeUnit.SECONDS));
+        assertTrue(System.nanoTime() - t0 >= TimeUnit.MILLISECONDS.toNanos(450));
+        runtime.close();
+    }
+
+    @Test
+    @Timeout(60)
     @DisplayName("the wait changes no level: not the late one asked for, not one set by "
             + "someone else since; on the start-level thread it does not wait")
     void waitChangesNoLevel() throws Exception {
