@@ -216,9 +216,7 @@ final class Backends {
      * The backend is not called.
      */
     private void evict(GroupImpl g) {
-        for (PasidAttach pa : new ArrayList<>(g.pasids.values())) {
-            pasids.dropAttach(pa);
-        }
+        pasids.dropAttaches(new ArrayList<>(g.pasids.values()));
         for (DeviceEntry d : g.devices) {
             if (d.vdevice != null) {
                 viommus.tombstone(d.vdevice, false);
@@ -234,9 +232,7 @@ final class Backends {
      */
     private void kill(DomainImpl d) {
         viommus.parentGone(d);
-        for (PasidAttach pa : new ArrayList<>(d.pasids)) {
-            pasids.dropAttach(pa);
-        }
+        pasids.dropAttaches(new ArrayList<>(d.pasids));
         sva.domainGone(d);
         privatePasids.domainGone(d);
         d.groups.clear();

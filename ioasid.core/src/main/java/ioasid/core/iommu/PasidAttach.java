@@ -18,6 +18,8 @@ final class PasidAttach {
 
     final GroupImpl group;
     final int pasid;
+    /** The group's map key, boxed once: a removal allocates nothing. */
+    final Integer key;
     final IoasidHandle handle;
     final DomainImpl domain;
     final Kind kind;
@@ -25,6 +27,7 @@ final class PasidAttach {
     PasidAttach(GroupImpl group, IoasidHandle handle, DomainImpl domain, Kind kind) {
         this.group = group;
         this.pasid = handle.id();
+        this.key = pasid;
         this.handle = handle;
         this.domain = domain;
         this.kind = kind;

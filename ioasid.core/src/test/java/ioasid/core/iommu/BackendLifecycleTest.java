@@ -7,11 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.ref.WeakReference;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.osgi.framework.Constants;
 
 import ioasid.api.IoasidHandle;
 import ioasid.api.IoasidState;
@@ -24,6 +28,8 @@ import ioasid.api.iommu.SvaHandle;
 import ioasid.api.iommu.Translation;
 import ioasid.api.iommu.Viommu;
 import ioasid.api.iommu.dto.BackendDTO;
+import ioasid.api.spi.IoasidEvent;
+import ioasid.api.spi.IoasidListener;
 
 /** Several backends, and backends that come and go: D16, D17. */
 class BackendLifecycleTest {
@@ -92,6 +98,53 @@ class BackendLifecycleTest {
         assertEquals(Translation.Outcome.FAULT, fx.probe("z", 0, 0).outcome());
         assertTrue(stays.pasids.containsKey("z:" + zp.id()));
         assertFalse(fx.dto(fx.iommu.group("z")).blocked);
+    }
+
+    @Test
+    @DisplayName("D17: a backend leaving with many attached PASIDs sends one UNBIND for each, "
+            + "group by group in the order they were attached, and puts every reference, also "
+            + "past a listener that fails on one of them")
+    void leavingWithManyPasids() {
+        TestBackend gone = fx.bind(new TestBackend("smmu0", 1 << 10).device("a", "ga", 12)
+                .device("b", "gb", 12));
+        IommuDomain pd = fx.iommu.domainAlloc("a", false);
+        List<IoasidHandle> inA = new ArrayList<>();
+        List<IoasidHandle> inB = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            String dev = i % 3 == 0 ? "b" : "a";
+            IoasidHandle h = fx.iommu.allocGlobalPasid(dev);
+            fx.iommu.attachDevicePasid(pd, dev, h);
+            (dev.equals("a") ? inA : inB).add(h);
+        }
+        IoasidHandle bad = inA.get(57);
+        Map<String, Object> props = new HashMap<>();
+        props.put(Constants.SERVICE_ID, 99_999L);
+        props.put(Constants.SERVICE_RANKING, IoasidListener.PRIORITY_IOMMU - 1);
+        props.put(IoasidListener.EVENTS, "UNBIND");
+        fx.ioasid.bindListener((IoasidEvent e) -> {
+            if (e.id() == bad.id()) {
+                throw new IllegalStateException("this listener fails on one UNBIND");
+            }
+        }, props);
+        fx.events.clear();
+
+        fx.unbind(gone);
+
+        List<String> want = new ArrayList<>();
+        for (IoasidHandle h : inA) {
+            want.add("UNBIND " + h.id());
+        }
+        for (IoasidHandle h : inB) {
+            want.add("UNBIND " + h.id());
+        }
+        assertEquals(want, fx.events.stream().filter(e -> e.startsWith("UNBIND")).toList());
+        for (IoasidHandle h : inA) {
+            assertEquals(1, h.refCount(), "the IOMMU's reference on " + h.id() + " went");
+        }
+        for (IoasidHandle h : inB) {
+            assertEquals(1, h.refCount(), "the IOMMU's reference on " + h.id() + " went");
+        }
+        assertEquals(0, fx.iommu.pasids().length);
     }
 
     @Test
