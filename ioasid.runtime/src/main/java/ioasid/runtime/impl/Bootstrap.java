@@ -88,9 +88,13 @@ public final class Bootstrap implements BundleActivator {
     /** The HTTP server's loggers, silent while the framework stops. */
     static final String HTTP_LOGGERS = "org.apache.felix.http";
 
+    /** The health check core's loggers, silent while the framework stops. */
+    static final String HC_LOGGERS = "org.apache.felix.hc";
+
     /** Holds the platform's logger while it is quietened: JUL keeps loggers weakly. */
     private Logger quietened;
     private Logger httpQuietened;
+    private Logger hcQuietened;
     private ServiceTracker<ConfigurationAdmin, ConfigurationAdmin> admins;
     private ServiceTracker<LogReaderService, LogReaderService> logs;
     private DeployWatcher watcher;
@@ -112,6 +116,10 @@ public final class Bootstrap implements BundleActivator {
                 // a stop while HTTP is still starting interrupts it, which it reports at length
                 httpQuietened = Logger.getLogger(HTTP_LOGGERS);
                 httpQuietened.setLevel(Level.OFF);
+                // the health checks' monitor can be running a check as its bundle stops, and
+                // reports the invalid context it then meets with a stack trace
+                hcQuietened = Logger.getLogger(HC_LOGGERS);
+                hcQuietened.setLevel(Level.OFF);
             }
         });
         OsgiLog osgiLog = new OsgiLog(() -> stopping);
