@@ -73,7 +73,9 @@ import org.osgi.framework.wiring.FrameworkWiring;
  *     finds its bundle uninstalled is reported as an error with a stack trace.
  *  7. Every bundle of the folder keeps deploy/'s start level: the launcher gives each bundle
  *     installed or updated its own default, the late level (StartLevels 2), which the framework
- *     has not reached during the launch and while it climbs there.
+ *     has not reached during the launch and while it climbs there. A bundle given back its level
+ *     is started once the launcher's request is done: carried out on a started bundle while the
+ *     framework is below that level, the request would stop it.
  */
 final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
     private static final System.Logger LOG = System.getLogger("ioasid.runtime");
@@ -181,10 +183,13 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
             // the launcher gives every bundle installed its default level, which can differ
             // from deploy/'s; setting it queues one more request for the start-level thread
             // (6 above)
-            relevel(b);
+            boolean relevelled = relevel(b);
             if (startLevel > frameworkLevel()) {
                 early.put(b.getBundleId(), artifact);
             } else {
+                if (relevelled) {
+                    settle();
+                }
                 start(artifact, b);
             }
         } catch (BundleException | RuntimeException e) {
@@ -229,6 +234,7 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
             return;
         }
         if (failed != null) {
+            settle();
             start(artifact, b);
             return;
         }
@@ -246,6 +252,19 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
         }
         if (waiting.contains(b.getBundleId())) {
             start(artifact, b);
+        }
+    }
+
+    /**
+     * 7 above: waits for the start-level requests asked so far, the launcher's for a bundle just
+     * installed or updated among them. One still to come would stop the bundle started now, when
+     * it asks for a level above the framework's (before the late level is reached).
+     */
+    private void settle() {
+        try {
+            levels.awaitQueued();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -282,14 +301,7 @@ final class BundleInstaller implements ArtifactInstaller, FrameworkListener {
             return;
         }
         if (!early.isEmpty()) {
-            // the launcher's request for each came before: one still to come would stop a
-            // backend started now when it asks for a level above the framework's
-            try {
-                levels.awaitQueued();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
+            settle();
         }
         int level = frameworkLevel();
         for (Map.Entry<Long, File> e : List.copyOf(early.entrySet())) {
