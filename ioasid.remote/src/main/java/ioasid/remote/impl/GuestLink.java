@@ -183,7 +183,7 @@ final class GuestLink {
                 refusalLogged = true;
                 lastEvent = "refused by the host: " + e.errno();
                 LOG.log(System.Logger.Level.WARNING, "ioasid.remote: guest " + name + ": host "
-                        + target + " refused the session: " + e.errno() + " " + e.getMessage()
+                        + target + " refused the session: " + e.getMessage()
                         + " (check the guest's name and secret on both sides)");
             }
             return;

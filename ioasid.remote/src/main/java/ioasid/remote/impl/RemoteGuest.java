@@ -111,7 +111,7 @@ public final class RemoteGuest {
         loop.scheduleWithFixedDelay(this::step, 0, config.heartbeat_ms(), TimeUnit.MILLISECONDS);
         Hashtable<String, Object> cmd = new Hashtable<>();
         cmd.put("osgi.command.scope", "remote");
-        cmd.put("osgi.command.function", new String[] {"status"});
+        cmd.put("osgi.command.function", new String[] {"status", "latency"});
         commands = context.registerService(GuestCommands.class, new GuestCommands(link, space),
                 cmd);
     }
