@@ -113,9 +113,14 @@ class RemoteRolesIT {
 
     @AfterEach
     void stopAll() throws Exception {
+        for (Runtime r : started) { // all at once: each takes a moment to stop
+            if (r.process != null && r.process.process.isAlive()) {
+                signal(r, "CONT");
+                r.send("stop 0");
+            }
+        }
         for (Runtime r : started) {
             if (r.process != null) {
-                signal(r, "CONT");
                 r.stop();
                 r.process.awaitOutput(10_000);
                 assertEquals(0, r.process.out.stream().filter(l -> l.startsWith("\tat "))
@@ -245,8 +250,16 @@ class RemoteRolesIT {
         host.awaitFrom(0, "ioasid.remote: host serving 2 guests on port " + port);
         Runtime g1 = runtime("vm1", guestDir(root, "g1", "vm1", "secret-one", port, true)).start();
         Runtime g2 = runtime("vm2", guestDir(root, "g2", "vm2", "secret-two", port, true)).start();
+        // vm1's name with vm2's secret: refused all along, and vm1 is left alone
+        Runtime bad = runtime("bad", guestDir(root, "bad", "vm1", "secret-two", port, false))
+                .start();
         for (Runtime g : List.of(g1, g2)) {
-            g.awaitFrom(0, "VMM of " + g.name + " (host set");
+            try {
+                g.awaitFrom(0, "VMM of " + g.name + " (host set");
+            } catch (AssertionError e) {
+                throw new AssertionError(e.getMessage() + "\nremote:status: "
+                        + g.ask("remote:status") + "\nhost: " + host.process.out, e);
+            }
         }
 
         // VCMD: the VT-d unit's allocator is the guest's active one
@@ -275,14 +288,14 @@ class RemoteRolesIT {
         assertEquals(2, model.get("vm2").size());
         System.out.println("latency: " + g1.ask("remote:latency 20"));
 
-        // a guest with vm1's name and a wrong secret: refused, and vm1 is left alone
-        Runtime bad = runtime("bad", guestDir(root, "bad", "vm1", "secret-two", port, false))
-                .start();
+        // the guest with a wrong secret, retrying all along, was refused and changed nothing
         bad.awaitFrom(0, "refused the session: EPERM: access denied");
-        assertFalse(String.join("\n", bad.ask("remote:status")).contains(": connected"));
-        bad.stop();
+        String refused = String.join("\n", bad.ask("remote:status"));
+        assertTrue(refused.contains("not connected") && refused.contains("held: []"), refused);
+        bad.send("stop 0");
         assertEquals(model, checkModel(host, g1, g2), "nothing changed");
-        assertTrue(String.join("\n", g1.ask("remote:status")).contains("departures 0"));
+        assertTrue(String.join("\n", g1.ask("remote:status")).contains("departures 0"),
+                "vm1's session was never ended by the impostor");
 
         // the host stops and starts (a new epoch, an empty space): every guest takes its IDs back
         int[] from = {g1.lines(), g2.lines()};
@@ -322,6 +335,19 @@ class RemoteRolesIT {
         String status = String.join("\n", g1.ask("remote:status"));
         assertTrue(status.contains("lost at last reconcile: "), status);
         System.out.printf("host kill -9: noticed by vm1 after %d ms%n", noticed / 1_000_000);
+
+        // a guest stops: the host keeps its IDs; it starts with no memory: they are released
+        Set<Integer> vm2 = after.get("vm2");
+        g2.stop();
+        Map<String, Set<Integer>> onHost = hostView(host);
+        assertEquals(vm2, onHost.get("vm2"), "kept for the guest's next session");
+        assertTrue(host.ask("remote:guests").stream().anyMatch(l -> l.startsWith("vm2 set")
+                && l.contains("no session")), "a stopping guest ends its session");
+        g2 = runtime("vm2", g2.dir).start();
+        g2.awaitFrom(0, "ioasid.remote: guest vm2: connected: claimed 0, lost 0, released "
+                + vm2.size());
+        assertEquals(Set.of(), hostView(host).get("vm2"));
+        assertEquals(after.get("vm1"), hostView(host).get("vm1"), "vm1 left alone");
     }
 
     private static Set<Integer> union(Set<Integer> a, Set<Integer> b) {

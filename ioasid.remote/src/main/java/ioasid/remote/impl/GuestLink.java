@@ -41,6 +41,7 @@ final class GuestLink {
     private long epoch;
     private boolean everUp;
     private boolean refusalLogged;
+    private boolean unreachableLogged;
     // what the status command shows
     private volatile String lastEvent = "not connected yet";
     private volatile int departures;
@@ -173,6 +174,7 @@ final class GuestLink {
     private void connect() {
         HostIoasidService h = host.get();
         if (h == null) {
+            lastEvent = "the host service is not imported (yet)";
             return;
         }
         SessionDTO opened;
@@ -188,9 +190,16 @@ final class GuestLink {
             }
             return;
         } catch (RuntimeException e) {
-            return; // not there yet
+            if (!unreachableLogged) { // once per streak: the host may simply not be up yet
+                unreachableLogged = true;
+                lastEvent = "host unreachable: " + rootMessage(e);
+                LOG.log(System.Logger.Level.INFO, "ioasid.remote: guest " + name + ": host "
+                        + target + " not reachable (" + rootMessage(e) + "); trying again");
+            }
+            return;
         }
         refusalLogged = false;
+        unreachableLogged = false;
         boolean restarted = everUp && opened.epoch != epoch;
         ClaimDTO claim;
         synchronized (space.lock()) {
