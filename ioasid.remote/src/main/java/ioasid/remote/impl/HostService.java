@@ -140,8 +140,12 @@ public final class HostService implements HostIoasidService {
                 } catch (IoasidException e) {
                     // the SPID is another ID's (the set was given new host IDs): try the next
                     space.free(h);
-                    if (e.errno() != Errno.EINVAL || h.id() >= max) {
+                    if (e.errno() != Errno.EINVAL) {
                         throw e;
+                    }
+                    if (h.id() >= max) {
+                        throw new IoasidException(Errno.ENOSPC, "no ID in [" + min + ", " + max
+                                + "] whose SPID is free in guest " + g.name + "'s set");
                     }
                     from = h.id() + 1;
                 }

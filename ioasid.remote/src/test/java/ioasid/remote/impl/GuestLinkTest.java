@@ -27,7 +27,7 @@ import ioasid.core.impl.IoasidCore;
 /** The guest's link and host space against an in-process host that can go away and return. */
 class GuestLinkTest {
     /** The wire: passes calls to the host, or fails them as the TCP provider does. */
-    static final class Wire implements HostIoasidService {
+    static class Wire implements HostIoasidService {
         volatile HostIoasidService host;
 
         private HostIoasidService to() {
@@ -203,6 +203,45 @@ class GuestLinkTest {
         assertEquals(1, set.size());
         space.free(b);
         assertTrue(space.freeSet(set, set instanceof RemoteSet r ? r.owner : null));
+    }
+
+    @Test
+    void anAllocationAnsweredAcrossAReconcileIsNotKept() {
+        HostService[] next = {new HostService(new IoasidCore(20, 10_000),
+                HostServiceTest.SECRETS, 64, 2)};
+        wire.host = new Wire() {
+            @Override
+            public int alloc(String session, int min, int max) {
+                int id = hostService.alloc(session, min, max);
+                // the host restarts while the answer is on the wire; the link reconciles
+                wire.host = next[0];
+                link.step();
+                link.step();
+                return id;
+            }
+
+            @Override
+            public SessionDTO open(String guest, String secret) {
+                return hostService.open(guest, secret);
+            }
+
+            @Override
+            public long ping(String session) {
+                return hostService.ping(session);
+            }
+
+            @Override
+            public ClaimDTO claim(String session, int[] spids) {
+                return hostService.claim(session, spids);
+            }
+        };
+        link.step();
+        IoasidSet set = space.createSet(TokenType.NONE, "t", 0);
+        assertEquals(Errno.EAGAIN, errno(() -> space.alloc(set, 1, 100, null)));
+        assertEquals(0, set.size());
+        assertArrayEquals(new int[0], space.heldSpids());
+        assertArrayEquals(new int[0], next[0].held(link.session()), "the new host has none");
+        assertEquals(1, space.alloc(set, 1, 100, null).id());
     }
 
     @Test

@@ -138,6 +138,18 @@ class HostServiceTest {
     }
 
     @Test
+    void aHostIdWhoseSpidIsTakenIsSkipped() {
+        SessionDTO s = host.open("vm1", "s1");
+        // the set was given other host IDs (a migration): host ID 5 carries SPID 1
+        var set = core.findSet(s.setId);
+        core.attachSpid(core.alloc(set, 5, 5, null), 1);
+        assertEquals(2, host.alloc(s.session, 1, 10), "host ID 1 would need SPID 1: skipped");
+        assertEquals(2, core.stats().live, "host ID 1 went back");
+        assertArrayEquals(new int[] {1, 2}, host.held(s.session));
+        assertEquals(Errno.ENOSPC, errno(() -> host.alloc(s.session, 1, 1)));
+    }
+
+    @Test
     void theHostsOperatorCannotFreeAGuestsSet() {
         SessionDTO s = host.open("vm1", "s1");
         assertEquals(Errno.EPERM, errno(() -> core.freeSet(core.findSet(s.setId))));
