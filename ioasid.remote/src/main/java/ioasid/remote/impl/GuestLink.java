@@ -38,7 +38,7 @@ final class GuestLink {
     private volatile String session;
     private volatile int quota;
     private volatile boolean broken;
-    private long epoch;
+    private volatile long epoch;
     private boolean everUp;
     private boolean refusalLogged;
     private boolean unreachableLogged;

@@ -42,6 +42,8 @@ import ioasid.api.remote.SessionDTO;
 public final class HostService implements HostIoasidService {
     static final String DENIED = "access denied";
     static final String TOKEN_PREFIX = "guest:";
+    /** How many SPIDs of a guest the host's shell lists before "...". */
+    static final int LIST_MAX = 64;
 
     private final IoasidService space;
     private final GuestSecrets secrets;
@@ -295,9 +297,11 @@ public final class HostService implements HostIoasidService {
                 boolean live = g.set != null && g.set.state() == SetState.ACTIVE;
                 int[] spids = live ? heldIds(g).keySet().stream().mapToInt(Integer::intValue)
                         .toArray() : new int[0];
+                String list = spids.length <= LIST_MAX ? Arrays.toString(spids)
+                        : Arrays.toString(Arrays.copyOf(spids, LIST_MAX)).replace("]", ", ...]");
                 lines.add(name + " set " + (g.set == null ? "-" : g.set.id())
                         + (g.session != null ? " session open" : " no session")
-                        + " held " + spids.length + " " + Arrays.toString(spids));
+                        + " held " + spids.length + " " + list);
             }
         }
         return lines;

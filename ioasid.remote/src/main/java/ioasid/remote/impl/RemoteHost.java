@@ -1,5 +1,8 @@
 package ioasid.remote.impl;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.security.SecureRandom;
 import java.util.Hashtable;
 
@@ -64,6 +67,16 @@ public final class RemoteHost {
         }
         long epoch = new SecureRandom().nextLong();
         service = new HostService(ioasid, secrets, config.guest_quota(), epoch);
+        String busy = portInUse(config.port());
+        if (busy != null) {
+            // an operator's mistake: one line here, not the provider's stack trace at export
+            LOG.log(System.Logger.Level.ERROR, "ioasid.remote.host: port " + config.port()
+                    + " cannot be used (" + busy + "); the host role is idle: choose another "
+                    + "port in deploy/ioasid.remote.host.config");
+            registration = null;
+            commands = null;
+            return;
+        }
         Hashtable<String, Object> props = new Hashtable<>();
         props.put("service.exported.interfaces", HostIoasidService.class.getName());
         props.put("service.exported.configs", "aries.tcp");
@@ -79,8 +92,35 @@ public final class RemoteHost {
                 + " guests on port " + config.port() + " (epoch " + Long.toHexString(epoch) + ")");
     }
 
+    /**
+     * Why the port cannot be listened on, or null when it can. A restarted role's previous
+     * server may still be closing: the check gives it up to two seconds.
+     */
+    static String portInUse(int port) {
+        for (int i = 0;; i++) {
+            try (ServerSocket s = new ServerSocket()) {
+                s.setReuseAddress(true);
+                s.bind(new InetSocketAddress(port));
+                return null;
+            } catch (IOException e) {
+                if (i == 20) {
+                    return e.getMessage();
+                }
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "interrupted";
+            }
+        }
+    }
+
     @Deactivate
     void close() {
+        if (registration == null) {
+            return;
+        }
         commands.unregister();
         registration.unregister();
     }
