@@ -1,15 +1,15 @@
 package ioasid.remote.impl;
 
-import java.io.IOException;
+import java.util.HashMap;
 import java.util.Hashtable;
+import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceRegistration;
-import org.osgi.service.cm.Configuration;
-import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -18,15 +18,19 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.osgi.service.remoteserviceadmin.EndpointDescription;
+import org.osgi.service.remoteserviceadmin.ImportRegistration;
+import org.osgi.service.remoteserviceadmin.RemoteConstants;
+import org.osgi.service.remoteserviceadmin.RemoteServiceAdmin;
 import org.osgi.util.tracker.ServiceTracker;
 
 import ioasid.api.IoasidService;
 import ioasid.api.remote.HostIoasidService;
 
 /*
- * The guest role: imports the host's HostIoasidService through a Remote Services config
- * discovery entry it writes itself (factory PID org.apache.aries.rsa.discovery.config, deleted
- * again when the role goes), and registers the host space the guest's vIOMMUs allocate from: a
+ * The guest role: imports the host's HostIoasidService through the Remote Service Admin (an
+ * endpoint description of the configured host, closed again when the role goes; no topology
+ * manager or discovery), and registers the host space the guest's vIOMMUs allocate from: a
  * GuestSpace with ioasid.role=host and ioasid.vcmd.host=true, present only while the host
  * answers (GuestLink). A step runs every heartbeat, and at once after a failed call.
  */
@@ -34,7 +38,6 @@ import ioasid.api.remote.HostIoasidService;
 @Designate(ocd = RemoteGuest.Config.class)
 public final class RemoteGuest {
     public static final String PID = "ioasid.remote.guest";
-    static final String DISCOVERY_PID = "org.apache.aries.rsa.discovery.config";
     private static final System.Logger LOG = System.getLogger("ioasid.remote");
 
     @ObjectClassDefinition(name = "IOASID remote guest",
@@ -60,7 +63,7 @@ public final class RemoteGuest {
     }
 
     private final BundleContext context;
-    private final Configuration discovery;
+    private final ImportRegistration imported;
     private final ServiceTracker<HostIoasidService, HostIoasidService> tracker;
     private final GuestLink link;
     private final GuestSpace space;
@@ -71,14 +74,14 @@ public final class RemoteGuest {
 
     @Activate
     public RemoteGuest(BundleContext context, Config config,
-            @Reference ConfigurationAdmin configAdmin) throws Exception {
+            @Reference RemoteServiceAdmin rsa) throws Exception {
         this.context = context;
         String wrong = wrong(config);
         if (wrong != null) {
             // an operator's mistake: one line, and the role stays idle until the file is fixed
             LOG.log(System.Logger.Level.ERROR, "ioasid.remote.guest: " + wrong
                     + "; the guest role is idle");
-            discovery = null;
+            imported = null;
             tracker = null;
             link = null;
             space = null;
@@ -91,13 +94,17 @@ public final class RemoteGuest {
                 + ")(service.imported=*)(endpoint.id=" + endpoint + "))";
         tracker = new ServiceTracker<>(context, context.createFilter(filter), null);
         tracker.open();
-        discovery = configAdmin.getFactoryConfiguration(DISCOVERY_PID, "ioasid-remote-guest", "?");
-        Hashtable<String, Object> props = new Hashtable<>();
-        props.put("endpoint.id", endpoint);
-        props.put("service.imported.configs", "aries.tcp");
-        props.put("objectClass", new String[] {HostIoasidService.class.getName()});
+        Map<String, Object> props = new HashMap<>();
+        props.put(RemoteConstants.ENDPOINT_ID, endpoint);
+        props.put(RemoteConstants.SERVICE_IMPORTED_CONFIGS, "aries.tcp");
+        props.put(Constants.OBJECTCLASS, new String[] {HostIoasidService.class.getName()});
         props.put("osgi.basic.timeout", String.valueOf(config.timeout_ms()));
-        discovery.update(props);
+        imported = rsa.importService(new EndpointDescription(props));
+        if (imported == null || imported.getException() != null) {
+            LOG.log(System.Logger.Level.ERROR, "ioasid.remote.guest: the import of " + endpoint
+                    + " failed: " + (imported == null ? "no provider for aries.tcp"
+                            : imported.getException()));
+        }
         link = new GuestLink(tracker::getService, config.host(), config.name(), config.secret(),
                 this::register, this::unregister);
         link.wake(this::kick);
@@ -186,10 +193,8 @@ public final class RemoteGuest {
         unregister();
         link.close();
         tracker.close();
-        try {
-            discovery.delete();
-        } catch (IOException | IllegalStateException e) {
-            // Config Admin stopping with the framework: nothing left to clean
+        if (imported != null) {
+            imported.close();
         }
     }
 }

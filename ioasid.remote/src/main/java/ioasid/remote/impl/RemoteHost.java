@@ -4,7 +4,11 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.security.SecureRandom;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.Hashtable;
+import java.util.List;
+import java.util.Map;
 
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
@@ -16,14 +20,17 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.osgi.service.remoteserviceadmin.ExportRegistration;
+import org.osgi.service.remoteserviceadmin.RemoteConstants;
+import org.osgi.service.remoteserviceadmin.RemoteServiceAdmin;
 
 import ioasid.api.IoasidService;
 import ioasid.api.remote.HostIoasidService;
 
 /*
  * The host role: exports the platform's own IOASID space to guests in other frameworks as a
- * HostIoasidService, through the Remote Services TCP provider (service.exported.* properties;
- * the topology manager does the rest). Present only while configuration ioasid.remote.host
+ * HostIoasidService, through the Remote Service Admin and its TCP provider (exported by this
+ * component, with no topology manager). Present only while configuration ioasid.remote.host
  * exists. The epoch is drawn anew at each activation, so a guest can tell a restarted host.
  * A bad guest entry in the configuration is skipped with one log line naming it.
  */
@@ -57,10 +64,12 @@ public final class RemoteHost {
     private final HostService service;
     private final ServiceRegistration<HostIoasidService> registration;
     private final ServiceRegistration<HostCommands> commands;
+    private final Collection<ExportRegistration> exports;
 
     @Activate
     public RemoteHost(BundleContext context, Config config,
-            @Reference(target = "(!(ioasid.role=host))") IoasidService ioasid) {
+            @Reference(target = "(!(ioasid.role=host))") IoasidService ioasid,
+            @Reference RemoteServiceAdmin rsa) {
         GuestSecrets secrets = GuestSecrets.parse(config.guests());
         for (String line : secrets.refused) {
             LOG.log(System.Logger.Level.WARNING, "ioasid.remote.host: " + line);
@@ -75,14 +84,23 @@ public final class RemoteHost {
                     + "port in deploy/ioasid.remote.host.config");
             registration = null;
             commands = null;
+            exports = List.of();
             return;
         }
-        Hashtable<String, Object> props = new Hashtable<>();
-        props.put("service.exported.interfaces", HostIoasidService.class.getName());
-        props.put("service.exported.configs", "aries.tcp");
+        registration = context.registerService(HostIoasidService.class, service, null);
+        // exported here, not by a topology manager: the export properties go to the call only
+        Map<String, Object> props = new HashMap<>();
+        props.put(RemoteConstants.SERVICE_EXPORTED_INTERFACES, HostIoasidService.class.getName());
+        props.put(RemoteConstants.SERVICE_EXPORTED_CONFIGS, "aries.tcp");
         props.put("aries.rsa.port", String.valueOf(config.port()));
         props.put("aries.rsa.hostname", config.endpoint_host());
-        registration = context.registerService(HostIoasidService.class, service, props);
+        exports = rsa.exportService(registration.getReference(), props);
+        for (ExportRegistration e : exports) {
+            if (e.getException() != null) {
+                LOG.log(System.Logger.Level.ERROR, "ioasid.remote.host: the export on port "
+                        + config.port() + " failed: " + e.getException());
+            }
+        }
         Hashtable<String, Object> cmd = new Hashtable<>();
         cmd.put("osgi.command.scope", "remote");
         cmd.put("osgi.command.function", new String[] {"guests"});
@@ -122,6 +140,9 @@ public final class RemoteHost {
             return;
         }
         commands.unregister();
+        for (ExportRegistration e : exports) {
+            e.close();
+        }
         registration.unregister();
     }
 }
