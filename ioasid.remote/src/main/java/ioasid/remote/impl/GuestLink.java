@@ -220,6 +220,8 @@ final class GuestLink {
         lastEvent = (everUp ? "reconnected" : "connected") + (restarted ? " to a restarted host"
                 : "") + ": claimed " + claim.claimed.length + ", lost " + claim.lost.length
                 + ", released " + claim.released.length;
+        everUp = true;
+        onUp.run(); // before the log lines: whoever reads them finds the host space there
         LOG.log(System.Logger.Level.INFO, "ioasid.remote: guest " + name + ": " + lastEvent
                 + " (host " + target + ", set " + opened.setId + ", quota " + opened.quota + ")");
         if (claim.lost.length > 0) {
@@ -228,8 +230,6 @@ final class GuestLink {
                     + (restarted ? " restarted and" : "") + " cannot give them back; freeing "
                     + "them answers ENOENT");
         }
-        everUp = true;
-        onUp.run();
     }
 
     /** Ends the session, if any, without waiting for a host that is away. */
