@@ -85,7 +85,7 @@ class BundleManifestIT {
             assertEquals("ioasid.core", m.getValue("Bundle-SymbolicName"));
             assertNull(m.getValue("Export-Package"));
             String imports = m.getValue("Import-Package");
-            assertTrue(imports.contains("ioasid.api;version=\"[1.1,1.2)\""),
+            assertTrue(imports.contains("ioasid.api;version=\"[1.2,1.3)\""),
                     "provider import range: " + imports);
             Set<String> components = clauses(m.getValue("Service-Component"));
             assertEquals(Set.of("OSGI-INF/ioasid.core.impl.IoasidCore.xml",
