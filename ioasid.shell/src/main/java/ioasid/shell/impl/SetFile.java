@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
@@ -89,10 +90,20 @@ final class SetFile {
         return value;
     }
 
+    /** The path of a file name an operator typed; EINVAL for one the file system refuses. */
+    private static Path path(String file) {
+        try {
+            return Path.of(file);
+        } catch (InvalidPathException e) {
+            throw bad("'" + file.replaceAll("\\p{Cntrl}", "?") + "' is not a file name");
+        }
+    }
+
     static void save(SetExportDTO d, String file) {
+        Path p = path(file);
         String text = write(d);
         try {
-            Files.writeString(Path.of(file), text, StandardCharsets.UTF_8);
+            Files.writeString(p, text, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             throw new IoasidException(Errno.ENOENT, "cannot write " + file
                     + ": no such directory");
@@ -105,7 +116,7 @@ final class SetFile {
     }
 
     static SetExportDTO load(String file) {
-        Path p = Path.of(file);
+        Path p = path(file);
         if (!Files.exists(p)) {
             throw new IoasidException(Errno.ENOENT, "no file " + file);
         }

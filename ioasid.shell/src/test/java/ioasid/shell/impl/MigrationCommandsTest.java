@@ -244,6 +244,10 @@ class MigrationCommandsTest {
         assertEquals("ENOENT: no file " + file("none.set"),
                 fails(Errno.ENOENT, "ioasid:importset " + file("none.set")));
         assertEquals("ENOENT: no set 9", fails(Errno.ENOENT, "ioasid:exportset 9 " + file("x")));
+        assertEquals("EINVAL: 'a?b' is not a file name",
+                fails(Errno.EINVAL, "ioasid:importset 'a\u0000b'"));
+        assertEquals("EINVAL: 'a?b' is not a file name",
+                fails(Errno.EINVAL, "ioasid:exportset " + s.id() + " 'a\u0000b'"));
         assertFalse(Files.exists(dir.resolve("x")), "no file for a failed export");
         assertEquals("ENOENT: no IOASID space 'mars'; there are: platform, host0",
                 fails(Errno.ENOENT, "ioasid:exportset -s mars " + s.id() + " " + file("x")));
