@@ -53,6 +53,7 @@ final class SetMigration {
         List<SetMemberDTO> members = new ArrayList<>(s.size);
         List<HandleImpl> withoutSpid = new ArrayList<>();
         BitSet pending = new BitSet();
+        BitSet exported = new BitSet();
         int seen = 0;
         for (int id = bitmap.nextSet(1); id >= 0 && seen < s.size; id = bitmap.nextSet(id + 1)) {
             HandleImpl h = table[id];
@@ -75,11 +76,13 @@ final class SetMigration {
                     withoutSpid.add(h);
                 }
                 members.add(m);
+                exported.set(id);
             }
         }
         for (HandleImpl h : withoutSpid) {
             HandleImpl other = s.spids == null ? null : s.spids.get(h.id);
-            if (other != null && other != h && !pending.get(other.id)) {
+            // only a member that travels can clash: FREE_PENDING and dying ones stay behind
+            if (other != null && other != h && exported.get(other.id)) {
                 throw err(EINVAL, "IOASID " + h.id + " has no SPID and its number is the SPID of"
                         + " IOASID " + other.id + " in set " + s.id
                         + ": attach a SPID to it before the export");
