@@ -70,6 +70,28 @@ class BenchmarksRunTest {
     }
 
     @ParameterizedTest
+    @ValueSource(strings = {"empty", "halfFull"})
+    void migration(String destination) {
+        MigrationBench m = new MigrationBench();
+        m.destination = destination;
+        m.setUp();
+        for (int i = 0; i < 2; i++) {
+            m.exportImport();
+            m.check();
+        }
+        m.close();
+    }
+
+    @Test
+    void migrationCheckFailsWhenNothingMoved() {
+        MigrationBench m = new MigrationBench();
+        m.destination = "empty";
+        m.setUp();
+        assertThrows(IllegalStateException.class, m::check);
+        m.close();
+    }
+
+    @ParameterizedTest
     @ValueSource(strings = {"shared", "departing", "rebuild"})
     void allocatorSwitch(String impl) {
         SwitchBench s = new SwitchBench();

@@ -56,13 +56,16 @@ class BundleManifestIT {
     }
 
     @Test
-    @DisplayName("ioasid.api exports its packages at their versions: 1.2.0 for the IOMMU API, 1.1.0 "
-            + "for its DTOs and SPI and for the API and its DTOs (occupancy), 1.0.0 for the rest")
+    @DisplayName("ioasid.api exports its packages at their versions: 1.2.0 for the IOMMU API and "
+            + "for the API and its DTOs (set migration), 1.1.0 for the IOMMU DTOs and SPI, 1.0.0 "
+            + "for the rest (the remote host service among them)")
     void apiExports() throws Exception {
-        Map<String, String> versions = Map.of("ioasid.api", "1.1.0", "ioasid.api.dto", "1.1.0",
+        Map<String, String> versions = Map.of("ioasid.api", "1.2.0", "ioasid.api.dto", "1.2.0",
                 "ioasid.api.spi", "1.0.0", "ioasid.api.iommu", "1.2.0",
                 "ioasid.api.iommu.dto", "1.1.0", "ioasid.api.iommu.spi", "1.1.0",
-                "ioasid.api.iommufd", "1.0.0");
+                "ioasid.api.iommufd", "1.0.0",
+                // the host service for guests in other frameworks (issue 17, remote)
+                "ioasid.api.remote", "1.0.0");
         try (JarFile jar = bundleOf("ioasid/api/IoasidService.class")) {
             Attributes m = jar.getManifest().getMainAttributes();
             assertEquals("ioasid.api", m.getValue("Bundle-SymbolicName"));
@@ -84,7 +87,7 @@ class BundleManifestIT {
             assertEquals("ioasid.core", m.getValue("Bundle-SymbolicName"));
             assertNull(m.getValue("Export-Package"));
             String imports = m.getValue("Import-Package");
-            assertTrue(imports.contains("ioasid.api;version=\"[1.1,1.2)\""),
+            assertTrue(imports.contains("ioasid.api;version=\"[1.2,1.3)\""),
                     "provider import range: " + imports);
             Set<String> components = clauses(m.getValue("Service-Component"));
             assertEquals(Set.of("OSGI-INF/ioasid.core.impl.IoasidCore.xml",

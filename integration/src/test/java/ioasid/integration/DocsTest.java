@@ -60,7 +60,9 @@ class DocsTest {
             "backend.smmuv3", "ioasid/backend/smmuv3/impl/Smmuv3Backend.class",
             "backend.vtd", "ioasid/backend/vtd/impl/VtdBackend.class",
             "backend.virtio", "ioasid/backend/virtio/impl/VirtioIommuBackend.class",
-            "ioasid.http", "ioasid/http/impl/IoasidHttpContext.class");
+            "ioasid.http", "ioasid/http/impl/IoasidHttpContext.class",
+            // host and guest roles over Remote Services (issue 17, remote)
+            "ioasid.remote", "ioasid/remote/impl/RemoteHost.class");
 
     /** A configuration section: "#### `ioasid.backend.vtd` (factory)". */
     private static final Pattern SECTION =

@@ -9,6 +9,7 @@ import ioasid.api.dto.IoasidDTO;
 import ioasid.api.dto.ListenerDTO;
 import ioasid.api.dto.OccupancyDTO;
 import ioasid.api.dto.SetDTO;
+import ioasid.api.dto.SetExportDTO;
 import ioasid.api.dto.StatsDTO;
 
 /**
@@ -84,6 +85,71 @@ public interface IoasidService {
      *     number stays unused, D19)
      */
     IoasidSet findSet(int setId);
+
+    // ---- live migration of a set (D36)
+
+    /**
+     * Takes the state of a set for {@link #importSet} in another IOASID space: its token, quota
+     * and IDLE and ACTIVE members with their IDs, SPIDs and states, in one consistent snapshot.
+     * The set is left as it is; the usual flow is export, then free the set here (each ID sends
+     * FREE, and UNBIND when its last reference goes), then import at the destination. IDs
+     * allocated after the export are not in it.
+     *
+     * <p>A member without a SPID is exported with its own number as SPID, the number its guest
+     * has seen. A member already FREE_PENDING is left behind and listed in
+     * {@link SetExportDTO#freePendingIds}: it was freed, only its last references keep it.
+     *
+     * @return a new DTO
+     * @throws IoasidException EINVAL for a set not of this service or already freed, or when a
+     *     member without a SPID has a number that another member carries as SPID (the guest's
+     *     view is ambiguous: attach a SPID to it first); EBUSY for a FREE_PENDING set; EOPNOTSUPP
+     *     from a service that cannot export
+     * @since 1.2
+     */
+    default SetExportDTO exportSet(IoasidSet set) {
+        throw new IoasidException(Errno.EOPNOTSUPP, getClass().getName() + " cannot export a set");
+    }
+
+    /**
+     * Recreates an exported set here, with the token and token type of the export and no owner;
+     * the same as {@code importSet(state, state.token, null)}.
+     *
+     * @return the new set
+     * @throws IoasidException as {@link #importSet(SetExportDTO, Object, SetOwner)}
+     * @since 1.2
+     */
+    default IoasidSet importSet(SetExportDTO state) {
+        return importSet(state, state == null ? null : state.token, null);
+    }
+
+    /**
+     * Recreates an exported set here, all or nothing: a new set with the export's token type and
+     * quota, and one ID per member carrying the member's SPID. A member whose ID is free here
+     * gets that ID; the others get the lowest free IDs, in the members' order (D1). Each ID
+     * starts IDLE with its allocation reference only, and sends ALLOC, then BIND with its SPID,
+     * as an allocation followed by {@link #attachSpid} does. References, private data and the
+     * members' FREE_PENDING peers do not travel (D36).
+     *
+     * <p>Which ID each SPID got: {@link #findBySpid}, or {@link #ids}.
+     *
+     * @param state what {@link #exportSet} returned, here or in another framework
+     * @param token the set's token here (for an MM set, the address space here), null for an
+     *     anonymous set
+     * @param owner the platform component that alone may free the new set (D19), or null
+     * @return the new set
+     * @throws IoasidException EINVAL for a malformed state (another format, an unknown token type
+     *     or member state, a quota below 1 or below the number of members, an ID outside this
+     *     space, a SPID outside [0, 2^20), duplicate IDs or SPIDs, refs that do not match the
+     *     state) or an MM set without a token; EEXIST when a set of that type already has the
+     *     token; ENOSPC when the quota exceeds the capacity available, the space has not enough
+     *     free IDs, or every set number has been used; EBUSY when a custom allocator is active
+     *     here (it alone picks this space's IDs); ENODEV when the service has stopped;
+     *     EOPNOTSUPP from a service that cannot import. On any failure nothing here changed.
+     * @since 1.2
+     */
+    default IoasidSet importSet(SetExportDTO state, Object token, SetOwner owner) {
+        throw new IoasidException(Errno.EOPNOTSUPP, getClass().getName() + " cannot import a set");
+    }
 
     // ---- capacity (rules 60, 61)
 

@@ -5,5 +5,5 @@
  * <p>Every failure is an {@link ioasid.api.IoasidException} naming the kernel errno.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package ioasid.api;

@@ -24,6 +24,9 @@ final class Completion implements Completer {
             Map.entry("alloc", new Kind[] {Kind.SETS}),
             Map.entry("rmset", new Kind[] {Kind.SETS}),
             Map.entry("ids", new Kind[] {Kind.SETS}),
+            // the platform space's sets, also after -s: completion does not ask another space
+            Map.entry("exportset", new Kind[] {Kind.SETS}),
+            Map.entry("freeset", new Kind[] {Kind.SETS}),
             Map.entry("free", new Kind[] {Kind.IDS}),
             Map.entry("get", new Kind[] {Kind.IDS}),
             Map.entry("put", new Kind[] {Kind.IDS}),

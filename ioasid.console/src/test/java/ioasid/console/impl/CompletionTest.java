@@ -32,6 +32,11 @@ class CompletionTest {
         assertEquals(List.of("1", "2"), completion.candidates(List.of("ioasid:alloc", "-n", "5",
                 ""), 3), "an option and its value are skipped");
         assertEquals(List.of("5", "9"), completion.candidates(List.of("free", ""), 1));
+        assertEquals(List.of("1", "2"), completion.candidates(List.of("exportset", ""), 1));
+        assertEquals(List.of(), completion.candidates(List.of("exportset", "1", ""), 2),
+                "the file name is the user's");
+        assertEquals(List.of("1", "2"), completion.candidates(List.of("ioasid:freeset", "-s",
+                "platform", ""), 3));
         assertEquals(List.of("0000:00:01.0"), completion.candidates(List.of("probe", ""), 1));
         assertEquals(List.of(), completion.candidates(List.of("probe", "d", ""), 2));
         assertTrue(completion.candidates(List.of("help", ""), 1).contains("alloc"));

@@ -109,6 +109,16 @@ final class Attachments {
         }
     }
 
+    /**
+     * The SPID of an ID just imported (D36), with its BIND; under the core lock. The caller
+     * checked that the SPID is valid and unique in the set, and the ID is new.
+     */
+    void attachImported(HandleImpl h, int spid) {
+        h.set.spids().put(spid, h);
+        h.spid(spid);
+        dispatcher.emit(EventType.BIND, h, spid);
+    }
+
     void detachSpid(HandleImpl h) {
         long ev;
         lock.lock();

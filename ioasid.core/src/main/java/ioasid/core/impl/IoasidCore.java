@@ -43,6 +43,7 @@ import ioasid.api.dto.IoasidDTO;
 import ioasid.api.dto.ListenerDTO;
 import ioasid.api.dto.OccupancyDTO;
 import ioasid.api.dto.SetDTO;
+import ioasid.api.dto.SetExportDTO;
 import ioasid.api.dto.StatsDTO;
 import ioasid.api.spi.EventType;
 import ioasid.api.spi.IoasidAllocator;
@@ -295,6 +296,49 @@ public final class IoasidCore implements IoasidService {
     @Override
     public int cancelCapacity(int n) {
         return sets.cancelCapacity(n);
+    }
+
+    // ------------------------------------------------------------------ migration (D36)
+
+    @Override
+    public SetExportDTO exportSet(IoasidSet set) {
+        SetImpl s = own(set);
+        lock.lock();
+        try {
+            return SetMigration.export(s, bitmap, table, bits);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public IoasidSet importSet(SetExportDTO state, Object token, SetOwner owner) {
+        SetMigration.Plan plan = SetMigration.check(state, maxId);
+        SetRegistry.checkNew(plan.type, token, plan.quota);
+        SetImpl s;
+        long ev;
+        lock.lock();
+        try {
+            checkOpen();
+            HelperGroup g = stack.active();
+            if (!g.isDefault()) {
+                throw err(EBUSY, "a custom allocator picks this space's IDs; an import needs the"
+                        + " default allocator active");
+            }
+            int[] ids = SetMigration.place(plan, token, sets, bitmap, maxId);
+            s = sets.create(this, plan.type, token, plan.quota, owner);
+            chains.setCreated(s);
+            for (int i = 0; i < ids.length; i++) {
+                HandleImpl h = record(ids[i], s, null, g);
+                dispatcher.emit(EventType.ALLOC, h, Ioasid.INVALID);
+                attachments.attachImported(h, plan.spids[i]);
+            }
+            ev = dispatcher.lastSequence();
+        } finally {
+            lock.unlock();
+        }
+        dispatcher.await(ev);
+        return s;
     }
 
     // ------------------------------------------------------------------ allocation

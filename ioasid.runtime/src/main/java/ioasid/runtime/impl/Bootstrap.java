@@ -69,7 +69,8 @@ public final class Bootstrap implements BundleActivator {
 
     /**
      * One line per record on the console: "INFO: message". The health check core logs through
-     * SLF4J to java.util.logging, as do the web stack's bundles and SPI Fly; their INFO lines
+     * SLF4J to java.util.logging, as do the web stack's bundles, SPI Fly and Remote Services
+     * (Aries RSA); their INFO lines
      * narrate their own start and stop, so only their warnings are printed, as for the
      * framework's other bundles.
      */
@@ -80,6 +81,7 @@ public final class Bootstrap implements BundleActivator {
             + "org.apache.felix.webconsole.level=WARNING\n"
             + "org.apache.felix.http.level=WARNING\n"
             + "org.eclipse.jetty.level=WARNING\n"
+            + "org.apache.aries.rsa.level=WARNING\n"
             + "java.util.logging.SimpleFormatter.format=%4$s: %5$s%6$s%n\n";
 
     /** The platform's loggers, named by the bundles that log. */

@@ -1,0 +1,270 @@
+package ioasid.remote.impl;
+
+import java.util.Arrays;
+import java.util.function.Supplier;
+
+import ioasid.api.Errno;
+import ioasid.api.IoasidException;
+import ioasid.api.remote.ClaimDTO;
+import ioasid.api.remote.HostIoasidService;
+import ioasid.api.remote.SessionDTO;
+
+/*
+ * A guest's connection to its host: a session opened with the guest's name and secret, kept
+ * alive by a ping on every step, given up when a call fails, and renewed with a reconcile when
+ * the host answers again. One thread runs step(); alloc and free come from any thread.
+ *
+ * Rules:
+ *  1. The host is away when a call cannot reach it or the host no longer knows the session
+ *     (EPERM: it restarted, or the guest opened another session). Then the guest's host space
+ *     leaves (onDown) as a hot-unplugged one does, and comes back (onUp) only after a reconcile.
+ *  2. Reconcile: the host is told every SPID the guest still holds (claim); it frees what the
+ *     guest gave up meanwhile and re-takes what it forgot, and what it cannot give back is lost:
+ *     GuestSpace stops using it, one log line names it. Never two guests with one ID.
+ *  3. A host that refuses the guest's secret is logged once per refusal streak, without the
+ *     secret; the guest keeps trying (the operator may fix either side's configuration).
+ */
+final class GuestLink {
+    private static final System.Logger LOG = System.getLogger("ioasid.remote");
+
+    private final Supplier<HostIoasidService> host;
+    private final String target;
+    private final String name;
+    private final String secret;
+    private final Runnable onUp;
+    private final Runnable onDown;
+    private GuestSpace space;
+    private Runnable wake = () -> { };
+    private volatile String session;
+    private volatile int quota;
+    private volatile boolean broken;
+    private volatile long epoch;
+    private boolean everUp;
+    private boolean refusalLogged;
+    private boolean unreachableLogged;
+    // what the status command shows
+    private volatile String lastEvent = "not connected yet";
+    private volatile int departures;
+    private volatile int[] lastLost = new int[0];
+
+    GuestLink(Supplier<HostIoasidService> host, String target, String name, String secret,
+            Runnable onUp, Runnable onDown) {
+        this.host = host;
+        this.target = target;
+        this.name = name;
+        this.secret = secret;
+        this.onUp = onUp;
+        this.onDown = onDown;
+    }
+
+    void space(GuestSpace space) {
+        this.space = space;
+    }
+
+    /** What to run when a call fails: a step at once, not at the next heartbeat. */
+    void wake(Runnable wake) {
+        this.wake = wake;
+    }
+
+    private void broke() {
+        broken = true;
+        wake.run();
+    }
+
+    String session() {
+        return session;
+    }
+
+    int quota() {
+        return quota;
+    }
+
+    String target() {
+        return target;
+    }
+
+    /** Allocates on the host in the session given; EAGAIN when the host is away. */
+    int alloc(String session, int min, int max) {
+        HostIoasidService h = host.get();
+        if (session == null || h == null) {
+            throw new IoasidException(Errno.EAGAIN, "host " + target + " is not connected");
+        }
+        try {
+            return h.alloc(session, min, max);
+        } catch (IoasidException e) {
+            if (e.errno() != Errno.EPERM) {
+                throw e;
+            }
+            broke();
+            throw new IoasidException(Errno.EAGAIN, "host " + target + " no longer knows this "
+                    + "guest's session; reconnecting");
+        } catch (RuntimeException e) {
+            broke();
+            throw new IoasidException(Errno.EAGAIN, "host " + target + " is unreachable: "
+                    + rootMessage(e));
+        }
+    }
+
+    /**
+     * Frees on the host; when the host cannot be reached the ID stays in the guest's set there
+     * until the next reconcile releases it (the guest no longer lists it).
+     */
+    void free(int spid) {
+        HostIoasidService h = host.get();
+        String s = session;
+        if (s == null || h == null) {
+            return;
+        }
+        try {
+            h.free(s, spid);
+        } catch (IoasidException e) {
+            if (e.errno() == Errno.EPERM) {
+                broke();
+            } // ENOENT: the host released it already (a reconcile ran meanwhile)
+        } catch (RuntimeException e) {
+            broke();
+        }
+    }
+
+    /** Whether a call failed since the last step: the owner runs a step at once. */
+    boolean broken() {
+        return broken;
+    }
+
+    /** One step: a ping while connected; while not, an attempt to connect and reconcile. */
+    void step() {
+        String s = session;
+        if (s != null) {
+            String why = broken ? "a call failed" : ping(s);
+            if (why == null) {
+                return;
+            }
+            down(why);
+        }
+        connect();
+    }
+
+    /** Null when the host answers with the same epoch; else why the link is down. */
+    private String ping(String s) {
+        HostIoasidService h = host.get();
+        if (h == null) {
+            return "the import of the host service went away";
+        }
+        try {
+            long e = h.ping(s);
+            return e == epoch ? null : "the host restarted";
+        } catch (IoasidException e) {
+            return "the host no longer knows this guest's session (it restarted)";
+        } catch (RuntimeException e) {
+            return "the host does not answer: " + rootMessage(e);
+        }
+    }
+
+    private void down(String why) {
+        synchronized (space.lock()) {
+            session = null;
+        }
+        departures++;
+        lastEvent = "host went away: " + why;
+        LOG.log(System.Logger.Level.WARNING, "ioasid.remote: guest " + name + ": host " + target
+                + " went away (" + why + "); its host space leaves until it returns");
+        onDown.run();
+    }
+
+    private void connect() {
+        HostIoasidService h = host.get();
+        if (h == null) {
+            lastEvent = "the host service is not imported (yet)";
+            return;
+        }
+        SessionDTO opened;
+        try {
+            opened = h.open(name, secret);
+        } catch (IoasidException e) {
+            if (!refusalLogged) {
+                refusalLogged = true;
+                lastEvent = "refused by the host: " + e.errno();
+                LOG.log(System.Logger.Level.WARNING, "ioasid.remote: guest " + name + ": host "
+                        + target + " refused the session: " + e.getMessage()
+                        + " (check the guest's name and secret on both sides)");
+            }
+            return;
+        } catch (RuntimeException e) {
+            if (!unreachableLogged) { // once per streak: the host may simply not be up yet
+                unreachableLogged = true;
+                lastEvent = "host unreachable: " + rootMessage(e);
+                LOG.log(System.Logger.Level.INFO, "ioasid.remote: guest " + name + ": host "
+                        + target + " not reachable (" + rootMessage(e) + "); trying again");
+            }
+            return;
+        }
+        refusalLogged = false;
+        unreachableLogged = false;
+        boolean restarted = everUp && opened.epoch != epoch;
+        ClaimDTO claim;
+        synchronized (space.lock()) {
+            try {
+                claim = h.claim(opened.session, space.heldSpids());
+            } catch (RuntimeException e) {
+                return; // gone again: the next step tries anew
+            }
+            String why = "host " + target + (restarted ? " restarted with no memory of it and"
+                    : "") + " gave it to another guest or has no room for it";
+            space.markLost(claim.lost, why);
+            epoch = opened.epoch;
+            quota = opened.quota;
+            broken = false;
+            session = opened.session;
+        }
+        lastLost = claim.lost;
+        lastEvent = (everUp ? "reconnected" : "connected") + (restarted ? " to a restarted host"
+                : "") + ": claimed " + claim.claimed.length + ", lost " + claim.lost.length
+                + ", released " + claim.released.length;
+        everUp = true;
+        onUp.run(); // before the log lines: whoever reads them finds the host space there
+        LOG.log(System.Logger.Level.INFO, "ioasid.remote: guest " + name + ": " + lastEvent
+                + " (host " + target + ", set " + opened.setId + ", quota " + opened.quota + ")");
+        if (claim.lost.length > 0) {
+            LOG.log(System.Logger.Level.WARNING, "ioasid.remote: guest " + name + ": PASIDs lost "
+                    + Arrays.toString(claim.lost) + ": " + "host " + target
+                    + (restarted ? " restarted and" : "") + " cannot give them back; freeing "
+                    + "them answers ENOENT");
+        }
+    }
+
+    /** Ends the session, if any, without waiting for a host that is away. */
+    void close() {
+        String s = session;
+        session = null;
+        HostIoasidService h = host.get();
+        if (s != null && h != null) {
+            try {
+                h.close(s);
+            } catch (RuntimeException e) {
+                // the host keeps the guest's IDs for its next session either way
+            }
+        }
+    }
+
+    long epoch() {
+        return epoch;
+    }
+
+    /** Lines for the guest's status command. */
+    String status() {
+        return "guest " + name + " -> host " + target + ": "
+                + (session != null ? "connected" : "not connected") + ", epoch "
+                + Long.toHexString(epoch) + ", quota " + quota + ", departures " + departures
+                + "\nlast: " + lastEvent + "\nlost at last reconcile: "
+                + Arrays.toString(lastLost);
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": "
+                + t.getMessage());
+    }
+}
