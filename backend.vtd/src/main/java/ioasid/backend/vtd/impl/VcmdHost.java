@@ -159,7 +159,9 @@ public final class VcmdHost {
             if (e.errno() == Errno.ENOSPC) {
                 return response(SC_NO_PASID_AVAIL, 0);
             }
-            LOG.log(System.Logger.Level.WARNING, "VM " + vm + ": host allocation failed", e);
+            // a typed refusal (a host that left answers EAGAIN): one line, its trace says nothing
+            LOG.log(System.Logger.Level.WARNING, "VM " + vm + ": host allocation failed: "
+                    + e.getMessage());
             return response(SC_HOST_FAILURE, 0);
         }
     }
