@@ -60,12 +60,12 @@ class BundleManifestIT {
             + "for the API and its DTOs (set migration), 1.1.0 for the IOMMU DTOs and SPI, 1.0.0 "
             + "for the rest (the remote host service among them)")
     void apiExports() throws Exception {
-        Map<String, String> versions = Map.of("ioasid.api", "1.2.0", "ioasid.api.dto", "1.2.0",
+        Map<String, String> versions = Map.of("ioasid.api", "1.2.0", "ioasid.api.dto", "1.3.0",
                 "ioasid.api.spi", "1.0.0", "ioasid.api.iommu", "1.2.0",
                 "ioasid.api.iommu.dto", "1.1.0", "ioasid.api.iommu.spi", "1.1.0",
                 "ioasid.api.iommufd", "1.0.0",
                 // the host service for guests in other frameworks (issue 17, remote)
-                "ioasid.api.remote", "1.0.0");
+                "ioasid.api.remote", "1.1.0");
         try (JarFile jar = bundleOf("ioasid/api/IoasidService.class")) {
             Attributes m = jar.getManifest().getMainAttributes();
             assertEquals("ioasid.api", m.getValue("Bundle-SymbolicName"));

@@ -3,5 +3,5 @@
  * at one moment; changing it changes nothing.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.2.0")
+@org.osgi.annotation.versioning.Version("1.3.0")
 package ioasid.api.dto;

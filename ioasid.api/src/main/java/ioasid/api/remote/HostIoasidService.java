@@ -19,6 +19,15 @@ import org.osgi.annotation.versioning.ProviderType;
  *     and frees what the guest no longer holds.
  * </ol>
  *
+ * <p>A guest that exports a {@link GuestListener} and gives its endpoint to {@link #listen}
+ * learns at once when the host's operator revokes its IDs or moves its set to another host; one
+ * that does not learns it at its next reconcile.
+ *
+ * <p>Migration: the host's operator exports a guest's set (its SPIDs and states) and imports it
+ * on another host. From the export on, this host ends the guest's session and refuses new ones
+ * with {@code EBUSY}; the guest's operator points the guest at the new host, where
+ * {@link #claim} keeps every SPID the guest holds, whatever host IDs they have there.
+ *
  * <p>Access: {@link #open} is the only call that takes the secret; every other call takes the
  * session token it returned. A caller without a right secret gets {@code EPERM} and the same
  * message whatever was wrong, so it learns nothing (not whether the guest exists). A token the
@@ -41,8 +50,9 @@ public interface HostIoasidService {
      * @param secret the guest's secret, which the host keeps only as a SHA-256
      * @return the session, the host's epoch, and the guest's set
      * @throws ioasid.api.IoasidException EPERM for an unknown guest or a wrong secret (one
-     *     message for both); ENOSPC when the guest's set cannot be created (quota beyond the
-     *     host's capacity)
+     *     message for both); EBUSY when the host's operator exported the guest's set to another
+     *     host (the message says where to go); ENOSPC when the guest's set cannot be created
+     *     (quota beyond the host's capacity)
      */
     SessionDTO open(String guest, String secret);
 
@@ -90,6 +100,20 @@ public interface HostIoasidService {
      *     repeated SPID or one outside the ID space, with nothing changed
      */
     ClaimDTO claim(String session, int[] spids);
+
+    /**
+     * Tells the host where the guest's {@link GuestListener} is, for the rest of the session;
+     * a later call replaces it. The host imports it through its Remote Services provider and
+     * sends it a notice whenever it takes IDs away from the guest or ends the session.
+     *
+     * @param endpoint the listener's endpoint ID as the guest's provider exported it, such as
+     *     {@code tcp://127.0.0.1:40123}
+     * @throws ioasid.api.IoasidException EPERM for an unknown session; EINVAL for an endpoint
+     *     that is not {@code tcp://host:port}, or whose host the host's configuration does not
+     *     allow for listeners (it names the setting)
+     * @since 1.1
+     */
+    void listen(String session, String endpoint);
 
     /**
      * Ends the session; the guest's IDs stay in its set for a later session to claim.

@@ -12,5 +12,5 @@
  * the guest as it was thrown.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package ioasid.api.remote;

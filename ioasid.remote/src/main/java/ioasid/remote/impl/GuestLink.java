@@ -1,6 +1,9 @@
 package ioasid.remote.impl;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.function.Supplier;
 
 import ioasid.api.Errno;
@@ -23,14 +26,27 @@ import ioasid.api.remote.SessionDTO;
  *     GuestSpace stops using it, one log line names it. Never two guests with one ID.
  *  3. A host that refuses the guest's secret is logged once per refusal streak, without the
  *     secret; the guest keeps trying (the operator may fix either side's configuration).
+ *  4. A host's notice (GuestListener) is a doorbell: one for another session than the current
+ *     one is ignored; a revocation makes the next step ask the host what it holds, and what the
+ *     host no longer holds is lost; an ended session makes the link go down as in rule 1.
+ *  5. Pointed at another host (a migration), the guest ends its session at the old one and
+ *     connects to the new one as it reconnects after a departure: the claim keeps every SPID.
  */
 final class GuestLink {
     private static final System.Logger LOG = System.getLogger("ioasid.remote");
 
-    private final Supplier<HostIoasidService> host;
-    private final String target;
-    private final String name;
-    private final String secret;
+    // changed by retarget() on the step thread only
+    private volatile Supplier<HostIoasidService> host;
+    private volatile String target;
+    private volatile String name;
+    private volatile String secret;
+    private volatile String listenerEndpoint;
+    private boolean listenRefusalLogged;
+    private boolean moved;
+    // set by notices from the host's threads, acted on by the step thread
+    private volatile String revokedWhy;
+    private volatile String endedWhy;
+    private volatile int ignoredNotices;
     private final Runnable onUp;
     private final Runnable onDown;
     private GuestSpace space;
@@ -126,6 +142,58 @@ final class GuestLink {
         }
     }
 
+    /** Where the guest's listener is, for the host; null when the guest gives none. */
+    void listener(String endpoint) {
+        this.listenerEndpoint = endpoint;
+    }
+
+    /**
+     * Points the guest at another host, or another name or secret there (rule 5). Run on the
+     * step thread: the next step connects.
+     */
+    void retarget(Supplier<HostIoasidService> host, String target, String name, String secret) {
+        String s = session;
+        HostIoasidService old = this.host.get();
+        if (s != null) {
+            down("pointed at host " + target);
+        }
+        if (s != null && old != null) {
+            try {
+                old.close(s);
+            } catch (RuntimeException e) {
+                // an old host that is away forgets the session by itself
+            }
+        }
+        this.host = host;
+        this.target = target;
+        this.name = name;
+        this.secret = secret;
+        moved = everUp;
+        refusalLogged = false;
+        unreachableLogged = false;
+        listenRefusalLogged = false;
+        revokedWhy = null;
+        endedWhy = null;
+    }
+
+    /** A host's notice (rule 4); any thread. */
+    void notice(String forSession, boolean ended, String why) {
+        String s = session;
+        if (s == null || forSession == null || !MessageDigest.isEqual(
+                s.getBytes(StandardCharsets.UTF_8), forSession.getBytes(StandardCharsets.UTF_8))) {
+            ignoredNotices++;
+            return;
+        }
+        String reason = why == null ? "no reason given" : why.replaceAll("\\p{Cntrl}", "?");
+        if (ended) {
+            endedWhy = reason;
+            broken = true;
+        } else {
+            revokedWhy = reason;
+        }
+        wake.run();
+    }
+
     /** Whether a call failed since the last step: the owner runs a step at once. */
     boolean broken() {
         return broken;
@@ -134,8 +202,14 @@ final class GuestLink {
     /** One step: a ping while connected; while not, an attempt to connect and reconcile. */
     void step() {
         String s = session;
+        if (s != null && revokedWhy != null && endedWhy == null) {
+            verify(s);
+        }
         if (s != null) {
-            String why = broken ? "a call failed" : ping(s);
+            String ended = endedWhy;
+            endedWhy = null;
+            String why = ended != null ? "it ended the session: " + ended
+                    : broken ? "a call failed" : ping(s);
             if (why == null) {
                 return;
             }
@@ -157,6 +231,39 @@ final class GuestLink {
             return "the host no longer knows this guest's session (it restarted)";
         } catch (RuntimeException e) {
             return "the host does not answer: " + rootMessage(e);
+        }
+    }
+
+    /** After a revocation notice: what the guest holds and the host does not is lost. */
+    private void verify(String s) {
+        String why = revokedWhy;
+        revokedWhy = null;
+        HostIoasidService h = host.get();
+        if (h == null) {
+            return;
+        }
+        int[] gone;
+        synchronized (space.lock()) {
+            int[] onHost;
+            try {
+                onHost = h.held(s);
+            } catch (RuntimeException e) {
+                broken = true; // the ping below finds out what happened
+                return;
+            }
+            BitSet hostHeld = new BitSet();
+            for (int id : onHost) {
+                hostHeld.set(id);
+            }
+            gone = Arrays.stream(space.heldSpids()).filter(id -> !hostHeld.get(id)).toArray();
+            space.markLost(gone, "host " + target + " revoked it (" + why + ")");
+        }
+        lastLost = gone;
+        lastEvent = "host revoked " + gone.length + " PASIDs: " + why;
+        if (gone.length > 0) {
+            LOG.log(System.Logger.Level.WARNING, "ioasid.remote: guest " + name + ": PASIDs lost "
+                    + Arrays.toString(gone) + ": host " + target + " revoked them (" + why
+                    + "); freeing them answers ENOENT");
         }
     }
 
@@ -186,7 +293,8 @@ final class GuestLink {
                 lastEvent = "refused by the host: " + e.errno();
                 LOG.log(System.Logger.Level.WARNING, "ioasid.remote: guest " + name + ": host "
                         + target + " refused the session: " + e.getMessage()
-                        + " (check the guest's name and secret on both sides)");
+                        + (e.errno() == Errno.EPERM ? " (check the guest's name and secret on "
+                                + "both sides)" : ""));
             }
             return;
         } catch (RuntimeException e) {
@@ -200,7 +308,7 @@ final class GuestLink {
         }
         refusalLogged = false;
         unreachableLogged = false;
-        boolean restarted = everUp && opened.epoch != epoch;
+        boolean restarted = everUp && !moved && opened.epoch != epoch;
         ClaimDTO claim;
         synchronized (space.lock()) {
             try {
@@ -217,10 +325,12 @@ final class GuestLink {
             session = opened.session;
         }
         lastLost = claim.lost;
-        lastEvent = (everUp ? "reconnected" : "connected") + (restarted ? " to a restarted host"
-                : "") + ": claimed " + claim.claimed.length + ", lost " + claim.lost.length
-                + ", released " + claim.released.length;
+        lastEvent = (moved ? "moved to host " + target : everUp ? "reconnected" : "connected")
+                + (restarted ? " to a restarted host" : "") + ": claimed " + claim.claimed.length
+                + ", lost " + claim.lost.length + ", released " + claim.released.length;
         everUp = true;
+        moved = false;
+        listen(h, opened.session);
         onUp.run(); // before the log lines: whoever reads them finds the host space there
         LOG.log(System.Logger.Level.INFO, "ioasid.remote: guest " + name + ": " + lastEvent
                 + " (host " + target + ", set " + opened.setId + ", quota " + opened.quota + ")");
@@ -229,6 +339,26 @@ final class GuestLink {
                     + Arrays.toString(claim.lost) + ": " + "host " + target
                     + (restarted ? " restarted and" : "") + " cannot give them back; freeing "
                     + "them answers ENOENT");
+        }
+    }
+
+    /** Gives the host the guest's listener; a host that will not take it is logged once. */
+    private void listen(HostIoasidService h, String s) {
+        String endpoint = listenerEndpoint;
+        if (endpoint == null) {
+            return;
+        }
+        try {
+            h.listen(s, endpoint);
+            listenRefusalLogged = false;
+        } catch (RuntimeException e) {
+            if (!listenRefusalLogged) {
+                listenRefusalLogged = true;
+                LOG.log(System.Logger.Level.WARNING, "ioasid.remote: guest " + name + ": host "
+                        + target + " does not take this guest's listener at " + endpoint + " ("
+                        + rootMessage(e) + "); the guest learns of revocations at its next "
+                        + "reconcile");
+            }
         }
     }
 
@@ -255,6 +385,8 @@ final class GuestLink {
         return "guest " + name + " -> host " + target + ": "
                 + (session != null ? "connected" : "not connected") + ", epoch "
                 + Long.toHexString(epoch) + ", quota " + quota + ", departures " + departures
+                + ", listener " + (listenerEndpoint == null ? "none" : listenerEndpoint)
+                + (ignoredNotices > 0 ? ", notices ignored " + ignoredNotices : "")
                 + "\nlast: " + lastEvent + "\nlost at last reconcile: "
                 + Arrays.toString(lastLost);
     }

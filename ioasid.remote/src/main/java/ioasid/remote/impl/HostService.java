@@ -8,7 +8,11 @@ import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import ioasid.api.Errno;
 import ioasid.api.Ioasid;
@@ -21,7 +25,9 @@ import ioasid.api.SetOwner;
 import ioasid.api.SetState;
 import ioasid.api.TokenType;
 import ioasid.api.dto.IoasidDTO;
+import ioasid.api.dto.SetExportDTO;
 import ioasid.api.remote.ClaimDTO;
+import ioasid.api.remote.GuestListener;
 import ioasid.api.remote.HostIoasidService;
 import ioasid.api.remote.SessionDTO;
 
@@ -38,12 +44,39 @@ import ioasid.api.remote.SessionDTO;
  *  3. SPIDs (rules 73-75): an ID gets a SPID equal to its host ID when allocated; the guest knows
  *     it by that SPID only. No ID is ever in two guests' sets: the space gives each ID once.
  *  4. Calls of one guest are serialized on its state; guests do not wait for each other.
+ *  5. Notices to a guest's listener go out on the notice executor, never under a guest's lock
+ *     and never in a guest's call: a slow or gone guest holds nobody up. A notice that fails is
+ *     dropped; the guest learns the same at its next reconcile.
+ *  6. An operator's revocation sticks: the revoked SPIDs are not given to the guest again, nor
+ *     claimed back, before its next session's claim reports them lost.
+ *  7. Migration: an exported guest is frozen here (its session ended, new ones refused with
+ *     EBUSY) until its set is released or the export is undone; the import at the other host
+ *     creates the set with the guest's token and this component's owner, so that a session there
+ *     finds it.
  */
 public final class HostService implements HostIoasidService {
     static final String DENIED = "access denied";
     static final String TOKEN_PREFIX = "guest:";
     /** How many SPIDs of a guest the host's shell lists before "...". */
     static final int LIST_MAX = 64;
+    private static final System.Logger LOG = System.getLogger("ioasid.remote");
+    private static final Pattern ENDPOINT = Pattern.compile("tcp://([^:/\\s]+):([0-9]{1,5})");
+
+    /** Imports a guest's listener from the endpoint it gave; the import ends on close. */
+    interface ListenerImports {
+        Imported open(String endpoint);
+    }
+
+    /** A notice, dropped rather than run on the caller's thread while the role stops. */
+    private interface Notice extends Runnable {
+    }
+
+    /** One imported listener. */
+    interface Imported {
+        GuestListener listener();
+
+        void close();
+    }
 
     private final IoasidService space;
     private final GuestSecrets secrets;
@@ -53,12 +86,22 @@ public final class HostService implements HostIoasidService {
     private final SecureRandom random = new SecureRandom();
     private final Map<String, Guest> sessions = new ConcurrentHashMap<>();
     private final Map<String, Guest> guests = new ConcurrentHashMap<>();
+    private ListenerImports imports = e -> {
+        throw new IoasidException(Errno.EOPNOTSUPP, "this host takes no listeners");
+    };
+    private Set<String> listenerHosts = Set.of("127.0.0.1");
+    private Executor notices = Runnable::run;
 
     /** A guest known to this host: its set, and its session while one is open. */
     static final class Guest {
         final String name;
         IoasidSet set;
         String session;
+        Imported listener;
+        /** Exported for a migration: no session until released or resumed (rule 7). */
+        boolean exported;
+        /** Revoked by the operator and not yet reported lost to a claim (rule 6). */
+        final BitSet revoked = new BitSet();
 
         Guest(String name) {
             this.name = name;
@@ -72,6 +115,13 @@ public final class HostService implements HostIoasidService {
         this.epoch = epoch;
     }
 
+    /** Lets guests give listeners: imported by imports, from these hosts, told on notices. */
+    void listeners(ListenerImports imports, Set<String> hosts, Executor notices) {
+        this.imports = imports;
+        this.listenerHosts = Set.copyOf(hosts);
+        this.notices = notices;
+    }
+
     @Override
     public SessionDTO open(String guest, String secret) {
         if (!secrets.accepts(guest, secret)) {
@@ -79,10 +129,12 @@ public final class HostService implements HostIoasidService {
         }
         Guest g = guests.computeIfAbsent(guest, Guest::new);
         synchronized (g) {
-            IoasidSet set = guestSet(g);
-            if (g.session != null) {
-                sessions.remove(g.session);
+            if (g.exported) {
+                throw new IoasidException(Errno.EBUSY, "guest " + guest + "'s set was exported "
+                        + "from this host for a migration: point the guest at its new host");
             }
+            IoasidSet set = guestSet(g);
+            endSession(g);
             byte[] token = new byte[18];
             random.nextBytes(token);
             g.session = Base64.getUrlEncoder().encodeToString(token);
@@ -137,10 +189,14 @@ public final class HostService implements HostIoasidService {
             while (true) {
                 IoasidHandle h = space.alloc(g.set, from, max, null);
                 try {
+                    if (g.revoked.get(h.id())) {
+                        // the guest may not know yet that it lost this SPID (rule 6)
+                        throw new IoasidException(Errno.EINVAL, "revoked");
+                    }
                     space.attachSpid(h, h.id());
                     return h.id();
                 } catch (IoasidException e) {
-                    // the SPID is another ID's (the set was given new host IDs): try the next
+                    // the SPID is another ID's (the set was given new host IDs) or revoked
                     space.free(h);
                     if (e.errno() != Errno.EINVAL) {
                         throw e;
@@ -225,12 +281,13 @@ public final class HostService implements HostIoasidService {
             List<Integer> claimed = new ArrayList<>();
             List<Integer> lost = new ArrayList<>();
             for (int s = wanted.nextSetBit(0); s >= 0; s = wanted.nextSetBit(s + 1)) {
-                if (held.containsKey(s) || reclaim(g, s)) {
+                if (!g.revoked.get(s) && (held.containsKey(s) || reclaim(g, s))) {
                     claimed.add(s);
                 } else {
                     lost.add(s);
                 }
             }
+            g.revoked.clear(); // reported now, or no longer listed by the guest
             ClaimDTO dto = new ClaimDTO();
             dto.claimed = toArray(claimed);
             dto.lost = toArray(lost);
@@ -257,13 +314,228 @@ public final class HostService implements HostIoasidService {
     }
 
     @Override
+    public void listen(String session, String endpoint) {
+        Guest g = guest(session);
+        Matcher m = endpoint == null ? null : ENDPOINT.matcher(endpoint);
+        if (m == null || !m.matches() || Integer.parseInt(m.group(2)) > 65535) {
+            throw new IoasidException(Errno.EINVAL, "listener endpoint '" + endpoint
+                    + "' is not tcp://host:port");
+        }
+        if (!listenerHosts.contains(m.group(1)) && !listenerHosts.contains("*")) {
+            throw new IoasidException(Errno.EINVAL, "listener host " + m.group(1) + " is not "
+                    + "allowed: this host's listener.hosts is " + listenerHosts);
+        }
+        synchronized (g) {
+            checkCurrent(g, session);
+            Imported imported = imports.open(endpoint);
+            if (g.listener != null) {
+                g.listener.close();
+            }
+            g.listener = imported;
+        }
+    }
+
+    @Override
     public void close(String session) {
         Guest g = guest(session);
         synchronized (g) {
             if (session.equals(g.session)) {
-                g.session = null;
+                endSession(g);
+            } else {
+                sessions.remove(session);
             }
-            sessions.remove(session);
+        }
+    }
+
+    /** Ends the guest's session, if any, and lets its listener go. Under g's lock. */
+    private void endSession(Guest g) {
+        if (g.session != null) {
+            sessions.remove(g.session);
+            g.session = null;
+        }
+        if (g.listener != null) {
+            Imported l = g.listener;
+            g.listener = null;
+            post(l::close); // after any notice already queued for it
+        }
+    }
+
+    /** Queues a notice for the guest's listener, if it gave one. Under g's lock. */
+    private void tell(Guest g, String what, java.util.function.Consumer<GuestListener> notice) {
+        Imported l = g.listener;
+        if (l == null) {
+            return;
+        }
+        post((Notice) () -> {
+            try {
+                notice.accept(l.listener());
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.INFO, "ioasid.remote: host: the notice " + what
+                        + " did not reach guest " + g.name + " (" + e.getMessage()
+                        + "); it learns at its next reconcile");
+            }
+        });
+    }
+
+    private void post(Runnable r) {
+        try {
+            notices.execute(r);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            if (!(r instanceof Notice)) {
+                r.run(); // a close, while the role stops
+            }
+        }
+    }
+
+    /** Lets every guest's listener go: the host role stops. */
+    void shutdown() {
+        for (Guest g : guests.values()) {
+            synchronized (g) {
+                if (g.listener != null) {
+                    post(g.listener::close);
+                    g.listener = null;
+                }
+            }
+        }
+    }
+
+    // ---- the host operator's commands (remote:export, import, resume, release, revoke)
+
+    private Guest admitted(String name) {
+        if (!secrets.names().contains(name)) {
+            throw new IoasidException(Errno.ENOENT, "no guest " + name + " on this host (guests: "
+                    + String.join(", ", secrets.names()) + ")");
+        }
+        return guests.computeIfAbsent(name, Guest::new);
+    }
+
+    private static IoasidException noSet(Guest g) {
+        return new IoasidException(Errno.ENOENT, "guest " + g.name + " has no set on this host");
+    }
+
+    /**
+     * Takes the guest's set for a migration and freezes the guest here: its session ends (its
+     * listener is told) and new ones are refused with EBUSY until {@link #release} or
+     * {@link #resume}. Exporting a frozen guest again gives the same state.
+     */
+    SetExportDTO export(String name) {
+        Guest g = admitted(name);
+        synchronized (g) {
+            if (g.set == null || g.set.state() != SetState.ACTIVE) {
+                throw noSet(g);
+            }
+            SetExportDTO state = space.exportSet(g.set);
+            if (!g.exported) {
+                g.exported = true;
+                String session = g.session;
+                tell(g, "ended", l -> l.ended(session, "the host exported this guest's set for "
+                        + "a migration: point the guest at its new host"));
+                endSession(g);
+            }
+            return state;
+        }
+    }
+
+    /** Undoes an export the other host could not import: the guest may open sessions again. */
+    void resume(String name) {
+        Guest g = admitted(name);
+        synchronized (g) {
+            if (!g.exported) {
+                throw new IoasidException(Errno.EINVAL, "guest " + name + "'s set was not "
+                        + "exported");
+            }
+            g.exported = false;
+        }
+    }
+
+    /**
+     * Forgets a guest as a restarted host would: ends its session (its listener is told), frees
+     * its IDs and its set. After an export, this is the last step of the migration here.
+     *
+     * @return how many IDs were freed
+     */
+    int release(String name) {
+        Guest g = admitted(name);
+        synchronized (g) {
+            if (g.set == null || g.set.state() != SetState.ACTIVE) {
+                throw noSet(g);
+            }
+            String session = g.session;
+            tell(g, "ended", l -> l.ended(session, "the host's operator released this guest"));
+            endSession(g);
+            int n = 0;
+            for (int id : heldIds(g).values()) {
+                space.free(space.find(g.set, id));
+                n++;
+            }
+            space.freeSet(g.set, owner);
+            g.set = null;
+            g.exported = false;
+            g.revoked.clear();
+            return n;
+        }
+    }
+
+    /**
+     * Takes IDs away from a guest, all or none; its listener is told, and the guest loses them
+     * (rule 6).
+     */
+    void revoke(String name, int[] spids) {
+        Guest g = admitted(name);
+        synchronized (g) {
+            if (g.set == null || g.set.state() != SetState.ACTIVE) {
+                throw noSet(g);
+            }
+            Map<Integer, Integer> held = heldIds(g);
+            BitSet seen = new BitSet();
+            for (int s : spids) {
+                if (!held.containsKey(s) || seen.get(s)) {
+                    throw new IoasidException(Errno.ENOENT, "guest " + name + " holds no SPID "
+                            + s + (seen.get(s) ? " twice" : ""));
+                }
+                seen.set(s);
+            }
+            for (int s : spids) {
+                space.free(space.find(g.set, held.get(s)));
+                g.revoked.set(s);
+            }
+            int[] sorted = seen.stream().toArray();
+            String session = g.session;
+            tell(g, "revoked", l -> l.revoked(session, sorted, "revoked by the host's "
+                    + "operator"));
+        }
+    }
+
+    /**
+     * Recreates an exported guest set here, keeping every SPID (D36); the guest's session finds
+     * it by its token. EINVAL for a set that is not of a guest this host admits, EEXIST when the
+     * guest has a set here already; otherwise as {@link IoasidService#importSet}.
+     */
+    IoasidSet importGuest(SetExportDTO state) {
+        if (state == null || !TokenType.NONE.name().equals(state.tokenType)
+                || state.token == null || !state.token.startsWith(TOKEN_PREFIX)) {
+            throw new IoasidException(Errno.EINVAL, "not a guest's set: its token must be "
+                    + TOKEN_PREFIX + "<name>");
+        }
+        String name = state.token.substring(TOKEN_PREFIX.length());
+        Guest g;
+        try {
+            g = admitted(name);
+        } catch (IoasidException e) {
+            throw new IoasidException(Errno.EINVAL, "the set is guest " + name + "'s, which this "
+                    + "host does not admit: add it to guests= first");
+        }
+        synchronized (g) {
+            if (g.set != null && g.set.state() == SetState.ACTIVE) {
+                throw new IoasidException(Errno.EEXIST, "guest " + name + " has set "
+                        + g.set.id() + " on this host already: remote:release " + name
+                        + " first");
+            }
+            IoasidSet set = space.importSet(state, state.token, owner);
+            g.set = set;
+            g.exported = false;
+            g.revoked.clear();
+            return set;
         }
     }
 
@@ -300,7 +572,8 @@ public final class HostService implements HostIoasidService {
                 String list = spids.length <= LIST_MAX ? Arrays.toString(spids)
                         : Arrays.toString(Arrays.copyOf(spids, LIST_MAX)).replace("]", ", ...]");
                 lines.add(name + " set " + (g.set == null ? "-" : g.set.id())
-                        + (g.session != null ? " session open" : " no session")
+                        + (g.exported ? " exported" : g.session != null ? " session open"
+                                : " no session")
                         + " held " + spids.length + " " + list);
             }
         }

@@ -9,8 +9,14 @@ import java.util.HashMap;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.framework.ServiceReference;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -20,11 +26,14 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.osgi.service.remoteserviceadmin.EndpointDescription;
 import org.osgi.service.remoteserviceadmin.ExportRegistration;
+import org.osgi.service.remoteserviceadmin.ImportRegistration;
 import org.osgi.service.remoteserviceadmin.RemoteConstants;
 import org.osgi.service.remoteserviceadmin.RemoteServiceAdmin;
 
 import ioasid.api.IoasidService;
+import ioasid.api.remote.GuestListener;
 import ioasid.api.remote.HostIoasidService;
 
 /*
@@ -59,12 +68,21 @@ public final class RemoteHost {
         @AttributeDefinition(name = "Guest quota",
                 description = "IDs each guest's set may hold at once", min = "1")
         int guest_quota() default 4096;
+
+        @AttributeDefinition(name = "Listener hosts", description = "The addresses a guest's "
+                + "listener endpoint may name; * for any")
+        String[] listener_hosts() default {"127.0.0.1"};
+
+        @AttributeDefinition(name = "Notice timeout (ms)", description = "How long a notice to "
+                + "a guest's listener may take", min = "1")
+        int notice_timeout_ms() default 2000;
     }
 
     private final HostService service;
     private final ServiceRegistration<HostIoasidService> registration;
     private final ServiceRegistration<HostCommands> commands;
     private final Collection<ExportRegistration> exports;
+    private final ExecutorService notices;
 
     @Activate
     public RemoteHost(BundleContext context, Config config,
@@ -76,6 +94,13 @@ public final class RemoteHost {
         }
         long epoch = new SecureRandom().nextLong();
         service = new HostService(ioasid, secrets, config.guest_quota(), epoch);
+        notices = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "ioasid.remote host notices");
+            t.setDaemon(true);
+            return t;
+        });
+        service.listeners(endpoint -> importListener(context, rsa, endpoint,
+                config.notice_timeout_ms()), Set.of(config.listener_hosts()), notices);
         String busy = portInUse(config.port());
         if (busy != null) {
             // an operator's mistake: one line here, not the provider's stack trace at export
@@ -103,11 +128,50 @@ public final class RemoteHost {
         }
         Hashtable<String, Object> cmd = new Hashtable<>();
         cmd.put("osgi.command.scope", "remote");
-        cmd.put("osgi.command.function", new String[] {"guests"});
+        cmd.put("osgi.command.function", new String[] {"guests", "export", "import", "resume",
+            "release", "revoke"});
         commands = context.registerService(HostCommands.class,
                 new HostCommands(service, config.endpoint_host() + ":" + config.port()), cmd);
         LOG.log(System.Logger.Level.INFO, "ioasid.remote: host serving " + secrets.names().size()
                 + " guests on port " + config.port() + " (epoch " + Long.toHexString(epoch) + ")");
+    }
+
+    /** Imports a guest's listener through the Remote Service Admin; EINVAL when it cannot. */
+    private static HostService.Imported importListener(BundleContext context,
+            RemoteServiceAdmin rsa, String endpoint, int timeoutMs) {
+        Map<String, Object> props = new HashMap<>();
+        props.put(RemoteConstants.ENDPOINT_ID, endpoint);
+        props.put(RemoteConstants.SERVICE_IMPORTED_CONFIGS, "aries.tcp");
+        props.put(Constants.OBJECTCLASS, new String[] {GuestListener.class.getName()});
+        props.put("osgi.basic.timeout", String.valueOf(timeoutMs));
+        ImportRegistration r = rsa.importService(new EndpointDescription(props));
+        if (r == null || r.getException() != null) {
+            if (r != null) {
+                r.close();
+            }
+            throw new ioasid.api.IoasidException(ioasid.api.Errno.EINVAL, "the host cannot "
+                    + "import the listener at " + endpoint);
+        }
+        @SuppressWarnings("unchecked")
+        ServiceReference<GuestListener> ref = (ServiceReference<GuestListener>) r
+                .getImportReference().getImportedService();
+        GuestListener listener = context.getService(ref);
+        return new HostService.Imported() {
+            @Override
+            public GuestListener listener() {
+                return listener;
+            }
+
+            @Override
+            public void close() {
+                try {
+                    context.ungetService(ref);
+                } catch (IllegalStateException e) {
+                    // the bundle is stopping: the import goes with it
+                }
+                r.close();
+            }
+        };
     }
 
     /**
@@ -136,6 +200,13 @@ public final class RemoteHost {
 
     @Deactivate
     void close() {
+        service.shutdown();
+        notices.shutdown();
+        try {
+            notices.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         if (registration == null) {
             return;
         }

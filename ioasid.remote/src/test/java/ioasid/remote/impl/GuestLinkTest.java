@@ -70,6 +70,11 @@ class GuestLinkTest {
         }
 
         @Override
+        public void listen(String session, String endpoint) {
+            to().listen(session, endpoint);
+        }
+
+        @Override
         public void close(String session) {
             to().close(session);
         }

@@ -42,6 +42,21 @@ class RolesConfigTest {
             public int timeout_ms() {
                 return 2000;
             }
+
+            @Override
+            public boolean listener() {
+                return true;
+            }
+
+            @Override
+            public String listener_host() {
+                return "127.0.0.1";
+            }
+
+            @Override
+            public int listener_port() {
+                return 0;
+            }
         };
     }
 

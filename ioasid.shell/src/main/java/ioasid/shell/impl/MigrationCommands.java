@@ -21,6 +21,7 @@ import ioasid.api.IoasidSet;
 import ioasid.api.dto.SetDTO;
 import ioasid.api.dto.SetExportDTO;
 import ioasid.api.dto.SetMemberDTO;
+import ioasid.api.dto.SetExportFile;
 import ioasid.shell.impl.Args.Count;
 import ioasid.shell.impl.Args.SetNumber;
 
@@ -87,7 +88,7 @@ public final class MigrationCommands {
             @Descriptor("the file to write; an existing one is replaced") String file) {
         IoasidService sp = space(space);
         SetExportDTO d = sp.exportSet(sp.findSet(set.value()));
-        SetFile.save(d, file);
+        SetExportFile.save(d, file);
         String text = "set " + d.setId + " (" + describe(d.tokenType, d.token) + ") of " + space
                 + " exported to " + file + ": " + d.members.length + " IDs";
         if (d.freePendingIds.length > 0) {
@@ -105,7 +106,7 @@ public final class MigrationCommands {
             String space,
             @Descriptor("the file ioasid:exportset wrote") String file) {
         IoasidService sp = space(space);
-        SetExportDTO d = SetFile.load(file);
+        SetExportDTO d = SetExportFile.load(file);
         IoasidSet t = sp.importSet(d);
         int rows = limit.value(1, Integer.MAX_VALUE);
         Table table = new Table("SPID", "OLD", "NEW");

@@ -27,6 +27,7 @@ import ioasid.api.IoasidHandle;
 import ioasid.api.IoasidSet;
 import ioasid.api.SetOwner;
 import ioasid.api.TokenType;
+import ioasid.api.dto.SetExportFile;
 import ioasid.core.impl.IoasidCore;
 import ioasid.testkit.Expect;
 
@@ -172,7 +173,7 @@ class MigrationCommandsTest {
                 + "members 0\nfree-pending -\nend\n",
                 Files.readString(dir.resolve("anon.set"), StandardCharsets.UTF_8));
         assertEquals(platform.exportSet(s).toString(),
-                SetFile.read(SetFile.write(platform.exportSet(s)), "x").toString());
+                SetExportFile.read(SetExportFile.write(platform.exportSet(s)), "x").toString());
     }
 
     private static final String GOOD = "ioasid-set 1\nset 1\ntype NONE\ntoken vm1\nowner -\n"

@@ -1,4 +1,4 @@
-package ioasid.shell.impl;
+package ioasid.api.dto;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -12,11 +12,11 @@ import java.util.regex.Pattern;
 
 import ioasid.api.Errno;
 import ioasid.api.IoasidException;
-import ioasid.api.dto.SetExportDTO;
-import ioasid.api.dto.SetMemberDTO;
 
 /**
- * The file an exported set is written to and read from: plain UTF-8 text, one item per line in a
+ * The file a {@link SetExportDTO} is written to and read from, by the shell's
+ * {@code ioasid:exportset} and {@code ioasid:importset} and by a remote host's
+ * {@code remote:export} and {@code remote:import} alike: plain UTF-8 text, one item per line in a
  * fixed order, versioned by its first line. Reading accepts nothing else: no blank lines, no
  * comments, no extra spaces, no line missing, repeated or added. The format, as
  * docs/operator-guide.md describes it:
@@ -40,13 +40,14 @@ import ioasid.api.dto.SetMemberDTO;
  * {@code token} and {@code owner} are {@code -} when there is none; {@code free-pending} lists
  * the IDs left behind, or {@code -}. A member line is ID, SPID, state and references.
  */
-final class SetFile {
-    static final String MAGIC = "ioasid-set";
+public final class SetExportFile {
+    /** The first word of the file. */
+    public static final String MAGIC = "ioasid-set";
     private static final Pattern NUMBER = Pattern.compile("0|[1-9][0-9]*");
     private static final Pattern WORD = Pattern.compile("[^\\s\\p{Cntrl}]+");
     private static final String NONE = "-";
 
-    private SetFile() {
+    private SetExportFile() {
     }
 
     private static IoasidException bad(String message) {
@@ -54,7 +55,11 @@ final class SetFile {
     }
 
     /** The file's text; EINVAL for a token or owner that one line cannot carry. */
-    static String write(SetExportDTO d) {
+    /**
+     * @return the file's text
+     * @throws IoasidException EINVAL for a token or owner that one line cannot carry
+     */
+    public static String write(SetExportDTO d) {
         StringBuilder sb = new StringBuilder();
         sb.append(MAGIC).append(' ').append(SetExportDTO.FORMAT).append('\n');
         sb.append("set ").append(d.setId).append('\n');
@@ -99,7 +104,13 @@ final class SetFile {
         }
     }
 
-    static void save(SetExportDTO d, String file) {
+    /**
+     * Writes the file, replacing one that is there.
+     *
+     * @throws IoasidException EINVAL as {@link #write} or for a name the file system refuses;
+     *     ENOENT for a missing directory; EACCES without permission; EIO otherwise
+     */
+    public static void save(SetExportDTO d, String file) {
         Path p = path(file);
         String text = write(d);
         try {
@@ -115,7 +126,13 @@ final class SetFile {
         }
     }
 
-    static SetExportDTO load(String file) {
+    /**
+     * Reads a file.
+     *
+     * @throws IoasidException ENOENT for no such file; EACCES without permission; EINVAL for
+     *     anything but a set file of this format, naming the line
+     */
+    public static SetExportDTO load(String file) {
         Path p = path(file);
         if (!Files.exists(p)) {
             throw new IoasidException(Errno.ENOENT, "no file " + file);
@@ -136,7 +153,7 @@ final class SetFile {
     }
 
     /** Parses a set file's text; EINVAL naming the line for anything else. */
-    static SetExportDTO read(String text, String file) {
+    public static SetExportDTO read(String text, String file) {
         if (!text.endsWith("\n")) {
             throw bad(file + ": not a set file (it does not end with a line break)");
         }
@@ -191,7 +208,7 @@ final class SetFile {
         }
 
         IoasidException bad(String message) {
-            return SetFile.bad(file + " line " + at + ": " + message);
+            return SetExportFile.bad(file + " line " + at + ": " + message);
         }
 
         int remaining() {
