@@ -173,6 +173,11 @@ final class AllocatorStack {
         }
         if (c.fault != null) {
             allocatorFaults.incrementAndGet();
+            if (c.fault instanceof IoasidException typed) {
+                // D37: a typed refusal keeps its errno; it is not a bug to trace
+                return new IoasidException(typed.errno(), "allocator " + c.caller + " refused: "
+                        + typed.getMessage().substring(typed.errno().name().length() + 2), typed);
+            }
             return new IoasidException(EIO, "allocator " + c.caller + " failed: " + c.fault,
                     c.fault);
         }
@@ -204,7 +209,9 @@ final class AllocatorStack {
             }
         }
         if (failure != null) {
-            if (c.fault != null) {
+            if (c.fault instanceof IoasidException) {
+                LOG.log(System.Logger.Level.WARNING, failure.getMessage());
+            } else if (c.fault != null) {
                 LOG.log(System.Logger.Level.WARNING, failure.getMessage(), c.fault);
             }
             if (c.giveBack) {

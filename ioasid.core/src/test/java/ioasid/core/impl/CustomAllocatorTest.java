@@ -436,6 +436,21 @@ class CustomAllocatorTest {
     }
 
     @Test
+    @DisplayName("allocator refusal (D37): a typed IoasidException keeps its errno, is counted, "
+            + "and changes nothing")
+    void allocatorRefusesTyped() {
+        fx.register(IoasidFixture.allocator("vcmd", (min, max) -> {
+            throw new IoasidException(Errno.ENODEV, "IOMMU dmar0: unexpected VCMD status 3");
+        }, id -> { }));
+        IoasidException e = fx.unchanged(Errno.ENODEV, () -> core.alloc(set, 1, 1000, null));
+        assertTrue(e.getMessage().startsWith("ENODEV: allocator "), e.getMessage());
+        assertTrue(e.getMessage().endsWith(" refused: IOMMU dmar0: unexpected VCMD status 3"),
+                e.getMessage());
+        assertEquals(1, core.stats().allocatorFaults);
+        assertEquals(0, set.size());
+    }
+
+    @Test
     @DisplayName("allocator fault: an ID outside the requested range is EIO and given back")
     void allocatorOutOfRange() {
         List<Integer> freed = new java.util.ArrayList<>();

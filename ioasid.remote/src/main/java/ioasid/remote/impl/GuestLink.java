@@ -28,9 +28,12 @@ import ioasid.api.remote.SessionDTO;
  *     secret; the guest keeps trying (the operator may fix either side's configuration).
  *  4. A host's notice (GuestListener) is a doorbell: one for another session than the current
  *     one is ignored; a revocation makes the next step ask the host what it holds, and what the
- *     host no longer holds is lost; an ended session makes the link go down as in rule 1.
- *  5. Pointed at another host (a migration), the guest ends its session at the old one and
- *     connects to the new one as it reconnects after a departure: the claim keeps every SPID.
+ *     host no longer holds is lost.
+ *  5. A planned move pauses the link instead of taking it down: the host ended the session
+ *     with a notice (its set was exported), or the guest was pointed at another host. The host
+ *     space stays registered and answers EAGAIN, so the guest's vIOMMUs keep their PASIDs and
+ *     allocator; the claim at the next host keeps every SPID. Without a notice, the host's
+ *     refusal of the old session is a departure as in rule 1.
  */
 final class GuestLink {
     private static final System.Logger LOG = System.getLogger("ioasid.remote");
@@ -108,6 +111,10 @@ final class GuestLink {
         try {
             return h.alloc(session, min, max);
         } catch (IoasidException e) {
+            if (e.errno() == Errno.EBUSY && moving(e)) {
+                throw new IoasidException(Errno.EAGAIN, "host " + target + " is moving this "
+                        + "guest to another host; try again");
+            }
             if (e.errno() != Errno.EPERM) {
                 throw e;
             }
@@ -136,10 +143,25 @@ final class GuestLink {
         } catch (IoasidException e) {
             if (e.errno() == Errno.EPERM) {
                 broke();
+            } else if (e.errno() == Errno.EBUSY) {
+                moving(e); // the next host's claim releases it: the guest no longer lists it
             } // ENOENT: the host released it already (a reconcile ran meanwhile)
         } catch (RuntimeException e) {
             broke();
         }
+    }
+
+    /**
+     * Whether the host answered that it froze this guest for a migration (EBUSY, D38); if so the
+     * next step pauses the link (rule 5). Only the session's holder hears that answer.
+     */
+    private boolean moving(IoasidException e) {
+        if (!e.getMessage().contains(HostService.EXPORTED)) {
+            return false;
+        }
+        endedWhy = e.getMessage();
+        wake.run();
+        return true;
     }
 
     /** Where the guest's listener is, for the host; null when the guest gives none. */
@@ -155,7 +177,7 @@ final class GuestLink {
         String s = session;
         HostIoasidService old = this.host.get();
         if (s != null) {
-            down("pointed at host " + target);
+            pause("pointed at host " + target);
         }
         if (s != null && old != null) {
             try {
@@ -208,12 +230,15 @@ final class GuestLink {
         if (s != null) {
             String ended = endedWhy;
             endedWhy = null;
-            String why = ended != null ? "it ended the session: " + ended
-                    : broken ? "a call failed" : ping(s);
-            if (why == null) {
-                return;
+            if (ended != null) {
+                pause("host " + target + " ended the session: " + ended);
+            } else {
+                String why = broken ? "a call failed" : ping(s);
+                if (why == null) {
+                    return;
+                }
+                down(why);
             }
-            down(why);
         }
         connect();
     }
@@ -228,6 +253,9 @@ final class GuestLink {
             long e = h.ping(s);
             return e == epoch ? null : "the host restarted";
         } catch (IoasidException e) {
+            if (e.errno() == Errno.EBUSY && moving(e)) {
+                return null; // the step after this one pauses
+            }
             return "the host no longer knows this guest's session (it restarted)";
         } catch (RuntimeException e) {
             return "the host does not answer: " + rootMessage(e);
@@ -265,6 +293,19 @@ final class GuestLink {
                     + Arrays.toString(gone) + ": host " + target + " revoked them (" + why
                     + "); freeing them answers ENOENT");
         }
+    }
+
+    /**
+     * Ends the session for a planned move (rule 5): the host space stays, its allocations answer
+     * EAGAIN until the guest is connected again, and its vIOMMUs are not torn down.
+     */
+    private void pause(String why) {
+        synchronized (space.lock()) {
+            session = null;
+        }
+        lastEvent = "paused: " + why;
+        LOG.log(System.Logger.Level.WARNING, "ioasid.remote: guest " + name + ": paused, "
+                + "allocations answer EAGAIN until it is connected again: " + why);
     }
 
     private void down(String why) {

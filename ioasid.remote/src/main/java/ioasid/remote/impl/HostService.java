@@ -49,14 +49,19 @@ import ioasid.api.remote.SessionDTO;
  *     dropped; the guest learns the same at its next reconcile.
  *  6. An operator's revocation sticks: the revoked SPIDs are not given to the guest again, nor
  *     claimed back, before its next session's claim reports them lost.
- *  7. Migration: an exported guest is frozen here (its session ended, new ones refused with
- *     EBUSY) until its set is released or the export is undone; the import at the other host
- *     creates the set with the guest's token and this component's owner, so that a session there
- *     finds it.
+ *  7. Migration: an exported guest is frozen here (its session's calls and new sessions get
+ *     EBUSY naming the move) until its set is released or the export is undone; the import at
+ *     the other host creates the set with the guest's token and this component's owner, so
+ *     that a session there finds it.
+ *  8. An ID of a guest's set freed by anyone else (the host's console, an allocator that left)
+ *     is revoked from the guest as by the operator's remote:revoke (rule 6): never live in the
+ *     guest's view while the host may give it to another guest.
  */
 public final class HostService implements HostIoasidService {
     static final String DENIED = "access denied";
     static final String TOKEN_PREFIX = "guest:";
+    /** In every EBUSY answer to a frozen guest, so its link can tell a move from a refusal. */
+    static final String EXPORTED = "was exported from this host for a migration";
     /** How many SPIDs of a guest the host's shell lists before "...". */
     static final int LIST_MAX = 64;
     private static final System.Logger LOG = System.getLogger("ioasid.remote");
@@ -95,8 +100,10 @@ public final class HostService implements HostIoasidService {
     /** A guest known to this host: its set, and its session while one is open. */
     static final class Guest {
         final String name;
-        IoasidSet set;
+        volatile IoasidSet set;
         String session;
+        /** Host IDs this service is freeing itself: their FREE is no news to the guest. */
+        final Set<Integer> ownFrees = ConcurrentHashMap.newKeySet();
         Imported listener;
         /** Exported for a migration: no session until released or resumed (rule 7). */
         boolean exported;
@@ -130,8 +137,7 @@ public final class HostService implements HostIoasidService {
         Guest g = guests.computeIfAbsent(guest, Guest::new);
         synchronized (g) {
             if (g.exported) {
-                throw new IoasidException(Errno.EBUSY, "guest " + guest + "'s set was exported "
-                        + "from this host for a migration: point the guest at its new host");
+                throw exported(g);
             }
             IoasidSet set = guestSet(g);
             endSession(g);
@@ -176,8 +182,16 @@ public final class HostService implements HostIoasidService {
 
     @Override
     public long ping(String session) {
-        guest(session);
+        Guest g = guest(session);
+        if (g.exported) {
+            throw exported(g);
+        }
         return epoch;
+    }
+
+    private static IoasidException exported(Guest g) {
+        return new IoasidException(Errno.EBUSY, "guest " + g.name + "'s set " + EXPORTED
+                + ": point the guest at its new host");
     }
 
     @Override
@@ -197,7 +211,7 @@ public final class HostService implements HostIoasidService {
                     return h.id();
                 } catch (IoasidException e) {
                     // the SPID is another ID's (the set was given new host IDs) or revoked
-                    space.free(h);
+                    freeOwn(g, h);
                     if (e.errno() != Errno.EINVAL) {
                         throw e;
                     }
@@ -227,7 +241,7 @@ public final class HostService implements HostIoasidService {
                 throw new IoasidException(Errno.ENOENT, "guest " + g.name + " holds no SPID "
                         + spid + " (freed already)");
             }
-            space.free(h);
+            freeOwn(g, h);
         }
     }
 
@@ -274,7 +288,7 @@ public final class HostService implements HostIoasidService {
             List<Integer> released = new ArrayList<>();
             for (Map.Entry<Integer, Integer> e : held.entrySet()) {
                 if (!wanted.get(e.getKey())) {
-                    space.free(space.find(g.set, e.getValue()));
+                    freeOwn(g, space.find(g.set, e.getValue()));
                     released.add(e.getKey());
                 }
             }
@@ -308,7 +322,7 @@ public final class HostService implements HostIoasidService {
             space.attachSpid(h, spid);
             return true;
         } catch (IoasidException e) {
-            space.free(h);
+            freeOwn(g, h);
             return false;
         }
     }
@@ -426,11 +440,11 @@ public final class HostService implements HostIoasidService {
             }
             SetExportDTO state = space.exportSet(g.set);
             if (!g.exported) {
+                // the session stays known, so that its calls learn of the move (EBUSY)
                 g.exported = true;
                 String session = g.session;
                 tell(g, "ended", l -> l.ended(session, "the host exported this guest's set for "
                         + "a migration: point the guest at its new host"));
-                endSession(g);
             }
             return state;
         }
@@ -465,7 +479,7 @@ public final class HostService implements HostIoasidService {
             endSession(g);
             int n = 0;
             for (int id : heldIds(g).values()) {
-                space.free(space.find(g.set, id));
+                freeOwn(g, space.find(g.set, id));
                 n++;
             }
             space.freeSet(g.set, owner);
@@ -496,7 +510,7 @@ public final class HostService implements HostIoasidService {
                 seen.set(s);
             }
             for (int s : spids) {
-                space.free(space.find(g.set, held.get(s)));
+                freeOwn(g, space.find(g.set, held.get(s)));
                 g.revoked.set(s);
             }
             int[] sorted = seen.stream().toArray();
@@ -539,10 +553,56 @@ public final class HostService implements HostIoasidService {
         }
     }
 
-    /** A session replaced while its call waited for the guest's lock is refused as unknown. */
+    /** Frees an ID of the guest's set on the guest's or the operator's behalf. */
+    private void freeOwn(Guest g, IoasidHandle h) {
+        int id = h.id();
+        g.ownFrees.add(id);
+        try {
+            space.free(h);
+        } catch (RuntimeException e) {
+            g.ownFrees.remove(id);
+            throw e;
+        }
+    }
+
+    /**
+     * A FREE in the host's space (rule 8): one of a guest's IDs freed by anyone but this service
+     * (the host's console, an allocator that left) is a revocation, told to the guest. Called
+     * by the core's dispatcher, maybe while this service waits for the delivery under a guest's
+     * lock: so it takes no lock, and the rest runs on the notice executor.
+     */
+    void freed(IoasidSet set, int id, int spid) {
+        for (Guest g : guests.values()) {
+            if (g.set == set) {
+                if (!g.ownFrees.remove(id)) {
+                    int s = spid == Ioasid.INVALID ? id : spid;
+                    post((Notice) () -> revokedOnHost(g, s));
+                }
+                return;
+            }
+        }
+    }
+
+    private void revokedOnHost(Guest g, int spid) {
+        synchronized (g) {
+            g.revoked.set(spid);
+            String session = g.session;
+            LOG.log(System.Logger.Level.WARNING, "ioasid.remote: host: guest " + g.name
+                    + "'s PASID " + spid + " was freed on the host; the guest loses it");
+            tell(g, "revoked", l -> l.revoked(session, new int[] {spid}, "freed on the host"));
+        }
+    }
+
+    /**
+     * A session replaced while its call waited for the guest's lock is refused as unknown; the
+     * session of a frozen guest gets EBUSY (rule 7).
+     */
     private static void checkCurrent(Guest g, String session) {
         if (!session.equals(g.session)) {
             throw new IoasidException(Errno.EPERM, DENIED);
+        }
+        if (g.exported) {
+            throw exported(g);
         }
     }
 

@@ -34,6 +34,8 @@ import org.osgi.service.remoteserviceadmin.RemoteServiceAdmin;
 
 import ioasid.api.IoasidService;
 import ioasid.api.remote.GuestListener;
+import ioasid.api.spi.EventType;
+import ioasid.api.spi.IoasidListener;
 import ioasid.api.remote.HostIoasidService;
 
 /*
@@ -83,6 +85,7 @@ public final class RemoteHost {
     private final ServiceRegistration<HostCommands> commands;
     private final Collection<ExportRegistration> exports;
     private final ExecutorService notices;
+    private final ServiceRegistration<IoasidListener> frees;
 
     @Activate
     public RemoteHost(BundleContext context, Config config,
@@ -101,6 +104,15 @@ public final class RemoteHost {
         });
         service.listeners(endpoint -> importListener(context, rsa, endpoint,
                 config.notice_timeout_ms()), Set.of(config.listener_hosts()), notices);
+        // rule 8 of HostService: a guest's ID freed by anyone else is revoked from the guest
+        Hashtable<String, Object> lp = new Hashtable<>();
+        lp.put(IoasidListener.EVENTS, EventType.FREE.name());
+        lp.put(IoasidListener.NAME, "ioasid.remote host: guests' IDs freed on the host");
+        frees = context.registerService(IoasidListener.class, e -> {
+            if (!e.replay()) {
+                service.freed(e.set(), e.id(), e.spid());
+            }
+        }, lp);
         String busy = portInUse(config.port());
         if (busy != null) {
             // an operator's mistake: one line here, not the provider's stack trace at export
@@ -200,6 +212,7 @@ public final class RemoteHost {
 
     @Deactivate
     void close() {
+        frees.unregister();
         service.shutdown();
         notices.shutdown();
         try {

@@ -29,7 +29,7 @@ import ioasid.core.impl.IoasidCore;
 
 /**
  * The host's notices to a guest's listener, the operator's revocation, and the migration of a
- * guest's set between two hosts while the guest keeps its SPIDs.
+ * guest's set between two hosts while the guest keeps its SPIDs (decision D38).
  */
 class NoticesAndMigrationTest {
     private final IoasidCore coreA = new IoasidCore(20, 10_000);
@@ -130,6 +130,36 @@ class NoticesAndMigrationTest {
     }
 
     @Test
+    void anIdFreedOnTheHostByAnyoneElseIsRevokedFromTheGuest() {
+        java.util.Map<String, Object> props = new java.util.HashMap<>();
+        props.put(ioasid.api.spi.IoasidListener.EVENTS, "FREE");
+        props.put(org.osgi.framework.Constants.SERVICE_ID, 1L);
+        coreA.bindListener(e -> {
+            if (!e.replay()) {
+                hostA.freed(e.set(), e.id(), e.spid());
+            }
+        }, props);
+        IoasidSet set = connectedSet();
+        IoasidHandle a = space.alloc(set, 1, 100, null);
+        IoasidHandle b = space.alloc(set, 1, 100, null);
+        space.free(b); // the guest's own free, and the host service's: no news
+        link.step();
+        assertFalse(a.revoked());
+        IoasidHandle again = space.alloc(set, 1, 100, null);
+        assertEquals(b.id(), again.id(), "the guest's own free revoked nothing");
+        space.free(again);
+        // the host's console frees a guest's PASID behind the host service's back
+        IoasidSet guestSet = coreA.findSet(TokenType.NONE, "guest:vm1");
+        coreA.free(coreA.find(guestSet, a.id()));
+        link.step();
+        assertTrue(a.revoked(), "the guest no longer uses it: the host may give it to another");
+        assertEquals(Errno.ENOENT, errno(() -> space.free(a)));
+        SessionDTO vm2 = hostA.open("vm2", "s2");
+        assertEquals(a.id(), hostA.alloc(vm2.session, 1, 100), "another guest gets it, once");
+        assertFalse(Arrays.stream(space.heldSpids()).anyMatch(i -> i == a.id()));
+    }
+
+    @Test
     void aNoticeForAnotherSessionIsIgnored() {
         IoasidSet set = connectedSet();
         IoasidHandle a = space.alloc(set, 1, 100, null);
@@ -162,8 +192,8 @@ class NoticesAndMigrationTest {
         }
 
         String file = SetExportFile.write(hostA.export("vm1"));
-        link.step(); // the ended notice rang: the link goes down
-        assertEquals(1, downs);
+        link.step(); // the ended notice rang: the link pauses, the host space stays
+        assertEquals(0, downs, "a planned move does not tear the guest's vIOMMUs down");
         assertNull(link.session());
         link.step(); // host A refuses the guest now, with a reason
         assertTrue(link.status().contains("refused by the host: EBUSY"), link.status());
@@ -200,6 +230,36 @@ class NoticesAndMigrationTest {
         assertEquals(0, coreA.stats().live);
         assertEquals(Errno.ENOENT, errno(() -> hostA.release("vm1")));
         assertEquals(Errno.EINVAL, errno(() -> hostA.resume("vm1")));
+    }
+
+    @Test
+    void withoutAListenerTheGuestLearnsOfTheMoveFromItsNextCallAndPauses() {
+        link.listener(null);
+        IoasidSet set = connectedSet();
+        assertEquals(List.of(), imported);
+        IoasidHandle a = space.alloc(set, 1, 100, null);
+        hostA.export("vm1");
+        IoasidException e = assertThrows(IoasidException.class,
+                () -> space.alloc(set, 1, 100, null));
+        assertEquals(Errno.EAGAIN, e.errno());
+        assertTrue(e.getMessage().contains("moving this guest"), e.getMessage());
+        link.step();
+        assertNull(link.session());
+        assertEquals(0, downs, "paused, not gone: the vIOMMUs keep their PASIDs");
+        assertTrue(link.status().contains("refused by the host: EBUSY"),
+                "paused, then refused by the old host: " + link.status());
+        assertFalse(a.revoked());
+    }
+
+    @Test
+    void aFrozenGuestsPingPauses() {
+        link.listener(null);
+        connectedSet();
+        hostA.export("vm1");
+        link.step(); // the ping answers EBUSY: the next step pauses
+        link.step();
+        assertEquals(0, downs);
+        assertNull(link.session());
     }
 
     @Test
