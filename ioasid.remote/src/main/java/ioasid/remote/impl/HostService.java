@@ -415,16 +415,31 @@ public final class HostService implements HostIoasidService {
 
     // ---- the host operator's commands (remote:export, import, resume, release, revoke)
 
+    /** A guest this host admits, made known here if it was not; ENOENT naming the others. */
     private Guest admitted(String name) {
+        checkAdmitted(name);
+        return guests.computeIfAbsent(name, Guest::new);
+    }
+
+    private void checkAdmitted(String name) {
         if (!secrets.names().contains(name)) {
             throw new IoasidException(Errno.ENOENT, "no guest " + name + " on this host (guests: "
                     + String.join(", ", secrets.names()) + ")");
         }
-        return guests.computeIfAbsent(name, Guest::new);
     }
 
-    private static IoasidException noSet(Guest g) {
-        return new IoasidException(Errno.ENOENT, "guest " + g.name + " has no set on this host");
+    /** An admitted guest that has connected or been imported here; ENOENT otherwise. */
+    private Guest known(String name) {
+        Guest g = guests.get(name);
+        if (g == null) {
+            checkAdmitted(name);
+            throw noSet(name);
+        }
+        return g;
+    }
+
+    private static IoasidException noSet(String name) {
+        return new IoasidException(Errno.ENOENT, "guest " + name + " has no set on this host");
     }
 
     /**
@@ -433,10 +448,10 @@ public final class HostService implements HostIoasidService {
      * {@link #resume}. Exporting a frozen guest again gives the same state.
      */
     SetExportDTO export(String name) {
-        Guest g = admitted(name);
+        Guest g = known(name);
         synchronized (g) {
             if (g.set == null || g.set.state() != SetState.ACTIVE) {
-                throw noSet(g);
+                throw noSet(g.name);
             }
             SetExportDTO state = space.exportSet(g.set);
             if (!g.exported) {
@@ -452,7 +467,7 @@ public final class HostService implements HostIoasidService {
 
     /** Undoes an export the other host could not import: the guest may open sessions again. */
     void resume(String name) {
-        Guest g = admitted(name);
+        Guest g = known(name);
         synchronized (g) {
             if (!g.exported) {
                 throw new IoasidException(Errno.EINVAL, "guest " + name + "'s set was not "
@@ -469,10 +484,10 @@ public final class HostService implements HostIoasidService {
      * @return how many IDs were freed
      */
     int release(String name) {
-        Guest g = admitted(name);
+        Guest g = known(name);
         synchronized (g) {
             if (g.set == null || g.set.state() != SetState.ACTIVE) {
-                throw noSet(g);
+                throw noSet(g.name);
             }
             String session = g.session;
             tell(g, "ended", l -> l.ended(session, "the host's operator released this guest"));
@@ -495,10 +510,10 @@ public final class HostService implements HostIoasidService {
      * (rule 6).
      */
     void revoke(String name, int[] spids) {
-        Guest g = admitted(name);
+        Guest g = known(name);
         synchronized (g) {
             if (g.set == null || g.set.state() != SetState.ACTIVE) {
-                throw noSet(g);
+                throw noSet(g.name);
             }
             Map<Integer, Integer> held = heldIds(g);
             BitSet seen = new BitSet();
