@@ -212,6 +212,14 @@ public final class RemoteHost {
 
     @Deactivate
     void close() {
+        if (registration != null) {
+            // stop serving first: a guest notices at its next heartbeat, not after the rest
+            commands.unregister();
+            for (ExportRegistration e : exports) {
+                e.close();
+            }
+            registration.unregister();
+        }
         frees.unregister();
         service.shutdown();
         notices.shutdown();
@@ -220,13 +228,5 @@ public final class RemoteHost {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (registration == null) {
-            return;
-        }
-        commands.unregister();
-        for (ExportRegistration e : exports) {
-            e.close();
-        }
-        registration.unregister();
     }
 }
