@@ -38,7 +38,7 @@ import ioasid.integration.RemoteRuntimes.Runtime;
  * the old host releases the set. Checked afterwards against a model: every PASID the guest was
  * given is held on the new host under the same SPID, none lost, none left on the old host, and
  * every allocation refused meanwhile was one typed line. Then 10,000 IDs move the other way,
- * timed (decisions D36, D38).
+ * timed, and the guest is pointed by its own remote:connect (decisions D36, D38).
  */
 class RemoteMigrationIT {
     private static final Pattern ALLOCATED = Pattern.compile("^IOASID (\\d+) allocated in set 2$");
@@ -225,9 +225,15 @@ class RemoteMigrationIT {
         String out = line(hostB.ask("remote:export vm2 " + big), "exported to");
         String in = line(hostA.ask("remote:import " + big), "imported from");
         assertTrue(out.contains("with 10006 IDs") && in.contains("with 10006 IDs"), out + in);
-        pointAt(vm2, "vm2", "secret-two", portA);
+        // this time the guest's own console points it at the new host (Gogo-scriptable)
+        line(vm2.ask("remote:connect 127.0.0.1:" + portA), "ioasid.remote.guest.config now "
+                + "names host 127.0.0.1:" + portA);
+        assertTrue(Files.readString(vm2.dir.resolve("deploy/ioasid.remote.guest.config"))
+                .contains("host=\"127.0.0.1:" + portA + "\""), "the file says so for restarts");
         vm2.awaitFrom(from, "moved to host 127.0.0.1:" + portA + ": claimed 6, lost 0, "
                 + "released 10000");
+        assertTrue(line(vm2.ask("remote:connect nowhere"), "EINVAL").startsWith("EINVAL: host "
+                + "\"nowhere\" is not host:port"));
         assertEquals(vm2Own, hostView(hostA).get("vm2"), "vm2's own PASIDs moved with it");
         assertNotEquals(0, ms(out));
         System.out.printf("migration of 10006 IDs between two host JVMs: export %.1f ms, "

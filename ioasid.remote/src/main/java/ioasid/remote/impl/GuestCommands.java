@@ -6,14 +6,24 @@ import ioasid.api.Errno;
 import ioasid.api.Ioasid;
 import ioasid.api.IoasidException;
 
-/* The guest's console commands remote:status and remote:latency (Gogo commands by properties). */
+/* The guest's console commands remote:status, latency and connect (Gogo commands by properties). */
 public final class GuestCommands {
     private final GuestLink link;
     private final GuestSpace space;
+    private final GuestPointer pointer;
 
-    GuestCommands(GuestLink link, GuestSpace space) {
+    GuestCommands(GuestLink link, GuestSpace space, GuestPointer pointer) {
         this.link = link;
         this.space = space;
+        this.pointer = pointer;
+    }
+
+    /**
+     * Points this guest at another host (the last step of a move, D38): changes the host in its
+     * configuration file, and the guest follows in place, keeping every PASID.
+     */
+    public String connect(String target) throws java.io.IOException {
+        return "guest: " + pointer.pointAt(target);
     }
 
     /** The connection to the host, the PASIDs held there and those lost. */

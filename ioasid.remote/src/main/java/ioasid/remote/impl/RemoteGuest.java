@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -124,6 +125,7 @@ public final class RemoteGuest {
 
     private final BundleContext context;
     private final RemoteServiceAdmin rsa;
+    private final GuestPointer pointer;
     private final Object registrationLock = new Object();
     // set when the role starts (at activation, or at the first configuration without mistakes)
     private Config config;
@@ -139,9 +141,11 @@ public final class RemoteGuest {
 
     @Activate
     public RemoteGuest(BundleContext context, Config config,
-            @Reference RemoteServiceAdmin rsa) throws Exception {
+            @Reference RemoteServiceAdmin rsa, @Reference ConfigurationAdmin cm)
+            throws Exception {
         this.context = context;
         this.rsa = rsa;
+        this.pointer = new GuestPointer(cm);
         String wrong = wrong(config);
         if (wrong != null) {
             // an operator's mistake: one line, and the role stays idle until the file is fixed
@@ -172,9 +176,9 @@ public final class RemoteGuest {
                 TimeUnit.MILLISECONDS);
         Hashtable<String, Object> cmd = new Hashtable<>();
         cmd.put("osgi.command.scope", "remote");
-        cmd.put("osgi.command.function", new String[] {"status", "latency"});
-        commands = context.registerService(GuestCommands.class, new GuestCommands(link, space),
-                cmd);
+        cmd.put("osgi.command.function", new String[] {"status", "latency", "connect"});
+        commands = context.registerService(GuestCommands.class, new GuestCommands(link, space,
+                pointer), cmd);
     }
 
     /** Exports the guest's listener; without it the guest learns of changes at reconciles. */
@@ -263,9 +267,14 @@ public final class RemoteGuest {
         if (config.secret() == null || config.secret().isEmpty()) {
             return "no secret for guest " + config.name() + " (secret=\"...\")";
         }
-        String h = config.host();
+        return wrongHost(config.host());
+    }
+
+    /** What is wrong with a host:port, or null. */
+    static String wrongHost(String h) {
         int colon = h == null ? -1 : h.lastIndexOf(':');
-        if (colon <= 0 || !h.substring(colon + 1).matches("[0-9]{1,5}")) {
+        if (colon <= 0 || !h.substring(colon + 1).matches("[0-9]{1,5}")
+                || Integer.parseInt(h.substring(colon + 1)) > 65535) {
             return "host \"" + h + "\" is not host:port";
         }
         return null;

@@ -156,7 +156,7 @@ class VcmdAllocatorTest {
 
     @Test
     @DisplayName("known bug 7: status 1 (the value the bug used) is not \"no PASID\": the allocation "
-            + "fails as an error (ENODEV from the driver, EIO from the core), not ENOSPC")
+            + "fails as an error (ENODEV from the driver, kept by the core: D37), not ENOSPC")
     void otherStatusIsAnError() {
         VcmdHost vm = new VcmdHost(hostCore, "vm-b", 100);
         VtdFixture r = new VtdFixture(guestVcmd(), vm);
@@ -165,7 +165,8 @@ class VcmdAllocatorTest {
         Expect.errno(Errno.ENODEV, () -> a.alloc(1, 100));
         guestCore.bindAllocator(a, props());
         vm.forceNextStatus(3);
-        IoasidException e = Expect.errno(Errno.EIO, () -> guestCore.alloc(guestSet, 1, 100, null));
+        IoasidException e = Expect.errno(Errno.ENODEV,
+                () -> guestCore.alloc(guestSet, 1, 100, null));
         IoasidException cause = assertInstanceOf(IoasidException.class, e.getCause());
         assertEquals(Errno.ENODEV, cause.errno());
         assertEquals(0, vm.outstanding(), "nothing was allocated on the host");
