@@ -148,9 +148,13 @@ class ConsoleIT {
         assertEquals(2, missing.exit, missing.toString());
         assertTrue(missing.err.startsWith("ioasid: cannot read script no-such.gosh"),
                 missing.toString());
-        Run help = run(dir, "--help");
+        Path fresh = java.nio.file.Files.createDirectories(dir.resolve("fresh"));
+        Run help = run(fresh, "--help");
         assertEquals(0, help.exit, help.toString());
         assertTrue(help.out.contains("exit codes:"), help.toString());
+        assertFalse(java.nio.file.Files.exists(fresh.resolve("deploy")),
+                "asking for the usage writes nothing: " + help);
+        assertFalse(help.toString().contains("password"), help.toString());
         Run commandHelp = run(dir, "-c", "help alloc");
         assertEquals(0, commandHelp.exit, commandHelp.toString());
         assertTrue(commandHelp.out.contains("SetNumber"), "typed parameters: " + commandHelp);

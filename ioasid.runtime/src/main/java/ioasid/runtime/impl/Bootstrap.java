@@ -148,6 +148,9 @@ public final class Bootstrap implements BundleActivator {
         ranking.put(Constants.SERVICE_RANKING, 100);
         ConfigFiles configs = new ConfigFiles(admins::getService);
         context.registerService(ArtifactInstaller.class, configs, ranking);
+        if (helpOnly(launcherArguments(context), context.getProperty(GOSH_ARGS))) {
+            return; // the console prints the usage and shuts down: nothing to prepare or write
+        }
         String dir = context.getProperty(DIR_PROPERTY);
         Path deploy = Paths.get(dir != null ? dir : "deploy");
         List<URL> entries = new ArrayList<>();
@@ -245,16 +248,28 @@ public final class Bootstrap implements BundleActivator {
      * framework climbs to it waits for the climb.
      */
     static boolean serves(String[] args, String goshArgs) {
+        String w = firstWord(args, goshArgs);
+        return w == null || w.equals("--serve");
+    }
+
+    /** Whether the launch only asks for the usage (-h, --help): deploy/ is left as it is. */
+    static boolean helpOnly(String[] args, String goshArgs) {
+        String w = firstWord(args, goshArgs);
+        return "-h".equals(w) || "--help".equals(w);
+    }
+
+    /** The launch's first word after the --no flags, or null. */
+    private static String firstWord(String[] args, String goshArgs) {
         List<String> words = new ArrayList<>(List.of(args));
         if (words.isEmpty() && goshArgs != null && !goshArgs.isBlank()) {
             words = List.of(goshArgs.strip().split("\\s+"));
         }
         for (String w : words) {
             if (!w.startsWith("--no")) {
-                return w.equals("--serve");
+                return w;
             }
         }
-        return true;
+        return null;
     }
 
     /** The arguments the launcher registered itself with; none without such a launcher. */

@@ -54,6 +54,16 @@ class BootstrapTest {
     }
 
     @Test
+    void onlyAHelpLaunchLeavesDeployAlone() {
+        assertTrue(Bootstrap.helpOnly(new String[] {"--help"}, null));
+        assertTrue(Bootstrap.helpOnly(new String[] {"--nointeractive", "-h"}, null));
+        assertTrue(Bootstrap.helpOnly(new String[0], "--help"));
+        assertFalse(Bootstrap.helpOnly(new String[0], null));
+        assertFalse(Bootstrap.helpOnly(new String[] {"-c", "--help"}, null));
+        assertFalse(Bootstrap.helpOnly(new String[] {"script.gosh"}, null));
+    }
+
+    @Test
     @DisplayName("the default configurations name each instance and list devices")
     void defaultConfigurations() throws IOException {
         for (String name : List.of("ioasid.backend.smmuv3-smmu0.config",
