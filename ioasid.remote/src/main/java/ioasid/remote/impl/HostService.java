@@ -87,7 +87,9 @@ public final class HostService implements HostIoasidService {
     private final GuestSecrets secrets;
     private final int quota;
     private final long epoch;
-    private final SetOwner owner = new SetOwner("ioasid.remote");
+    /** One per bundle, not per service: a restarted host role must still free its sets. */
+    private static final SetOwner OWNER = new SetOwner("ioasid.remote");
+    private final SetOwner owner = OWNER;
     private final SecureRandom random = new SecureRandom();
     private final Map<String, Guest> sessions = new ConcurrentHashMap<>();
     private final Map<String, Guest> guests = new ConcurrentHashMap<>();
@@ -428,12 +430,28 @@ public final class HostService implements HostIoasidService {
         }
     }
 
-    /** An admitted guest that has connected or been imported here; ENOENT otherwise. */
+    /**
+     * An admitted guest with a set here: one that connected or was imported since this service
+     * started, or whose set an earlier start of the host role left in the space (found by its
+     * token); ENOENT otherwise, and nothing changed.
+     */
     private Guest known(String name) {
         Guest g = guests.get(name);
-        if (g == null) {
-            checkAdmitted(name);
+        if (g != null && g.set != null && g.set.state() == SetState.ACTIVE) {
+            return g;
+        }
+        checkAdmitted(name);
+        IoasidSet set;
+        try {
+            set = space.findSet(TokenType.NONE, TOKEN_PREFIX + name);
+        } catch (IoasidException e) {
             throw noSet(name);
+        }
+        g = guests.computeIfAbsent(name, Guest::new);
+        synchronized (g) {
+            if (g.set == null || g.set.state() != SetState.ACTIVE) {
+                g.set = set;
+            }
         }
         return g;
     }

@@ -229,7 +229,7 @@ class NoticesAndMigrationTest {
         assertEquals(5, hostA.release("vm1"), "the last step on the old host");
         assertEquals(0, coreA.stats().live);
         assertEquals(Errno.ENOENT, errno(() -> hostA.release("vm1")));
-        assertEquals(Errno.EINVAL, errno(() -> hostA.resume("vm1")));
+        assertEquals(Errno.ENOENT, errno(() -> hostA.resume("vm1")), "released: no set");
     }
 
     @Test
