@@ -174,6 +174,13 @@ final class GuestSpace implements IoasidService {
                 throw new IoasidException(Errno.EAGAIN, "the host connection was renewed during "
                         + "the allocation; try again");
             }
+            RemoteHandle stale = held.get(spid);
+            if (stale != null) {
+                // the host took it back and gave it again before its notice arrived: the old
+                // handle is lost, and must not free the new allocation
+                stale.lost = true;
+                drop(stale);
+            }
             held.put(spid, h);
             lost.remove(spid);
             allocations++;

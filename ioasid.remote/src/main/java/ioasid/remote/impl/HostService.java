@@ -110,7 +110,7 @@ public final class HostService implements HostIoasidService {
         /** Exported for a migration: no session until released or resumed (rule 7). */
         boolean exported;
         /** Revoked by the operator and not yet reported lost to a claim (rule 6). */
-        final BitSet revoked = new BitSet();
+        final Set<Integer> revoked = ConcurrentHashMap.newKeySet();
 
         Guest(String name) {
             this.name = name;
@@ -205,7 +205,7 @@ public final class HostService implements HostIoasidService {
             while (true) {
                 IoasidHandle h = space.alloc(g.set, from, max, null);
                 try {
-                    if (g.revoked.get(h.id())) {
+                    if (g.revoked.contains(h.id())) {
                         // the guest may not know yet that it lost this SPID (rule 6)
                         throw new IoasidException(Errno.EINVAL, "revoked");
                     }
@@ -297,7 +297,7 @@ public final class HostService implements HostIoasidService {
             List<Integer> claimed = new ArrayList<>();
             List<Integer> lost = new ArrayList<>();
             for (int s = wanted.nextSetBit(0); s >= 0; s = wanted.nextSetBit(s + 1)) {
-                if (!g.revoked.get(s) && (held.containsKey(s) || reclaim(g, s))) {
+                if (!g.revoked.contains(s) && (held.containsKey(s) || reclaim(g, s))) {
                     claimed.add(s);
                 } else {
                     lost.add(s);
@@ -544,7 +544,7 @@ public final class HostService implements HostIoasidService {
             }
             for (int s : spids) {
                 freeOwn(g, space.find(g.set, held.get(s)));
-                g.revoked.set(s);
+                g.revoked.add(s);
             }
             int[] sorted = seen.stream().toArray();
             String session = g.session;
@@ -609,6 +609,7 @@ public final class HostService implements HostIoasidService {
             if (g.set == set) {
                 if (!g.ownFrees.remove(id)) {
                     int s = spid == Ioasid.INVALID ? id : spid;
+                    g.revoked.add(s); // at once: an allocation must not give it back meanwhile
                     post((Notice) () -> revokedOnHost(g, s));
                 }
                 return;
@@ -618,7 +619,6 @@ public final class HostService implements HostIoasidService {
 
     private void revokedOnHost(Guest g, int spid) {
         synchronized (g) {
-            g.revoked.set(spid);
             String session = g.session;
             LOG.log(System.Logger.Level.WARNING, "ioasid.remote: host: guest " + g.name
                     + "'s PASID " + spid + " was freed on the host; the guest loses it");

@@ -160,6 +160,22 @@ class NoticesAndMigrationTest {
     }
 
     @Test
+    void anIdGivenAgainBeforeItsNoticeLeavesTheOldHandleLost() {
+        IoasidSet set = connectedSet();
+        IoasidHandle a = space.alloc(set, 1, 100, null);
+        // the host's console frees it and nobody tells the guest (no FREE listener here); the
+        // host service, not knowing either, gives the same ID to the same guest again
+        coreA.free(coreA.find(coreA.findSet(TokenType.NONE, "guest:vm1"), a.id()));
+        IoasidHandle again = space.alloc(set, 1, 100, null);
+        assertEquals(a.id(), again.id());
+        assertTrue(a.revoked(), "the old handle is lost");
+        assertEquals(Errno.ENOENT, errno(() -> space.free(a)));
+        assertEquals(1, set.size());
+        space.free(again);
+        assertArrayEquals(new int[0], hostA.held(link.session()));
+    }
+
+    @Test
     void aNoticeForAnotherSessionIsIgnored() {
         IoasidSet set = connectedSet();
         IoasidHandle a = space.alloc(set, 1, 100, null);
