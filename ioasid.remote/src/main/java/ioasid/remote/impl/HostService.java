@@ -536,6 +536,10 @@ public final class HostService implements HostIoasidService {
             Map<Integer, Integer> held = heldIds(g);
             BitSet seen = new BitSet();
             for (int s : spids) {
+                if (s < 1 || s > Ioasid.MAX_ID) {
+                    throw new IoasidException(Errno.EINVAL, "SPID " + s + " is outside [1, "
+                            + Ioasid.MAX_ID + "]");
+                }
                 if (!held.containsKey(s) || seen.get(s)) {
                     throw new IoasidException(Errno.ENOENT, "guest " + name + " holds no SPID "
                             + s + (seen.get(s) ? " twice" : ""));

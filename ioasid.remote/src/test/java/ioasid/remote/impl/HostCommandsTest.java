@@ -43,6 +43,8 @@ class HostCommandsTest {
                 "vm2 never connected");
         assertEquals(Errno.ENOENT, refused(() -> a.release("vm2")).errno());
         assertEquals(Errno.EINVAL, refused(() -> a.revoke("vm1")).errno());
+        assertEquals(Errno.EINVAL, refused(() -> a.revoke("vm1", -1)).errno());
+        assertEquals(Errno.EINVAL, refused(() -> a.revoke("vm1", x, 1 << 20)).errno());
         assertEquals(Errno.EINVAL, refused(() -> a.resume("vm1")).errno());
         assertEquals(before, hostA.describe(), "nothing changed, vm2 still never connected");
         assertTrue(before.contains("vm2 - never connected"), before.toString());
