@@ -24,9 +24,10 @@ import org.osgi.annotation.versioning.ProviderType;
  * that does not learns it at its next reconcile.
  *
  * <p>Migration: the host's operator exports a guest's set (its SPIDs and states) and imports it
- * on another host. From the export on, this host ends the guest's session and refuses new ones
- * with {@code EBUSY}; the guest's operator points the guest at the new host, where
- * {@link #claim} keeps every SPID the guest holds, whatever host IDs they have there.
+ * on another host. From the export on, every call of the guest's session but {@link #close},
+ * and every new session, gets {@code EBUSY} with a message that names the move; the guest's
+ * operator points the guest at the new host, where {@link #claim} keeps every SPID the guest
+ * holds, whatever host IDs they have there.
  *
  * <p>Access: {@link #open} is the only call that takes the secret; every other call takes the
  * session token it returned. A caller without a right secret gets {@code EPERM} and the same
