@@ -1,10 +1,16 @@
 package ioasid.remote.impl;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.BitSet;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -50,9 +56,9 @@ import ioasid.api.remote.SessionDTO;
  *  6. An operator's revocation sticks: the revoked SPIDs are not given to the guest again, nor
  *     claimed back, before its next session's claim reports them lost.
  *  7. Migration: an exported guest is frozen here (its session's calls and new sessions get
- *     EBUSY naming the move) until its set is released or the export is undone; the import at
- *     the other host creates the set with the guest's token and this component's owner, so
- *     that a session there finds it.
+ *     EBUSY naming the move) until its set is released or the export is undone, also across a
+ *     restart of the host role (frozenState); the import at the other host creates the set with
+ *     the guest's token and this component's owner, so that a session there finds it.
  *  8. An ID of a guest's set freed by anyone else (the host's console, an allocator that left)
  *     is revoked from the guest as by the operator's remote:revoke (rule 6): never live in the
  *     guest's view while the host may give it to another guest.
@@ -98,6 +104,7 @@ public final class HostService implements HostIoasidService {
     };
     private Set<String> listenerHosts = Set.of("127.0.0.1");
     private Executor notices = Runnable::run;
+    private volatile Path frozenFile;
 
     /** A guest known to this host: its set, and its session while one is open. */
     static final class Guest {
@@ -108,7 +115,7 @@ public final class HostService implements HostIoasidService {
         final Set<Integer> ownFrees = ConcurrentHashMap.newKeySet();
         Imported listener;
         /** Exported for a migration: no session until released or resumed (rule 7). */
-        boolean exported;
+        volatile boolean exported;
         /** Revoked by the operator and not yet reported lost to a claim (rule 6). */
         final Set<Integer> revoked = ConcurrentHashMap.newKeySet();
 
@@ -122,6 +129,64 @@ public final class HostService implements HostIoasidService {
         this.secrets = secrets;
         this.quota = quota;
         this.epoch = epoch;
+    }
+
+    /**
+     * Keeps the names of frozen guests in this file (rule 7), so that a host role restarted by a
+     * changed configuration still refuses them; loads what an earlier start left. A name whose
+     * set is gone (the whole runtime restarted, its space empty) is dropped.
+     */
+    void frozenState(Path file) {
+        this.frozenFile = file;
+        List<String> names = List.of();
+        try {
+            if (Files.exists(file)) {
+                names = Files.readAllLines(file, StandardCharsets.UTF_8);
+            }
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "ioasid.remote: host: cannot read " + file
+                    + " (" + e.getMessage() + "): no guest is taken as exported");
+        }
+        for (String name : names) {
+            if (!secrets.names().contains(name)) {
+                continue;
+            }
+            try {
+                IoasidSet set = space.findSet(TokenType.NONE, TOKEN_PREFIX + name);
+                Guest g = guests.computeIfAbsent(name, Guest::new);
+                synchronized (g) {
+                    g.set = set;
+                    g.exported = true;
+                }
+            } catch (IoasidException e) {
+                // its set is gone: nothing is left here to refuse it for
+            }
+        }
+        saveFrozen();
+    }
+
+    /** Writes the frozen guests' names, whole; a failure is one line, the state in memory stays. */
+    private void saveFrozen() {
+        Path file = frozenFile;
+        if (file == null) {
+            return;
+        }
+        List<String> names = new ArrayList<>();
+        for (Guest g : guests.values()) {
+            if (g.exported) {
+                names.add(g.name);
+            }
+        }
+        Collections.sort(names);
+        try {
+            Path tmp = file.resolveSibling(file.getFileName() + ".next");
+            Files.write(tmp, names, StandardCharsets.UTF_8);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING,
+                    StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "ioasid.remote: host: cannot write " + file
+                    + " (" + e.getMessage() + "): a restarted host role forgets " + names);
+        }
     }
 
     /** Lets guests give listeners: imported by imports, from these hosts, told on notices. */
@@ -475,6 +540,7 @@ public final class HostService implements HostIoasidService {
             if (!g.exported) {
                 // the session stays known, so that its calls learn of the move (EBUSY)
                 g.exported = true;
+                saveFrozen();
                 String session = g.session;
                 tell(g, "ended", l -> l.ended(session, "the host exported this guest's set for "
                         + "a migration: point the guest at its new host"));
@@ -492,6 +558,7 @@ public final class HostService implements HostIoasidService {
                         + "exported");
             }
             g.exported = false;
+            saveFrozen();
         }
     }
 
@@ -518,6 +585,7 @@ public final class HostService implements HostIoasidService {
             space.freeSet(g.set, owner);
             g.set = null;
             g.exported = false;
+            saveFrozen();
             g.revoked.clear();
             return n;
         }
@@ -585,6 +653,7 @@ public final class HostService implements HostIoasidService {
             IoasidSet set = space.importSet(state, state.token, owner);
             g.set = set;
             g.exported = false;
+            saveFrozen();
             g.revoked.clear();
             return set;
         }

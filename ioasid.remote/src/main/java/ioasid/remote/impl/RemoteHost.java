@@ -97,6 +97,7 @@ public final class RemoteHost {
         }
         long epoch = new SecureRandom().nextLong();
         service = new HostService(ioasid, secrets, config.guest_quota(), epoch);
+        service.frozenState(context.getDataFile("exported-guests").toPath());
         notices = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "ioasid.remote host notices");
             t.setDaemon(true);

@@ -32,6 +32,7 @@ class HostCommandsTest {
     @Test
     void aSetMovesByFileAndEveryMistakeIsOneLineThatChangesNothing(@TempDir Path dir)
             throws Exception {
+        hostA.frozenState(dir.resolve("frozen"));
         SessionDTO s = hostA.open("vm1", "s1");
         int x = hostA.alloc(s.session, 1, 100);
         int y = hostA.alloc(s.session, 1, 100);
@@ -67,11 +68,26 @@ class HostCommandsTest {
         SessionDTO onB = hostB.open("vm1", "s1");
         assertEquals(3, hostB.claim(onB.session, new int[] {x, y, y + 1}).claimed.length);
         // the host role restarts (a changed configuration) before the old set is released:
-        // the new service finds the set by its token
+        // the new service still refuses the guest, and finds the set by its token
         HostService restarted = new HostService(coreA, HostServiceTest.SECRETS, 64, 3);
+        restarted.frozenState(dir.resolve("frozen"));
+        assertEquals(Errno.EBUSY, refused(() -> restarted.open("vm1", "s1")).errno());
+        assertEquals(List.of("vm1"), Files.readAllLines(dir.resolve("frozen")));
         assertEquals("guest vm1 released: 3 IDs and its set freed on this host",
                 new HostCommands(restarted, "127.0.0.1:9301").release("vm1"));
         assertEquals(0, coreA.stats().live);
         assertEquals(Errno.ENOENT, refused(() -> a.release("vm1")).errno());
+        assertEquals(List.of(), Files.readAllLines(dir.resolve("frozen")));
+        assertEquals(64, restarted.open("vm1", "s1").quota, "released: vm1 may come back");
+    }
+
+    @Test
+    void aFrozenNameWhoseSetIsGoneIsDropped(@TempDir Path dir) throws Exception {
+        Files.write(dir.resolve("frozen"), List.of("vm1", "vm9"));
+        HostService fresh = new HostService(new IoasidCore(20, 10_000), HostServiceTest.SECRETS,
+                64, 4);
+        fresh.frozenState(dir.resolve("frozen")); // the whole runtime restarted: no sets
+        assertEquals(64, fresh.open("vm1", "s1").quota, "not refused");
+        assertEquals(List.of(), Files.readAllLines(dir.resolve("frozen")));
     }
 }
