@@ -130,6 +130,9 @@ public final class RemoteGuest {
     // set when the role starts (at activation, or at the first configuration without mistakes)
     private Config config;
     private volatile HostImport current;
+    /** Every import not closed yet: a retarget queued when the role stops never ran. */
+    private final java.util.concurrent.CopyOnWriteArrayList<HostImport> opened =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
     private GuestLink link;
     private GuestSpace space;
     private ScheduledExecutorService loop;
@@ -159,6 +162,7 @@ public final class RemoteGuest {
     private void start(Config config) throws Exception {
         this.config = config;
         current = new HostImport(context, rsa, config.host(), config.timeout_ms());
+        opened.add(current);
         link = new GuestLink(() -> current.tracker.getService(), config.host(), config.name(),
                 config.secret(), this::register, this::unregister);
         link.wake(this::kick);
@@ -235,6 +239,7 @@ public final class RemoteGuest {
         }
         HostImport to = was.host().equals(next.host()) && was.timeout_ms() == next.timeout_ms()
                 ? current : new HostImport(context, rsa, next.host(), next.timeout_ms());
+        opened.addIfAbsent(to);
         loop.execute(() -> {
             HostImport from = current;
             try {
@@ -243,6 +248,7 @@ public final class RemoteGuest {
             } finally {
                 current = to; // the link's supplier reads its own import, not this field
                 if (from != to) {
+                    opened.remove(from);
                     from.close();
                 }
             }
@@ -331,6 +337,8 @@ public final class RemoteGuest {
         if (notices != null) {
             notices.unregister();
         }
-        current.close();
+        for (HostImport i : opened) {
+            i.close();
+        }
     }
 }
