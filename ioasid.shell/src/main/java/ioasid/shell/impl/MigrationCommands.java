@@ -18,6 +18,7 @@ import ioasid.api.Errno;
 import ioasid.api.IoasidException;
 import ioasid.api.IoasidService;
 import ioasid.api.IoasidSet;
+import ioasid.api.SetState;
 import ioasid.api.dto.SetDTO;
 import ioasid.api.dto.SetExportDTO;
 import ioasid.api.dto.SetMemberDTO;
@@ -145,8 +146,11 @@ public final class MigrationCommands {
             throw new IoasidException(Errno.EPERM, "set " + s.id() + " belongs to " + dto.owner
                     + ", which alone may free it");
         }
+        boolean pending = dto != null && SetState.FREE_PENDING.name().equals(dto.state);
         int freed = sp.freeAllInSet(s);
-        boolean now = sp.freeSet(s);
+        // a set already FREE_PENDING goes with its last ID (rule 65): freeing it again would
+        // fail after its IDs were freed
+        boolean now = pending ? s.state() == SetState.FREED : sp.freeSet(s);
         return Reply.text("set " + s.id() + " of " + space + ": " + freed + " IDs freed; "
                 + (now ? "set freed" : "FREE_PENDING until its last " + s.size()
                         + " IDs are put"));

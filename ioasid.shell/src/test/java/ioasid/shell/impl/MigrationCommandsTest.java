@@ -26,6 +26,7 @@ import ioasid.api.IoasidException;
 import ioasid.api.IoasidHandle;
 import ioasid.api.IoasidSet;
 import ioasid.api.SetOwner;
+import ioasid.api.SetState;
 import ioasid.api.TokenType;
 import ioasid.api.dto.SetExportFile;
 import ioasid.core.impl.IoasidCore;
@@ -153,6 +154,25 @@ class MigrationCommandsTest {
                 + ": 3 IDs, 3 kept their ID, 0 got a new one\n"), imported);
         assertTrue(imported.endsWith("(2 of 3 shown; --limit shows more)\n"), imported);
         assertEquals("set 1 of host0: 3 IDs freed; set freed\n", run("ioasid:freeset -s host0 1"));
+    }
+
+    @Test
+    @DisplayName("freeset of a set already FREE_PENDING frees its IDs and the set goes with them")
+    void freesetOfAPendingSet() {
+        IoasidSet plain = platform.createSet(TokenType.NONE, "plain", 10);
+        platform.alloc(plain, 1, 100, null);
+        platform.alloc(plain, 1, 100, null);
+        assertFalse(platform.freeSet(plain));
+        assertEquals("set " + plain.id() + " of platform: 2 IDs freed; set freed\n",
+                run("ioasid:freeset " + plain.id()), "no EINVAL after the IDs went");
+        assertEquals(SetState.FREED, plain.state());
+        IoasidSet s = vm1();
+        assertFalse(platform.freeSet(s), "FREE_PENDING: it holds IDs");
+        assertEquals("set " + s.id() + " of platform: 3 IDs freed; FREE_PENDING until its last 1 "
+                + "IDs are put\n", run("ioasid:freeset " + s.id()), "7 keeps a reference");
+        assertEquals(SetState.FREE_PENDING, s.state());
+        platform.put(platform.find(s, 7));
+        assertEquals(SetState.FREED, s.state(), "the set went with its last ID");
     }
 
     @Test
