@@ -148,6 +148,8 @@ class ConsoleIT {
         assertEquals(2, missing.exit, missing.toString());
         assertTrue(missing.err.startsWith("ioasid: cannot read script no-such.gosh"),
                 missing.toString());
+        assertFalse(java.nio.file.Files.exists(dir.resolve("deploy")),
+                "refused arguments write nothing: " + bogus + missing);
         Path fresh = java.nio.file.Files.createDirectories(dir.resolve("fresh"));
         Run help = run(fresh, "--help");
         assertEquals(0, help.exit, help.toString());

@@ -4,6 +4,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.security.SecureRandom;
@@ -148,8 +149,10 @@ public final class Bootstrap implements BundleActivator {
         ranking.put(Constants.SERVICE_RANKING, 100);
         ConfigFiles configs = new ConfigFiles(admins::getService);
         context.registerService(ArtifactInstaller.class, configs, ranking);
-        if (helpOnly(launcherArguments(context), context.getProperty(GOSH_ARGS))) {
-            return; // the console prints the usage and shuts down: nothing to prepare or write
+        if (preparesNothing(launcherArguments(context), context.getProperty(GOSH_ARGS))) {
+            // the console prints the usage, or refuses the arguments, and shuts down: an
+            // operator's typo must not leave a filled deploy/ and a password behind
+            return;
         }
         String dir = context.getProperty(DIR_PROPERTY);
         Path deploy = Paths.get(dir != null ? dir : "deploy");
@@ -252,24 +255,54 @@ public final class Bootstrap implements BundleActivator {
         return w == null || w.equals("--serve");
     }
 
-    /** Whether the launch only asks for the usage (-h, --help): deploy/ is left as it is. */
-    static boolean helpOnly(String[] args, String goshArgs) {
-        String w = firstWord(args, goshArgs);
-        return "-h".equals(w) || "--help".equals(w);
+    /**
+     * Whether the launch only asks for the usage (-h, --help) or is one the console refuses with
+     * exit code 2 (an unknown option, -c without commands, --serve or a script with more after
+     * it, a script that is not a readable file): then deploy/ is left as it is. The console's
+     * Launch has the rules; these are the same, seen from here.
+     */
+    static boolean preparesNothing(String[] args, String goshArgs) {
+        List<String> words = words(args, goshArgs);
+        int i = 0;
+        while (i < words.size() && words.get(i).startsWith("--no")) {
+            String flag = words.get(i++);
+            if (!flag.equals("--nointeractive") && !flag.equals("--noshutdown")) {
+                return true;
+            }
+        }
+        if (i == words.size()) {
+            return false;
+        }
+        String first = words.get(i);
+        int rest = words.size() - i - 1;
+        switch (first) {
+            case "-h", "--help":
+                return true;
+            case "-c", "--command":
+                return rest == 0;
+            case "--serve":
+                return rest > 0;
+            default:
+                return first.startsWith("-") || rest > 0 || !Files.isRegularFile(Path.of(first))
+                        || !Files.isReadable(Path.of(first));
+        }
     }
 
     /** The launch's first word after the --no flags, or null. */
     private static String firstWord(String[] args, String goshArgs) {
-        List<String> words = new ArrayList<>(List.of(args));
-        if (words.isEmpty() && goshArgs != null && !goshArgs.isBlank()) {
-            words = List.of(goshArgs.strip().split("\\s+"));
-        }
-        for (String w : words) {
+        for (String w : words(args, goshArgs)) {
             if (!w.startsWith("--no")) {
                 return w;
             }
         }
         return null;
+    }
+
+    private static List<String> words(String[] args, String goshArgs) {
+        if (args.length == 0 && goshArgs != null && !goshArgs.isBlank()) {
+            return List.of(goshArgs.strip().split("\\s+"));
+        }
+        return List.of(args);
     }
 
     /** The arguments the launcher registered itself with; none without such a launcher. */

@@ -54,13 +54,24 @@ class BootstrapTest {
     }
 
     @Test
-    void onlyAHelpLaunchLeavesDeployAlone() {
-        assertTrue(Bootstrap.helpOnly(new String[] {"--help"}, null));
-        assertTrue(Bootstrap.helpOnly(new String[] {"--nointeractive", "-h"}, null));
-        assertTrue(Bootstrap.helpOnly(new String[0], "--help"));
-        assertFalse(Bootstrap.helpOnly(new String[0], null));
-        assertFalse(Bootstrap.helpOnly(new String[] {"-c", "--help"}, null));
-        assertFalse(Bootstrap.helpOnly(new String[] {"script.gosh"}, null));
+    @DisplayName("a launch that only asks for the usage, or that the console refuses, leaves "
+            + "deploy/ alone")
+    void preparesNothingForHelpOrBadArguments(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        Path script = java.nio.file.Files.writeString(dir.resolve("boot.gosh"), "lb\n");
+        for (String[] bad : new String[][] {{"--help"}, {"--nointeractive", "-h"}, {"--bogus"},
+            {"--nobogus"}, {"-c"}, {"--serve", "x"}, {dir.resolve("missing.gosh").toString()},
+            {script.toString(), "extra"}, {dir.toString()}}) {
+            assertTrue(Bootstrap.preparesNothing(bad, null), String.join(" ", bad));
+        }
+        assertTrue(Bootstrap.preparesNothing(new String[0], "--help"));
+        for (String[] good : new String[][] {{}, {"--serve"}, {"--nointeractive"},
+            {"-c", "--help"}, {"--command", "lb"}, {"--noshutdown", "-c", "lb"},
+            {script.toString()}}) {
+            assertFalse(Bootstrap.preparesNothing(good, null), String.join(" ", good));
+        }
+        assertFalse(Bootstrap.preparesNothing(new String[0], null));
+        assertFalse(Bootstrap.preparesNothing(new String[0], " "));
     }
 
     @Test
