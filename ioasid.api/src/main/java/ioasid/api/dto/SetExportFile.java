@@ -105,6 +105,25 @@ public final class SetExportFile {
     }
 
     /**
+     * Checks, before anything is changed for an export, that the file can be written where it is
+     * named: its directory exists and is writable. {@link #save} may still fail (a full disk).
+     *
+     * @throws IoasidException EINVAL for a name the file system refuses; ENOENT for a missing
+     *     directory; EACCES without permission, with the messages {@link #save} gives
+     */
+    public static void checkWritable(String file) {
+        Path dir = path(file).toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw new IoasidException(Errno.ENOENT, "cannot write " + file
+                    + ": no such directory");
+        }
+        if (!Files.isWritable(dir)) {
+            throw new IoasidException(Errno.EACCES, "cannot write " + file
+                    + ": permission denied");
+        }
+    }
+
+    /**
      * Writes the file, replacing one that is there.
      *
      * @throws IoasidException EINVAL as {@link #write} or for a name the file system refuses;

@@ -38,7 +38,8 @@ public final class HostCommands {
     /** Writes a guest's set to a file for remote:import on another host; freezes it here. */
     public String export(String guest, String file) {
         long start = System.nanoTime();
-        writable(file); // before the guest is frozen: most mistakes cost the guest nothing
+        // before the guest is frozen: most mistakes cost the guest nothing
+        SetExportFile.checkWritable(file);
         SetExportDTO state = service.export(guest);
         try {
             SetExportFile.save(state, file);
@@ -80,25 +81,6 @@ public final class HostCommands {
         }
         service.revoke(guest, spids);
         return "guest " + guest + ": " + Arrays.toString(spids) + " revoked";
-    }
-
-    /** ENOENT or EACCES for a file that cannot be written in its directory. */
-    private static void writable(String file) {
-        java.nio.file.Path dir;
-        try {
-            dir = java.nio.file.Path.of(file).toAbsolutePath().getParent();
-        } catch (java.nio.file.InvalidPathException e) {
-            throw new IoasidException(Errno.EINVAL, "'" + file.replaceAll("\\p{Cntrl}", "?")
-                    + "' is not a file name");
-        }
-        if (dir == null || !java.nio.file.Files.isDirectory(dir)) {
-            throw new IoasidException(Errno.ENOENT, "cannot write " + file
-                    + ": no such directory");
-        }
-        if (!java.nio.file.Files.isWritable(dir)) {
-            throw new IoasidException(Errno.EACCES, "cannot write " + file
-                    + ": permission denied");
-        }
     }
 
     private static double ms(long start) {

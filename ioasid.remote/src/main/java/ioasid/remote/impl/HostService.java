@@ -151,15 +151,19 @@ public final class HostService implements HostIoasidService {
             if (!secrets.names().contains(name)) {
                 continue;
             }
+            IoasidSet set;
             try {
-                IoasidSet set = space.findSet(TokenType.NONE, TOKEN_PREFIX + name);
-                Guest g = guests.computeIfAbsent(name, Guest::new);
-                synchronized (g) {
-                    g.set = set;
-                    g.exported = true;
-                }
+                set = setOf(name);
             } catch (IoasidException e) {
-                // its set is gone: nothing is left here to refuse it for
+                set = null;
+            }
+            if (set == null) {
+                continue; // its set is gone: nothing is left here to refuse it for
+            }
+            Guest g = guests.computeIfAbsent(name, Guest::new);
+            synchronized (g) {
+                g.set = set;
+                g.exported = true;
             }
         }
         saveFrozen();
@@ -222,20 +226,26 @@ public final class HostService implements HostIoasidService {
         }
     }
 
+    /** The set this host's space keeps for the guest, found by its token, or null. */
+    private IoasidSet setOf(String name) {
+        try {
+            return space.findSet(TokenType.NONE, TOKEN_PREFIX + name);
+        } catch (IoasidException e) {
+            if (e.errno() != Errno.ENOENT) {
+                throw e;
+            }
+            return null;
+        }
+    }
+
     /** The guest's set: the one it had, found again by token, or a new one. */
     private IoasidSet guestSet(Guest g) {
         if (g.set != null && g.set.state() == SetState.ACTIVE) {
             return g.set;
         }
-        String token = TOKEN_PREFIX + g.name;
-        try {
-            g.set = space.findSet(TokenType.NONE, token);
-        } catch (IoasidException e) {
-            if (e.errno() != Errno.ENOENT) {
-                throw e;
-            }
-            g.set = space.createSet(TokenType.NONE, token, quota, owner);
-        }
+        IoasidSet found = setOf(g.name);
+        g.set = found != null ? found
+                : space.createSet(TokenType.NONE, TOKEN_PREFIX + g.name, quota, owner);
         return g.set;
     }
 
@@ -508,8 +518,11 @@ public final class HostService implements HostIoasidService {
         checkAdmitted(name);
         IoasidSet set;
         try {
-            set = space.findSet(TokenType.NONE, TOKEN_PREFIX + name);
+            set = setOf(name);
         } catch (IoasidException e) {
+            set = null;
+        }
+        if (set == null) {
             throw noSet(name);
         }
         g = guests.computeIfAbsent(name, Guest::new);
